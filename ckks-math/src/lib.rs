@@ -1,0 +1,35 @@
+//! # ckks-math
+//!
+//! The arithmetic that RNS-CKKS stands on: word-sized prime moduli ([`Modulus`]), NTT-friendly
+//! prime generation ([`primes`]), the negacyclic NTT ([`NttTable`]), RNS bases and polynomials
+//! ([`RnsBasis`], [`RnsPoly`]), fast basis conversion with the ModUp / ModDown pair of hybrid
+//! key switching ([`BasisConverter`]), exact CRT with big integers, and the samplers
+//! ([`sampling`]).
+//!
+//! Everything works on `Z_Q[X]/(X^N + 1)` with `Q = q_0 * q_1 * ... * q_{L}` held as one residue
+//! polynomial per prime ("limb"); a polynomial's *level* is its number of active primes minus
+//! one, as in the CKKS literature.
+//!
+//! ```
+//! use ckks_math::{primes::ntt_primes, Modulus, NttTable};
+//! let n = 1 << 10;
+//! let q = Modulus::new(ntt_primes(50, 2 * n as u64, 1, &[]).unwrap()[0]).unwrap();
+//! let ntt = NttTable::new(q, n).unwrap();
+//! let mut a = vec![0u64; n];
+//! a[1] = 1; // X
+//! let mut b = a.clone();
+//! ntt.forward(&mut a);
+//! ntt.forward(&mut b);
+//! q.mul_vec(&mut a, &b); // X * X in the NTT domain
+//! ntt.inverse(&mut a);
+//! assert_eq!(a[2], 1);
+//! ```
+
+mod error;
+mod modulus;
+pub mod ntt;
+pub mod primes;
+
+pub use error::MathError;
+pub use modulus::{Modulus, MAX_MODULUS_BITS};
+pub use ntt::NttTable;

@@ -1,0 +1,5 @@
+//! The `hetal` command line (under construction).
+
+fn main() {
+    println!("hetal: under construction");
+}
