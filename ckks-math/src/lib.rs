@@ -25,11 +25,15 @@
 //! assert_eq!(a[2], 1);
 //! ```
 
+pub mod automorphism;
 mod error;
 mod modulus;
 pub mod ntt;
+pub mod parallel;
 pub mod primes;
+pub mod rns;
 
 pub use error::MathError;
 pub use modulus::{Modulus, MAX_MODULUS_BITS};
 pub use ntt::NttTable;
+pub use rns::{BasisConverter, ModUpDown, Representation, RnsBasis, RnsPoly, ShoupPoly};

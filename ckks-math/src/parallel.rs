@@ -1,0 +1,53 @@
+//! When to spread work over limbs with rayon.
+//!
+//! Limbs of an RNS polynomial are independent, so most operations split across them for free.
+//! Below a few thousand words the rayon hand-off costs more than it saves (measured in
+//! `benches/ntt.rs`), so small polynomials stay on the calling thread. [`set_parallel`] turns
+//! the parallel path off globally, which is also how benchmarks measure the sequential path.
+
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static PARALLEL: AtomicBool = AtomicBool::new(true);
+
+/// Smallest number of words (limbs x degree) that is worth splitting across threads.
+pub const PARALLEL_MIN_WORDS: usize = 1 << 14;
+
+/// Enables (the default) or disables limb-level parallelism for the whole process.
+pub fn set_parallel(enabled: bool) {
+    PARALLEL.store(enabled, Ordering::Relaxed);
+}
+
+/// Whether limb-level parallelism is enabled.
+pub fn is_parallel() -> bool {
+    PARALLEL.load(Ordering::Relaxed)
+}
+
+fn worth_it(words: usize, limbs: usize) -> bool {
+    limbs > 1 && words >= PARALLEL_MIN_WORDS && is_parallel()
+}
+
+/// Runs `f(i, limb_i)` for every limb of the limb-major `data` (limbs of length `n`).
+pub(crate) fn for_each_limb<F>(data: &mut [u64], n: usize, f: F)
+where
+    F: Fn(usize, &mut [u64]) + Sync + Send,
+{
+    if worth_it(data.len(), data.len() / n) {
+        data.par_chunks_exact_mut(n).enumerate().for_each(|(i, l)| f(i, l));
+    } else {
+        data.chunks_exact_mut(n).enumerate().for_each(|(i, l)| f(i, l));
+    }
+}
+
+/// Runs `f(i, a_i, b_i)` over the limbs of two limb-major buffers of the same shape.
+pub(crate) fn for_each_limb_zip<F>(a: &mut [u64], b: &[u64], n: usize, f: F)
+where
+    F: Fn(usize, &mut [u64], &[u64]) + Sync + Send,
+{
+    debug_assert_eq!(a.len(), b.len());
+    if worth_it(a.len(), a.len() / n) {
+        a.par_chunks_exact_mut(n).zip(b.par_chunks_exact(n)).enumerate().for_each(|(i, (x, y))| f(i, x, y));
+    } else {
+        a.chunks_exact_mut(n).zip(b.chunks_exact(n)).enumerate().for_each(|(i, (x, y))| f(i, x, y));
+    }
+}

@@ -1,0 +1,266 @@
+//! Fast (approximate) basis conversion and the ModUp / ModDown pair of hybrid key switching.
+//!
+//! # Fast basis conversion (Halevi-Polyakov-Shoup)
+//! For `x` given by residues `x_i` modulo `Q = q_0 ... q_{k-1}`, and target primes `p_j`:
+//!
+//! ```text
+//! conv(x)_j = sum_i [x_i * qhat_i^-1]_{q_i} * (qhat_i mod p_j)   mod p_j,   qhat_i = Q / q_i
+//! ```
+//!
+//! The sum over `i` before reduction equals `x + u*Q` for an integer `0 <= u < k` (each term
+//! `[x_i qhat_i^-1]_{q_i} qhat_i` is below `Q`), so `conv(x) = x + u*Q mod p_j` with the same
+//! `u` for every `j`. Hybrid key switching tolerates that `u*Q`: after ModDown it is divided
+//! by `P` and becomes part of the noise.
+//!
+//! # Cost
+//! `k` Shoup products per coefficient, then `k * #targets` word products accumulated in `u128`
+//! and one Barrett reduction per target residue. Work runs in blocks of coefficients so the
+//! `k` intermediate residues of a block stay in cache, and blocks are spread over threads.
+
+use super::basis::RnsBasis;
+use super::poly::{Representation, RnsPoly};
+use crate::parallel::is_parallel;
+use crate::{MathError, Modulus};
+use rayon::prelude::*;
+use std::sync::Arc;
+
+/// Coefficients handled together: `k` limbs of this many words stay in L1/L2.
+const BLOCK: usize = 256;
+/// Products of two 61-bit residues that fit in a `u128` accumulator (`64 * 2^122 = 2^128`).
+const MAX_ACCUMULATED: usize = 64;
+
+/// Precomputed constants for converting residues from one set of primes to another.
+#[derive(Clone, Debug)]
+pub struct BasisConverter {
+    from: Vec<Modulus>,
+    to: Vec<Modulus>,
+    /// `qhat_i^-1 mod q_i` and its Shoup constant.
+    qhat_inv: Vec<(u64, u64)>,
+    /// `qhat_i mod p_j`, stored `[j][i]`.
+    qhat_mod_p: Vec<Vec<u64>>,
+}
+
+impl BasisConverter {
+    /// Constants for converting from `from` to `to` (disjoint sets of primes).
+    pub fn new(from: &[Modulus], to: &[Modulus]) -> Result<Self, MathError> {
+        if from.is_empty() || to.is_empty() {
+            return Err(MathError::InvalidBasis { reason: "basis conversion needs non-empty bases".into() });
+        }
+        if let Some(p) = to.iter().find(|p| from.contains(p)) {
+            return Err(MathError::InvalidBasis { reason: format!("prime {} is in both bases", p.value()) });
+        }
+        let qhat_inv = from
+            .iter()
+            .enumerate()
+            .map(|(i, qi)| {
+                let hat = from
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != i)
+                    .fold(1u64, |acc, (_, qj)| qi.mul(acc, qi.reduce(qj.value())));
+                let inv = qi
+                    .inv(hat)
+                    .ok_or_else(|| MathError::InvalidBasis { reason: format!("prime {} repeats", qi.value()) })?;
+                Ok((inv, qi.shoup(inv)))
+            })
+            .collect::<Result<Vec<_>, MathError>>()?;
+        let qhat_mod_p = to
+            .iter()
+            .map(|pj| {
+                (0..from.len())
+                    .map(|i| {
+                        from.iter()
+                            .enumerate()
+                            .filter(|&(l, _)| l != i)
+                            .fold(1u64, |acc, (_, ql)| pj.mul(acc, pj.reduce(ql.value())))
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Self { from: from.to_vec(), to: to.to_vec(), qhat_inv, qhat_mod_p })
+    }
+
+    /// Source primes.
+    pub fn from(&self) -> &[Modulus] {
+        &self.from
+    }
+
+    /// Target primes.
+    pub fn to(&self) -> &[Modulus] {
+        &self.to
+    }
+
+    /// Converts `input` (limb-major, `from.len()` limbs of `n` coefficients, values below their
+    /// primes) into `output` (limb-major, `to.len()` limbs of `n`). Coefficient domain only:
+    /// the conversion is not linear over the NTT.
+    pub fn convert(&self, input: &[u64], output: &mut [u64], n: usize) {
+        let (k, t) = (self.from.len(), self.to.len());
+        assert_eq!(input.len(), k * n, "basis conversion input shape");
+        assert_eq!(output.len(), t * n, "basis conversion output shape");
+        // Split the coefficient range into segments; each segment writes a disjoint window of
+        // every output limb, so the segments can run on different threads.
+        let threads = if is_parallel() && k * n >= crate::parallel::PARALLEL_MIN_WORDS {
+            rayon::current_num_threads()
+        } else {
+            1
+        };
+        let seg = n.div_ceil(threads).next_multiple_of(BLOCK).min(n);
+        let mut windows: Vec<Vec<&mut [u64]>> = (0..n.div_ceil(seg)).map(|_| Vec::with_capacity(t)).collect();
+        for limb in output.chunks_exact_mut(n) {
+            for (s, w) in limb.chunks_mut(seg).enumerate() {
+                windows[s].push(w);
+            }
+        }
+        let run = |(s, mut outs): (usize, Vec<&mut [u64]>)| self.convert_segment(input, n, s * seg, &mut outs);
+        if windows.len() > 1 {
+            windows.into_par_iter().enumerate().for_each(run);
+        } else {
+            windows.into_iter().enumerate().for_each(run);
+        }
+    }
+
+    fn convert_segment(&self, input: &[u64], n: usize, start: usize, outs: &mut [&mut [u64]]) {
+        let k = self.from.len();
+        let len = outs[0].len();
+        let mut y = vec![0u64; k * BLOCK];
+        let mut acc = [0u128; BLOCK];
+        let mut b = 0;
+        while b < len {
+            let w = BLOCK.min(len - b);
+            for (i, qi) in self.from.iter().enumerate() {
+                let (inv, inv_s) = self.qhat_inv[i];
+                let src = &input[i * n + start + b..i * n + start + b + w];
+                for (d, &x) in y[i * BLOCK..i * BLOCK + w].iter_mut().zip(src) {
+                    *d = qi.mul_shoup(x, inv, inv_s);
+                }
+            }
+            for (j, pj) in self.to.iter().enumerate() {
+                let coeffs = &self.qhat_mod_p[j];
+                let out = &mut outs[j][b..b + w];
+                for (chunk_start, chunk) in coeffs.chunks(MAX_ACCUMULATED).enumerate() {
+                    let acc = &mut acc[..w];
+                    acc.fill(0);
+                    for (di, &c) in chunk.iter().enumerate() {
+                        let i = chunk_start * MAX_ACCUMULATED + di;
+                        for (a, &yi) in acc.iter_mut().zip(&y[i * BLOCK..i * BLOCK + w]) {
+                            *a += (yi as u128) * (c as u128);
+                        }
+                    }
+                    if chunk_start == 0 {
+                        out.iter_mut().zip(acc.iter()).for_each(|(o, &a)| *o = pj.reduce_u128(a));
+                    } else {
+                        out.iter_mut().zip(acc.iter()).for_each(|(o, &a)| *o = pj.add(*o, pj.reduce_u128(a)));
+                    }
+                }
+            }
+            b += w;
+        }
+    }
+}
+
+/// The ModUp / ModDown pair between `Q_l = q_0 ... q_l` (a prefix of basis `Q`) and the special
+/// primes `P = p_0 ... p_{alpha-1}` (basis `P`), as used by hybrid key switching.
+///
+/// - [`ModUpDown::mod_up`]: `a mod Q_l -> a + u*Q_l mod P` (fast conversion, `0 <= u <= l`).
+/// - [`ModUpDown::mod_down`]: `(a mod Q_l, a mod P) -> floor(a / P) - u mod Q_l` with
+///   `0 <= u < alpha`, computed as `(a - conv_P->Q(a mod P)) * P^-1 mod q_i`.
+#[derive(Clone, Debug)]
+pub struct ModUpDown {
+    q: Arc<RnsBasis>,
+    p: Arc<RnsBasis>,
+    limbs: usize,
+    up: BasisConverter,
+    down: BasisConverter,
+    /// `P^-1 mod q_i` with its Shoup constant.
+    p_inv: Vec<(u64, u64)>,
+}
+
+impl ModUpDown {
+    /// Constants for `Q_l` = the first `limbs` primes of `q` and all primes of `p`.
+    pub fn new(q: &Arc<RnsBasis>, limbs: usize, p: &Arc<RnsBasis>) -> Result<Self, MathError> {
+        if limbs == 0 || limbs > q.len() {
+            return Err(MathError::Level {
+                op: "ModUpDown::new",
+                level: limbs.wrapping_sub(1),
+                min: 0,
+                max: q.len() - 1,
+            });
+        }
+        if q.degree() != p.degree() {
+            return Err(MathError::Mismatch {
+                op: "ModUpDown::new",
+                detail: format!("degrees differ: Q has {}, P has {}", q.degree(), p.degree()),
+            });
+        }
+        let qm = &q.moduli()[..limbs];
+        let up = BasisConverter::new(qm, p.moduli())?;
+        let down = BasisConverter::new(p.moduli(), qm)?;
+        let p_inv = qm
+            .iter()
+            .map(|qi| {
+                let prod = p.moduli().iter().fold(1u64, |acc, pj| qi.mul(acc, qi.reduce(pj.value())));
+                let inv = qi.inv(prod).expect("P and Q are coprime");
+                (inv, qi.shoup(inv))
+            })
+            .collect();
+        Ok(Self { q: q.clone(), p: p.clone(), limbs, up, down, p_inv })
+    }
+
+    /// Number of `Q` limbs handled.
+    pub fn limbs(&self) -> usize {
+        self.limbs
+    }
+
+    /// ModUp: the residues modulo `P` of `a` (given modulo `Q_l`, coefficient representation),
+    /// up to a multiple `u*Q_l`, `0 <= u <= l`. Returns a coefficient-representation polynomial
+    /// over `P`.
+    pub fn mod_up(&self, a: &RnsPoly) -> Result<RnsPoly, MathError> {
+        self.check_q("ModUpDown::mod_up", a)?;
+        a.expect_repr("ModUpDown::mod_up", Representation::Coefficient)?;
+        let n = a.degree();
+        let mut out = RnsPoly::zero(&self.p, self.p.len(), Representation::Coefficient)?;
+        self.up.convert(a.data(), out.data_mut(), n);
+        Ok(out)
+    }
+
+    /// ModDown: given `a` modulo `Q_l` (in `a_q`, either representation) and modulo `P` (in
+    /// `a_p`, either representation), replaces `a_q` by `(a - [a]_P) / P - u mod Q_l` with
+    /// `[a]_P` in `[0, P)` and `0 <= u < alpha` (the fast-conversion excess): `a / P` up to an
+    /// error in `(-alpha - 1, 0]` per coefficient. Keeps `a_q`'s representation.
+    pub fn mod_down(&self, a_q: &mut RnsPoly, a_p: &RnsPoly) -> Result<(), MathError> {
+        self.check_q("ModUpDown::mod_down", a_q)?;
+        if !a_p.basis().same_as(&self.p) || a_p.limbs() != self.p.len() {
+            return Err(MathError::Mismatch {
+                op: "ModUpDown::mod_down",
+                detail: "a_p must hold every prime of P".into(),
+            });
+        }
+        let n = a_q.degree();
+        let mut ap = a_p.clone();
+        ap.to_coeff();
+        let mut corr = RnsPoly::zero(&self.q, self.limbs, Representation::Coefficient)?;
+        self.down.convert(ap.data(), corr.data_mut(), n);
+        if a_q.representation() == Representation::Ntt {
+            corr.to_ntt();
+        }
+        let p_inv = &self.p_inv;
+        let qm = self.q.moduli();
+        crate::parallel::for_each_limb_zip(a_q.data_mut(), corr.data(), n, |i, a, c| {
+            let (inv, inv_s) = p_inv[i];
+            for (x, &y) in a.iter_mut().zip(c) {
+                *x = qm[i].mul_shoup(qm[i].sub(*x, y), inv, inv_s);
+            }
+        });
+        Ok(())
+    }
+
+    fn check_q(&self, op: &'static str, a: &RnsPoly) -> Result<(), MathError> {
+        if !a.basis().same_as(&self.q) || a.limbs() != self.limbs {
+            return Err(MathError::Mismatch {
+                op,
+                detail: format!("expected a polynomial with {} limbs over Q, got {} limbs", self.limbs, a.limbs()),
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,11 @@
+//! Residue number system: bases of word-sized primes and polynomials over them.
+
+mod basis;
+mod convert;
+mod poly;
+#[cfg(test)]
+mod tests;
+
+pub use basis::{Crt, RnsBasis};
+pub use convert::{BasisConverter, ModUpDown};
+pub use poly::{Representation, RnsPoly, ShoupPoly};

@@ -1,0 +1,302 @@
+//! Property tests of the RNS layer against big-integer arithmetic.
+
+use super::*;
+use crate::primes::ntt_primes;
+use crate::MathError;
+use num_bigint::{BigInt, BigUint};
+use num_integer::Integer;
+use num_traits::{Signed, Zero};
+use proptest::prelude::*;
+use std::sync::Arc;
+
+/// A basis of `count` primes of mixed sizes for degree `n`.
+fn basis(n: usize, count: usize) -> Arc<RnsBasis> {
+    let sizes = [60u32, 50, 55, 40, 61, 45, 59, 36];
+    let mut primes: Vec<u64> = Vec::new();
+    for i in 0..count {
+        let p = ntt_primes(sizes[i % sizes.len()], 2 * n as u64, 1, &primes).unwrap()[0];
+        primes.push(p);
+    }
+    RnsBasis::new(n, &primes).unwrap()
+}
+
+/// Random residues for a polynomial with `limbs` limbs.
+fn random_poly(b: &Arc<RnsBasis>, limbs: usize, seed: u64, repr: Representation) -> RnsPoly {
+    let n = b.degree();
+    let mut s = seed | 1;
+    let mut data = Vec::with_capacity(limbs * n);
+    for i in 0..limbs {
+        let q = b.modulus(i).value();
+        for _ in 0..n {
+            // xorshift64*: plenty for test inputs.
+            s ^= s >> 12;
+            s ^= s << 25;
+            s ^= s >> 27;
+            data.push(s.wrapping_mul(0x2545_f491_4f6c_dd1d) % q);
+        }
+    }
+    RnsPoly::from_data(b, limbs, repr, data).unwrap()
+}
+
+fn modulus_q(b: &RnsBasis, limbs: usize) -> BigInt {
+    BigInt::from(b.product(limbs))
+}
+
+/// Centered representative of `x` modulo `q`.
+fn center(x: &BigInt, q: &BigInt) -> BigInt {
+    let r = x.mod_floor(q);
+    if &r * 2 > *q {
+        r - q
+    } else {
+        r
+    }
+}
+
+fn negacyclic(a: &[BigInt], b: &[BigInt], q: &BigInt) -> Vec<BigInt> {
+    let n = a.len();
+    let mut c = vec![BigInt::zero(); n];
+    for i in 0..n {
+        for j in 0..n {
+            let p = &a[i] * &b[j];
+            if i + j < n {
+                c[i + j] += p;
+            } else {
+                c[i + j - n] -= p;
+            }
+        }
+    }
+    c.iter().map(|x| center(x, q)).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn crt_round_trip(limbs in 1usize..6, seed in any::<u64>()) {
+        let b = basis(16, 6);
+        let p = random_poly(&b, limbs, seed, Representation::Coefficient);
+        let ints = p.to_bigint_centered().unwrap();
+        let q = modulus_q(&b, limbs);
+        prop_assert!(ints.iter().all(|x| (x * BigInt::from(2)).abs() <= q));
+        let back = RnsPoly::from_bigint(&b, limbs, &ints).unwrap();
+        prop_assert_eq!(back, p);
+    }
+
+    #[test]
+    fn ring_ops_match_bigint(limbs in 1usize..4, s1 in any::<u64>(), s2 in any::<u64>()) {
+        let b = basis(16, 4);
+        let q = modulus_q(&b, limbs);
+        let pa = random_poly(&b, limbs, s1, Representation::Coefficient);
+        let pb = random_poly(&b, limbs, s2, Representation::Coefficient);
+        let (a, bb) = (pa.to_bigint_centered().unwrap(), pb.to_bigint_centered().unwrap());
+
+        let mut sum = pa.clone();
+        sum.add_assign(&pb).unwrap();
+        let want: Vec<BigInt> = a.iter().zip(&bb).map(|(x, y)| center(&(x + y), &q)).collect();
+        prop_assert_eq!(sum.to_bigint_centered().unwrap(), want);
+
+        let mut diff = pa.clone();
+        diff.sub_assign(&pb).unwrap();
+        let want: Vec<BigInt> = a.iter().zip(&bb).map(|(x, y)| center(&(x - y), &q)).collect();
+        prop_assert_eq!(diff.to_bigint_centered().unwrap(), want);
+
+        let mut neg = pa.clone();
+        neg.neg_assign();
+        let want: Vec<BigInt> = a.iter().map(|x| center(&-x, &q)).collect();
+        prop_assert_eq!(neg.to_bigint_centered().unwrap(), want);
+
+        let mut scaled = pa.clone();
+        scaled.mul_scalar_assign(u64::MAX - 58);
+        let want: Vec<BigInt> = a.iter().map(|x| center(&(x * BigInt::from(u64::MAX - 58)), &q)).collect();
+        prop_assert_eq!(scaled.to_bigint_centered().unwrap(), want);
+
+        let want = negacyclic(&a, &bb, &q);
+        let (mut fa, mut fb) = (pa.clone(), pb.clone());
+        fa.to_ntt();
+        fb.to_ntt();
+        let mut prod = fa.clone();
+        prod.mul_assign(&fb).unwrap();
+        let mut shoup = fa.clone();
+        shoup.mul_shoup_assign(&ShoupPoly::new(fb.clone())).unwrap();
+        prop_assert_eq!(&shoup, &prod);
+        let mut acc = fa.clone();
+        acc.add_mul_assign(&fa, &fb).unwrap();
+        acc.sub_assign(&fa).unwrap();
+        prop_assert_eq!(&acc, &prod);
+        prod.to_coeff();
+        prop_assert_eq!(prod.to_bigint_centered().unwrap(), want);
+    }
+
+    #[test]
+    fn rescale_divides_and_rounds(limbs in 2usize..6, seed in any::<u64>(), ntt in any::<bool>()) {
+        let b = basis(32, 6);
+        let p = random_poly(&b, limbs, seed, Representation::Coefficient);
+        let a = p.to_bigint_centered().unwrap();
+        let ql = BigInt::from(b.modulus(limbs - 1).value());
+        let q_new = modulus_q(&b, limbs - 1);
+        let mut r = p.clone();
+        if ntt {
+            r.to_ntt();
+        }
+        r.rescale().unwrap();
+        prop_assert_eq!(r.limbs(), limbs - 1);
+        r.to_coeff();
+        let got = r.to_bigint_centered().unwrap();
+        for (x, g) in a.iter().zip(&got) {
+            // round(x / q_l) with ties away from... either way: |x - g*q_l| <= q_l/2 modulo Q'.
+            let h: BigInt = (&ql - BigInt::from(1)) / BigInt::from(2);
+            let want = center(&(x + h).div_floor(&ql), &q_new);
+            prop_assert_eq!(g, &want);
+            let err = x - g * &ql;
+            prop_assert!((err * BigInt::from(2)).abs() <= ql);
+        }
+    }
+
+    #[test]
+    fn fast_conversion_is_exact_up_to_multiple_of_q(k in 1usize..7, seed in any::<u64>()) {
+        let b = basis(64, 10);
+        let from = &b.moduli()[..k];
+        let to = &b.moduli()[k..];
+        let conv = BasisConverter::new(from, to).unwrap();
+        let p = random_poly(&b, k, seed, Representation::Coefficient);
+        let mut out = vec![0u64; to.len() * 64];
+        conv.convert(p.data(), &mut out, 64);
+        let crt = b.crt(k).unwrap();
+        let qk = b.product(k);
+        let mut res = vec![0u64; k];
+        for c in 0..64 {
+            for i in 0..k { res[i] = p.limb(i)[c]; }
+            let x = crt.compose(&res);
+            // Find u with (x + u*Q) mod p_0 = out[0][c]; it must be below k and fit every target.
+            let u = (0..k as u64).find(|&u| ((&x + &qk * u) % to[0].value()) == BigUint::from(out[c]));
+            prop_assert!(u.is_some(), "no u < k explains coefficient {}", c);
+            let u = u.unwrap();
+            for (j, pj) in to.iter().enumerate() {
+                prop_assert_eq!(BigUint::from(out[j * 64 + c]), (&x + &qk * u) % pj.value());
+            }
+        }
+    }
+
+    #[test]
+    fn mod_up_then_mod_down(l in 1usize..6, seed in any::<u64>(), ntt in any::<bool>()) {
+        let n = 32;
+        let q = basis(n, 6);
+        let mut exclude: Vec<u64> = q.moduli().iter().map(|m| m.value()).collect();
+        let p_primes = ntt_primes(61, 2 * n as u64, 3, &exclude).unwrap();
+        exclude.extend(&p_primes);
+        let p = RnsBasis::new(n, &p_primes).unwrap();
+        let md = ModUpDown::new(&q, l, &p).unwrap();
+        let a = random_poly(&q, l, seed, Representation::Coefficient);
+        let a_int = a.to_bigint_centered().unwrap();
+
+        // ModUp: the P residues are those of a_int mod Q_l (in [0,Q_l)) plus u*Q_l, u <= l.
+        let up = md.mod_up(&a).unwrap();
+        let ql = modulus_q(&q, l);
+        let pp = BigInt::from(p.product(p.len()));
+        let crt_p = p.crt(p.len()).unwrap();
+        let up_ints = (0..n).map(|c| {
+            let r: Vec<u64> = (0..p.len()).map(|j| up.limb(j)[c]).collect();
+            BigInt::from(crt_p.compose(&r))
+        });
+        for (x, y) in a_int.iter().zip(up_ints) {
+            let base = x.mod_floor(&ql);
+            prop_assert!((0..l as i64).any(|u| (&base + &ql * u).mod_floor(&pp) == y));
+        }
+
+        // ModDown of P * a (given modulo Q_l and P) returns a exactly; of P*a + e with small e it
+        // returns a + (floor(e/P) - u).
+        let mut a_q = a.clone();
+        let p_mod: Vec<u64> = q.moduli()[..l].iter().map(|m| (p.product(p.len()) % m.value()).iter_u64_digits().next().unwrap_or(0)).collect();
+        a_q.mul_rns_scalar_assign(&p_mod).unwrap();
+        let a_p = RnsPoly::zero(&p, p.len(), Representation::Coefficient).unwrap();
+        if ntt { a_q.to_ntt(); }
+        md.mod_down(&mut a_q, &a_p).unwrap();
+        a_q.to_coeff();
+        prop_assert_eq!(&a_q, &a);
+
+        let mut b_q = a.clone();
+        b_q.mul_rns_scalar_assign(&p_mod).unwrap();
+        let e: Vec<i64> = (0..n as i64).map(|i| (i * 7919) % 1000 - 500).collect();
+        b_q.add_assign(&RnsPoly::from_signed(&q, l, &e).unwrap()).unwrap();
+        let b_p = RnsPoly::from_signed(&p, p.len(), &e).unwrap();
+        md.mod_down(&mut b_q, &b_p).unwrap();
+        let got = b_q.to_bigint_centered().unwrap();
+        for (g, x) in got.iter().zip(&a_int) {
+            let d = g - x;
+            prop_assert!(d <= BigInt::zero() && d > BigInt::from(-(p.len() as i64) - 1), "error {} out of range", d);
+        }
+    }
+
+    #[test]
+    fn automorphism_commutes_with_ntt(limbs in 1usize..4, k_half in 0usize..64, seed in any::<u64>()) {
+        let b = basis(64, 3);
+        let k = 2 * k_half + 1;
+        let a = random_poly(&b, limbs, seed, Representation::Coefficient);
+        let mut via_coeff = a.automorphism(k).unwrap();
+        via_coeff.to_ntt();
+        let mut fa = a.clone();
+        fa.to_ntt();
+        let via_ntt = fa.automorphism(k).unwrap();
+        prop_assert_eq!(via_ntt, via_coeff);
+    }
+}
+
+#[test]
+fn errors_name_the_problem() {
+    let b = basis(16, 3);
+    let a = random_poly(&b, 3, 1, Representation::Coefficient);
+    let c = random_poly(&b, 2, 2, Representation::Coefficient);
+    let mut x = a.clone();
+    assert!(matches!(x.add_assign(&c), Err(MathError::Mismatch { .. })));
+    let mut y = a.clone();
+    assert!(matches!(y.mul_assign(&a), Err(MathError::Representation { expected: "NTT", .. })));
+    let mut fa = a.clone();
+    fa.to_ntt();
+    assert!(matches!(x.add_assign(&fa), Err(MathError::Representation { .. })));
+    let other = basis(32, 3);
+    let d = random_poly(&other, 3, 3, Representation::Coefficient);
+    assert!(matches!(x.sub_assign(&d), Err(MathError::Mismatch { .. })));
+    let mut one = random_poly(&b, 1, 4, Representation::Coefficient);
+    assert!(matches!(one.rescale(), Err(MathError::Level { .. })));
+    assert!(matches!(a.automorphism(4), Err(MathError::InvalidGaloisElement { .. })));
+    assert!(RnsPoly::zero(&b, 4, Representation::Ntt).is_err());
+    assert!(RnsPoly::from_data(&b, 1, Representation::Ntt, vec![u64::MAX; 16]).is_err());
+    assert!(RnsBasis::new(16, &[]).is_err());
+    let q = b.modulus(0).value();
+    assert!(RnsBasis::new(16, &[q, q]).is_err());
+    let msg = x.add_assign(&c).unwrap_err().to_string();
+    assert!(msg.contains("levels differ: 2 and 1"), "{msg}");
+}
+
+#[test]
+fn drop_and_parallel_paths_agree() {
+    let b = basis(1 << 12, 6);
+    let a = random_poly(&b, 6, 9, Representation::Coefficient);
+    let mut par = a.clone();
+    par.to_ntt();
+    crate::parallel::set_parallel(false);
+    let mut seq = a.clone();
+    seq.to_ntt();
+    crate::parallel::set_parallel(true);
+    assert_eq!(par, seq);
+    let mut d = par.clone();
+    d.drop_last_limb().unwrap();
+    assert_eq!(d.limbs(), 5);
+    assert_eq!(d.data(), &par.data()[..5 << 12]);
+}
+
+#[test]
+fn rescale_agrees_in_both_representations() {
+    let b = basis(32, 6);
+    let p = random_poly(&b, 2, 0, Representation::Coefficient);
+    let mut r1 = p.clone();
+    r1.rescale().unwrap();
+    let mut r2 = p.clone();
+    r2.to_ntt();
+    let mut r3 = r2.clone();
+    r3.to_coeff();
+    assert_eq!(r3, p);
+    r2.rescale().unwrap();
+    r2.to_coeff();
+    assert_eq!(r1, r2);
+}
