@@ -29,6 +29,7 @@ mod error;
 mod modulus;
 pub mod ntt;
 pub mod primes;
+pub mod sampling;
 
 pub use error::MathError;
 pub use modulus::{Modulus, MAX_MODULUS_BITS};
