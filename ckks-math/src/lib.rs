@@ -32,6 +32,7 @@ pub mod ntt;
 pub mod parallel;
 pub mod primes;
 pub mod rns;
+pub mod sampling;
 
 pub use error::MathError;
 pub use modulus::{Modulus, MAX_MODULUS_BITS};
