@@ -4,9 +4,13 @@
 //! (leveled scheme, then bootstrapping).
 //!
 //! Available so far:
+//! * [`encoding`]: the canonical embedding by the special FFT ([`encoding::SpecialFft`]) for
+//!   full and sparse slot counts, with the slot convention that rotations and conjugation rely
+//!   on, and rounding at a scale with typed overflow errors.
 //! * [`Complex`]: the small complex type of slot values.
 
 mod complex;
+pub mod encoding;
 
 pub use ckks_math;
 pub use complex::Complex;
