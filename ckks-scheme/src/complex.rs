@@ -33,19 +33,13 @@ impl Complex {
     #[inline]
     pub fn from_polar(r: f64, theta: f64) -> Self {
         let (s, c) = theta.sin_cos();
-        Self {
-            re: r * c,
-            im: r * s,
-        }
+        Self { re: r * c, im: r * s }
     }
 
     /// The complex conjugate `re - i * im`.
     #[inline]
     pub const fn conj(self) -> Self {
-        Self {
-            re: self.re,
-            im: -self.im,
-        }
+        Self { re: self.re, im: -self.im }
     }
 
     /// The squared modulus `re^2 + im^2` (no square root).
@@ -75,10 +69,7 @@ impl Complex {
     /// `z * s` for a real scalar `s`: two products.
     #[inline]
     pub fn scale(self, s: f64) -> Self {
-        Self {
-            re: self.re * s,
-            im: self.im * s,
-        }
+        Self { re: self.re * s, im: self.im * s }
     }
 }
 
@@ -94,10 +85,7 @@ impl Add for Complex {
     type Output = Self;
     #[inline]
     fn add(self, o: Self) -> Self {
-        Self {
-            re: self.re + o.re,
-            im: self.im + o.im,
-        }
+        Self { re: self.re + o.re, im: self.im + o.im }
     }
 }
 
@@ -105,10 +93,7 @@ impl Sub for Complex {
     type Output = Self;
     #[inline]
     fn sub(self, o: Self) -> Self {
-        Self {
-            re: self.re - o.re,
-            im: self.im - o.im,
-        }
+        Self { re: self.re - o.re, im: self.im - o.im }
     }
 }
 
@@ -117,10 +102,7 @@ impl Mul for Complex {
     /// `(a + bi)(c + di) = (ac - bd) + (ad + bc)i`: four real products.
     #[inline]
     fn mul(self, o: Self) -> Self {
-        Self {
-            re: self.re * o.re - self.im * o.im,
-            im: self.re * o.im + self.im * o.re,
-        }
+        Self { re: self.re * o.re - self.im * o.im, im: self.re * o.im + self.im * o.re }
     }
 }
 
@@ -136,10 +118,7 @@ impl Div<f64> for Complex {
     type Output = Self;
     #[inline]
     fn div(self, s: f64) -> Self {
-        Self {
-            re: self.re / s,
-            im: self.im / s,
-        }
+        Self { re: self.re / s, im: self.im / s }
     }
 }
 
@@ -156,10 +135,7 @@ impl Neg for Complex {
     type Output = Self;
     #[inline]
     fn neg(self) -> Self {
-        Self {
-            re: -self.re,
-            im: -self.im,
-        }
+        Self { re: -self.re, im: -self.im }
     }
 }
 

@@ -1,19 +1,52 @@
 //! # ckks-scheme
 //!
-//! RNS-CKKS on top of [`ckks_math`]. Under construction: see the project's issue tracker
-//! (leveled scheme, then bootstrapping).
+//! RNS-CKKS (Cheon-Kim-Kim-Song, full-RNS variant) on top of [`ckks_math`]: parameters with a
+//! security check, encoding, keys, public-key encryption, decryption, and an evaluator with
+//! hybrid key switching for relinearization and rotations.
 //!
-//! Available so far:
-//! * [`encoding`]: the canonical embedding by the special FFT ([`encoding::SpecialFft`]) for
-//!   full and sparse slot counts, with the slot convention that rotations and conjugation rely
-//!   on, and rounding at a scale with typed overflow errors.
-//! * [`security`]: the Homomorphic Encryption Standard table (`max log2(QP)` for 128-bit
-//!   classical security) and [`security::check_security`], which parameter builders call.
-//! * [`Complex`]: the small complex type of slot values.
+//! * [`Parameters`] / [`ParametersBuilder`] / [`Preset`]: the ring, the modulus chain, the special
+//!   primes and the scale; `build()` refuses sets above the Homomorphic Encryption Standard
+//!   table ([`security`]); `build_insecure()` exists for tests.
+//! * [`Encoder`]: slots <-> plaintexts through the canonical embedding ([`encoding`]).
+//! * [`KeyGenerator`]: [`SecretKey`] (client only), [`PublicKey`], [`RelinearizationKey`],
+//!   [`GaloisKeys`], bundled for the server as [`EvaluationKeys`].
+//! * [`Encryptor`] / [`Decryptor`], [`Evaluator`] (built from public keys only).
+//!
+//! ```
+//! use ckks_scheme::*;
+//! let params = Preset::InsecureTestN11.build()?;
+//! let mut keygen = KeyGenerator::from_seed(&params, [7; 32]);
+//! let sk = keygen.secret_key()?;
+//! let keys = std::sync::Arc::new(keygen.evaluation_keys(&sk, &[1], false)?);
+//! let encoder = Encoder::new(&params);
+//! let mut enc = Encryptor::from_seed(&keys.public, [8; 32]);
+//! let x = enc.encrypt(&encoder.encode_real(&[1.5, 2.0], params.max_level(), params.default_scale())?)?;
+//! let eval = Evaluator::new(keys);
+//! let y = eval.rotate(&eval.mul_relin_rescale(&x, &x)?, 1)?; // (x^2) rotated left by one slot
+//! let out = encoder.decode_real(&Decryptor::new(&sk).decrypt(&y)?)?;
+//! assert!((out[0] - 4.0).abs() < 1e-4);
+//! # Ok::<(), SchemeError>(())
+//! ```
 
+mod ciphertext;
 mod complex;
+mod encoder;
 pub mod encoding;
+mod encryptor;
+mod error;
+mod evaluator;
+mod keys;
+mod keyswitch;
+mod params;
 pub mod security;
 
+pub use ciphertext::{Ciphertext, Plaintext};
 pub use ckks_math;
 pub use complex::Complex;
+pub use encoder::Encoder;
+pub use encryptor::{Decryptor, Encryptor};
+pub use error::SchemeError;
+pub use evaluator::{Evaluator, SCALE_TOLERANCE};
+pub use keys::{rotation_element, EvaluationKeys, GaloisKeys, KeyGenerator, PublicKey, RelinearizationKey, SecretKey};
+pub use keyswitch::SwitchingKey;
+pub use params::{Parameters, ParametersBuilder, Preset};

@@ -156,23 +156,14 @@ pub enum SecurityError {
 /// `log_qp` is `log2(Q * P)` as a real number (the sum of `log2 q_i` over all primes, special
 /// primes included); a NaN is rejected. Errors name `N`, `log_qp`, the bound and the
 /// distribution. Cost: one table look-up.
-pub fn check_security(
-    n: usize,
-    log_qp: f64,
-    dist: SecretDistribution,
-) -> Result<(), SecurityError> {
+pub fn check_security(n: usize, log_qp: f64, dist: SecretDistribution) -> Result<(), SecurityError> {
     if let SecretDistribution::SparseTernary { .. } = dist {
         return Err(SecurityError::SecretNotCovered { n, log_qp, dist });
     }
-    let bound = max_log_qp(n, dist, SecurityLevel::Classical128)
-        .ok_or(SecurityError::DegreeNotCovered { n, log_qp, dist })?;
+    let bound =
+        max_log_qp(n, dist, SecurityLevel::Classical128).ok_or(SecurityError::DegreeNotCovered { n, log_qp, dist })?;
     if log_qp.is_nan() || log_qp > f64::from(bound) {
-        return Err(SecurityError::ModulusTooLarge {
-            n,
-            log_qp,
-            bound,
-            dist,
-        });
+        return Err(SecurityError::ModulusTooLarge { n, log_qp, bound, dist });
     }
     Ok(())
 }
@@ -187,21 +178,13 @@ mod tests {
         for &(log_n, ternary, gaussian) in &HE_STANDARD_128 {
             let n = 1usize << log_n;
             for (dist, bound) in [(Ternary, ternary), (Gaussian, gaussian)] {
-                assert_eq!(
-                    max_log_qp(n, dist, SecurityLevel::Classical128),
-                    Some(bound)
-                );
+                assert_eq!(max_log_qp(n, dist, SecurityLevel::Classical128), Some(bound));
                 assert_eq!(check_security(n, f64::from(bound), dist), Ok(()));
                 assert_eq!(check_security(n, f64::from(bound) - 0.5, dist), Ok(()));
                 let log_qp = f64::from(bound + 1);
                 assert_eq!(
                     check_security(n, log_qp, dist),
-                    Err(SecurityError::ModulusTooLarge {
-                        n,
-                        log_qp,
-                        bound,
-                        dist
-                    })
+                    Err(SecurityError::ModulusTooLarge { n, log_qp, bound, dist })
                 );
                 // Just above the bound is already too much.
                 assert!(check_security(n, f64::from(bound) + 1e-9, dist).is_err());
@@ -224,30 +207,17 @@ mod tests {
             assert_eq!(max_log_qp(n, Ternary, SecurityLevel::Classical128), None);
             assert_eq!(
                 check_security(n, 10.0, Ternary),
-                Err(SecurityError::DegreeNotCovered {
-                    n,
-                    log_qp: 10.0,
-                    dist: Ternary
-                })
+                Err(SecurityError::DegreeNotCovered { n, log_qp: 10.0, dist: Ternary })
             );
         }
     }
 
     #[test]
     fn sparse_secrets_are_rejected() {
-        let dist = SparseTernary {
-            hamming_weight: 192,
-        };
+        let dist = SparseTernary { hamming_weight: 192 };
         assert_eq!(max_log_qp(1 << 16, dist, SecurityLevel::Classical128), None);
         let err = check_security(1 << 16, 100.0, dist).unwrap_err();
-        assert_eq!(
-            err,
-            SecurityError::SecretNotCovered {
-                n: 1 << 16,
-                log_qp: 100.0,
-                dist
-            }
-        );
+        assert_eq!(err, SecurityError::SecretNotCovered { n: 1 << 16, log_qp: 100.0, dist });
         assert!(err.to_string().contains("Hamming weight 192"), "{err}");
     }
 
@@ -259,18 +229,13 @@ mod tests {
     #[test]
     fn insecure_level_has_no_bound() {
         for dist in [Ternary, Gaussian, SparseTernary { hamming_weight: 32 }] {
-            assert_eq!(
-                max_log_qp(16, dist, SecurityLevel::Insecure),
-                Some(u32::MAX)
-            );
+            assert_eq!(max_log_qp(16, dist, SecurityLevel::Insecure), Some(u32::MAX));
         }
     }
 
     #[test]
     fn error_message_names_every_value() {
-        let msg = check_security(1 << 15, 900.25, Gaussian)
-            .unwrap_err()
-            .to_string();
+        let msg = check_security(1 << 15, 900.25, Gaussian).unwrap_err().to_string();
         for part in ["N = 32768", "900.25", "883", "Gaussian"] {
             assert!(msg.contains(part), "{part} missing in: {msg}");
         }
@@ -279,9 +244,6 @@ mod tests {
     #[test]
     fn distributions_display() {
         assert_eq!(Ternary.to_string(), "uniform ternary secret");
-        assert_eq!(
-            SparseTernary { hamming_weight: 64 }.to_string(),
-            "sparse ternary secret (Hamming weight 64)"
-        );
+        assert_eq!(SparseTernary { hamming_weight: 64 }.to_string(), "sparse ternary secret (Hamming weight 64)");
     }
 }

@@ -50,10 +50,8 @@ impl SpecialFft {
     /// multiplication, whose error would grow along the table). Cost: `slots - 1` `sin_cos`
     /// calls; memory `slots` complex numbers and `slots` indices.
     pub fn new(n: usize, slots: usize) -> Result<Self, EncodingError> {
-        let valid = n.is_power_of_two()
-            && (MIN_DEGREE..=MAX_DEGREE).contains(&n)
-            && slots.is_power_of_two()
-            && slots <= n / 2;
+        let valid =
+            n.is_power_of_two() && (MIN_DEGREE..=MAX_DEGREE).contains(&n) && slots.is_power_of_two() && slots <= n / 2;
         if !valid {
             return Err(EncodingError::InvalidDimensions { n, slots });
         }
@@ -70,16 +68,8 @@ impl SpecialFft {
             h *= 2;
         }
         let log_slots = slots.trailing_zeros();
-        let bit_rev = (0..slots)
-            .map(|i| bit_reverse(i, log_slots) as u32)
-            .collect();
-        Ok(Self {
-            n,
-            slots,
-            gap: n / (2 * slots),
-            twiddles,
-            bit_rev,
-        })
+        let bit_rev = (0..slots).map(|i| bit_reverse(i, log_slots) as u32).collect();
+        Ok(Self { n, slots, gap: n / (2 * slots), twiddles, bit_rev })
     }
 
     /// The ring degree `N`.
@@ -134,10 +124,7 @@ impl SpecialFft {
     pub fn encode_coeffs(&self, z: &[Complex]) -> Result<Vec<f64>, EncodingError> {
         self.check_slots(z.len())?;
         if let Some(index) = z.iter().position(|v| !v.is_finite()) {
-            return Err(EncodingError::NonFinite {
-                input: "slot value",
-                index,
-            });
+            return Err(EncodingError::NonFinite { input: "slot value", index });
         }
         let mut w = z.to_vec();
         self.inverse_unchecked(&mut w);
@@ -163,10 +150,7 @@ impl SpecialFft {
     /// Cost: one special FFT, `O(n log n)` for `n = slots`, plus `O(n)` reads.
     pub fn decode_coeffs(&self, coeffs: &[f64]) -> Result<Vec<Complex>, EncodingError> {
         if coeffs.len() != self.n {
-            return Err(EncodingError::WrongCoefficientCount {
-                expected: self.n,
-                found: coeffs.len(),
-            });
+            return Err(EncodingError::WrongCoefficientCount { expected: self.n, found: coeffs.len() });
         }
         let half = self.n / 2;
         let mut w = Vec::with_capacity(self.slots);
@@ -174,10 +158,7 @@ impl SpecialFft {
             let (i_re, i_im) = (t * self.gap, half + t * self.gap);
             for index in [i_re, i_im] {
                 if !coeffs[index].is_finite() {
-                    return Err(EncodingError::NonFinite {
-                        input: "coefficient",
-                        index,
-                    });
+                    return Err(EncodingError::NonFinite { input: "coefficient", index });
                 }
             }
             w.push(Complex::new(coeffs[i_re], coeffs[i_im]));
@@ -206,10 +187,7 @@ impl SpecialFft {
 
     fn check_slots(&self, found: usize) -> Result<(), EncodingError> {
         if found != self.slots {
-            return Err(EncodingError::WrongSlotCount {
-                expected: self.slots,
-                found,
-            });
+            return Err(EncodingError::WrongSlotCount { expected: self.slots, found });
         }
         Ok(())
     }

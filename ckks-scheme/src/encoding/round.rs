@@ -30,17 +30,10 @@ pub fn scale_round(coeffs: &[f64], scale: f64, bound: f64) -> Result<Vec<i128>, 
         .map(|(index, &c)| {
             let x = (c * scale).round();
             if !x.is_finite() {
-                return Err(EncodingError::NonFinite {
-                    input: "scaled coefficient",
-                    index,
-                });
+                return Err(EncodingError::NonFinite { input: "scaled coefficient", index });
             }
             if x.abs() >= bound {
-                return Err(EncodingError::Overflow {
-                    index,
-                    value: x,
-                    bound,
-                });
+                return Err(EncodingError::Overflow { index, value: x, bound });
             }
             // Exact: x is an integer-valued f64 with |x| < 2^126.
             Ok(x as i128)
@@ -78,19 +71,9 @@ mod tests {
     #[test]
     fn overflow_reports_index_value_and_bound() {
         let err = scale_round(&[1.0, -3.0, 1.0], 2f64.powi(40), 2f64.powi(41)).unwrap_err();
-        assert_eq!(
-            err,
-            EncodingError::Overflow {
-                index: 1,
-                value: -3.0 * 2f64.powi(40),
-                bound: 2f64.powi(41)
-            }
-        );
+        assert_eq!(err, EncodingError::Overflow { index: 1, value: -3.0 * 2f64.powi(40), bound: 2f64.powi(41) });
         let msg = err.to_string();
-        assert!(
-            msg.contains("index 1") && msg.contains("2^41.6") && msg.contains("2^41.0"),
-            "{msg}"
-        );
+        assert!(msg.contains("index 1") && msg.contains("2^41.6") && msg.contains("2^41.0"), "{msg}");
         // The bound itself is rejected: |out| < bound is required.
         assert!(scale_round(&[2.0], 1.0, 2.0).is_err());
         assert!(scale_round(&[1.0], 1.0, 2.0).is_ok());
@@ -100,30 +83,18 @@ mod tests {
     fn rejects_non_finite_and_bad_arguments() {
         assert_eq!(
             scale_round(&[0.0, f64::NAN], 1.0, 10.0),
-            Err(EncodingError::NonFinite {
-                input: "scaled coefficient",
-                index: 1
-            })
+            Err(EncodingError::NonFinite { input: "scaled coefficient", index: 1 })
         );
         // Finite input, infinite after scaling.
         assert_eq!(
             scale_round(&[f64::MAX], 4.0, MAX_ROUND_BOUND),
-            Err(EncodingError::NonFinite {
-                input: "scaled coefficient",
-                index: 0
-            })
+            Err(EncodingError::NonFinite { input: "scaled coefficient", index: 0 })
         );
         for scale in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            assert!(matches!(
-                scale_round(&[1.0], scale, 10.0),
-                Err(EncodingError::InvalidScale { .. })
-            ));
+            assert!(matches!(scale_round(&[1.0], scale, 10.0), Err(EncodingError::InvalidScale { .. })));
         }
         for bound in [0.0, -1.0, f64::NAN, 2.0 * MAX_ROUND_BOUND] {
-            assert!(matches!(
-                scale_round(&[1.0], 1.0, bound),
-                Err(EncodingError::InvalidBound { .. })
-            ));
+            assert!(matches!(scale_round(&[1.0], 1.0, bound), Err(EncodingError::InvalidBound { .. })));
         }
     }
 }

@@ -28,13 +28,10 @@ fn automorphism(coeffs: &[f64], g: usize) -> Vec<f64> {
 /// `zeta` from its own angle.
 fn eval_at(coeffs: &[f64], e: usize) -> Complex {
     let n = coeffs.len();
-    coeffs
-        .iter()
-        .enumerate()
-        .fold(Complex::ZERO, |acc, (i, &c)| {
-            let k = (e * i) % (2 * n);
-            acc + Complex::from_polar(c, PI * k as f64 / n as f64)
-        })
+    coeffs.iter().enumerate().fold(Complex::ZERO, |acc, (i, &c)| {
+        let k = (e * i) % (2 * n);
+        acc + Complex::from_polar(c, PI * k as f64 / n as f64)
+    })
 }
 
 /// `5^j mod 2N`.
@@ -45,9 +42,7 @@ fn five_pow(j: usize, n: usize) -> usize {
 /// The reference decoder: `z_j = m(zeta^(5^j mod 2N))`, `O(N * slots)`.
 fn naive_decode(coeffs: &[f64], slots: usize) -> Vec<Complex> {
     let n = coeffs.len();
-    (0..slots)
-        .map(|j| eval_at(coeffs, five_pow(j, n)))
-        .collect()
+    (0..slots).map(|j| eval_at(coeffs, five_pow(j, n))).collect()
 }
 
 /// Product in `R[X]/(X^N + 1)` by the schoolbook rule, `O(N^2)`.
@@ -68,10 +63,7 @@ fn negacyclic_mul(a: &[f64], b: &[f64]) -> Vec<f64> {
 
 fn max_err(a: &[Complex], b: &[Complex]) -> f64 {
     assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (*x - *y).norm())
-        .fold(0.0, f64::max)
+    a.iter().zip(b).map(|(x, y)| (*x - *y).norm()).fold(0.0, f64::max)
 }
 
 /// `(N, slots)` with `N = 2^4..=2^max_log_n` and any slot count `1..=N/2`.
@@ -86,12 +78,7 @@ fn unit_complex() -> impl Strategy<Value = Complex> {
 
 /// An encoder and a message of its slot count.
 fn message(max_log_n: u32) -> impl Strategy<Value = (SpecialFft, Vec<Complex>)> {
-    dims(max_log_n).prop_flat_map(|(n, slots)| {
-        (
-            Just(SpecialFft::new(n, slots).unwrap()),
-            vec(unit_complex(), slots),
-        )
-    })
+    dims(max_log_n).prop_flat_map(|(n, slots)| (Just(SpecialFft::new(n, slots).unwrap()), vec(unit_complex(), slots)))
 }
 
 proptest! {
@@ -233,14 +220,10 @@ proptest! {
 fn lcg_message(len: usize, seed: u64) -> Vec<Complex> {
     let mut s = seed;
     let mut next = move || {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (s >> 11) as f64 / (1u64 << 53) as f64
     };
-    (0..len)
-        .map(|_| Complex::from_polar(next(), 2.0 * PI * next()))
-        .collect()
+    (0..len).map(|_| Complex::from_polar(next(), 2.0 * PI * next())).collect()
 }
 
 #[test]
@@ -251,11 +234,7 @@ fn largest_degree_full_and_sparse() {
         let z = lcg_message(slots, slots as u64);
         let m = fft.encode_coeffs(&z).unwrap();
         let back = fft.decode_coeffs(&m).unwrap();
-        assert!(
-            max_err(&z, &back) < 1e-9,
-            "slots {slots}: {}",
-            max_err(&z, &back)
-        );
+        assert!(max_err(&z, &back) < 1e-9, "slots {slots}: {}", max_err(&z, &back));
         // A few slots against the definition (O(N) each).
         for j in [0, slots / 2, slots - 1] {
             let e = eval_at(&m, five_pow(j, n));
@@ -270,71 +249,26 @@ fn smallest_degree() {
     let fft = SpecialFft::new(2, 1).unwrap();
     let m = fft.encode_coeffs(&[Complex::new(3.0, -4.0)]).unwrap();
     assert_eq!(m, vec![3.0, -4.0]);
-    assert_eq!(
-        fft.decode_coeffs(&m).unwrap(),
-        vec![Complex::new(3.0, -4.0)]
-    );
+    assert_eq!(fft.decode_coeffs(&m).unwrap(), vec![Complex::new(3.0, -4.0)]);
 }
 
 #[test]
 fn rejects_bad_dimensions_and_inputs() {
-    for (n, slots) in [
-        (0, 1),
-        (1, 1),
-        (3, 1),
-        (24, 4),
-        (16, 0),
-        (16, 3),
-        (16, 16),
-        (1 << 18, 1),
-    ] {
-        assert_eq!(
-            SpecialFft::new(n, slots).unwrap_err(),
-            EncodingError::InvalidDimensions { n, slots }
-        );
+    for (n, slots) in [(0, 1), (1, 1), (3, 1), (24, 4), (16, 0), (16, 3), (16, 16), (1 << 18, 1)] {
+        assert_eq!(SpecialFft::new(n, slots).unwrap_err(), EncodingError::InvalidDimensions { n, slots });
     }
     let fft = SpecialFft::new(16, 4).unwrap();
-    assert_eq!(
-        fft.encode_coeffs(&[Complex::ONE; 3]),
-        Err(EncodingError::WrongSlotCount {
-            expected: 4,
-            found: 3
-        })
-    );
-    assert_eq!(
-        fft.special_fft(&mut [Complex::ONE; 8]),
-        Err(EncodingError::WrongSlotCount {
-            expected: 4,
-            found: 8
-        })
-    );
-    assert_eq!(
-        fft.decode_coeffs(&[0.0; 8]),
-        Err(EncodingError::WrongCoefficientCount {
-            expected: 16,
-            found: 8
-        })
-    );
+    assert_eq!(fft.encode_coeffs(&[Complex::ONE; 3]), Err(EncodingError::WrongSlotCount { expected: 4, found: 3 }));
+    assert_eq!(fft.special_fft(&mut [Complex::ONE; 8]), Err(EncodingError::WrongSlotCount { expected: 4, found: 8 }));
+    assert_eq!(fft.decode_coeffs(&[0.0; 8]), Err(EncodingError::WrongCoefficientCount { expected: 16, found: 8 }));
     let mut z = [Complex::ONE; 4];
     z[2].im = f64::INFINITY;
-    assert_eq!(
-        fft.encode_coeffs(&z),
-        Err(EncodingError::NonFinite {
-            input: "slot value",
-            index: 2
-        })
-    );
+    assert_eq!(fft.encode_coeffs(&z), Err(EncodingError::NonFinite { input: "slot value", index: 2 }));
     let mut m = [0.0; 16];
     m[1] = f64::NAN; // outside the subring (gap = 2): ignored
     assert!(fft.decode_coeffs(&m).is_ok());
     m[10] = f64::NAN;
-    assert_eq!(
-        fft.decode_coeffs(&m),
-        Err(EncodingError::NonFinite {
-            input: "coefficient",
-            index: 10
-        })
-    );
+    assert_eq!(fft.decode_coeffs(&m), Err(EncodingError::NonFinite { input: "coefficient", index: 10 }));
     let msg = EncodingError::InvalidDimensions { n: 24, slots: 4 }.to_string();
     assert!(msg.contains("N = 24") && msg.contains("4 slots"), "{msg}");
 }

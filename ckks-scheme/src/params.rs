@@ -1,0 +1,419 @@
+//! CKKS parameters: ring degree, modulus chain `Q = q_0 ... q_L`, special primes `P`, scale,
+//! secret distribution, checked against the Homomorphic Encryption Standard when built.
+
+use crate::encoding::SpecialFft;
+use crate::keyswitch::LevelKeySwitch;
+use crate::security::{check_security, SecretDistribution, SecurityLevel};
+use crate::SchemeError;
+use ckks_math::primes::ntt_primes;
+use ckks_math::RnsBasis;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+/// Named parameter sets. The secure ones pass the 128-bit table; the test ones carry
+/// `Insecure` in their names and exist only for fast tests and toy examples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Preset {
+    /// `N = 2^14`, `q_0` 55 bits, 8 levels of 40 bits, one 60-bit special prime
+    /// (`log QP` = 435 of 438 allowed), scale `2^40`.
+    LeveledN14,
+    /// `N = 2^15`, `q_0` 60 bits, 16 levels of 40 bits, two 60-bit special primes
+    /// (`log QP` = 820 of 881), scale `2^40`.
+    LeveledN15,
+    /// `N = 2^16`, `q_0` 60 bits, 32 levels of 40 bits, four 60-bit special primes
+    /// (`log QP` = 1580 of 1747), scale `2^40`.
+    LeveledN16,
+    /// `N = 2^11`, 4 levels of 40 bits: insecure, for unit tests.
+    InsecureTestN11,
+    /// `N = 2^12`, 6 levels of 40 bits: insecure, for unit tests.
+    InsecureTestN12,
+    /// `N = 2^13`, 10 levels of 40 bits: insecure, for unit tests and quick demos.
+    InsecureTestN13,
+}
+
+impl Preset {
+    /// All presets.
+    pub const ALL: [Preset; 6] = [
+        Preset::LeveledN14,
+        Preset::LeveledN15,
+        Preset::LeveledN16,
+        Preset::InsecureTestN11,
+        Preset::InsecureTestN12,
+        Preset::InsecureTestN13,
+    ];
+
+    /// The builder of this preset (change fields before building if needed).
+    pub fn builder(self) -> ParametersBuilder {
+        let (log_n, q0, levels, p) = match self {
+            Preset::LeveledN14 => (14, 55, 8, vec![60]),
+            Preset::LeveledN15 => (15, 60, 16, vec![60, 60]),
+            Preset::LeveledN16 => (16, 60, 32, vec![60; 4]),
+            Preset::InsecureTestN11 => (11, 50, 4, vec![50, 50]),
+            Preset::InsecureTestN12 => (12, 55, 6, vec![60, 60]),
+            Preset::InsecureTestN13 => (13, 60, 10, vec![60, 60]),
+        };
+        let mut q = vec![q0];
+        q.extend(std::iter::repeat_n(40, levels));
+        ParametersBuilder::new(log_n).q_bits(q).p_bits(p).log_scale(40).name(&format!("{self:?}"))
+    }
+
+    /// Whether the preset is a test-only insecure one.
+    pub fn is_insecure(self) -> bool {
+        matches!(self, Preset::InsecureTestN11 | Preset::InsecureTestN12 | Preset::InsecureTestN13)
+    }
+
+    /// Builds the preset (secure presets are checked against the security table).
+    pub fn build(self) -> Result<Parameters, SchemeError> {
+        if self.is_insecure() {
+            self.builder().build_insecure()
+        } else {
+            self.builder().build()
+        }
+    }
+}
+
+/// Describes a parameter set; [`ParametersBuilder::build`] generates the primes and checks
+/// security.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ParametersBuilder {
+    /// `log2 N`.
+    pub log_n: u32,
+    /// Bit sizes of `q_0, ..., q_L`: `q_0` holds the result after the last rescale and should
+    /// exceed the scale by the bits of the largest message; the others are the scaling primes.
+    pub q_bits: Vec<u32>,
+    /// Bit sizes of the special primes `P` of hybrid key switching; their number `alpha` is the
+    /// digit size (`dnum = ceil((L + 1) / alpha)` digits).
+    pub p_bits: Vec<u32>,
+    /// Default scale `Delta = 2^log_scale`.
+    pub log_scale: u32,
+    /// Slots per ciphertext (a power of two up to `N/2`); `None` means `N/2`.
+    pub slots: Option<usize>,
+    /// Distribution of the secret key.
+    pub secret: SecretDistribution,
+    /// A name shown in summaries.
+    pub name: String,
+}
+
+impl ParametersBuilder {
+    /// A builder for `N = 2^log_n` with no primes yet, ternary secret, scale `2^40`.
+    pub fn new(log_n: u32) -> Self {
+        Self {
+            log_n,
+            q_bits: Vec::new(),
+            p_bits: Vec::new(),
+            log_scale: 40,
+            slots: None,
+            secret: SecretDistribution::Ternary,
+            name: "custom".into(),
+        }
+    }
+
+    /// Sets the bit sizes of `q_0..q_L`.
+    pub fn q_bits(mut self, bits: Vec<u32>) -> Self {
+        self.q_bits = bits;
+        self
+    }
+
+    /// Sets the bit sizes of the special primes.
+    pub fn p_bits(mut self, bits: Vec<u32>) -> Self {
+        self.p_bits = bits;
+        self
+    }
+
+    /// Sets the default scale `2^log_scale`.
+    pub fn log_scale(mut self, log_scale: u32) -> Self {
+        self.log_scale = log_scale;
+        self
+    }
+
+    /// Sets the number of slots (sparse packing when below `N/2`).
+    pub fn slots(mut self, slots: usize) -> Self {
+        self.slots = Some(slots);
+        self
+    }
+
+    /// Sets the secret distribution.
+    pub fn secret(mut self, secret: SecretDistribution) -> Self {
+        self.secret = secret;
+        self
+    }
+
+    /// Sets the display name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Builds the parameters and checks 128-bit security by the Homomorphic Encryption
+    /// Standard table (errors name `N`, `log QP` and the bound).
+    pub fn build(self) -> Result<Parameters, SchemeError> {
+        self.build_with(SecurityLevel::Classical128)
+    }
+
+    /// Builds the parameters without any security check: for tests and toy examples only.
+    pub fn build_insecure(self) -> Result<Parameters, SchemeError> {
+        self.build_with(SecurityLevel::Insecure)
+    }
+
+    fn build_with(self, security: SecurityLevel) -> Result<Parameters, SchemeError> {
+        let bad = |reason: String| SchemeError::InvalidParameters { reason };
+        if !(1..=17).contains(&self.log_n) {
+            return Err(bad(format!("log N = {} is outside 1..=17", self.log_n)));
+        }
+        let n = 1usize << self.log_n;
+        if self.q_bits.is_empty() {
+            return Err(bad("the modulus chain needs at least q_0".into()));
+        }
+        if self.p_bits.is_empty() {
+            return Err(bad("hybrid key switching needs at least one special prime".into()));
+        }
+        let slots = self.slots.unwrap_or(n / 2);
+        let fft = SpecialFft::new(n, slots)?;
+        if !(1..=60).contains(&self.log_scale) {
+            return Err(bad(format!("log scale {} is outside 1..=60", self.log_scale)));
+        }
+        if self.q_bits[0] <= self.log_scale {
+            return Err(bad(format!(
+                "q_0 has {} bits, not more than the scale 2^{}: nothing would survive the last rescale",
+                self.q_bits[0], self.log_scale
+            )));
+        }
+        // Generate primes size by size, in chain order, never reusing one.
+        let mut used: Vec<u64> = Vec::new();
+        let mut gen = |bits: &[u32]| -> Result<Vec<u64>, SchemeError> {
+            let mut out = Vec::with_capacity(bits.len());
+            for &b in bits {
+                let q = ntt_primes(b, 2 * n as u64, 1, &used)?[0];
+                used.push(q);
+                out.push(q);
+            }
+            Ok(out)
+        };
+        let q_primes = gen(&self.q_bits)?;
+        let p_primes = gen(&self.p_bits)?;
+        let q = RnsBasis::new(n, &q_primes)?;
+        let p = RnsBasis::new(n, &p_primes)?;
+        let log_qp = q.log_product(q.len()) + p.log_product(p.len());
+        if security == SecurityLevel::Classical128 {
+            check_security(n, log_qp, self.secret)?;
+        }
+        let alpha = p.len();
+        let log_p = p.log_product(alpha);
+        for (d, digit) in q_primes.chunks(alpha).enumerate() {
+            let log_digit: f64 = digit.iter().map(|&x| (x as f64).log2()).sum();
+            if log_digit > log_p + 1e-9 {
+                return Err(bad(format!(
+                    "key-switching digit {d} has {log_digit:.1} bits but P only {log_p:.1}: add special primes"
+                )));
+            }
+        }
+        let levels = q.len();
+        Ok(Parameters {
+            inner: Arc::new(Inner {
+                builder: self,
+                n,
+                slots,
+                q,
+                p,
+                security,
+                log_qp,
+                fft,
+                key_switch: (0..levels).map(|_| OnceLock::new()).collect(),
+            }),
+        })
+    }
+}
+
+struct Inner {
+    builder: ParametersBuilder,
+    n: usize,
+    slots: usize,
+    q: Arc<RnsBasis>,
+    p: Arc<RnsBasis>,
+    security: SecurityLevel,
+    log_qp: f64,
+    fft: SpecialFft,
+    /// Basis-conversion constants of key switching, built on first use per level.
+    key_switch: Vec<OnceLock<LevelKeySwitch>>,
+}
+
+/// A built parameter set, cheap to clone (shared). Every key, plaintext and ciphertext holds
+/// one, and operations check that their operands agree.
+#[derive(Clone)]
+pub struct Parameters {
+    inner: Arc<Inner>,
+}
+
+impl PartialEq for Parameters {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+            || (self.inner.builder == other.inner.builder && self.inner.security == other.inner.security)
+    }
+}
+
+impl fmt::Debug for Parameters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Parameters({})", self.summary())
+    }
+}
+
+impl Parameters {
+    /// Ring degree `N`.
+    pub fn degree(&self) -> usize {
+        self.inner.n
+    }
+
+    /// `log2 N`.
+    pub fn log_n(&self) -> u32 {
+        self.inner.builder.log_n
+    }
+
+    /// Slots per ciphertext.
+    pub fn slots(&self) -> usize {
+        self.inner.slots
+    }
+
+    /// Highest level `L` (a fresh ciphertext's level).
+    pub fn max_level(&self) -> usize {
+        self.inner.q.len() - 1
+    }
+
+    /// The modulus chain `q_0..q_L`.
+    pub fn q_basis(&self) -> &Arc<RnsBasis> {
+        &self.inner.q
+    }
+
+    /// The special primes `P`.
+    pub fn p_basis(&self) -> &Arc<RnsBasis> {
+        &self.inner.p
+    }
+
+    /// Default scale `Delta`.
+    pub fn default_scale(&self) -> f64 {
+        2f64.powi(self.inner.builder.log_scale as i32)
+    }
+
+    /// Secret distribution.
+    pub fn secret_distribution(&self) -> SecretDistribution {
+        self.inner.builder.secret
+    }
+
+    /// Whether the set was checked against the security table.
+    pub fn security(&self) -> SecurityLevel {
+        self.inner.security
+    }
+
+    /// `log2(Q * P)`.
+    pub fn log_qp(&self) -> f64 {
+        self.inner.log_qp
+    }
+
+    /// Digit size `alpha` (number of special primes).
+    pub fn alpha(&self) -> usize {
+        self.inner.p.len()
+    }
+
+    /// Number of key-switching digits at the top level.
+    pub fn dnum(&self) -> usize {
+        self.inner.q.len().div_ceil(self.alpha())
+    }
+
+    /// The builder the set was made from.
+    pub fn builder(&self) -> &ParametersBuilder {
+        &self.inner.builder
+    }
+
+    /// The special FFT of the slot encoding.
+    pub fn fft(&self) -> &SpecialFft {
+        &self.inner.fft
+    }
+
+    /// Key-switching constants at `level`.
+    pub(crate) fn key_switch(&self, level: usize) -> Result<&LevelKeySwitch, SchemeError> {
+        let cell =
+            self.inner.key_switch.get(level).ok_or(SchemeError::OutOfLevels { op: "key switch", level, needed: 0 })?;
+        if let Some(ks) = cell.get() {
+            return Ok(ks);
+        }
+        let ks = LevelKeySwitch::new(&self.inner.q, &self.inner.p, level)?;
+        Ok(cell.get_or_init(|| ks))
+    }
+
+    /// A one-line budget: name, `N`, slots, levels, `log QP`, scale, `dnum`, security.
+    pub fn summary(&self) -> String {
+        let b = &self.inner.builder;
+        format!(
+            "{}: N = 2^{}, {} slots, {} levels, log QP = {:.1}, scale = 2^{}, dnum = {} (alpha = {}), {}, {}",
+            b.name,
+            b.log_n,
+            self.slots(),
+            self.max_level(),
+            self.log_qp(),
+            b.log_scale,
+            self.dnum(),
+            self.alpha(),
+            b.secret,
+            match self.security() {
+                SecurityLevel::Classical128 => "128-bit (HE standard)",
+                SecurityLevel::Insecure => "INSECURE (tests only)",
+            }
+        )
+    }
+
+    /// Checks that `other` is the same parameter set, for operations mixing objects.
+    pub(crate) fn check_same(&self, op: &'static str, other: &Parameters) -> Result<(), SchemeError> {
+        if self != other {
+            return Err(SchemeError::ParameterMismatch {
+                op,
+                detail: format!("{} vs {}", self.inner.builder.name, other.inner.builder.name),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_build_and_secure_ones_pass_the_table() {
+        for p in Preset::ALL {
+            if p == Preset::LeveledN16 {
+                continue; // covered by an ignored test: building its tables takes a moment
+            }
+            let params = p.build().unwrap();
+            assert_eq!(params.security() == SecurityLevel::Insecure, p.is_insecure());
+            assert!(params.summary().contains("slots"));
+        }
+    }
+
+    #[test]
+    #[ignore = "full-size parameters"]
+    fn full_size_preset_builds() {
+        let p = Preset::LeveledN16.build().unwrap();
+        assert_eq!(p.max_level(), 32);
+        assert!(p.log_qp() <= 1747.0);
+    }
+
+    #[test]
+    fn insecure_sets_are_refused_by_build() {
+        let err = Preset::InsecureTestN12.builder().build().unwrap_err();
+        assert!(matches!(err, SchemeError::Security(_)), "{err}");
+        assert!(err.to_string().contains("4096") || err.to_string().contains("2^12"), "{err}");
+    }
+
+    #[test]
+    fn bad_builders_are_rejected() {
+        let b = Preset::InsecureTestN11.builder();
+        assert!(b.clone().q_bits(vec![]).build_insecure().is_err());
+        assert!(b.clone().p_bits(vec![]).build_insecure().is_err());
+        assert!(b.clone().q_bits(vec![40, 40]).build_insecure().is_err()); // q_0 not above scale
+        assert!(b.clone().p_bits(vec![30]).build_insecure().is_err()); // digit larger than P
+        assert!(b.clone().slots(3).build_insecure().is_err());
+        let mut big = b.clone();
+        big.log_n = 18;
+        assert!(big.build_insecure().is_err());
+    }
+}
