@@ -3,8 +3,8 @@
 
 use crate::ciphertext::{check_scale, Ciphertext, Plaintext};
 use crate::keys::{rotation_element, EvaluationKeys};
-use crate::keyswitch::SwitchingKey;
-use crate::{Parameters, SchemeError};
+use crate::keyswitch::{Decomposition, SwitchingKey};
+use crate::{Complex, Parameters, SchemeError};
 use ckks_math::automorphism::{conjugation_galois_element, ntt_permutation};
 use ckks_math::RnsPoly;
 use std::sync::Arc;
@@ -355,8 +355,255 @@ impl Evaluator {
         self.galois_with(a, k, Some(r), "rotate")
     }
 
+    /// Rotations of `a` by every step in `rotations`, hoisted: the expensive decomposition of
+    /// `c_1` (inverse NTTs, ModUp, forward NTTs) is done once and each rotation only permutes
+    /// it, takes the inner product with its key and runs ModDown. Results are in the order of
+    /// `rotations`; a step of 0 returns a copy.
+    pub fn rotate_hoisted(&self, a: &Ciphertext, rotations: &[i64]) -> Result<Vec<Ciphertext>, SchemeError> {
+        self.check_ct("rotate_hoisted", a)?;
+        if a.size() != 2 {
+            return Err(SchemeError::Degree { op: "rotate_hoisted", expected: 2, found: a.size() });
+        }
+        // Look every key up first, so a missing key fails before any work.
+        let keys =
+            rotations
+                .iter()
+                .map(|&r| {
+                    let k = rotation_element(&self.params, r);
+                    if k == 1 {
+                        return Ok((k, None));
+                    }
+                    self.keys.as_ref().and_then(|keys| keys.galois.get(k)).map(|key| (k, Some(key))).ok_or(
+                        SchemeError::MissingGaloisKey { op: "rotate_hoisted", galois_element: k, rotation: Some(r) },
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+        let decomposition = Decomposition::new(&self.params, &a.c[1])?;
+        let n = self.params.degree();
+        keys.into_iter()
+            .map(|(k, key)| {
+                let Some(key) = key else { return Ok(a.clone()) };
+                let table = ntt_permutation(n, k)?;
+                let (d0, d1) = key.switch_decomposed(&decomposition, Some(&table))?;
+                let mut c0 = a.c[0].clone();
+                a.c[0].automorphism_ntt_into(&table, &mut c0)?;
+                c0.add_assign(&d0)?;
+                Ok(Ciphertext { params: a.params.clone(), c: vec![c0, d1], scale: a.scale })
+            })
+            .collect()
+    }
+
+    /// Sum of all slots, replicated in every slot: `log2(slots)` rotations by `1, 2, 4, ...`
+    /// (their keys are needed: [`power_of_two_rotations`]). No level consumed.
+    pub fn sum_slots(&self, a: &Ciphertext) -> Result<Ciphertext, SchemeError> {
+        let mut acc = a.clone();
+        let mut step = 1usize;
+        while step < self.params.slots() {
+            let r = self.rotate(&acc, step as i64)?;
+            self.add_assign(&mut acc, &r)?;
+            step <<= 1;
+        }
+        Ok(acc)
+    }
+
+    /// `a * i` (every slot times the imaginary unit): multiplication by the monomial
+    /// `X^(N/2)`, exact, no scale change, no level consumed. `mul_by_i` twice is `neg`.
+    pub fn mul_by_i(&self, a: &Ciphertext) -> Result<Ciphertext, SchemeError> {
+        self.check_ct("mul_by_i", a)?;
+        let mut out = a.clone();
+        for p in out.c.iter_mut() {
+            let basis = p.basis().clone();
+            for i in 0..p.limbs() {
+                let m = *basis.modulus(i);
+                let w = monomial_half_ntt(&basis, i);
+                let limb = p.limb_mut(i);
+                for (x, &sign) in limb.iter_mut().zip(w.iter()) {
+                    *x = m.mul(*x, sign);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// `a + c` for a complex constant `c` in every slot (the polynomial
+    /// `round(Re c * scale) + round(Im c * scale) X^(N/2)`). No level consumed.
+    pub fn add_complex_const(&self, a: &Ciphertext, c: Complex) -> Result<Ciphertext, SchemeError> {
+        self.check_ct("add_complex_const", a)?;
+        let re = round_const("add_complex_const", c.re * a.scale)?;
+        let im = round_const("add_complex_const", c.im * a.scale)?;
+        let mut out = a.clone();
+        let k = const_poly(&out.c[0], re, im);
+        out.c[0].add_assign(&k)?;
+        Ok(out)
+    }
+
+    /// `a * c` for a complex constant, encoded at scale `q_l` like [`Evaluator::mul_const`], so
+    /// that the following rescale restores the scale of `a` exactly.
+    pub fn mul_complex_const(&self, a: &Ciphertext, c: Complex) -> Result<Ciphertext, SchemeError> {
+        self.check_ct("mul_complex_const", a)?;
+        let q_last = a.c[0].basis().modulus(a.level()).value() as f64;
+        let re = round_const("mul_complex_const", c.re * q_last)?;
+        let im = round_const("mul_complex_const", c.im * q_last)?;
+        let mut out = a.clone();
+        let k = const_poly(&out.c[0], re, im);
+        for p in out.c.iter_mut() {
+            p.mul_assign(&k)?;
+        }
+        out.scale = a.scale * q_last;
+        Ok(out)
+    }
+
     /// Complex conjugation of every slot. Needs the conjugation key.
     pub fn conjugate(&self, a: &Ciphertext) -> Result<Ciphertext, SchemeError> {
         self.galois_with(a, conjugation_galois_element(self.params.degree()), None, "conjugate")
+    }
+}
+
+/// The rotations `1, 2, 4, ..., slots/2` that [`Evaluator::sum_slots`] needs.
+pub fn power_of_two_rotations(params: &Parameters) -> Vec<i64> {
+    (0..params.slots().trailing_zeros()).map(|i| 1i64 << i).collect()
+}
+
+fn round_const(op: &'static str, v: f64) -> Result<i128, SchemeError> {
+    let r = v.round();
+    if !r.is_finite() || r.abs() >= 2f64.powi(126) {
+        return Err(SchemeError::InvalidScale {
+            op,
+            log2: r.abs().log2(),
+            reason: "constant times scale does not fit",
+        });
+    }
+    Ok(r as i128)
+}
+
+/// The NTT values of `X^(N/2)` for limb `i`: slot `j` holds `psi^((2 brv(j) + 1) N/2)`, which
+/// is `r` or `-r` for the fourth root of unity `r = psi^(N/2)`, by `(2 brv(j) + 1) mod 4`.
+fn monomial_half_ntt(basis: &ckks_math::RnsBasis, i: usize) -> Vec<u64> {
+    let n = basis.degree();
+    let m = basis.modulus(i);
+    let table = basis.ntt(i);
+    let r = m.pow(table.psi(), (n / 2) as u64);
+    let log_n = n.trailing_zeros();
+    (0..n)
+        .map(|j| {
+            let e = 2 * ckks_math::ntt::bit_reverse(j, log_n) + 1;
+            if n == 1 || e % 4 == 1 {
+                r
+            } else {
+                m.neg(r)
+            }
+        })
+        .collect()
+}
+
+/// The polynomial `re + im X^(N/2)` in NTT form with the shape of `like`.
+fn const_poly(like: &RnsPoly, re: i128, im: i128) -> RnsPoly {
+    let mut out = like.clone();
+    let basis = like.basis().clone();
+    let reduce = |m: &ckks_math::Modulus, v: i128| {
+        let r = m.reduce_u128(v.unsigned_abs());
+        if v < 0 {
+            m.neg(r)
+        } else {
+            r
+        }
+    };
+    for i in 0..like.limbs() {
+        let m = *basis.modulus(i);
+        let (a, b) = (reduce(&m, re), reduce(&m, im));
+        let w = monomial_half_ntt(&basis, i);
+        for (x, &wj) in out.limb_mut(i).iter_mut().zip(&w) {
+            *x = m.add(a, m.mul(b, wj));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Decryptor, Encoder, Encryptor, KeyGenerator, Preset, SecretKey};
+
+    struct Fixture {
+        params: Parameters,
+        sk: SecretKey,
+        eval: Evaluator,
+        enc: Encoder,
+    }
+
+    fn fixture(rotations: &[i64]) -> Fixture {
+        let params = Preset::InsecureTestN11.build().unwrap();
+        let mut kg = KeyGenerator::from_seed(&params, [3; 32]);
+        let sk = kg.secret_key().unwrap();
+        let keys = kg.evaluation_keys(&sk, rotations, true).unwrap();
+        Fixture { eval: Evaluator::new(Arc::new(keys)), enc: Encoder::new(&params), params, sk }
+    }
+
+    fn values(n: usize, seed: u64) -> Vec<Complex> {
+        (0..n)
+            .map(|j| Complex::new(((j as u64 * 7 + seed) as f64).sin(), ((j as u64 * 3 + seed) as f64).cos()))
+            .collect()
+    }
+
+    fn encrypt(f: &Fixture, z: &[Complex]) -> Ciphertext {
+        let pt = f.enc.encode(z, f.params.max_level(), f.params.default_scale()).unwrap();
+        Encryptor::from_seed(&f.eval.keys().unwrap().public, [5; 32]).encrypt(&pt).unwrap()
+    }
+
+    fn decrypt(f: &Fixture, ct: &Ciphertext) -> Vec<Complex> {
+        f.enc.decode(&Decryptor::new(&f.sk).decrypt(ct).unwrap()).unwrap()
+    }
+
+    fn max_err(a: &[Complex], b: &[Complex]) -> f64 {
+        a.iter().zip(b).map(|(x, y)| (*x - *y).norm()).fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn hoisted_rotations_equal_single_rotations() {
+        let rots = [1i64, 2, 5, -3, 100, 0];
+        let f = fixture(&rots);
+        let z = values(f.params.slots(), 1);
+        let ct = encrypt(&f, &z);
+        let hoisted = f.eval.rotate_hoisted(&ct, &rots).unwrap();
+        let slots = f.params.slots() as i64;
+        for (&r, h) in rots.iter().zip(&hoisted) {
+            let single = if r == 0 { ct.clone() } else { f.eval.rotate(&ct, r).unwrap() };
+            let want: Vec<Complex> = (0..slots).map(|j| z[((j + r).rem_euclid(slots)) as usize]).collect();
+            let (dh, ds) = (decrypt(&f, h), decrypt(&f, &single));
+            assert!(max_err(&dh, &want) < 1e-6, "hoisted rotation by {r}: {}", max_err(&dh, &want));
+            assert!(max_err(&ds, &want) < 1e-6, "rotation by {r}");
+        }
+        let missing = f.eval.rotate_hoisted(&ct, &[1, 7]).unwrap_err();
+        assert!(matches!(missing, SchemeError::MissingGaloisKey { rotation: Some(7), .. }), "{missing}");
+    }
+
+    #[test]
+    fn imaginary_unit_and_complex_constants() {
+        let f = fixture(&power_of_two_rotations(&Preset::InsecureTestN11.build().unwrap()));
+        let z = values(f.params.slots(), 2);
+        let ct = encrypt(&f, &z);
+        let i = Complex::new(0.0, 1.0);
+        let got = decrypt(&f, &f.eval.mul_by_i(&ct).unwrap());
+        let want: Vec<Complex> = z.iter().map(|&x| x * i).collect();
+        assert!(max_err(&got, &want) < 1e-6);
+
+        let c = Complex::new(0.25, -1.5);
+        let got = decrypt(&f, &f.eval.add_complex_const(&ct, c).unwrap());
+        let want: Vec<Complex> = z.iter().map(|&x| x + c).collect();
+        assert!(max_err(&got, &want) < 1e-6);
+
+        let prod = f.eval.rescale(&f.eval.mul_complex_const(&ct, c).unwrap()).unwrap();
+        assert_eq!(prod.scale(), ct.scale(), "constant at scale q_l restores the scale exactly");
+        let got = decrypt(&f, &prod);
+        let want: Vec<Complex> = z.iter().map(|&x| x * c).collect();
+        assert!(max_err(&got, &want) < 1e-5);
+
+        let total = z.iter().fold(Complex::ZERO, |acc, &x| acc + x);
+        let got = decrypt(&f, &f.eval.sum_slots(&ct).unwrap());
+        assert!(got.iter().all(|&g| (g - total).norm() < 1e-4), "{:?} vs {total:?}", got[0]);
+
+        let conj = decrypt(&f, &f.eval.conjugate(&ct).unwrap());
+        let want: Vec<Complex> = z.iter().map(|x| x.conj()).collect();
+        assert!(max_err(&conj, &want) < 1e-6);
     }
 }

@@ -18,7 +18,7 @@
 //! ModDown (`2 * alpha` inverse and `2 * (l+1)` forward NTTs). No level is consumed.
 
 use crate::{Parameters, SchemeError};
-use ckks_math::{BasisConverter, MathError, ModUpDown, Representation, RnsBasis, RnsPoly};
+use ckks_math::{BasisConverter, MathError, ModUpDown, Modulus, Representation, RnsBasis, RnsPoly};
 use rayon::prelude::*;
 use std::sync::Arc;
 
@@ -114,66 +114,50 @@ impl SwitchingKey {
     /// Switches `c` (NTT form, over the first `l + 1` primes of `Q`) from `s'` to `s`:
     /// returns `(d_0, d_1)` with `d_0 + d_1 * s = c * s' + e_ks` (mod `Q_l`), both NTT form.
     pub fn switch(&self, c: &RnsPoly) -> Result<(RnsPoly, RnsPoly), SchemeError> {
-        let params = &self.params;
-        let q = params.q_basis();
-        let p = params.p_basis();
-        if !c.basis().same_as(q) {
-            return Err(SchemeError::ParameterMismatch {
-                op: "key switch",
-                detail: "polynomial is not over the parameters' Q".into(),
-            });
-        }
-        c.representation().eq(&Representation::Ntt).then_some(()).ok_or(MathError::Representation {
-            op: "key switch",
-            expected: "NTT",
-            found: "coefficient",
-        })?;
-        let level = c.level();
-        let ks = params.key_switch(level)?;
-        let n = params.degree();
-        let limbs = level + 1;
-        let alpha = p.len();
-        let mut c_coeff = c.clone();
-        c_coeff.to_coeff();
+        let d = Decomposition::new(&self.params, c)?;
+        self.switch_decomposed(&d, None)
+    }
 
-        let mut acc0_q = vec![0u64; limbs * n];
-        let mut acc1_q = vec![0u64; limbs * n];
-        let mut acc0_p = vec![0u64; alpha * n];
-        let mut acc1_p = vec![0u64; alpha * n];
-        let mut raised = Vec::new();
-        for (j, digit) in ks.digits.iter().enumerate() {
-            let key = &self.digits[j];
-            // ModUp: the digit's residues converted to every other prime, then to NTT form.
-            raised.resize(digit.targets.len() * n, 0);
-            digit.conv.convert(&c_coeff.data()[digit.start * n..digit.end * n], &mut raised, n);
-            raised.par_chunks_exact_mut(n).zip(digit.targets.par_iter()).for_each(|(limb, t)| match *t {
-                Target::Q(i) => q.ntt(i).forward(limb),
-                Target::P(i) => p.ntt(i).forward(limb),
-            });
-            // Position of each Q limb's source in `raised` (the digit's own limbs come from c).
-            let mut q_src: Vec<Option<usize>> = vec![None; limbs];
-            let mut p_src: Vec<usize> = vec![0; alpha];
-            for (pos, t) in digit.targets.iter().enumerate() {
-                match *t {
-                    Target::Q(i) => q_src[i] = Some(pos),
-                    Target::P(i) => p_src[i] = pos,
-                }
-            }
-            let raised = &raised;
-            acc0_q.par_chunks_exact_mut(n).zip(acc1_q.par_chunks_exact_mut(n)).enumerate().for_each(|(i, (o0, o1))| {
-                let src = match q_src[i] {
-                    Some(pos) => &raised[pos * n..(pos + 1) * n],
-                    None => c.limb(i),
-                };
-                mul_acc(q.modulus(i), src, key.b_q.limb(i), key.a_q.limb(i), o0, o1);
-            });
-            acc0_p.par_chunks_exact_mut(n).zip(acc1_p.par_chunks_exact_mut(n)).enumerate().for_each(|(i, (o0, o1))| {
-                let pos = p_src[i];
-                mul_acc(p.modulus(i), &raised[pos * n..(pos + 1) * n], key.b_p.limb(i), key.a_p.limb(i), o0, o1);
-            });
-        }
-        let mut d0 = RnsPoly::from_data(q, limbs, Representation::Ntt, acc0_q)?;
-        let mut d1 = RnsPoly::from_data(q, limbs, Representation::Ntt, acc1_q)?;
+    /// The inner product and ModDown of key switching on a [`Decomposition`]; with `perm` (an
+    /// NTT-domain automorphism table) it switches `sigma_k(c)` instead of `c`, reading the
+    /// decomposition through the permutation. This is what hoisting shares between rotations:
+    /// `sigma_k` commutes with ModUp up to the multiple of `Q_j` that key switching absorbs.
+    pub fn switch_decomposed(
+        &self,
+        d: &Decomposition,
+        perm: Option<&[usize]>,
+    ) -> Result<(RnsPoly, RnsPoly), SchemeError> {
+        let params = &self.params;
+        let (q, p) = (params.q_basis(), params.p_basis());
+        let n = params.degree();
+        let limbs = d.level + 1;
+        let alpha = p.len();
+        let ks = params.key_switch(d.level)?;
+        let width = limbs + alpha;
+        let mut acc0 = vec![0u64; width * n];
+        let mut acc1 = vec![0u64; width * n];
+        acc0.par_chunks_exact_mut(n).zip(acc1.par_chunks_exact_mut(n)).enumerate().for_each(|(t, (o0, o1))| {
+            // Limb t of the extended basis Q_l * P: key limb t of Q, or limb t - limbs of P.
+            let (m, key_b, key_a): (&Modulus, Vec<&[u64]>, Vec<&[u64]>) = if t < limbs {
+                (
+                    q.modulus(t),
+                    self.digits.iter().map(|k| k.b_q.limb(t)).collect(),
+                    self.digits.iter().map(|k| k.a_q.limb(t)).collect(),
+                )
+            } else {
+                (
+                    p.modulus(t - limbs),
+                    self.digits.iter().map(|k| k.b_p.limb(t - limbs)).collect(),
+                    self.digits.iter().map(|k| k.a_p.limb(t - limbs)).collect(),
+                )
+            };
+            let xs: Vec<&[u64]> = d.digits.iter().map(|dig| &dig[t * n..(t + 1) * n]).collect();
+            inner_product(m, &xs, &key_b[..xs.len()], &key_a[..xs.len()], perm, o0, o1);
+        });
+        let acc0_p = acc0.split_off(limbs * n);
+        let acc1_p = acc1.split_off(limbs * n);
+        let mut d0 = RnsPoly::from_data(q, limbs, Representation::Ntt, acc0)?;
+        let mut d1 = RnsPoly::from_data(q, limbs, Representation::Ntt, acc1)?;
         let e0 = RnsPoly::from_data(p, alpha, Representation::Ntt, acc0_p)?;
         let e1 = RnsPoly::from_data(p, alpha, Representation::Ntt, acc1_p)?;
         ks.down.mod_down(&mut d0, &e0)?;
@@ -182,11 +166,110 @@ impl SwitchingKey {
     }
 }
 
-/// `o0 += x * b`, `o1 += x * a` modulo `m`, all in `[0, m)`.
+/// A polynomial `c` raised, digit by digit, to `Q_l * P` (ModUp) and put in NTT form: the
+/// expensive half of key switching, computed once and shared by every key that switches `c`
+/// or an automorphism of it (hoisting, Halevi-Shoup eprint 2018/244).
+///
+/// Layout: per digit, `l + 1 + alpha` limbs of `N` words (the `Q_l` limbs, then `P`).
+/// Memory: `dnum * (l + 1 + alpha) * N` words.
+#[derive(Clone, Debug)]
+pub struct Decomposition {
+    level: usize,
+    digits: Vec<Vec<u64>>,
+}
+
+impl Decomposition {
+    /// Decomposes `c` (NTT form over `Q_l`). Cost: one inverse NTT per limb, then per digit a
+    /// fast basis conversion and `l + 1 + alpha - |digit|` forward NTTs.
+    pub fn new(params: &Parameters, c: &RnsPoly) -> Result<Self, SchemeError> {
+        let (q, p) = (params.q_basis(), params.p_basis());
+        if !c.basis().same_as(q) {
+            return Err(SchemeError::ParameterMismatch {
+                op: "key switch",
+                detail: "polynomial is not over the parameters' Q".into(),
+            });
+        }
+        if c.representation() != Representation::Ntt {
+            return Err(MathError::Representation { op: "key switch", expected: "NTT", found: "coefficient" }.into());
+        }
+        let level = c.level();
+        let ks = params.key_switch(level)?;
+        let n = params.degree();
+        let limbs = level + 1;
+        let width = limbs + p.len();
+        let mut c_coeff = c.clone();
+        c_coeff.to_coeff();
+        let mut digits = Vec::with_capacity(ks.digits.len());
+        let mut converted = Vec::new();
+        for digit in &ks.digits {
+            converted.resize(digit.targets.len() * n, 0);
+            digit.conv.convert(&c_coeff.data()[digit.start * n..digit.end * n], &mut converted, n);
+            let mut ext = vec![0u64; width * n];
+            // The digit's own limbs are exact: copy them from c, already in NTT form.
+            ext[digit.start * n..digit.end * n].copy_from_slice(&c.data()[digit.start * n..digit.end * n]);
+            // Scatter the converted limbs to their places, then transform them.
+            let mut slots: Vec<Option<&[u64]>> = vec![None; width];
+            for (pos, t) in digit.targets.iter().enumerate() {
+                let dst = match *t {
+                    Target::Q(i) => i,
+                    Target::P(j) => limbs + j,
+                };
+                slots[dst] = Some(&converted[pos * n..(pos + 1) * n]);
+            }
+            ext.par_chunks_exact_mut(n).enumerate().for_each(|(t, limb)| {
+                if let Some(src) = slots[t] {
+                    limb.copy_from_slice(src);
+                    if t < limbs {
+                        q.ntt(t).forward(limb);
+                    } else {
+                        p.ntt(t - limbs).forward(limb);
+                    }
+                }
+            });
+            digits.push(ext);
+        }
+        Ok(Self { level, digits })
+    }
+
+    /// Level of the decomposed polynomial.
+    pub fn level(&self) -> usize {
+        self.level
+    }
+}
+
+/// `o0 = sum_j x_j * b_j`, `o1 = sum_j x_j * a_j` modulo `m`, with `x_j` read through `perm`
+/// when given. Products of two residues (< 2^122) are summed in `u128` and reduced once per
+/// 32 terms, well inside the `2^128` headroom.
 #[inline]
-fn mul_acc(m: &ckks_math::Modulus, x: &[u64], b: &[u64], a: &[u64], o0: &mut [u64], o1: &mut [u64]) {
-    for ((((&xv, &bv), &av), r0), r1) in x.iter().zip(b).zip(a).zip(o0.iter_mut()).zip(o1.iter_mut()) {
-        *r0 = m.add(*r0, m.mul(xv, bv));
-        *r1 = m.add(*r1, m.mul(xv, av));
+fn inner_product(
+    m: &Modulus,
+    xs: &[&[u64]],
+    bs: &[&[u64]],
+    as_: &[&[u64]],
+    perm: Option<&[usize]>,
+    o0: &mut [u64],
+    o1: &mut [u64],
+) {
+    const CHUNK: usize = 32;
+    let n = o0.len();
+    for start in (0..xs.len()).step_by(CHUNK) {
+        let end = (start + CHUNK).min(xs.len());
+        for c in 0..n {
+            let src = perm.map_or(c, |p| p[c]);
+            let (mut s0, mut s1) = (0u128, 0u128);
+            for j in start..end {
+                let x = xs[j][src] as u128;
+                s0 += x * bs[j][c] as u128;
+                s1 += x * as_[j][c] as u128;
+            }
+            let (r0, r1) = (m.reduce_u128(s0), m.reduce_u128(s1));
+            if start == 0 {
+                o0[c] = r0;
+                o1[c] = r1;
+            } else {
+                o0[c] = m.add(o0[c], r0);
+                o1[c] = m.add(o1[c], r1);
+            }
+        }
     }
 }
