@@ -79,6 +79,8 @@ pub struct PublicKey {
     pub(crate) params: Parameters,
     pub(crate) b: RnsPoly,
     pub(crate) a: RnsPoly,
+    /// `a` is the expansion of this seed (stored instead of `a`).
+    pub(crate) a_seed: [u8; 32],
 }
 
 impl PublicKey {
@@ -162,11 +164,12 @@ impl KeyGenerator {
         SecretKey::from_coeffs(&self.params, coeffs)
     }
 
-    /// Uniform polynomial with `limbs` limbs of `basis`, directly in NTT form (the NTT of a
-    /// uniform polynomial is uniform).
-    fn uniform(&mut self, basis: &Arc<RnsBasis>) -> Result<RnsPoly, SchemeError> {
-        let data = self.sampler.uniform_rns(basis.moduli(), basis.degree());
-        Ok(RnsPoly::from_data(basis, basis.len(), Representation::Ntt, data)?)
+    /// Uniform polynomials over each of `bases`, directly in NTT form (the NTT of a uniform
+    /// polynomial is uniform), expanded from one fresh 32-byte seed so that the key can be
+    /// stored as the seed alone ([`expand_seeded`]).
+    fn uniform_seeded(&mut self, bases: &[&Arc<RnsBasis>]) -> Result<([u8; 32], Vec<RnsPoly>), SchemeError> {
+        let seed = self.sampler.fresh_seed();
+        Ok((seed, expand_seeded(seed, bases)?))
     }
 
     /// Gaussian error (sigma = 3.2) reduced over `basis`, NTT form.
@@ -186,12 +189,13 @@ impl KeyGenerator {
     pub fn public_key(&mut self, sk: &SecretKey) -> Result<PublicKey, SchemeError> {
         self.params.check_same("public_key", &sk.params)?;
         let q = self.params.q_basis().clone();
-        let a = self.uniform(&q)?;
+        let (a_seed, mut a) = self.uniform_seeded(&[&q])?;
+        let a = a.remove(0);
         let mut b = self.error(&[&q])?.remove(0);
         let mut as_ = a.clone();
         as_.mul_assign(&sk.s_q)?;
         b.sub_assign(&as_)?;
-        Ok(PublicKey { params: self.params.clone(), b, a })
+        Ok(PublicKey { params: self.params.clone(), b, a, a_seed })
     }
 
     /// A switching key from `s'` (given in NTT form over `Q` and `P`) to `sk`.
@@ -208,8 +212,8 @@ impl KeyGenerator {
             .collect();
         let mut digits = Vec::with_capacity(params.dnum());
         for j in 0..params.dnum() {
-            let a_q = self.uniform(&q)?;
-            let a_p = self.uniform(&p)?;
+            let (a_seed, mut a) = self.uniform_seeded(&[&q, &p])?;
+            let (a_q, a_p) = (a.remove(0), a.remove(0));
             let mut e = self.error(&[&q, &p])?;
             let (mut b_q, mut b_p) = (e.remove(0), e.remove(0));
             let mut t = a_q.clone();
@@ -228,7 +232,7 @@ impl KeyGenerator {
                 }
             }
             debug_assert_eq!(b_q.degree(), n);
-            digits.push(KeyDigit { b_q, b_p, a_q, a_p });
+            digits.push(KeyDigit { b_q, b_p, a_q, a_p, a_seed });
         }
         Ok(SwitchingKey { params, digits })
     }
@@ -292,4 +296,20 @@ impl KeyGenerator {
 pub fn rotation_element(params: &Parameters, r: i64) -> usize {
     let slots = params.slots() as i64;
     params.fft().rotation_galois_element(r.rem_euclid(slots) as usize)
+}
+
+/// The uniform polynomials (NTT form) over each of `bases`, expanded from `seed` as one
+/// ChaCha20 stream over the concatenated primes. Deterministic: the serialized form of keys
+/// stores only the seed.
+pub(crate) fn expand_seeded(seed: [u8; 32], bases: &[&Arc<RnsBasis>]) -> Result<Vec<RnsPoly>, SchemeError> {
+    let moduli: Vec<_> = bases.iter().flat_map(|b| b.moduli().iter().copied()).collect();
+    let n = bases[0].degree();
+    let mut data = ckks_math::sampling::expand_uniform(seed, &moduli, n);
+    let mut out = Vec::with_capacity(bases.len());
+    for b in bases {
+        let rest = data.split_off(b.len() * n);
+        out.push(RnsPoly::from_data(b, b.len(), Representation::Ntt, data)?);
+        data = rest;
+    }
+    Ok(out)
 }

@@ -79,6 +79,8 @@ pub struct KeyDigit {
     pub(crate) b_p: RnsPoly,
     pub(crate) a_q: RnsPoly,
     pub(crate) a_p: RnsPoly,
+    /// `(a_q, a_p)` is the expansion of this seed.
+    pub(crate) a_seed: [u8; 32],
 }
 
 /// A key that switches ciphertext components from a secret `s'` to the secret `s`
