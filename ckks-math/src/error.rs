@@ -34,7 +34,9 @@ pub enum MathError {
         two_n: usize,
     },
     /// Prime generation could not find enough primes.
-    #[error("only {found} of {wanted} primes of {bits} bits with q = 1 mod {two_n} exist (or are left after exclusions)")]
+    #[error(
+        "only {found} of {wanted} primes of {bits} bits with q = 1 mod {two_n} exist (or are left after exclusions)"
+    )]
     NotEnoughPrimes {
         /// Requested bit size.
         bits: u32,

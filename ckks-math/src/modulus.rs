@@ -123,10 +123,7 @@ impl Modulus {
         let m0 = mul_wide(x0, self.ratio_hi) + carry as u128;
         let m1 = mul_wide(x1, self.ratio_lo);
         let (mid, overflow) = m0.overflowing_add(m1);
-        let quot = x1
-            .wrapping_mul(self.ratio_hi)
-            .wrapping_add(hi(mid))
-            .wrapping_add((overflow as u64) << 32 << 32);
+        let quot = x1.wrapping_mul(self.ratio_hi).wrapping_add(hi(mid)).wrapping_add((overflow as u64) << 32 << 32);
         let r = x0.wrapping_sub(quot.wrapping_mul(self.q));
         debug_assert!(r < 2 * self.q);
         r
@@ -273,9 +270,7 @@ impl Modulus {
     #[inline]
     pub fn mul_shoup_vec(&self, a: &mut [u64], b: &[u64], b_shoup: &[u64]) {
         debug_assert!(a.len() == b.len() && b.len() == b_shoup.len());
-        a.iter_mut()
-            .zip(b.iter().zip(b_shoup))
-            .for_each(|(x, (&w, &ws))| *x = self.mul_shoup(*x, w, ws));
+        a.iter_mut().zip(b.iter().zip(b_shoup)).for_each(|(x, (&w, &ws))| *x = self.mul_shoup(*x, w, ws));
     }
 }
 

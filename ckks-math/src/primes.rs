@@ -68,9 +68,8 @@ pub fn ntt_primes(bits: u32, two_n: u64, count: usize, exclude: &[u64]) -> Resul
     let center = 1u64 << bits;
     let mut found = Vec::with_capacity(count);
     let mut k: u64 = 0;
-    let accept = |c: u64, found: &Vec<u64>| {
-        c >= lo && c <= hi && !exclude.contains(&c) && !found.contains(&c) && is_prime(c)
-    };
+    let accept =
+        |c: u64, found: &Vec<u64>| c >= lo && c <= hi && !exclude.contains(&c) && !found.contains(&c) && is_prime(c);
     loop {
         let step = k.checked_mul(two_n);
         let below = step.and_then(|s| (center + 1).checked_sub(s + two_n));
