@@ -4,6 +4,9 @@
 //! Run with `cargo bench -p ckks-math --bench ntt`. One function per group; add new groups
 //! (ModUp, rescale, ...) as further functions in `criterion_group!` below.
 
+// `criterion_group!` and `criterion_main!` generate undocumented functions.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::time::Duration;
 
