@@ -73,21 +73,6 @@ unsafe fn dup2(w: *const u64, s: *const u64) -> W {
     }
 }
 
-/// Twiddles `[w[0], w[2], w[1], w[3]]` for the layer with butterfly distance 1 (the lane order
-/// that `unpacklo/hi_epi64` of two vectors of pairs produces).
-///
-/// # Safety
-/// `w` and `s` must be valid for reading four `u64`.
-#[inline]
-#[target_feature(enable = "avx2")]
-unsafe fn perm0213(w: *const u64, s: *const u64) -> W {
-    unsafe {
-        let w = _mm256_loadu_si256(w.cast());
-        let s = _mm256_loadu_si256(s.cast());
-        twiddles(_mm256_permute4x64_epi64::<0b11_01_10_00>(w), _mm256_permute4x64_epi64::<0b11_01_10_00>(s))
-    }
-}
-
 /// `x >= m ? x - m : x` lanewise, for `x, m < 2^63`.
 #[inline]
 #[target_feature(enable = "avx2")]
@@ -103,7 +88,10 @@ unsafe fn sub_if_ge(x: __m256i, m: __m256i) -> __m256i {
 #[target_feature(enable = "avx2")]
 unsafe fn mul_shoup_lazy(x: __m256i, w: W, c: Q) -> __m256i {
     unsafe {
-        let x_hi = _mm256_srli_epi64::<32>(x);
+        // The empty `asm!` hides `x_hi = x >> 32` from LLVM: otherwise it recognises the
+        // high-word product below and scalarises it into four `mul` with lane transfers.
+        let mut x_hi = _mm256_srli_epi64::<32>(x);
+        core::arch::asm!("/* {0} */", inout(ymm_reg) x_hi, options(pure, nomem, nostack, preserves_flags));
         // quot = high word of x * s, exactly.
         let ll = _mm256_mul_epu32(x, w.s);
         let lh = _mm256_mul_epu32(x, w.s_hi);
@@ -176,8 +164,21 @@ unsafe fn store(p: *mut u64, v: __m256i) {
     unsafe { _mm256_storeu_si256(p.cast(), v) }
 }
 
+/// Loads the four twiddles at `w[k..k+4]` and `s[k..k+4]` in natural order.
+///
+/// # Safety
+/// `w` and `s` must be valid for reading four `u64`.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn four(w: *const u64, s: *const u64) -> W {
+    unsafe { twiddles(load(w), load(s)) }
+}
+
 /// Forward transform; see [`NttTable::forward_lazy`] (`strict = false`) and
 /// [`NttTable::forward`] (`strict = true`).
+///
+/// Layers go by pairs (radix 4: one load and store of the data per two layers); the last two
+/// layers (butterfly distances 2 and 1) run together on eight values held in two registers.
 ///
 /// # Safety
 /// The CPU must support AVX2; `a.len() == table.n >= 8`.
@@ -192,47 +193,65 @@ pub(super) unsafe fn forward(table: &NttTable, a: &mut [u64], strict: bool) {
     unsafe {
         let mut m = 1;
         let mut t = n / 2;
-        while t >= 4 {
+        // Layers (m, t) and (2m, t/2) together: in each block of 2t values, quarters x0..x3.
+        while t >= 8 {
+            let h = t / 2;
             for i in 0..m {
-                let w = splat(*fw.add(m + i), *fs.add(m + i));
-                let lo = p.add(2 * t * i);
-                let hi = lo.add(t);
-                for j in (0..t).step_by(4) {
-                    let (x, y) = fwd_bfly(load(lo.add(j)), load(hi.add(j)), w, c);
-                    store(lo.add(j), x);
-                    store(hi.add(j), y);
+                let w1 = splat(*fw.add(m + i), *fs.add(m + i));
+                let w2 = splat(*fw.add(2 * m + 2 * i), *fs.add(2 * m + 2 * i));
+                let w3 = splat(*fw.add(2 * m + 2 * i + 1), *fs.add(2 * m + 2 * i + 1));
+                let b = p.add(2 * t * i);
+                for j in (0..h).step_by(4) {
+                    let b = b.add(j);
+                    let (x0, x1, x2, x3) = (load(b), load(b.add(h)), load(b.add(t)), load(b.add(t + h)));
+                    let (x0, x2) = fwd_bfly(x0, x2, w1, c);
+                    let (x1, x3) = fwd_bfly(x1, x3, w1, c);
+                    let (x0, x1) = fwd_bfly(x0, x1, w2, c);
+                    let (x2, x3) = fwd_bfly(x2, x3, w3, c);
+                    store(b, x0);
+                    store(b.add(h), x1);
+                    store(b.add(t), x2);
+                    store(b.add(t + h), x3);
                 }
             }
-            m <<= 1;
-            t >>= 1;
+            m <<= 2;
+            t >>= 2;
         }
-        // t = 2: two blocks [x0 x1 y0 y1] at a time, one twiddle each.
+        if t == 4 {
+            for i in 0..m {
+                let w = splat(*fw.add(m + i), *fs.add(m + i));
+                let b = p.add(8 * i);
+                let (x, y) = fwd_bfly(load(b), load(b.add(4)), w, c);
+                store(b, x);
+                store(b.add(4), y);
+            }
+            m <<= 1;
+        }
+        // t = 2 then t = 1 on eight values a0..a7: two blocks of the t = 2 layer, four pairs
+        // of the t = 1 layer.
         for i in (0..m).step_by(2) {
             let b = p.add(4 * i);
             let (v0, v1) = (load(b), load(b.add(4)));
-            let x = _mm256_permute2x128_si256::<0x20>(v0, v1);
-            let y = _mm256_permute2x128_si256::<0x31>(v0, v1);
+            let x = _mm256_permute2x128_si256::<0x20>(v0, v1); // a0 a1 a4 a5
+            let y = _mm256_permute2x128_si256::<0x31>(v0, v1); // a2 a3 a6 a7
             let (x, y) = fwd_bfly(x, y, dup2(fw.add(m + i), fs.add(m + i)), c);
+            let u = _mm256_unpacklo_epi64(x, y); // a0 a2 a4 a6
+            let v = _mm256_unpackhi_epi64(x, y); // a1 a3 a5 a7
+            let w = four(fw.add(2 * m + 2 * i), fs.add(2 * m + 2 * i));
+            let (u, v) = if strict { fwd_bfly_strict(u, v, w, c) } else { fwd_bfly(u, v, w, c) };
+            let x = _mm256_unpacklo_epi64(u, v); // a0 a1 a4 a5
+            let y = _mm256_unpackhi_epi64(u, v); // a2 a3 a6 a7
             store(b, _mm256_permute2x128_si256::<0x20>(x, y));
             store(b.add(4), _mm256_permute2x128_si256::<0x31>(x, y));
-        }
-        m <<= 1;
-        // t = 1: four pairs [x y] at a time, one twiddle each.
-        for i in (0..m).step_by(4) {
-            let b = p.add(2 * i);
-            let (v0, v1) = (load(b), load(b.add(4)));
-            let x = _mm256_unpacklo_epi64(v0, v1);
-            let y = _mm256_unpackhi_epi64(v0, v1);
-            let w = perm0213(fw.add(m + i), fs.add(m + i));
-            let (x, y) = if strict { fwd_bfly_strict(x, y, w, c) } else { fwd_bfly(x, y, w, c) };
-            store(b, _mm256_unpacklo_epi64(x, y));
-            store(b.add(4), _mm256_unpackhi_epi64(x, y));
         }
     }
 }
 
 /// Inverse transform; see [`NttTable::inverse_lazy`] (`strict = false`) and
 /// [`NttTable::inverse`] (`strict = true`).
+///
+/// The mirror of [`forward`]: the first two layers together in registers, then pairs of
+/// layers; the last layer merges `N^-1`.
 ///
 /// # Safety
 /// The CPU must support AVX2; `a.len() == table.n >= 8`.
@@ -245,44 +264,60 @@ pub(super) unsafe fn inverse(table: &NttTable, a: &mut [u64], strict: bool) {
     let (iw, is) = (table.inv.as_ptr(), table.inv_shoup.as_ptr());
     // SAFETY (whole body): every index below is < n, the length of `a`, `inv` and `inv_shoup`.
     unsafe {
-        // t = 1
-        let mut h = n / 2;
+        // t = 1 then t = 2 on eight values a0..a7.
+        let h = n / 2;
         for i in (0..h).step_by(4) {
             let b = p.add(2 * i);
             let (v0, v1) = (load(b), load(b.add(4)));
-            let x = _mm256_unpacklo_epi64(v0, v1);
-            let y = _mm256_unpackhi_epi64(v0, v1);
-            let (x, y) = inv_bfly(x, y, perm0213(iw.add(h + i), is.add(h + i)), c);
-            store(b, _mm256_unpacklo_epi64(x, y));
-            store(b.add(4), _mm256_unpackhi_epi64(x, y));
-        }
-        h >>= 1;
-        // t = 2
-        for i in (0..h).step_by(2) {
-            let b = p.add(4 * i);
-            let (v0, v1) = (load(b), load(b.add(4)));
-            let x = _mm256_permute2x128_si256::<0x20>(v0, v1);
-            let y = _mm256_permute2x128_si256::<0x31>(v0, v1);
-            let (x, y) = inv_bfly(x, y, dup2(iw.add(h + i), is.add(h + i)), c);
+            let x = _mm256_permute2x128_si256::<0x20>(v0, v1); // a0 a1 a4 a5
+            let y = _mm256_permute2x128_si256::<0x31>(v0, v1); // a2 a3 a6 a7
+            let u = _mm256_unpacklo_epi64(x, y); // a0 a2 a4 a6
+            let v = _mm256_unpackhi_epi64(x, y); // a1 a3 a5 a7
+            let (u, v) = inv_bfly(u, v, four(iw.add(h + i), is.add(h + i)), c);
+            let x = _mm256_unpacklo_epi64(u, v); // a0 a1 a4 a5
+            let y = _mm256_unpackhi_epi64(u, v); // a2 a3 a6 a7
+            let (x, y) = inv_bfly(x, y, dup2(iw.add(h / 2 + i / 2), is.add(h / 2 + i / 2)), c);
             store(b, _mm256_permute2x128_si256::<0x20>(x, y));
             store(b.add(4), _mm256_permute2x128_si256::<0x31>(x, y));
         }
-        h >>= 1;
         let mut t = 4;
-        while h > 1 {
+        let mut h = n / 8;
+        // Layers t = 4 .. n/4 remain before the last one: an odd count takes one alone first.
+        if (n.trailing_zeros() - 3) % 2 == 1 {
             for i in 0..h {
                 let w = splat(*iw.add(h + i), *is.add(h + i));
-                let lo = p.add(2 * t * i);
-                let hi = lo.add(t);
-                for j in (0..t).step_by(4) {
-                    let (x, y) = inv_bfly(load(lo.add(j)), load(hi.add(j)), w, c);
-                    store(lo.add(j), x);
-                    store(hi.add(j), y);
-                }
+                let b = p.add(8 * i);
+                let (x, y) = inv_bfly(load(b), load(b.add(4)), w, c);
+                store(b, x);
+                store(b.add(4), y);
             }
             t <<= 1;
             h >>= 1;
         }
+        // Layers (h, t) and (h/2, 2t) together: in each block of 4t values, quarters x0..x3.
+        while h > 1 {
+            for i in 0..h / 2 {
+                let w1 = splat(*iw.add(h + 2 * i), *is.add(h + 2 * i));
+                let w2 = splat(*iw.add(h + 2 * i + 1), *is.add(h + 2 * i + 1));
+                let w3 = splat(*iw.add(h / 2 + i), *is.add(h / 2 + i));
+                let b = p.add(4 * t * i);
+                for j in (0..t).step_by(4) {
+                    let b = b.add(j);
+                    let (x0, x1, x2, x3) = (load(b), load(b.add(t)), load(b.add(2 * t)), load(b.add(3 * t)));
+                    let (x0, x1) = inv_bfly(x0, x1, w1, c);
+                    let (x2, x3) = inv_bfly(x2, x3, w2, c);
+                    let (x0, x2) = inv_bfly(x0, x2, w3, c);
+                    let (x1, x3) = inv_bfly(x1, x3, w3, c);
+                    store(b, x0);
+                    store(b.add(t), x1);
+                    store(b.add(2 * t), x2);
+                    store(b.add(3 * t), x3);
+                }
+            }
+            t <<= 2;
+            h >>= 2;
+        }
+        debug_assert!(h == 1 && t == n / 2);
         // Last layer (t = n/2) with N^-1 merged in.
         let w0 = splat(table.n_inv, table.n_inv_shoup);
         let w1 = splat(table.n_inv_w, table.n_inv_w_shoup);
