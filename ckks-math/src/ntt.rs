@@ -21,6 +21,9 @@
 
 use crate::{MathError, Modulus};
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+
 /// Smallest supported ring degree.
 pub const MIN_DEGREE: usize = 1 << 1;
 /// Largest supported ring degree.
@@ -125,125 +128,147 @@ impl NttTable {
 
     /// Forward transform in place; input in `[0, 4q)`, output in `[0, q)`.
     pub fn forward(&self, a: &mut [u64]) {
-        self.forward_lazy(a);
-        let q = self.modulus.value();
-        let two_q = 2 * q;
-        for x in a.iter_mut() {
-            let mut v = *x;
-            if v >= two_q {
-                v -= two_q;
-            }
-            if v >= q {
-                v -= q;
-            }
-            *x = v;
-        }
+        self.forward_impl(a, true);
     }
 
     /// Forward transform in place; input in `[0, 4q)`, output in `[0, 4q)`.
     pub fn forward_lazy(&self, a: &mut [u64]) {
-        assert_eq!(a.len(), self.n, "NTT input length must equal the degree");
-        let q = self.modulus.value();
-        let two_q = 2 * q;
-        debug_assert!(a.iter().all(|&x| x < 4 * q));
-        let n = self.n;
-        let mut m = 1;
-        let mut t = n;
-        while m < n {
-            t >>= 1;
-            if t == 1 {
-                // Last layer: butterflies on adjacent pairs, one twiddle each.
-                for (i, pair) in a.chunks_exact_mut(2).enumerate() {
-                    let (w, ws) = (self.fwd[m + i], self.fwd_shoup[m + i]);
-                    let mut x = pair[0];
-                    if x >= two_q {
-                        x -= two_q;
-                    }
-                    let tt = self.modulus.mul_shoup_lazy(pair[1], w, ws);
-                    pair[0] = x + tt;
-                    pair[1] = x + two_q - tt;
-                }
-            } else {
-                for (i, block) in a.chunks_exact_mut(2 * t).enumerate() {
-                    let (w, ws) = (self.fwd[m + i], self.fwd_shoup[m + i]);
-                    let (lo, hi) = block.split_at_mut(t);
-                    for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
-                        let mut u = *x;
-                        if u >= two_q {
-                            u -= two_q;
-                        }
-                        let v = self.modulus.mul_shoup_lazy(*y, w, ws);
-                        *x = u + v;
-                        *y = u + two_q - v;
-                    }
-                }
-            }
-            m <<= 1;
-        }
+        self.forward_impl(a, false);
     }
 
     /// Inverse transform in place; input in `[0, 2q)`, output in `[0, q)`.
     pub fn inverse(&self, a: &mut [u64]) {
-        self.inverse_lazy(a);
-        let q = self.modulus.value();
-        for x in a.iter_mut() {
-            if *x >= q {
-                *x -= q;
-            }
-        }
+        self.inverse_impl(a, true);
     }
 
     /// Inverse transform in place; input in `[0, 2q)`, output in `[0, 2q)`.
     pub fn inverse_lazy(&self, a: &mut [u64]) {
+        self.inverse_impl(a, false);
+    }
+
+    /// Whether the AVX2 kernels serve this table (x86-64 CPU with AVX2 and `N >= 8`).
+    #[inline]
+    fn use_avx2(&self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.n >= 8 && std::arch::is_x86_feature_detected!("avx2")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    fn forward_impl(&self, a: &mut [u64], strict: bool) {
         assert_eq!(a.len(), self.n, "NTT input length must equal the degree");
         let q = self.modulus.value();
-        let two_q = 2 * q;
-        debug_assert!(a.iter().all(|&x| x < two_q));
-        let n = self.n;
+        debug_assert!(a.iter().all(|&x| x < 4 * q));
+        if self.use_avx2() {
+            // SAFETY: AVX2 is available and `a.len() == n >= 8` (checked above).
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                avx2::forward(self, a, strict)
+            };
+        } else {
+            self.forward_scalar(a, strict);
+        }
+        debug_assert!(a.iter().all(|&x| x < if strict { q } else { 4 * q }));
+    }
+
+    fn inverse_impl(&self, a: &mut [u64], strict: bool) {
+        assert_eq!(a.len(), self.n, "NTT input length must equal the degree");
+        let q = self.modulus.value();
+        debug_assert!(a.iter().all(|&x| x < 2 * q));
+        if self.use_avx2() {
+            // SAFETY: AVX2 is available and `a.len() == n >= 8` (checked above).
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                avx2::inverse(self, a, strict)
+            };
+        } else {
+            self.inverse_scalar(a, strict);
+        }
+        debug_assert!(a.iter().all(|&x| x < if strict { q } else { 2 * q }));
+    }
+
+    /// Portable forward transform: Harvey butterflies, values in `[0, 4q)` between layers;
+    /// with `strict`, the last layer also reduces its outputs to `[0, q)`.
+    fn forward_scalar(&self, a: &mut [u64], strict: bool) {
+        debug_assert_eq!(a.len(), self.n);
         let modulus = &self.modulus;
+        let q = modulus.value();
+        let two_q = 2 * q;
+        let n = self.n;
+        let mut m = 1;
+        let mut t = n / 2;
+        while t > 1 {
+            let tw = self.fwd[m..2 * m].iter().zip(&self.fwd_shoup[m..2 * m]);
+            for (block, (&w, &ws)) in a.chunks_exact_mut(2 * t).zip(tw) {
+                let (lo, hi) = block.split_at_mut(t);
+                for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
+                    let u = sub_if_ge(*x, two_q);
+                    let v = modulus.mul_shoup_lazy(*y, w, ws);
+                    *x = u + v;
+                    *y = u + two_q - v;
+                }
+            }
+            m <<= 1;
+            t >>= 1;
+        }
+        // Last layer (t = 1): butterflies on adjacent pairs, one twiddle each.
+        let tw = self.fwd[m..].iter().zip(&self.fwd_shoup[m..]);
+        for (pair, (&w, &ws)) in a.chunks_exact_mut(2).zip(tw) {
+            let u = sub_if_ge(pair[0], two_q);
+            let v = modulus.mul_shoup_lazy(pair[1], w, ws);
+            if strict {
+                let (u, v) = (sub_if_ge(u, q), sub_if_ge(v, q));
+                pair[0] = sub_if_ge(u + v, q);
+                pair[1] = sub_if_ge(u + q - v, q);
+            } else {
+                pair[0] = u + v;
+                pair[1] = u + two_q - v;
+            }
+        }
+    }
+
+    /// Portable inverse transform: Gentleman-Sande butterflies, values in `[0, 2q)`; the last
+    /// layer merges `N^-1` and, with `strict`, reduces its outputs to `[0, q)`.
+    fn inverse_scalar(&self, a: &mut [u64], strict: bool) {
+        debug_assert_eq!(a.len(), self.n);
+        let modulus = &self.modulus;
+        let q = modulus.value();
+        let two_q = 2 * q;
+        let n = self.n;
         let mut t = 1;
         let mut h = n / 2;
         // All layers but the last; the last merges the multiplication by N^-1.
         while h > 1 {
-            if t == 1 {
-                for (i, pair) in a.chunks_exact_mut(2).enumerate() {
-                    let (w, ws) = (self.inv[h + i], self.inv_shoup[h + i]);
-                    let (u, v) = (pair[0], pair[1]);
-                    let mut s = u + v;
-                    if s >= two_q {
-                        s -= two_q;
-                    }
-                    pair[0] = s;
-                    pair[1] = modulus.mul_shoup_lazy(u + two_q - v, w, ws);
-                }
-            } else {
-                for (i, block) in a.chunks_exact_mut(2 * t).enumerate() {
-                    let (w, ws) = (self.inv[h + i], self.inv_shoup[h + i]);
-                    let (lo, hi) = block.split_at_mut(t);
-                    for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
-                        let (u, v) = (*x, *y);
-                        let mut s = u + v;
-                        if s >= two_q {
-                            s -= two_q;
-                        }
-                        *x = s;
-                        *y = modulus.mul_shoup_lazy(u + two_q - v, w, ws);
-                    }
+            let tw = self.inv[h..2 * h].iter().zip(&self.inv_shoup[h..2 * h]);
+            for (block, (&w, &ws)) in a.chunks_exact_mut(2 * t).zip(tw) {
+                let (lo, hi) = block.split_at_mut(t);
+                for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
+                    let (u, v) = (*x, *y);
+                    *x = sub_if_ge(u + v, two_q);
+                    *y = modulus.mul_shoup_lazy(u + two_q - v, w, ws);
                 }
             }
             t <<= 1;
             h >>= 1;
         }
-        if n == 1 {
-            return;
-        }
         let (lo, hi) = a.split_at_mut(n / 2);
         for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
             let (u, v) = (*x, *y);
-            *x = modulus.mul_shoup_lazy(u + v, self.n_inv, self.n_inv_shoup);
-            *y = modulus.mul_shoup_lazy(u + two_q - v, self.n_inv_w, self.n_inv_w_shoup);
+            let s = modulus.mul_shoup_lazy(u + v, self.n_inv, self.n_inv_shoup);
+            let d = modulus.mul_shoup_lazy(u + two_q - v, self.n_inv_w, self.n_inv_w_shoup);
+            (*x, *y) = if strict { (sub_if_ge(s, q), sub_if_ge(d, q)) } else { (s, d) };
         }
     }
+}
+
+/// `x - m` if `x >= m`, else `x` (branch-free: `x - m` wraps above `x` when `x < m`).
+#[inline(always)]
+fn sub_if_ge(x: u64, m: u64) -> u64 {
+    x.min(x.wrapping_sub(m))
 }
 
 #[cfg(test)]
@@ -339,13 +364,78 @@ mod tests {
         }
     }
 
+    /// The AVX2 kernels must give bit-identical results to the portable ones, lazy outputs
+    /// included, for inputs anywhere in the accepted ranges.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_kernels_match_scalar() {
+        use rand::{Rng, SeedableRng};
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            eprintln!("skipped: this CPU has no AVX2");
+            return;
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for log_n in 3..=13 {
+            let n = 1usize << log_n;
+            for bits in [20, 30, 50, 59, 60, 61] {
+                let q = ntt_primes(bits, 2 * n as u64, 1, &[]).unwrap()[0];
+                let table = NttTable::new(Modulus::new(q).unwrap(), n).unwrap();
+                for round in 0..3 {
+                    // Uniform in [0, 4q), edge values only, uniform in [0, q).
+                    let edges = [0, 1, q - 1, q, 2 * q - 1, 2 * q, 3 * q, 4 * q - 1];
+                    let a4: Vec<u64> = (0..n)
+                        .map(|_| match round {
+                            0 => rng.gen_range(0..4 * q),
+                            1 => edges[rng.gen_range(0..edges.len())],
+                            _ => rng.gen_range(0..q),
+                        })
+                        .collect();
+                    let a2: Vec<u64> = a4.iter().map(|&x| x % (2 * q)).collect();
+                    for strict in [false, true] {
+                        let (mut s, mut v) = (a4.clone(), a4.clone());
+                        table.forward_scalar(&mut s, strict);
+                        // SAFETY: AVX2 detected above, n >= 8.
+                        unsafe { avx2::forward(&table, &mut v, strict) };
+                        assert_eq!(s, v, "forward, n = {n}, q = {q}, strict = {strict}");
+                        let (mut s, mut v) = (a2.clone(), a2.clone());
+                        table.inverse_scalar(&mut s, strict);
+                        // SAFETY: as above.
+                        unsafe { avx2::inverse(&table, &mut v, strict) };
+                        assert_eq!(s, v, "inverse, n = {n}, q = {q}, strict = {strict}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The portable kernels serve small degrees and CPUs without AVX2: check them alone too.
+    #[test]
+    fn scalar_kernels_round_trip() {
+        for log_n in 1..=11 {
+            let n = 1usize << log_n;
+            let q = ntt_primes(60, 2 * n as u64, 1, &[]).unwrap()[0];
+            let t = NttTable::new(Modulus::new(q).unwrap(), n).unwrap();
+            let a: Vec<u64> = (0..n as u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % q).collect();
+            let mut strict = a.clone();
+            t.forward(&mut strict);
+            let mut b = a.clone();
+            t.forward_scalar(&mut b, true);
+            assert_eq!(b, strict, "n = {n}");
+            let mut lazy = a.clone();
+            t.forward_scalar(&mut lazy, false);
+            assert!(lazy.iter().zip(&strict).all(|(&x, &y)| x < 4 * q && x % q == y));
+            t.inverse_scalar(&mut b, true);
+            assert_eq!(a, b, "n = {n}");
+        }
+    }
+
     #[test]
     fn all_supported_sizes_round_trip() {
         for log_n in 1..=17 {
             let n = 1usize << log_n;
             let q = ntt_primes(60, 2 * n as u64, 1, &[]).unwrap()[0];
             let t = NttTable::new(Modulus::new(q).unwrap(), n).unwrap();
-            let a: Vec<u64> = (0..n as u64).map(|i| (i * 0x9e37_79b9_7f4a_7c15) % q).collect();
+            let a: Vec<u64> = (0..n as u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % q).collect();
             let mut b = a.clone();
             t.forward(&mut b);
             t.inverse(&mut b);
