@@ -107,4 +107,10 @@ pub enum SchemeError {
         /// Values given.
         found: usize,
     },
+    /// A blob that is not a valid serialized object (bad magic, version, kind, or payload).
+    #[error("cannot load: {reason}")]
+    Format {
+        /// What is wrong.
+        reason: String,
+    },
 }

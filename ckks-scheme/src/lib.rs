@@ -39,14 +39,16 @@ mod keys;
 mod keyswitch;
 mod params;
 pub mod security;
+pub mod serialize;
 
 pub use ciphertext::{Ciphertext, Plaintext};
 pub use ckks_math;
 pub use complex::Complex;
 pub use encoder::Encoder;
-pub use encryptor::{Decryptor, Encryptor};
+pub use encryptor::{Decryptor, Encryptor, SymmetricEncryptor};
 pub use error::SchemeError;
 pub use evaluator::{power_of_two_rotations, Evaluator, SCALE_TOLERANCE};
 pub use keys::{rotation_element, EvaluationKeys, GaloisKeys, KeyGenerator, PublicKey, RelinearizationKey, SecretKey};
 pub use keyswitch::{Decomposition, SwitchingKey};
 pub use params::{Parameters, ParametersBuilder, Preset};
+pub use serialize::SeededCiphertext;

@@ -1,0 +1,540 @@
+//! Versioned, checked serialization of parameters, keys, plaintexts and ciphertexts.
+//!
+//! Every blob starts with a [`Header`]: the magic `HETALCKS`, a format version, the kind of
+//! object, and the parameter literal it was made under. Loading checks all four against what
+//! the caller expects, then checks every residue against its prime, so a truncated, corrupt or
+//! mismatched file is a [`SchemeError::Format`] or [`SchemeError::ParameterMismatch`], never a
+//! panic or a silently wrong object. The payload is bincode (serde).
+//!
+//! Uniform parts are stored as 32-byte seeds where possible (public key `a`, switching-key
+//! `a_j`, the `c_1` of a fresh secret-key ciphertext), which halves those objects.
+//!
+//! The secret key has its own kind ([`Kind::SecretKey`]) and is written only by
+//! [`SecretKey::to_bytes`]; nothing a server receives contains it.
+
+use crate::ciphertext::{Ciphertext, Plaintext};
+use crate::keys::{expand_seeded, EvaluationKeys, GaloisKeys, PublicKey, RelinearizationKey, SecretKey};
+use crate::keyswitch::{KeyDigit, SwitchingKey};
+use crate::params::ParametersBuilder;
+use crate::security::SecurityLevel;
+use crate::{Parameters, SchemeError};
+use ckks_math::{Representation, RnsPoly};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The magic bytes at the start of every blob.
+pub const MAGIC: [u8; 8] = *b"HETALCKS";
+/// The current format version; loading refuses other versions.
+pub const FORMAT_VERSION: u16 = 1;
+/// Upper bound on a blob's size accepted by the decoder (guards allocations on corrupt input).
+const MAX_BLOB: u64 = 1 << 40;
+
+/// What a blob holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Kind {
+    /// [`Parameters`].
+    Parameters,
+    /// [`SecretKey`] (client only).
+    SecretKey,
+    /// [`PublicKey`].
+    PublicKey,
+    /// [`RelinearizationKey`].
+    RelinearizationKey,
+    /// [`GaloisKeys`].
+    GaloisKeys,
+    /// [`EvaluationKeys`] (the server's bundle).
+    EvaluationKeys,
+    /// [`Plaintext`].
+    Plaintext,
+    /// [`Ciphertext`].
+    Ciphertext,
+    /// [`SeededCiphertext`].
+    SeededCiphertext,
+}
+
+/// The header of every blob.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Header {
+    /// [`MAGIC`].
+    pub magic: [u8; 8],
+    /// [`FORMAT_VERSION`].
+    pub version: u16,
+    /// What follows.
+    pub kind: Kind,
+    /// The parameter literal the object was made under.
+    pub params: ParametersBuilder,
+    /// Whether those parameters were checked against the security table.
+    pub security: SecurityLevel,
+}
+
+fn format_err(reason: impl Into<String>) -> SchemeError {
+    SchemeError::Format { reason: reason.into() }
+}
+
+fn options() -> impl bincode::Options {
+    use bincode::Options;
+    bincode::DefaultOptions::new().with_fixint_encoding().with_limit(MAX_BLOB)
+}
+
+fn encode<T: Serialize>(params: &Parameters, kind: Kind, body: &T) -> Result<Vec<u8>, SchemeError> {
+    use bincode::Options;
+    let header = Header {
+        magic: MAGIC,
+        version: FORMAT_VERSION,
+        kind,
+        params: params.builder().clone(),
+        security: params.security(),
+    };
+    options().serialize(&(header, body)).map_err(|e| format_err(format!("cannot encode {kind:?}: {e}")))
+}
+
+/// Reads and checks the header only (which kind, which parameters).
+pub fn read_header(bytes: &[u8]) -> Result<Header, SchemeError> {
+    use bincode::Options;
+    if bytes.len() < 8 || bytes[..8] != MAGIC {
+        return Err(format_err("not a hetal CKKS blob (bad magic bytes)"));
+    }
+    let header: Header =
+        options().allow_trailing_bytes().deserialize(bytes).map_err(|e| format_err(format!("corrupt header: {e}")))?;
+    if header.version != FORMAT_VERSION {
+        return Err(format_err(format!(
+            "format version {} is not supported (this build reads version {FORMAT_VERSION})",
+            header.version
+        )));
+    }
+    Ok(header)
+}
+
+fn decode<T: DeserializeOwned>(
+    bytes: &[u8],
+    kind: Kind,
+    params: Option<&Parameters>,
+) -> Result<(Header, T), SchemeError> {
+    use bincode::Options;
+    let header = read_header(bytes)?;
+    if header.kind != kind {
+        return Err(format_err(format!("expected a {kind:?}, found a {:?}", header.kind)));
+    }
+    if let Some(p) = params {
+        if &header.params != p.builder() || header.security != p.security() {
+            return Err(SchemeError::ParameterMismatch {
+                op: "load",
+                detail: format!("the blob was made under '{}', not '{}'", header.params.name, p.builder().name),
+            });
+        }
+    }
+    let (header, body): (Header, T) =
+        options().deserialize(bytes).map_err(|e| format_err(format!("corrupt {kind:?} payload: {e}")))?;
+    Ok((header, body))
+}
+
+fn params_from_header(h: &Header) -> Result<Parameters, SchemeError> {
+    match h.security {
+        SecurityLevel::Classical128 => h.params.clone().build(),
+        SecurityLevel::Insecure => h.params.clone().build_insecure(),
+    }
+}
+
+/// A polynomial over the parameters' `Q` (first `limbs` primes) or `P`, NTT form.
+fn poly(params: &Parameters, over_p: bool, limbs: usize, data: Vec<u64>) -> Result<RnsPoly, SchemeError> {
+    let basis = if over_p { params.p_basis() } else { params.q_basis() };
+    Ok(RnsPoly::from_data(basis, limbs, Representation::Ntt, data)?)
+}
+
+fn limbs_of(params: &Parameters, words: usize) -> Result<usize, SchemeError> {
+    let n = params.degree();
+    if words == 0 || words % n != 0 || words / n > params.max_level() + 1 {
+        return Err(format_err(format!("{words} words is not a whole number of limbs of degree {n}")));
+    }
+    Ok(words / n)
+}
+
+// ----- bodies -------------------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize)]
+struct CiphertextBody {
+    scale: f64,
+    components: Vec<Vec<u64>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SeededCiphertextBody {
+    scale: f64,
+    c0: Vec<u64>,
+    seed: [u8; 32],
+}
+
+#[derive(Serialize, Deserialize)]
+struct PublicKeyBody {
+    b: Vec<u64>,
+    a_seed: [u8; 32],
+}
+
+#[derive(Serialize, Deserialize)]
+struct SwitchingKeyBody {
+    /// Per digit: `b` over `Q`, `b` over `P`, and the seed of `(a_Q, a_P)`.
+    digits: Vec<(Vec<u64>, Vec<u64>, [u8; 32])>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EvaluationKeysBody {
+    public: PublicKeyBody,
+    relinearization: Option<SwitchingKeyBody>,
+    galois: BTreeMap<usize, SwitchingKeyBody>,
+}
+
+fn public_body(pk: &PublicKey) -> PublicKeyBody {
+    PublicKeyBody { b: pk.b.data().to_vec(), a_seed: pk.a_seed }
+}
+
+fn public_from(params: &Parameters, body: PublicKeyBody) -> Result<PublicKey, SchemeError> {
+    let q = params.q_basis();
+    if body.b.len() != q.len() * params.degree() {
+        return Err(format_err("public key has the wrong number of limbs"));
+    }
+    let b = poly(params, false, q.len(), body.b)?;
+    let a = expand_seeded(body.a_seed, &[q])?.remove(0);
+    Ok(PublicKey { params: params.clone(), b, a, a_seed: body.a_seed })
+}
+
+fn switching_body(k: &SwitchingKey) -> SwitchingKeyBody {
+    SwitchingKeyBody {
+        digits: k.digits.iter().map(|d| (d.b_q.data().to_vec(), d.b_p.data().to_vec(), d.a_seed)).collect(),
+    }
+}
+
+fn switching_from(params: &Parameters, body: SwitchingKeyBody) -> Result<SwitchingKey, SchemeError> {
+    if body.digits.len() != params.dnum() {
+        return Err(format_err(format!("switching key has {} digits, expected {}", body.digits.len(), params.dnum())));
+    }
+    let (q, p) = (params.q_basis(), params.p_basis());
+    let n = params.degree();
+    let digits = body
+        .digits
+        .into_iter()
+        .map(|(b_q, b_p, a_seed)| {
+            if b_q.len() != q.len() * n || b_p.len() != p.len() * n {
+                return Err(format_err("switching key digit has the wrong number of limbs"));
+            }
+            let mut a = expand_seeded(a_seed, &[q, p])?;
+            Ok(KeyDigit {
+                b_q: poly(params, false, q.len(), b_q)?,
+                b_p: poly(params, true, p.len(), b_p)?,
+                a_q: a.remove(0),
+                a_p: a.remove(0),
+                a_seed,
+            })
+        })
+        .collect::<Result<Vec<_>, SchemeError>>()?;
+    Ok(SwitchingKey { params: params.clone(), digits })
+}
+
+// ----- public API ---------------------------------------------------------------------------
+
+impl Parameters {
+    /// Serializes the parameter literal (the primes are regenerated, deterministically, on load).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, SchemeError> {
+        encode(self, Kind::Parameters, &())
+    }
+
+    /// Rebuilds parameters from [`Parameters::to_bytes`] (re-running the security check of the
+    /// level they were built with).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SchemeError> {
+        let (h, ()) = decode::<()>(bytes, Kind::Parameters, None)?;
+        params_from_header(&h)
+    }
+}
+
+impl Ciphertext {
+    /// Serializes the ciphertext (all components, level, scale).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, SchemeError> {
+        let body = CiphertextBody { scale: self.scale, components: self.c.iter().map(|p| p.data().to_vec()).collect() };
+        encode(&self.params, Kind::Ciphertext, &body)
+    }
+
+    /// Loads a ciphertext made under `params`.
+    pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
+        let (_, body) = decode::<CiphertextBody>(bytes, Kind::Ciphertext, Some(params))?;
+        let mut c = Vec::with_capacity(body.components.len());
+        for data in body.components {
+            let limbs = limbs_of(params, data.len())?;
+            c.push(poly(params, false, limbs, data)?);
+        }
+        Ciphertext::from_components(params, c, body.scale)
+    }
+}
+
+impl Plaintext {
+    /// Serializes the plaintext.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, SchemeError> {
+        let body = CiphertextBody { scale: self.scale, components: vec![self.poly.data().to_vec()] };
+        encode(&self.params, Kind::Plaintext, &body)
+    }
+
+    /// Loads a plaintext made under `params`.
+    pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
+        let (_, mut body) = decode::<CiphertextBody>(bytes, Kind::Plaintext, Some(params))?;
+        if body.components.len() != 1 {
+            return Err(format_err("a plaintext has exactly one polynomial"));
+        }
+        let data = body.components.remove(0);
+        let limbs = limbs_of(params, data.len())?;
+        crate::ciphertext::check_scale("Plaintext::from_bytes", body.scale)?;
+        Ok(Plaintext { params: params.clone(), poly: poly(params, false, limbs, data)?, scale: body.scale })
+    }
+}
+
+impl PublicKey {
+    /// Serializes the key (`b` in full, `a` as its seed).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, SchemeError> {
+        encode(&self.params, Kind::PublicKey, &public_body(self))
+    }
+
+    /// Loads a public key made under `params`.
+    pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
+        let (_, body) = decode::<PublicKeyBody>(bytes, Kind::PublicKey, Some(params))?;
+        public_from(params, body)
+    }
+}
+
+impl RelinearizationKey {
+    /// Serializes the key (each digit's `a` as its seed).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, SchemeError> {
+        encode(&self.0.params, Kind::RelinearizationKey, &switching_body(&self.0))
+    }
+
+    /// Loads a relinearization key made under `params`.
+    pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
+        let (_, body) = decode::<SwitchingKeyBody>(bytes, Kind::RelinearizationKey, Some(params))?;
+        Ok(RelinearizationKey(switching_from(params, body)?))
+    }
+}
+
+impl GaloisKeys {
+    /// Serializes every key, by Galois element.
+    pub fn to_bytes(&self, params: &Parameters) -> Result<Vec<u8>, SchemeError> {
+        let body: BTreeMap<usize, SwitchingKeyBody> = self.keys.iter().map(|(&k, v)| (k, switching_body(v))).collect();
+        encode(params, Kind::GaloisKeys, &body)
+    }
+
+    /// Loads Galois keys made under `params`.
+    pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
+        let (_, body) = decode::<BTreeMap<usize, SwitchingKeyBody>>(bytes, Kind::GaloisKeys, Some(params))?;
+        galois_from(params, body)
+    }
+}
+
+fn galois_from(params: &Parameters, body: BTreeMap<usize, SwitchingKeyBody>) -> Result<GaloisKeys, SchemeError> {
+    let mut keys = BTreeMap::new();
+    for (k, v) in body {
+        if k % 2 == 0 || k >= 2 * params.degree() {
+            return Err(format_err(format!("invalid Galois element {k} for N = {}", params.degree())));
+        }
+        keys.insert(k, switching_from(params, v)?);
+    }
+    Ok(GaloisKeys { keys })
+}
+
+impl EvaluationKeys {
+    /// Serializes the server's bundle (public, relinearization and Galois keys; no secret).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, SchemeError> {
+        let body = EvaluationKeysBody {
+            public: public_body(&self.public),
+            relinearization: self.relinearization.as_ref().map(|r| switching_body(&r.0)),
+            galois: self.galois.keys.iter().map(|(&k, v)| (k, switching_body(v))).collect(),
+        };
+        encode(&self.params, Kind::EvaluationKeys, &body)
+    }
+
+    /// Loads a bundle, rebuilding its parameters from the header (what a server does: it
+    /// receives the parameters with the keys).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SchemeError> {
+        let header = read_header(bytes)?;
+        let params = params_from_header(&header)?;
+        Self::from_bytes_with(&params, bytes)
+    }
+
+    /// Loads a bundle made under `params`.
+    pub fn from_bytes_with(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
+        let (_, body) = decode::<EvaluationKeysBody>(bytes, Kind::EvaluationKeys, Some(params))?;
+        Ok(EvaluationKeys {
+            params: params.clone(),
+            public: public_from(params, body.public)?,
+            relinearization: body
+                .relinearization
+                .map(|r| switching_from(params, r).map(RelinearizationKey))
+                .transpose()?,
+            galois: galois_from(params, body.galois)?,
+        })
+    }
+}
+
+impl SecretKey {
+    /// Serializes the secret key (its ternary coefficients, one byte each). Keep this file on
+    /// the client.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, SchemeError> {
+        let body: Vec<i8> = self.coeffs.iter().map(|&c| c as i8).collect();
+        encode(&self.params, Kind::SecretKey, &body)
+    }
+
+    /// Loads a secret key made under `params`.
+    pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
+        let (_, body) = decode::<Vec<i8>>(bytes, Kind::SecretKey, Some(params))?;
+        SecretKey::from_coeffs(params, body.into_iter().map(i64::from).collect())
+    }
+}
+
+/// A fresh secret-key ciphertext stored as `(c_0, seed of c_1)`: half the size of a
+/// [`Ciphertext`]. Made by [`crate::SymmetricEncryptor`]; [`SeededCiphertext::expand`] gives the
+/// usual ciphertext.
+#[derive(Clone, Debug)]
+pub struct SeededCiphertext {
+    pub(crate) params: Parameters,
+    pub(crate) c0: RnsPoly,
+    pub(crate) seed: [u8; 32],
+    pub(crate) scale: f64,
+}
+
+impl SeededCiphertext {
+    /// The full ciphertext (`c_1` expanded from the seed).
+    pub fn expand(&self) -> Result<Ciphertext, SchemeError> {
+        let limbs = self.c0.limbs();
+        let mut c1 = expand_seeded(self.seed, &[self.params.q_basis()])?.remove(0);
+        c1.drop_to_limbs(limbs)?;
+        Ciphertext::from_components(&self.params, vec![self.c0.clone(), c1], self.scale)
+    }
+
+    /// Level.
+    pub fn level(&self) -> usize {
+        self.c0.level()
+    }
+
+    /// Serializes `c_0` and the seed.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, SchemeError> {
+        let body = SeededCiphertextBody { scale: self.scale, c0: self.c0.data().to_vec(), seed: self.seed };
+        encode(&self.params, Kind::SeededCiphertext, &body)
+    }
+
+    /// Loads a seeded ciphertext made under `params`.
+    pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
+        let (_, body) = decode::<SeededCiphertextBody>(bytes, Kind::SeededCiphertext, Some(params))?;
+        let limbs = limbs_of(params, body.c0.len())?;
+        crate::ciphertext::check_scale("SeededCiphertext::from_bytes", body.scale)?;
+        Ok(Self {
+            params: params.clone(),
+            c0: poly(params, false, limbs, body.c0)?,
+            seed: body.seed,
+            scale: body.scale,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator, Preset, SymmetricEncryptor};
+    use std::sync::Arc;
+
+    #[test]
+    fn round_trips_and_compression() {
+        let params = Preset::InsecureTestN11.build().unwrap();
+        let params2 = Parameters::from_bytes(&params.to_bytes().unwrap()).unwrap();
+        assert_eq!(params2, params);
+        assert_eq!(params2.q_basis().moduli(), params.q_basis().moduli());
+
+        let mut kg = KeyGenerator::from_seed(&params, [1; 32]);
+        let sk = kg.secret_key().unwrap();
+        let keys = kg.evaluation_keys(&sk, &[1, 3], true).unwrap();
+        let sk2 = SecretKey::from_bytes(&params, &sk.to_bytes().unwrap()).unwrap();
+        assert_eq!(sk2.coeffs(), sk.coeffs());
+
+        // The server loads its bundle with nothing but the bytes.
+        let blob = keys.to_bytes().unwrap();
+        let keys2 = EvaluationKeys::from_bytes(&blob).unwrap();
+        assert_eq!(keys2.public.b, keys.public.b);
+        assert_eq!(keys2.public.a, keys.public.a);
+        let relin = keys.relinearization.as_ref().unwrap();
+        let relin2 = RelinearizationKey::from_bytes(&params, &relin.to_bytes().unwrap()).unwrap();
+        for (d, e) in relin.0.digits.iter().zip(&relin2.0.digits) {
+            assert_eq!((&d.b_q, &d.a_q, &d.b_p, &d.a_p), (&e.b_q, &e.a_q, &e.b_p, &e.a_p));
+        }
+        // Seeded a-parts: the key blob is about half the key in memory.
+        let in_memory = relin.0.size_bytes();
+        let on_disk = relin.to_bytes().unwrap().len();
+        assert!(on_disk * 2 <= in_memory + 4096, "{on_disk} vs {in_memory}");
+        let g2 = GaloisKeys::from_bytes(&params, &keys.galois.to_bytes(&params).unwrap()).unwrap();
+        assert_eq!(g2.elements().collect::<Vec<_>>(), keys.galois.elements().collect::<Vec<_>>());
+        let pk2 = PublicKey::from_bytes(&params, &keys.public.to_bytes().unwrap()).unwrap();
+        assert_eq!(pk2.b, keys.public.b);
+
+        let enc = Encoder::new(&params);
+        let z = [0.5, -0.25, 0.125];
+        let pt = enc.encode_real(&z, params.max_level(), params.default_scale()).unwrap();
+        let pt2 = Plaintext::from_bytes(&params, &pt.to_bytes().unwrap()).unwrap();
+        assert_eq!(pt2.poly, pt.poly);
+        let ct = Encryptor::from_seed(&keys.public, [2; 32]).encrypt(&pt).unwrap();
+        let ct2 = Ciphertext::from_bytes(&params, &ct.to_bytes().unwrap()).unwrap();
+        assert_eq!(ct2.c, ct.c);
+        assert_eq!(ct2.scale, ct.scale);
+
+        // Evaluation on loaded keys and loaded ciphertexts decrypts right.
+        let eval = Evaluator::new(Arc::new(keys2));
+        let sq = eval.rotate(&eval.mul_relin_rescale(&ct2, &ct2).unwrap(), 1).unwrap();
+        let out = enc.decode_real(&Decryptor::new(&sk2).decrypt(&sq).unwrap()).unwrap();
+        assert!((out[0] - 0.0625).abs() < 1e-5 && (out[1] - 0.015625).abs() < 1e-5, "{:?}", &out[..3]);
+
+        // Secret-key ciphertexts travel as (c0, seed): half a ciphertext.
+        let seeded = SymmetricEncryptor::from_seed(&sk, [3; 32]).encrypt(&pt).unwrap();
+        let bytes = seeded.to_bytes().unwrap();
+        assert!(bytes.len() * 2 <= ct.to_bytes().unwrap().len() + 4096);
+        let full = SeededCiphertext::from_bytes(&params, &bytes).unwrap().expand().unwrap();
+        let out = enc.decode_real(&Decryptor::new(&sk).decrypt(&full).unwrap()).unwrap();
+        assert!(out.iter().zip(z.iter().chain(std::iter::repeat(&0.0))).all(|(a, b)| (a - b).abs() < 1e-8));
+    }
+
+    #[test]
+    fn corrupt_or_mismatched_input_is_an_error_not_a_panic() {
+        let params = Preset::InsecureTestN11.build().unwrap();
+        let other = Preset::InsecureTestN12.build().unwrap();
+        let mut kg = KeyGenerator::from_seed(&params, [1; 32]);
+        let sk = kg.secret_key().unwrap();
+        let pk = kg.public_key(&sk).unwrap();
+        let enc = Encoder::new(&params);
+        let pt = enc.encode_real(&[1.0], 2, params.default_scale()).unwrap();
+        let ct = Encryptor::from_seed(&pk, [2; 32]).encrypt(&pt).unwrap();
+        let bytes = ct.to_bytes().unwrap();
+
+        // Truncation anywhere.
+        for cut in [0, 4, 8, 20, 60, bytes.len() / 2, bytes.len() - 1] {
+            let err = Ciphertext::from_bytes(&params, &bytes[..cut]).unwrap_err();
+            assert!(matches!(err, SchemeError::Format { .. }), "cut {cut}: {err}");
+        }
+        // Wrong magic, wrong kind, wrong parameters.
+        let mut bad = bytes.clone();
+        bad[0] ^= 1;
+        assert!(Ciphertext::from_bytes(&params, &bad).unwrap_err().to_string().contains("magic"));
+        let err = PublicKey::from_bytes(&params, &bytes).unwrap_err();
+        assert!(err.to_string().contains("expected a PublicKey, found a Ciphertext"), "{err}");
+        let err = Ciphertext::from_bytes(&other, &bytes).unwrap_err();
+        assert!(matches!(err, SchemeError::ParameterMismatch { .. }), "{err}");
+        // A residue pushed out of range in the payload (the last word of the last limb).
+        let mut bad = bytes.clone();
+        let len = bad.len();
+        bad[len - 1] = 0xff;
+        bad[len - 2] = 0xff;
+        let err = Ciphertext::from_bytes(&params, &bad).unwrap_err();
+        assert!(matches!(err, SchemeError::Math(_)), "{err}");
+        // Random garbage after a valid header.
+        let header_len = bytes.len() - (8 + 8 + 3 * 8 * params.degree() * 2);
+        let mut junk = bytes[..header_len].to_vec();
+        junk.extend((0..5000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
+        assert!(Ciphertext::from_bytes(&params, &junk).is_err());
+        // A secret key blob is not loadable as anything the server takes.
+        let skb = sk.to_bytes().unwrap();
+        assert!(EvaluationKeys::from_bytes(&skb).is_err());
+        let mut bad_sk = skb.clone();
+        let last = bad_sk.len() - 1;
+        bad_sk[last] = 5;
+        assert!(SecretKey::from_bytes(&params, &bad_sk).is_err());
+    }
+}
