@@ -1,5 +1,51 @@
-//! The `hetal` command line (under construction).
+//! The `hetal` command line: client and server roles of HETAL encrypted transfer learning.
+//!
+//! One subcommand per role or task; each lives in its own module with an `Args` struct (clap
+//! derive) and a `run` function returning its own typed error. `main` only parses, dispatches,
+//! and turns an error into a message on stderr and exit status 1.
 
-fn main() {
-    println!("hetal: under construction");
+mod demo;
+mod preset;
+
+use clap::{Parser, Subcommand};
+use std::error::Error;
+use std::process::ExitCode;
+
+/// HETAL: transfer learning on CKKS-encrypted data.
+#[derive(Debug, Parser)]
+#[command(name = "hetal", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs a timed CKKS round trip (keys, encrypt, multiply, rotate, add, decrypt) and checks
+    /// its precision against plaintext arithmetic.
+    Demo(demo::DemoArgs),
+}
+
+fn run(cli: Cli) -> Result<(), Box<dyn Error>> {
+    match cli.command {
+        Command::Demo(args) => {
+            demo::run(&args, &mut std::io::stdout().lock())?;
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hetal: error: {e}");
+            let mut source = e.source();
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
 }

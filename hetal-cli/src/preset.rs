@@ -1,0 +1,27 @@
+//! The parameter presets selectable on the command line.
+
+use ckks_scheme::Preset;
+
+/// A CKKS parameter preset, as named on the command line (`--preset leveled-n14`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PresetArg {
+    /// N = 2^14, 8 levels, 128-bit secure: the fastest secure set.
+    LeveledN14,
+    /// N = 2^15, 16 levels, 128-bit secure.
+    LeveledN15,
+    /// N = 2^16, 32 levels, 128-bit secure: slow to set up.
+    LeveledN16,
+    /// N = 2^13, 10 levels: INSECURE, for tests and quick checks only.
+    InsecureTestN13,
+}
+
+impl From<PresetArg> for Preset {
+    fn from(p: PresetArg) -> Self {
+        match p {
+            PresetArg::LeveledN14 => Preset::LeveledN14,
+            PresetArg::LeveledN15 => Preset::LeveledN15,
+            PresetArg::LeveledN16 => Preset::LeveledN16,
+            PresetArg::InsecureTestN13 => Preset::InsecureTestN13,
+        }
+    }
+}
