@@ -38,6 +38,7 @@ mod evaluator;
 mod keys;
 mod keyswitch;
 mod params;
+pub mod precision;
 pub mod security;
 pub mod serialize;
 
@@ -51,4 +52,5 @@ pub use evaluator::{power_of_two_rotations, Evaluator, SCALE_TOLERANCE};
 pub use keys::{rotation_element, EvaluationKeys, GaloisKeys, KeyGenerator, PublicKey, RelinearizationKey, SecretKey};
 pub use keyswitch::{Decomposition, SwitchingKey};
 pub use params::{Parameters, ParametersBuilder, Preset};
+pub use precision::PrecisionStats;
 pub use serialize::SeededCiphertext;

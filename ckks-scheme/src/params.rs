@@ -361,6 +361,50 @@ impl Parameters {
         )
     }
 
+    /// A multi-line budget: degree, slots, levels, `log Q`, `log P`, `log QP` against the
+    /// security bound, scale, key-switching digits, secret.
+    pub fn describe(&self) -> String {
+        let b = &self.inner.builder;
+        let (q, p) = (&self.inner.q, &self.inner.p);
+        let bound = crate::security::max_log_qp(self.degree(), b.secret, SecurityLevel::Classical128)
+            .map_or("not covered by the HE standard table".to_string(), |v| format!("{v}"));
+        let bits =
+            |basis: &RnsBasis| basis.moduli().iter().map(|m| m.bits().to_string()).collect::<Vec<_>>().join(", ");
+        format!(
+            "parameters   {}\n\
+             ring         N = 2^{} ({} slots{})\n\
+             levels       {} (q_0 {} bits, then {} scaling primes)\n\
+             log Q        {:.1}  [{}]\n\
+             log P        {:.1}  [{}]\n\
+             log QP       {:.1}  (128-bit bound: {})\n\
+             scale        2^{}\n\
+             key switch   dnum = {} digits of alpha = {} primes\n\
+             secret       {}\n\
+             security     {}",
+            b.name,
+            b.log_n,
+            self.slots(),
+            if self.slots() < self.degree() / 2 { ", sparse" } else { "" },
+            self.max_level(),
+            q.modulus(0).bits(),
+            self.max_level(),
+            q.log_product(q.len()),
+            bits(q),
+            p.log_product(p.len()),
+            bits(p),
+            self.log_qp(),
+            bound,
+            b.log_scale,
+            self.dnum(),
+            self.alpha(),
+            b.secret,
+            match self.security() {
+                SecurityLevel::Classical128 => "128-bit classical (checked)",
+                SecurityLevel::Insecure => "INSECURE: test parameters, not checked",
+            }
+        )
+    }
+
     /// Checks that `other` is the same parameter set, for operations mixing objects.
     pub(crate) fn check_same(&self, op: &'static str, other: &Parameters) -> Result<(), SchemeError> {
         if self != other {
@@ -386,6 +430,9 @@ mod tests {
             let params = p.build().unwrap();
             assert_eq!(params.security() == SecurityLevel::Insecure, p.is_insecure());
             assert!(params.summary().contains("slots"));
+            let d = params.describe();
+            assert!(d.contains("log QP") && d.contains("dnum"), "{d}");
+            assert_eq!(d.contains("INSECURE"), p.is_insecure());
         }
     }
 
