@@ -1,5 +1,6 @@
 //! Plaintexts and ciphertexts: RNS polynomials in NTT form with a level and a scale.
 
+use crate::scale::Scale;
 use crate::{Parameters, SchemeError};
 use ckks_math::RnsPoly;
 
@@ -39,7 +40,7 @@ impl Plaintext {
 pub struct Ciphertext {
     pub(crate) params: Parameters,
     pub(crate) c: Vec<RnsPoly>,
-    pub(crate) scale: f64,
+    pub(crate) scale: Scale,
 }
 
 impl Ciphertext {
@@ -48,15 +49,16 @@ impl Ciphertext {
         self.c[0].level()
     }
 
-    /// Scale of the message.
+    /// Scale of the message (tracked internally with a double-`f64` error term, so that
+    /// multiplying by a prime and rescaling by it returns exactly the same value).
     pub fn scale(&self) -> f64 {
-        self.scale
+        self.scale.value()
     }
 
     /// Overrides the recorded scale (the value is reinterpreted, not changed). For advanced use
     /// such as declaring a scale known to equal another up to rounding.
     pub fn set_scale(&mut self, scale: f64) {
-        self.scale = scale;
+        self.scale = Scale::new(scale);
     }
 
     /// Number of components: 2 normally, 3 after a product before relinearization.
@@ -108,7 +110,7 @@ impl Ciphertext {
             }
         }
         check_scale("Ciphertext::from_components", scale)?;
-        Ok(Self { params: params.clone(), c, scale })
+        Ok(Self { params: params.clone(), c, scale: Scale::new(scale) })
     }
 }
 

@@ -50,7 +50,7 @@ impl Encryptor {
         c0.add_assign(&pt.poly)?;
         let mut c1 = e1;
         c1.add_mul_assign(&v, &a)?;
-        Ok(Ciphertext { params: params.clone(), c: vec![c0, c1], scale: pt.scale })
+        Ok(Ciphertext { params: params.clone(), c: vec![c0, c1], scale: crate::scale::Scale::new(pt.scale) })
     }
 }
 
@@ -80,7 +80,7 @@ impl<'a> Decryptor<'a> {
             }
             m.add_mul_assign(c, &s_pow)?;
         }
-        Ok(Plaintext { params: params.clone(), poly: m, scale: ct.scale })
+        Ok(Plaintext { params: params.clone(), poly: m, scale: ct.scale() })
     }
 }
 

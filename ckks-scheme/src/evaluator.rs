@@ -4,6 +4,7 @@
 use crate::ciphertext::{check_scale, Ciphertext, Plaintext};
 use crate::keys::{rotation_element, EvaluationKeys};
 use crate::keyswitch::{Decomposition, SwitchingKey};
+use crate::scale::Scale;
 use crate::{Complex, Parameters, SchemeError};
 use ckks_math::automorphism::{conjugation_galois_element, ntt_permutation};
 use ckks_math::RnsPoly;
@@ -76,7 +77,7 @@ impl Evaluator {
     /// `a += b`.
     pub fn add_assign(&self, a: &mut Ciphertext, b: &Ciphertext) -> Result<(), SchemeError> {
         self.check_pair("add", a, b)?;
-        Self::check_scales("add", a.scale, b.scale)?;
+        Self::check_scales("add", a.scale(), b.scale())?;
         self.combine(a, b, |x, y| x.add_assign(y))
     }
 
@@ -90,7 +91,7 @@ impl Evaluator {
     /// `a -= b`.
     pub fn sub_assign(&self, a: &mut Ciphertext, b: &Ciphertext) -> Result<(), SchemeError> {
         self.check_pair("sub", a, b)?;
-        Self::check_scales("sub", a.scale, b.scale)?;
+        Self::check_scales("sub", a.scale(), b.scale())?;
         self.combine(a, b, |x, y| x.sub_assign(y))
     }
 
@@ -130,7 +131,7 @@ impl Evaluator {
     /// `a + p` for a plaintext at the same level and scale.
     pub fn add_plain(&self, a: &Ciphertext, p: &Plaintext) -> Result<Ciphertext, SchemeError> {
         self.check_plain("add_plain", a, p)?;
-        Self::check_scales("add_plain", a.scale, p.scale)?;
+        Self::check_scales("add_plain", a.scale(), p.scale)?;
         let mut out = a.clone();
         out.c[0].add_assign(&p.poly)?;
         Ok(out)
@@ -139,7 +140,7 @@ impl Evaluator {
     /// `a - p` for a plaintext at the same level and scale.
     pub fn sub_plain(&self, a: &Ciphertext, p: &Plaintext) -> Result<Ciphertext, SchemeError> {
         self.check_plain("sub_plain", a, p)?;
-        Self::check_scales("sub_plain", a.scale, p.scale)?;
+        Self::check_scales("sub_plain", a.scale(), p.scale)?;
         let mut out = a.clone();
         out.c[0].sub_assign(&p.poly)?;
         Ok(out)
@@ -153,7 +154,7 @@ impl Evaluator {
         for c in out.c.iter_mut() {
             c.mul_assign(&p.poly)?;
         }
-        out.scale = a.scale * p.scale;
+        out.scale = a.scale.mul(Scale::new(p.scale));
         Ok(out)
     }
 
@@ -161,15 +162,7 @@ impl Evaluator {
     /// coefficient). No level consumed.
     pub fn add_const(&self, a: &Ciphertext, c: f64) -> Result<Ciphertext, SchemeError> {
         self.check_ct("add_const", a)?;
-        let v = (c * a.scale).round();
-        if !v.is_finite() || v.abs() >= 2f64.powi(126) {
-            return Err(SchemeError::InvalidScale {
-                op: "add_const",
-                log2: v.abs().log2(),
-                reason: "constant * scale too large",
-            });
-        }
-        let v = v as i128;
+        let v = round_const("add_const", c * a.scale(), a)?;
         let mut out = a.clone();
         let limbs = out.c[0].limbs();
         let basis = out.c[0].basis().clone();
@@ -188,17 +181,13 @@ impl Evaluator {
     /// to be followed by a rescale.
     pub fn mul_const(&self, a: &Ciphertext, c: f64) -> Result<Ciphertext, SchemeError> {
         self.check_ct("mul_const", a)?;
+        if a.level() == 0 {
+            // At level 0 the product's scale would exceed q_0 and nothing could rescale it.
+            return Err(SchemeError::OutOfLevels { op: "mul_const", level: 0, needed: 1 });
+        }
         let basis = a.c[0].basis().clone();
         let q_last = basis.modulus(a.level()).value() as f64;
-        let v = (c * q_last).round();
-        if !v.is_finite() || v.abs() >= 2f64.powi(126) {
-            return Err(SchemeError::InvalidScale {
-                op: "mul_const",
-                log2: v.abs().log2(),
-                reason: "constant too large",
-            });
-        }
-        let v = v as i128;
+        let v = round_const("mul_const", c * q_last, a)?;
         let residues: Vec<u64> = (0..=a.level())
             .map(|i| {
                 let m = basis.modulus(i);
@@ -214,7 +203,7 @@ impl Evaluator {
         for p in out.c.iter_mut() {
             p.mul_rns_scalar_assign(&residues)?;
         }
-        out.scale = a.scale * q_last;
+        out.scale = a.scale.mul(Scale::new(q_last));
         Ok(out)
     }
 
@@ -247,7 +236,7 @@ impl Evaluator {
         d1.add_mul_assign(&a.c[1], &b.c[0])?;
         let mut d2 = a.c[1].clone();
         d2.mul_assign(&b.c[1])?;
-        Ok(Ciphertext { params: a.params.clone(), c: vec![d0, d1, d2], scale: a.scale * b.scale })
+        Ok(Ciphertext { params: a.params.clone(), c: vec![d0, d1, d2], scale: a.scale.mul(b.scale) })
     }
 
     fn relin_key(&self, op: &'static str) -> Result<&SwitchingKey, SchemeError> {
@@ -289,8 +278,8 @@ impl Evaluator {
         for p in out.c.iter_mut() {
             p.rescale()?;
         }
-        out.scale = a.scale / q_last;
-        check_scale("rescale", out.scale)?;
+        out.scale = a.scale.div(q_last);
+        check_scale("rescale", out.scale.value())?;
         Ok(out)
     }
 
@@ -429,8 +418,8 @@ impl Evaluator {
     /// `round(Re c * scale) + round(Im c * scale) X^(N/2)`). No level consumed.
     pub fn add_complex_const(&self, a: &Ciphertext, c: Complex) -> Result<Ciphertext, SchemeError> {
         self.check_ct("add_complex_const", a)?;
-        let re = round_const("add_complex_const", c.re * a.scale)?;
-        let im = round_const("add_complex_const", c.im * a.scale)?;
+        let re = round_const("add_complex_const", c.re * a.scale(), a)?;
+        let im = round_const("add_complex_const", c.im * a.scale(), a)?;
         let mut out = a.clone();
         let k = const_poly(&out.c[0], re, im);
         out.c[0].add_assign(&k)?;
@@ -441,15 +430,18 @@ impl Evaluator {
     /// that the following rescale restores the scale of `a` exactly.
     pub fn mul_complex_const(&self, a: &Ciphertext, c: Complex) -> Result<Ciphertext, SchemeError> {
         self.check_ct("mul_complex_const", a)?;
+        if a.level() == 0 {
+            return Err(SchemeError::OutOfLevels { op: "mul_complex_const", level: 0, needed: 1 });
+        }
         let q_last = a.c[0].basis().modulus(a.level()).value() as f64;
-        let re = round_const("mul_complex_const", c.re * q_last)?;
-        let im = round_const("mul_complex_const", c.im * q_last)?;
+        let re = round_const("mul_complex_const", c.re * q_last, a)?;
+        let im = round_const("mul_complex_const", c.im * q_last, a)?;
         let mut out = a.clone();
         let k = const_poly(&out.c[0], re, im);
         for p in out.c.iter_mut() {
             p.mul_assign(&k)?;
         }
-        out.scale = a.scale * q_last;
+        out.scale = a.scale.mul(Scale::new(q_last));
         Ok(out)
     }
 
@@ -464,13 +456,17 @@ pub fn power_of_two_rotations(params: &Parameters) -> Vec<i64> {
     (0..params.slots().trailing_zeros()).map(|i| 1i64 << i).collect()
 }
 
-fn round_const(op: &'static str, v: f64) -> Result<i128, SchemeError> {
+/// `round(v)` as an integer, refused (like [`crate::Encoder::encode`]) unless it lies below
+/// `Q_l / 2` (and `2^126`) at the level of `a`: a larger constant would wrap modulo `Q_l`.
+fn round_const(op: &'static str, v: f64, a: &Ciphertext) -> Result<i128, SchemeError> {
+    let log_half_q = a.c[0].basis().log_product(a.level() + 1) - 1.0;
+    let bound = 2f64.powf(log_half_q.min(126.0));
     let r = v.round();
-    if !r.is_finite() || r.abs() >= 2f64.powi(126) {
+    if !r.is_finite() || r.abs() >= bound {
         return Err(SchemeError::InvalidScale {
             op,
             log2: r.abs().log2(),
-            reason: "constant times scale does not fit",
+            reason: "constant times scale does not fit below Q_l / 2 at this level",
         });
     }
     Ok(r as i128)

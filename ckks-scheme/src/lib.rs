@@ -39,6 +39,7 @@ mod keys;
 mod keyswitch;
 mod params;
 pub mod precision;
+mod scale;
 pub mod security;
 pub mod serialize;
 

@@ -16,6 +16,7 @@ use crate::ciphertext::{Ciphertext, Plaintext};
 use crate::keys::{expand_seeded, EvaluationKeys, GaloisKeys, PublicKey, RelinearizationKey, SecretKey};
 use crate::keyswitch::{KeyDigit, SwitchingKey};
 use crate::params::ParametersBuilder;
+use crate::scale::Scale;
 use crate::security::SecurityLevel;
 use crate::{Parameters, SchemeError};
 use ckks_math::{Representation, RnsPoly};
@@ -153,8 +154,14 @@ fn limbs_of(params: &Parameters, words: usize) -> Result<usize, SchemeError> {
 
 #[derive(Serialize, Deserialize)]
 struct CiphertextBody {
-    scale: f64,
+    scale: Scale,
     components: Vec<Vec<u64>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PlaintextBody {
+    scale: f64,
+    poly: Vec<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -260,24 +267,24 @@ impl Ciphertext {
             let limbs = limbs_of(params, data.len())?;
             c.push(poly(params, false, limbs, data)?);
         }
-        Ciphertext::from_components(params, c, body.scale)
+        crate::ciphertext::check_scale("Ciphertext::from_bytes", body.scale.value())?;
+        let mut ct = Ciphertext::from_components(params, c, body.scale.value())?;
+        ct.scale = body.scale;
+        Ok(ct)
     }
 }
 
 impl Plaintext {
     /// Serializes the plaintext.
     pub fn to_bytes(&self) -> Result<Vec<u8>, SchemeError> {
-        let body = CiphertextBody { scale: self.scale, components: vec![self.poly.data().to_vec()] };
+        let body = PlaintextBody { scale: self.scale, poly: self.poly.data().to_vec() };
         encode(&self.params, Kind::Plaintext, &body)
     }
 
     /// Loads a plaintext made under `params`.
     pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
-        let (_, mut body) = decode::<CiphertextBody>(bytes, Kind::Plaintext, Some(params))?;
-        if body.components.len() != 1 {
-            return Err(format_err("a plaintext has exactly one polynomial"));
-        }
-        let data = body.components.remove(0);
+        let (_, body) = decode::<PlaintextBody>(bytes, Kind::Plaintext, Some(params))?;
+        let data = body.poly;
         let limbs = limbs_of(params, data.len())?;
         crate::ciphertext::check_scale("Plaintext::from_bytes", body.scale)?;
         Ok(Plaintext { params: params.clone(), poly: poly(params, false, limbs, data)?, scale: body.scale })

@@ -218,10 +218,6 @@ fn mul_const_rescale_keeps_the_scale_exactly_along_a_product_chain() {
 }
 
 #[test]
-#[ignore = "BUG: Evaluator::mul_const documents that rescale(mul_const(a, c)) has exactly the scale of a, \
-            but it records scale(a) * q_l and rescale divides by q_l in f64: (s * q) / q != s for about one \
-            scale in 3 million (q_l near 2^40), e.g. InsecureTestN12, level 1, s = 1550828437114.664 gives \
-            1550828437114.6638 (one ulp below)"]
 fn mul_const_rescale_keeps_the_scale_exactly_for_every_scale() {
     let f = n12();
     // (level, scale) pairs found by search over random scales in [2^39, 2^41).

@@ -99,8 +99,9 @@ fn out_of_levels() {
         error_of(|| f.eval.mul_relin_rescale(&bottom, &bottom)),
         SchemeError::OutOfLevels { level: 0, .. }
     ));
-    let c = f.eval.mul_const(&bottom, 0.5).unwrap();
-    assert!(matches!(error_of(|| f.eval.rescale(&c)), SchemeError::OutOfLevels { op: "rescale", .. }));
+    // A constant product at level 0 could never be rescaled: refused up front.
+    let err = error_of(|| f.eval.mul_const(&bottom, 0.5));
+    assert_eq!(err, SchemeError::OutOfLevels { op: "mul_const", level: 0, needed: 1 });
     // Dropping "down" to a higher level, and encoding above the chain.
     let mid = f.encrypt_at(&v, 2, 2);
     let err = error_of(|| f.eval.drop_to_level(&mid, 5));
@@ -274,13 +275,11 @@ fn wrong_degree_and_scale() {
 }
 
 #[test]
-#[ignore = "BUG: Evaluator::add_const only refuses round(c * scale) >= 2^126, not >= Q_l / 2 as Encoder::encode does: \
-            at level 0 of InsecureTestN12 (q_0 of 55 bits, scale 2^40) add_const(ct, 1e5) returns Ok and the sum \
-            decrypts to about 1696.5 instead of 100000.5, where encode of 1e5 at level 0 returns Overflow"]
 fn add_const_too_large_for_the_level_is_refused() {
     let f = n12();
     let ct = f.encrypt_at(&values(8), 0, 1);
-    assert!(f.encoder.encode(&[Complex::from(1.0e5)], 0, f.scale()).is_err());
+    // The same constant in every slot is the constant polynomial 1e5 * scale, too large for q_0.
+    assert!(f.encoder.encode(&vec![Complex::from(1.0e5); f.params.slots()], 0, f.scale()).is_err());
     let result = catch_unwind(AssertUnwindSafe(|| f.eval.add_const(&ct, 1.0e5))).expect("no panic");
     match result {
         Err(err) => assert_message(&err, &["add_const"]),
