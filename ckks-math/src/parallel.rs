@@ -51,3 +51,17 @@ where
         a.chunks_exact_mut(n).zip(b.chunks_exact(n)).enumerate().for_each(|(i, (x, y))| f(i, x, y));
     }
 }
+
+/// Like [`for_each_limb`], with a scratch buffer of `n` words per worker thread (allocated
+/// once per thread, not once per limb: fresh large allocations cost page faults).
+pub(crate) fn for_each_limb_with_scratch<F>(data: &mut [u64], n: usize, f: F)
+where
+    F: Fn(usize, &mut [u64], &mut [u64]) + Sync + Send,
+{
+    if worth_it(data.len(), data.len() / n) {
+        data.par_chunks_exact_mut(n).enumerate().for_each_init(|| vec![0u64; n], |scratch, (i, l)| f(i, l, scratch));
+    } else {
+        let mut scratch = vec![0u64; n];
+        data.chunks_exact_mut(n).enumerate().for_each(|(i, l)| f(i, l, &mut scratch));
+    }
+}

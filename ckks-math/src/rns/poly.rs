@@ -2,7 +2,7 @@
 
 use super::basis::RnsBasis;
 use crate::automorphism;
-use crate::parallel::{for_each_limb, for_each_limb_zip};
+use crate::parallel::{for_each_limb, for_each_limb_with_scratch, for_each_limb_zip};
 use crate::MathError;
 use num_bigint::BigInt;
 use serde::{Deserialize, Serialize};
@@ -437,18 +437,31 @@ impl RnsPoly {
         let last: &[u64] = last;
         let consts = basis.rescale_constants(l);
         let repr = self.repr;
-        for_each_limb(head, n, |i, a| {
+        for_each_limb_with_scratch(head, n, |i, a, t| {
             let qi = *basis.modulus(i);
+            let q = qi.value();
             let (inv, inv_shoup) = consts[i];
             let h_i = qi.reduce(h);
             // t = [a_l + h]_{q_l} - h mod q_i, taken to the representation of a. The `+ h`
-            // must act on every coefficient, so it is applied in the coefficient domain.
-            let mut t: Vec<u64> = last.iter().map(|&x| qi.sub(qi.reduce(x), h_i)).collect();
-            if repr == Representation::Ntt {
-                basis.ntt(i).forward(&mut t);
+            // must act on every coefficient, so it is applied in the coefficient domain. Kept
+            // lazy in [0, 2q_i): the forward NTT accepts [0, 4q).
+            if ql.value() <= 2 * q {
+                // Primes of similar size (the usual chain): one conditional subtraction.
+                for (ti, &x) in t.iter_mut().zip(last) {
+                    let r = if x >= q { x - q } else { x };
+                    *ti = r + q - h_i;
+                }
+            } else {
+                for (ti, &x) in t.iter_mut().zip(last) {
+                    *ti = qi.reduce(x) + q - h_i;
+                }
             }
-            for (x, &ti) in a.iter_mut().zip(&t) {
-                *x = qi.mul_shoup(qi.sub(*x, ti), inv, inv_shoup);
+            if repr == Representation::Ntt {
+                basis.ntt(i).forward_lazy(t);
+            }
+            // (a - t) * q_l^-1 with a + 4q - t in (0, 8q) < 2^64: Shoup takes any u64 input.
+            for (x, &ti) in a.iter_mut().zip(t.iter()) {
+                *x = qi.mul_shoup(*x + 4 * q - ti, inv, inv_shoup);
             }
         });
         self.limbs = l;
