@@ -303,6 +303,13 @@ impl Evaluator {
         Ok(out)
     }
 
+    /// Brings two ciphertexts to the lower of their levels (by dropping primes of the higher
+    /// one), for operations that need equal levels.
+    pub fn align_levels(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext), SchemeError> {
+        let level = a.level().min(b.level());
+        Ok((self.drop_to_level(a, level)?, self.drop_to_level(b, level)?))
+    }
+
     /// Applies `X -> X^k` and switches back to the secret key with the Galois key of `k`.
     pub fn apply_galois(&self, a: &Ciphertext, k: usize) -> Result<Ciphertext, SchemeError> {
         self.galois_with(a, k, None, "apply_galois")
@@ -552,6 +559,41 @@ mod tests {
 
     fn max_err(a: &[Complex], b: &[Complex]) -> f64 {
         a.iter().zip(b).map(|(x, y)| (*x - *y).norm()).fold(0.0, f64::max)
+    }
+
+    /// The evaluator is shared across threads (`&self` everywhere).
+    #[test]
+    fn evaluator_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Evaluator>();
+        check::<Ciphertext>();
+        check::<EvaluationKeys>();
+    }
+
+    /// Sums of unrelinearized products (size-3 ciphertexts) relinearized once: the lazy
+    /// multiply-accumulate of inner products.
+    #[test]
+    fn lazy_multiply_accumulate() {
+        let f = fixture(&[]);
+        let slots = f.params.slots();
+        let xs: Vec<Vec<Complex>> = (0..4).map(|k| values(slots, k)).collect();
+        let ys: Vec<Vec<Complex>> = (0..4).map(|k| values(slots, 10 + k)).collect();
+        let mut acc: Option<Ciphertext> = None;
+        for (x, y) in xs.iter().zip(&ys) {
+            let prod = f.eval.mul(&encrypt(&f, x), &encrypt(&f, y)).unwrap();
+            assert_eq!(prod.size(), 3);
+            match acc.as_mut() {
+                None => acc = Some(prod),
+                Some(a) => f.eval.add_assign(a, &prod).unwrap(),
+            }
+        }
+        let out = f.eval.rescale(&f.eval.relinearize(&acc.unwrap()).unwrap()).unwrap();
+        let got = decrypt(&f, &out);
+        let want: Vec<Complex> =
+            (0..slots).map(|j| (0..4).fold(Complex::ZERO, |s, k| s + xs[k][j] * ys[k][j])).collect();
+        assert!(max_err(&got, &want) < 1e-5, "{}", max_err(&got, &want));
+        let (a, b) = f.eval.align_levels(&out, &encrypt(&f, &xs[0])).unwrap();
+        assert_eq!((a.level(), b.level()), (out.level(), out.level()));
     }
 
     #[test]
