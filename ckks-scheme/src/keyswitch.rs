@@ -205,7 +205,7 @@ impl Decomposition {
         let mut converted = Vec::new();
         for digit in &ks.digits {
             converted.resize(digit.targets.len() * n, 0);
-            digit.conv.convert(&c_coeff.data()[digit.start * n..digit.end * n], &mut converted, n);
+            digit.conv.convert_centered(&c_coeff.data()[digit.start * n..digit.end * n], &mut converted, n);
             let mut ext = vec![0u64; width * n];
             // The digit's own limbs are exact: copy them from c, already in NTT form.
             ext[digit.start * n..digit.end * n].copy_from_slice(&c.data()[digit.start * n..digit.end * n]);

@@ -15,14 +15,16 @@ use std::sync::{Arc, OnceLock};
 /// `Insecure` in their names and exist only for fast tests and toy examples.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Preset {
-    /// `N = 2^14`, `q_0` 55 bits, 8 levels of 40 bits, one 60-bit special prime
-    /// (`log QP` = 435 of 438 allowed), scale `2^40`.
+    /// `N = 2^14`, `q_0` 55 bits, 7 levels of 40 bits, two 50-bit special primes
+    /// (`log QP` = 435 of 438 allowed, `dnum` = 4), scale `2^40`.
     LeveledN14,
-    /// `N = 2^15`, `q_0` 60 bits, 16 levels of 40 bits, two 60-bit special primes
-    /// (`log QP` = 820 of 881), scale `2^40`.
+    /// `N = 2^15`, `q_0` 60 bits, 16 levels of 40 bits, three 60-bit special primes
+    /// (`log QP` = 880 of 881, `dnum` = 6), scale `2^40`.
     LeveledN15,
-    /// `N = 2^16`, `q_0` 60 bits, 32 levels of 40 bits, four 60-bit special primes
-    /// (`log QP` = 1580 of 1747), scale `2^40`.
+    /// `N = 2^16`, `q_0` 60 bits, 28 levels of 40 bits, eight 60-bit special primes
+    /// (`log QP` = 1660 of 1747, `dnum` = 4), scale `2^40`. Eight special primes keep the
+    /// number of key-switching digits, hence the NTTs of every relinearization and rotation,
+    /// low; `log QP` matches OpenFHE's default bootstrapping set at this degree.
     LeveledN16,
     /// `N = 2^11`, 4 levels of 40 bits: insecure, for unit tests.
     InsecureTestN11,
@@ -46,9 +48,9 @@ impl Preset {
     /// The builder of this preset (change fields before building if needed).
     pub fn builder(self) -> ParametersBuilder {
         let (log_n, q0, levels, p) = match self {
-            Preset::LeveledN14 => (14, 55, 8, vec![60]),
-            Preset::LeveledN15 => (15, 60, 16, vec![60, 60]),
-            Preset::LeveledN16 => (16, 60, 32, vec![60; 4]),
+            Preset::LeveledN14 => (14, 55, 7, vec![50, 50]),
+            Preset::LeveledN15 => (15, 60, 16, vec![60; 3]),
+            Preset::LeveledN16 => (16, 60, 28, vec![60; 8]),
             Preset::InsecureTestN11 => (11, 50, 4, vec![50, 50]),
             Preset::InsecureTestN12 => (12, 55, 6, vec![60, 60]),
             Preset::InsecureTestN13 => (13, 60, 10, vec![60, 60]),
@@ -440,7 +442,8 @@ mod tests {
     #[ignore = "full-size parameters"]
     fn full_size_preset_builds() {
         let p = Preset::LeveledN16.build().unwrap();
-        assert_eq!(p.max_level(), 32);
+        assert_eq!(p.max_level(), 28);
+        assert_eq!(p.dnum(), 4);
         assert!(p.log_qp() <= 1747.0);
     }
 

@@ -38,6 +38,10 @@ pub struct BasisConverter {
     qhat_inv: Vec<(u64, u64)>,
     /// `qhat_i mod p_j`, stored `[j][i]`.
     qhat_mod_p: Vec<Vec<u64>>,
+    /// `1 / q_i` as `f64`, for the correction of [`BasisConverter::convert_centered`].
+    q_inv: Vec<f64>,
+    /// `Q mod p_j`.
+    q_mod_p: Vec<u64>,
 }
 
 impl BasisConverter {
@@ -77,7 +81,10 @@ impl BasisConverter {
                     .collect()
             })
             .collect();
-        Ok(Self { from: from.to_vec(), to: to.to_vec(), qhat_inv, qhat_mod_p })
+        let q_inv = from.iter().map(|q| 1.0 / q.value() as f64).collect();
+        let q_mod_p =
+            to.iter().map(|pj| from.iter().fold(1u64, |acc, qi| pj.mul(acc, pj.reduce(qi.value())))).collect();
+        Ok(Self { from: from.to_vec(), to: to.to_vec(), qhat_inv, qhat_mod_p, q_inv, q_mod_p })
     }
 
     /// Source primes.
@@ -94,6 +101,19 @@ impl BasisConverter {
     /// primes) into `output` (limb-major, `to.len()` limbs of `n`). Coefficient domain only:
     /// the conversion is not linear over the NTT.
     pub fn convert(&self, input: &[u64], output: &mut [u64], n: usize) {
+        self.convert_impl(input, output, n, false)
+    }
+
+    /// Exact conversion of the *centered* representative: for `x` in `[0, Q)` the output is
+    /// `x` if `x < Q/2` and `x - Q` otherwise, modulo each `p_j`. The excess `u` of the fast
+    /// conversion is computed as `v = round(sum_i y_i / q_i)` in `f64` (Halevi-Polyakov-Shoup)
+    /// and subtracted: `k` more floating-point products per coefficient. Exact unless `x/Q` lies
+    /// within about `k * 2^-53` of `1/2`, where the result may be the other representative.
+    pub fn convert_centered(&self, input: &[u64], output: &mut [u64], n: usize) {
+        self.convert_impl(input, output, n, true)
+    }
+
+    fn convert_impl(&self, input: &[u64], output: &mut [u64], n: usize, centered: bool) {
         let (k, t) = (self.from.len(), self.to.len());
         assert_eq!(input.len(), k * n, "basis conversion input shape");
         assert_eq!(output.len(), t * n, "basis conversion output shape");
@@ -111,7 +131,8 @@ impl BasisConverter {
                 windows[s].push(w);
             }
         }
-        let run = |(s, mut outs): (usize, Vec<&mut [u64]>)| self.convert_segment(input, n, s * seg, &mut outs);
+        let run =
+            |(s, mut outs): (usize, Vec<&mut [u64]>)| self.convert_segment(input, n, s * seg, &mut outs, centered);
         if windows.len() > 1 {
             windows.into_par_iter().enumerate().for_each(run);
         } else {
@@ -119,11 +140,13 @@ impl BasisConverter {
         }
     }
 
-    fn convert_segment(&self, input: &[u64], n: usize, start: usize, outs: &mut [&mut [u64]]) {
+    fn convert_segment(&self, input: &[u64], n: usize, start: usize, outs: &mut [&mut [u64]], centered: bool) {
         let k = self.from.len();
         let len = outs[0].len();
         let mut y = vec![0u64; k * BLOCK];
         let mut acc = [0u128; BLOCK];
+        let mut frac = [0f64; BLOCK];
+        let mut v = [0u64; BLOCK];
         let mut b = 0;
         while b < len {
             let w = BLOCK.min(len - b);
@@ -132,6 +155,19 @@ impl BasisConverter {
                 let src = &input[i * n + start + b..i * n + start + b + w];
                 for (d, &x) in y[i * BLOCK..i * BLOCK + w].iter_mut().zip(src) {
                     *d = qi.mul_shoup(x, inv, inv_s);
+                }
+            }
+            if centered {
+                // v = round(sum_i y_i / q_i) = u + [x >= Q/2].
+                frac[..w].fill(0.0);
+                for i in 0..k {
+                    let inv = self.q_inv[i];
+                    for (f, &yi) in frac[..w].iter_mut().zip(&y[i * BLOCK..i * BLOCK + w]) {
+                        *f += yi as f64 * inv;
+                    }
+                }
+                for (vv, &f) in v[..w].iter_mut().zip(&frac[..w]) {
+                    *vv = (f + 0.5) as u64;
                 }
             }
             for (j, pj) in self.to.iter().enumerate() {
@@ -152,6 +188,13 @@ impl BasisConverter {
                         out.iter_mut().zip(acc.iter()).for_each(|(o, &a)| *o = pj.add(*o, pj.reduce_u128(a)));
                     }
                 }
+                if centered {
+                    let qp = self.q_mod_p[j];
+                    let qp_s = pj.shoup(qp);
+                    for (o, &vv) in out.iter_mut().zip(&v[..w]) {
+                        *o = pj.sub(*o, pj.mul_shoup(vv, qp, qp_s));
+                    }
+                }
             }
             b += w;
         }
@@ -161,9 +204,10 @@ impl BasisConverter {
 /// The ModUp / ModDown pair between `Q_l = q_0 ... q_l` (a prefix of basis `Q`) and the special
 /// primes `P = p_0 ... p_{alpha-1}` (basis `P`), as used by hybrid key switching.
 ///
-/// - [`ModUpDown::mod_up`]: `a mod Q_l -> a + u*Q_l mod P` (fast conversion, `0 <= u <= l`).
-/// - [`ModUpDown::mod_down`]: `(a mod Q_l, a mod P) -> floor(a / P) - u mod Q_l` with
-///   `0 <= u < alpha`, computed as `(a - conv_P->Q(a mod P)) * P^-1 mod q_i`.
+/// - [`ModUpDown::mod_up`]: `a mod Q_l -> [a]_{Q_l} mod P`, the centered representative in
+///   `[-Q_l/2, Q_l/2)` (exact conversion, [`BasisConverter::convert_centered`]).
+/// - [`ModUpDown::mod_down`]: `(a mod Q_l, a mod P) -> (a - [a]_P) / P mod Q_l` with the
+///   centered `[a]_P`: `a / P` rounded to the nearest integer, an unbiased error of at most 1/2.
 #[derive(Clone, Debug)]
 pub struct ModUpDown {
     q: Arc<RnsBasis>,
@@ -211,22 +255,20 @@ impl ModUpDown {
         self.limbs
     }
 
-    /// ModUp: the residues modulo `P` of `a` (given modulo `Q_l`, coefficient representation),
-    /// up to a multiple `u*Q_l`, `0 <= u <= l`. Returns a coefficient-representation polynomial
-    /// over `P`.
+    /// ModUp: the residues modulo `P` of the centered representative of `a` (given modulo `Q_l`,
+    /// coefficient representation). Returns a coefficient-representation polynomial over `P`.
     pub fn mod_up(&self, a: &RnsPoly) -> Result<RnsPoly, MathError> {
         self.check_q("ModUpDown::mod_up", a)?;
         a.expect_repr("ModUpDown::mod_up", Representation::Coefficient)?;
         let n = a.degree();
         let mut out = RnsPoly::zero(&self.p, self.p.len(), Representation::Coefficient)?;
-        self.up.convert(a.data(), out.data_mut(), n);
+        self.up.convert_centered(a.data(), out.data_mut(), n);
         Ok(out)
     }
 
     /// ModDown: given `a` modulo `Q_l` (in `a_q`, either representation) and modulo `P` (in
-    /// `a_p`, either representation), replaces `a_q` by `(a - [a]_P) / P - u mod Q_l` with
-    /// `[a]_P` in `[0, P)` and `0 <= u < alpha` (the fast-conversion excess): `a / P` up to an
-    /// error in `(-alpha - 1, 0]` per coefficient. Keeps `a_q`'s representation.
+    /// `a_p`, either representation), replaces `a_q` by `(a - [a]_P) / P mod Q_l` with the
+    /// centered `[a]_P`: `a / P` rounded to the nearest integer. Keeps `a_q`'s representation.
     pub fn mod_down(&self, a_q: &mut RnsPoly, a_p: &RnsPoly) -> Result<(), MathError> {
         self.check_q("ModUpDown::mod_down", a_q)?;
         if !a_p.basis().same_as(&self.p) || a_p.limbs() != self.p.len() {
@@ -239,7 +281,7 @@ impl ModUpDown {
         let mut ap = a_p.clone();
         ap.to_coeff();
         let mut corr = RnsPoly::zero(&self.q, self.limbs, Representation::Coefficient)?;
-        self.down.convert(ap.data(), corr.data_mut(), n);
+        self.down.convert_centered(ap.data(), corr.data_mut(), n);
         if a_q.representation() == Representation::Ntt {
             corr.to_ntt();
         }

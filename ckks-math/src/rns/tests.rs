@@ -178,6 +178,23 @@ proptest! {
     }
 
     #[test]
+    fn centered_conversion_is_exact(k in 1usize..7, seed in any::<u64>()) {
+        let b = basis(64, 10);
+        let (from, to) = (&b.moduli()[..k], &b.moduli()[k..]);
+        let conv = BasisConverter::new(from, to).unwrap();
+        let p = random_poly(&b, k, seed, Representation::Coefficient);
+        let mut out = vec![0u64; to.len() * 64];
+        conv.convert_centered(p.data(), &mut out, 64);
+        let centered = p.to_bigint_centered().unwrap();
+        for (c, x) in centered.iter().enumerate() {
+            for (j, pj) in to.iter().enumerate() {
+                let want = x.mod_floor(&BigInt::from(pj.value()));
+                prop_assert_eq!(BigInt::from(out[j * 64 + c]), want, "coefficient {} prime {}", c, j);
+            }
+        }
+    }
+
+    #[test]
     fn mod_up_then_mod_down(l in 1usize..6, seed in any::<u64>(), ntt in any::<bool>()) {
         let n = 32;
         let q = basis(n, 6);
@@ -198,13 +215,13 @@ proptest! {
             let r: Vec<u64> = (0..p.len()).map(|j| up.limb(j)[c]).collect();
             BigInt::from(crt_p.compose(&r))
         });
+        // ModUp is exact on the centered representative (a_int is already centered mod Q_l).
         for (x, y) in a_int.iter().zip(up_ints) {
-            let base = x.mod_floor(&ql);
-            prop_assert!((0..l as i64).any(|u| (&base + &ql * u).mod_floor(&pp) == y));
+            prop_assert_eq!(x.mod_floor(&pp), y);
         }
 
-        // ModDown of P * a (given modulo Q_l and P) returns a exactly; of P*a + e with small e it
-        // returns a + (floor(e/P) - u).
+        // ModDown of P * a (given modulo Q_l and P) returns a exactly, and so does ModDown of
+        // P*a + e for |e| < P/2: it rounds to the nearest integer.
         let mut a_q = a.clone();
         let p_mod: Vec<u64> = q.moduli()[..l].iter().map(|m| (p.product(p.len()) % m.value()).iter_u64_digits().next().unwrap_or(0)).collect();
         a_q.mul_rns_scalar_assign(&p_mod).unwrap();
@@ -221,10 +238,7 @@ proptest! {
         let b_p = RnsPoly::from_signed(&p, p.len(), &e).unwrap();
         md.mod_down(&mut b_q, &b_p).unwrap();
         let got = b_q.to_bigint_centered().unwrap();
-        for (g, x) in got.iter().zip(&a_int) {
-            let d = g - x;
-            prop_assert!(d <= BigInt::zero() && d > BigInt::from(-(p.len() as i64) - 1), "error {} out of range", d);
-        }
+        prop_assert_eq!(&got, &a_int);
     }
 
     #[test]
