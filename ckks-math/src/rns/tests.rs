@@ -208,7 +208,6 @@ proptest! {
 
         // ModUp: the P residues are those of a_int mod Q_l (in [0,Q_l)) plus u*Q_l, u <= l.
         let up = md.mod_up(&a).unwrap();
-        let ql = modulus_q(&q, l);
         let pp = BigInt::from(p.product(p.len()));
         let crt_p = p.crt(p.len()).unwrap();
         let up_ints = (0..n).map(|c| {
