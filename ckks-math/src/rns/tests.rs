@@ -206,7 +206,7 @@ proptest! {
         let a = random_poly(&q, l, seed, Representation::Coefficient);
         let a_int = a.to_bigint_centered().unwrap();
 
-        // ModUp: the P residues are those of a_int mod Q_l (in [0,Q_l)) plus u*Q_l, u <= l.
+        // ModUp: the P residues of the centered representative.
         let up = md.mod_up(&a).unwrap();
         let pp = BigInt::from(p.product(p.len()));
         let crt_p = p.crt(p.len()).unwrap();
