@@ -1,5 +1,5 @@
-//! Scheme-level benchmarks at `Preset::LeveledN16` (`N = 2^16`, 33 primes of `Q`, 4 special
-//! primes, dnum 9, log QP 1580), the operations of the peers' table in
+//! Scheme-level benchmarks at `Preset::LeveledN16` (`N = 2^16`, 29 primes of `Q`, 8 special
+//! primes, dnum 4, log QP 1660), the operations of the peers' table in
 //! `shared/peers/RESULTS.md`.
 //!
 //! Criterion runs every benchmark in one process, so the thread count is the one of rayon's
@@ -11,7 +11,7 @@
 //! ```
 //!
 //! Benchmark names carry the thread count (`n16_t1/...`, `n16_t2/...`). Rotation keys take
-//! about 350 MB each: the 16 keys of the 16-rotation hoisting benchmark are generated only when
+//! about 300 MB each: the 16 keys of the 16-rotation hoisting benchmark are generated only when
 //! `/proc/meminfo` reports at least 12 GB available (or `HETAL_BENCH_HOIST=16` forces it;
 //! `HETAL_BENCH_HOIST=8` forces 8 keys), otherwise 8 hoisted rotations are benchmarked.
 

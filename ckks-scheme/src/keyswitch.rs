@@ -172,7 +172,8 @@ impl SwitchingKey {
 /// expensive half of key switching, computed once and shared by every key that switches `c`
 /// or an automorphism of it (hoisting, Halevi-Shoup eprint 2018/244).
 ///
-/// Layout: per digit, `l + 1 + alpha` limbs of `N` words (the `Q_l` limbs, then `P`).
+/// Layout: per digit, `l + 1 + alpha` limbs of `N` words (the `Q_l` limbs, then `P`), values
+/// lazy in `[0, 4q)`.
 /// Memory: `dnum * (l + 1 + alpha) * N` words.
 #[derive(Clone, Debug)]
 pub struct Decomposition {
@@ -202,30 +203,33 @@ impl Decomposition {
         let mut c_coeff = c.clone();
         c_coeff.to_coeff();
         let mut digits = Vec::with_capacity(ks.digits.len());
-        let mut converted = Vec::new();
         for digit in &ks.digits {
-            converted.resize(digit.targets.len() * n, 0);
-            digit.conv.convert_centered(&c_coeff.data()[digit.start * n..digit.end * n], &mut converted, n);
             let mut ext = vec![0u64; width * n];
             // The digit's own limbs are exact: copy them from c, already in NTT form.
             ext[digit.start * n..digit.end * n].copy_from_slice(&c.data()[digit.start * n..digit.end * n]);
-            // Scatter the converted limbs to their places, then transform them.
-            let mut slots: Vec<Option<&[u64]>> = vec![None; width];
-            for (pos, t) in digit.targets.iter().enumerate() {
-                let dst = match *t {
-                    Target::Q(i) => i,
-                    Target::P(j) => limbs + j,
-                };
-                slots[dst] = Some(&converted[pos * n..(pos + 1) * n]);
-            }
+            // Convert straight into the other limbs (targets are Q_l minus the digit, then P,
+            // which is the order of the remaining limbs of `ext`), then transform them.
+            let outputs: Vec<&mut [u64]> = ext
+                .chunks_exact_mut(n)
+                .enumerate()
+                .filter(|(t, _)| !(digit.start..digit.end).contains(t))
+                .map(|(_, l)| l)
+                .collect();
+            debug_assert!(digit.targets.iter().zip((0..width).filter(|t| !(digit.start..digit.end).contains(t))).all(
+                |(tg, pos)| match *tg {
+                    Target::Q(i) => i == pos,
+                    Target::P(j) => limbs + j == pos,
+                }
+            ));
+            digit.conv.convert_into_limbs(&c_coeff.data()[digit.start * n..digit.end * n], outputs, n, true);
             ext.par_chunks_exact_mut(n).enumerate().for_each(|(t, limb)| {
-                if let Some(src) = slots[t] {
-                    limb.copy_from_slice(src);
-                    if t < limbs {
-                        q.ntt(t).forward(limb);
-                    } else {
-                        p.ntt(t - limbs).forward(limb);
-                    }
+                if (digit.start..digit.end).contains(&t) {
+                    return;
+                }
+                if t < limbs {
+                    q.ntt(t).forward_lazy(limb);
+                } else {
+                    p.ntt(t - limbs).forward_lazy(limb);
                 }
             });
             digits.push(ext);
@@ -240,8 +244,9 @@ impl Decomposition {
 }
 
 /// `o0 = sum_j x_j * b_j`, `o1 = sum_j x_j * a_j` modulo `m`, with `x_j` read through `perm`
-/// when given. Products of two residues (< 2^122) are summed in `u128` and reduced once per
-/// 32 terms, well inside the `2^128` headroom.
+/// when given. The decomposition is lazy (`x < 4q < 2^63`, from `forward_lazy`) and keys are
+/// reduced (`< q < 2^61`), so each product is below `2^124` and 16 of them fit a `u128`: the
+/// sums are reduced once per 16 terms (`dnum <= 16` needs a single reduction).
 #[inline]
 fn inner_product(
     m: &Modulus,
@@ -252,7 +257,7 @@ fn inner_product(
     o0: &mut [u64],
     o1: &mut [u64],
 ) {
-    const CHUNK: usize = 32;
+    const CHUNK: usize = 16;
     let n = o0.len();
     for start in (0..xs.len()).step_by(CHUNK) {
         let end = (start + CHUNK).min(xs.len());

@@ -114,9 +114,17 @@ impl BasisConverter {
     }
 
     fn convert_impl(&self, input: &[u64], output: &mut [u64], n: usize, centered: bool) {
+        assert_eq!(output.len(), self.to.len() * n, "basis conversion output shape");
+        self.convert_into_limbs(input, output.chunks_exact_mut(n).collect(), n, centered);
+    }
+
+    /// [`BasisConverter::convert`] (or, with `centered`, [`BasisConverter::convert_centered`])
+    /// writing target limb `j` into `outputs[j]` (each of length `n`), wherever those limbs live:
+    /// key switching converts straight into its extended-basis buffer, without a copy.
+    pub fn convert_into_limbs(&self, input: &[u64], outputs: Vec<&mut [u64]>, n: usize, centered: bool) {
         let (k, t) = (self.from.len(), self.to.len());
         assert_eq!(input.len(), k * n, "basis conversion input shape");
-        assert_eq!(output.len(), t * n, "basis conversion output shape");
+        assert!(outputs.len() == t && outputs.iter().all(|o| o.len() == n), "basis conversion output shape");
         // Split the coefficient range into segments; each segment writes a disjoint window of
         // every output limb, so the segments can run on different threads.
         let threads = if is_parallel() && k * n >= crate::parallel::PARALLEL_MIN_WORDS {
@@ -126,7 +134,7 @@ impl BasisConverter {
         };
         let seg = n.div_ceil(threads).next_multiple_of(BLOCK).min(n);
         let mut windows: Vec<Vec<&mut [u64]>> = (0..n.div_ceil(seg)).map(|_| Vec::with_capacity(t)).collect();
-        for limb in output.chunks_exact_mut(n) {
+        for limb in outputs {
             for (s, w) in limb.chunks_mut(seg).enumerate() {
                 windows[s].push(w);
             }
@@ -141,6 +149,68 @@ impl BasisConverter {
     }
 
     fn convert_segment(&self, input: &[u64], n: usize, start: usize, outs: &mut [&mut [u64]], centered: bool) {
+        if self.from.len() > MAX_ACCUMULATED {
+            return self.convert_segment_wide(input, n, start, outs, centered);
+        }
+        let k = self.from.len();
+        let len = outs[0].len();
+        // y transposed within a block (`yt[c*k + i]`), so that each output coefficient is a
+        // contiguous dot product accumulated in registers.
+        let mut yt = vec![0u64; k * BLOCK];
+        let mut v = [0u64; BLOCK];
+        let reduce_pair = |pj: &Modulus, j: usize, s: u128, vv: u64| {
+            let r = pj.reduce_u128(s);
+            if centered {
+                pj.sub(r, pj.mul(vv, self.q_mod_p[j]))
+            } else {
+                r
+            }
+        };
+        let mut b = 0;
+        while b < len {
+            let w = BLOCK.min(len - b);
+            for (i, qi) in self.from.iter().enumerate() {
+                let (inv, inv_s) = self.qhat_inv[i];
+                let src = &input[i * n + start + b..i * n + start + b + w];
+                for (c, &x) in src.iter().enumerate() {
+                    yt[c * k + i] = qi.mul_shoup(x, inv, inv_s);
+                }
+            }
+            if centered {
+                // v = round(sum_i y_i / q_i) = u + [x >= Q/2].
+                for (c, vv) in v[..w].iter_mut().enumerate() {
+                    let row = &yt[c * k..(c + 1) * k];
+                    let f: f64 = row.iter().zip(&self.q_inv).map(|(&y, &inv)| y as f64 * inv).sum();
+                    *vv = (f + 0.5) as u64;
+                }
+            }
+            // Two targets per pass: every y is loaded once for both dot products.
+            let mut j = 0;
+            while j < self.to.len() {
+                let pair = j + 1 < self.to.len();
+                let c0 = &self.qhat_mod_p[j];
+                let c1 = if pair { &self.qhat_mod_p[j + 1] } else { c0 };
+                for c in 0..w {
+                    let row = &yt[c * k..(c + 1) * k];
+                    let (mut s0, mut s1) = (0u128, 0u128);
+                    for ((&y, &a), &bb) in row.iter().zip(c0).zip(c1) {
+                        s0 += y as u128 * a as u128;
+                        s1 += y as u128 * bb as u128;
+                    }
+                    outs[j][b + c] = reduce_pair(&self.to[j], j, s0, v[c]);
+                    if pair {
+                        outs[j + 1][b + c] = reduce_pair(&self.to[j + 1], j + 1, s1, v[c]);
+                    }
+                }
+                j += 2;
+            }
+            b += w;
+        }
+    }
+
+    /// [`BasisConverter::convert_segment`] for more than [`MAX_ACCUMULATED`] source primes:
+    /// partial sums reduced every `MAX_ACCUMULATED` terms.
+    fn convert_segment_wide(&self, input: &[u64], n: usize, start: usize, outs: &mut [&mut [u64]], centered: bool) {
         let k = self.from.len();
         let len = outs[0].len();
         let mut y = vec![0u64; k * BLOCK];

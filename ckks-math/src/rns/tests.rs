@@ -313,3 +313,24 @@ fn rescale_agrees_in_both_representations() {
     r2.to_coeff();
     assert_eq!(r1, r2);
 }
+
+/// More source primes than one `u128` accumulator can take (the chunked path).
+#[test]
+fn wide_conversion_is_exact() {
+    let n = 16;
+    let b = basis(n, 70);
+    let (from, to) = (&b.moduli()[..66], &b.moduli()[66..]);
+    let conv = BasisConverter::new(from, to).unwrap();
+    let p = random_poly(&b, 66, 99, Representation::Coefficient);
+    let mut out = vec![0u64; to.len() * n];
+    conv.convert_centered(p.data(), &mut out, n);
+    for (c, x) in p.to_bigint_centered().unwrap().iter().enumerate() {
+        for (j, pj) in to.iter().enumerate() {
+            assert_eq!(
+                BigInt::from(out[j * n + c]),
+                x.mod_floor(&BigInt::from(pj.value())),
+                "coefficient {c} prime {j}"
+            );
+        }
+    }
+}
