@@ -3,7 +3,7 @@
 
 mod common;
 
-use ckks_scheme::{Complex, Decryptor};
+use ckks_scheme::{Complex, Decryptor, SymmetricEncryptor};
 use common::*;
 use proptest::prelude::*;
 
@@ -43,8 +43,21 @@ proptest! {
     }
 }
 
+/// Secret-key encryption (what the HETAL client uses): one Gaussian of noise instead of
+/// `v e + e_0 + e_1 s`, so the 25 bits at scale `2^40` hold at `N = 2^12` too.
+const SYMMETRIC_FRESH_BITS: f64 = 25.0;
+
 proptest! {
     #![proptest_config(config(8))]
+
+    #[test]
+    fn secret_key_encryption_reaches_25_bits(values in slots(N12_SLOTS), seed in any::<u64>()) {
+        let f = n12();
+        let pt = f.encoder.encode(&values, f.top(), f.scale()).unwrap();
+        let seeded = SymmetricEncryptor::from_seed(&f.sk, seed_bytes(seed)).encrypt(&pt).unwrap();
+        let ct = seeded.expand().unwrap();
+        check_precision("symmetric encrypt/decrypt", &values, &f.decrypt(&ct), SYMMETRIC_FRESH_BITS);
+    }
 
     #[test]
     fn real_values_round_trip_with_zero_imaginary_parts(
