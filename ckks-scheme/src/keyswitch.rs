@@ -221,7 +221,10 @@ impl Decomposition {
                     Target::P(j) => limbs + j == pos,
                 }
             ));
-            digit.conv.convert_into_limbs(&c_coeff.data()[digit.start * n..digit.end * n], outputs, n, true);
+            // Fast (approximate) conversion: its excess u * Q_j is a multiple of Q_j, which the
+            // gadget g_j annihilates modulo Q and which adds only u * Q_j * e_j / P (far below
+            // one) to the noise, so the exact centered variant is not needed here.
+            digit.conv.convert_into_limbs(&c_coeff.data()[digit.start * n..digit.end * n], outputs, n, false);
             ext.par_chunks_exact_mut(n).enumerate().for_each(|(t, limb)| {
                 if (digit.start..digit.end).contains(&t) {
                     return;
