@@ -6,7 +6,7 @@ use crate::keys::{rotation_element, EvaluationKeys};
 use crate::keyswitch::{Decomposition, SwitchingKey};
 use crate::scale::Scale;
 use crate::{Complex, Parameters, SchemeError};
-use ckks_math::automorphism::{conjugation_galois_element, ntt_permutation};
+use ckks_math::automorphism::conjugation_galois_element;
 use ckks_math::RnsPoly;
 use std::sync::Arc;
 
@@ -334,7 +334,7 @@ impl Evaluator {
             galois_element: k,
             rotation,
         })?;
-        let table = ntt_permutation(self.params.degree(), k)?;
+        let table = self.params.galois_table(k)?;
         let mut c0 = a.c[0].clone();
         a.c[0].automorphism_ntt_into(&table, &mut c0)?;
         let mut c1 = a.c[1].clone();
@@ -375,11 +375,10 @@ impl Evaluator {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
         let decomposition = Decomposition::new(&self.params, &a.c[1])?;
-        let n = self.params.degree();
         keys.into_iter()
             .map(|(k, key)| {
                 let Some(key) = key else { return Ok(a.clone()) };
-                let table = ntt_permutation(n, k)?;
+                let table = self.params.galois_table(k)?;
                 let (d0, d1) = key.switch_decomposed(&decomposition, Some(&table))?;
                 let mut c0 = a.c[0].clone();
                 a.c[0].automorphism_ntt_into(&table, &mut c0)?;

@@ -9,7 +9,8 @@ use ckks_math::primes::ntt_primes;
 use ckks_math::RnsBasis;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Named parameter sets. The secure ones pass the 128-bit table; the test ones carry
 /// `Insecure` in their names and exist only for fast tests and toy examples.
@@ -222,6 +223,7 @@ impl ParametersBuilder {
                 log_qp,
                 fft,
                 key_switch: (0..levels).map(|_| OnceLock::new()).collect(),
+                galois_tables: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -238,6 +240,8 @@ struct Inner {
     fft: SpecialFft,
     /// Basis-conversion constants of key switching, built on first use per level.
     key_switch: Vec<OnceLock<LevelKeySwitch>>,
+    /// NTT-domain gather tables of automorphisms, by Galois element, built on first use.
+    galois_tables: Mutex<HashMap<usize, Arc<Vec<usize>>>>,
 }
 
 /// A built parameter set, cheap to clone (shared). Every key, plaintext and ciphertext holds
@@ -340,6 +344,17 @@ impl Parameters {
         }
         let ks = LevelKeySwitch::new(&self.inner.q, &self.inner.p, level)?;
         Ok(cell.get_or_init(|| ks))
+    }
+
+    /// The NTT-domain permutation of `X -> X^k` (cached: rotations reuse it).
+    pub(crate) fn galois_table(&self, k: usize) -> Result<Arc<Vec<usize>>, SchemeError> {
+        let mut tables = self.inner.galois_tables.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = tables.get(&k) {
+            return Ok(t.clone());
+        }
+        let t = Arc::new(ckks_math::automorphism::ntt_permutation(self.degree(), k)?);
+        tables.insert(k, t.clone());
+        Ok(t)
     }
 
     /// A one-line budget: name, `N`, slots, levels, `log QP`, scale, `dnum`, security.
