@@ -19,6 +19,11 @@
 #![allow(missing_docs)]
 
 use ckks_scheme::*;
+
+/// The allocator applications are advised to use (the `hetal` binary does): a caching one, so
+/// the tens of MB each operation allocates are reused instead of page-faulted in again.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode};
 use std::hint::black_box;
 use std::sync::Arc;

@@ -229,13 +229,7 @@ impl Evaluator {
                 return Err(SchemeError::Degree { op: "mul", expected: 2, found: x.size() });
             }
         }
-        let mut d0 = a.c[0].clone();
-        d0.mul_assign(&b.c[0])?;
-        let mut d1 = a.c[0].clone();
-        d1.mul_assign(&b.c[1])?;
-        d1.add_mul_assign(&a.c[1], &b.c[0])?;
-        let mut d2 = a.c[1].clone();
-        d2.mul_assign(&b.c[1])?;
+        let [d0, d1, d2] = RnsPoly::tensor(&a.c[0], &a.c[1], &b.c[0], &b.c[1])?;
         Ok(Ciphertext { params: a.params.clone(), c: vec![d0, d1, d2], scale: a.scale.mul(b.scale) })
     }
 

@@ -8,8 +8,8 @@ use crate::SchemeError;
 use ckks_math::primes::ntt_primes;
 use ckks_math::RnsBasis;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Named parameter sets. The secure ones pass the 128-bit table; the test ones carry

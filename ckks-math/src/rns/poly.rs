@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
+/// The three output limbs of one tensor-product step.
+type TensorLimbs<'a> = ((&'a mut [u64], &'a mut [u64]), &'a mut [u64]);
+
 /// Which domain the limbs of an [`RnsPoly`] are in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Representation {
@@ -311,6 +314,45 @@ impl RnsPoly {
             }
         });
         Ok(())
+    }
+
+    /// The tensor product of `(a0, a1)` and `(b0, b1)` (all NTT form, same ring):
+    /// `[a0 b0, a0 b1 + a1 b0, a1 b1]`, in one pass over the inputs with the middle sum
+    /// reduced once (two products accumulated in `u128`). Cost: 4 word products and 3
+    /// reductions per coefficient per limb.
+    pub fn tensor(a0: &Self, a1: &Self, b0: &Self, b1: &Self) -> Result<[Self; 3], MathError> {
+        for x in [a1, b0, b1] {
+            a0.check_same_ring("RnsPoly::tensor", x)?;
+        }
+        a0.expect_repr("RnsPoly::tensor", Representation::Ntt)?;
+        let n = a0.degree();
+        let m = a0.basis.moduli();
+        let mut d0 = vec![0u64; a0.data.len()];
+        let mut d1 = vec![0u64; a0.data.len()];
+        let mut d2 = vec![0u64; a0.data.len()];
+        let body = |(i, ((o0, o1), o2)): (usize, TensorLimbs<'_>)| {
+            let mi = m[i];
+            let r = i * n..(i + 1) * n;
+            let (x0, x1, y0, y1) = (&a0.data[r.clone()], &a1.data[r.clone()], &b0.data[r.clone()], &b1.data[r]);
+            for c in 0..n {
+                let (u0, u1, v0, v1) = (x0[c] as u128, x1[c] as u128, y0[c] as u128, y1[c] as u128);
+                o0[c] = mi.reduce_u128(u0 * v0);
+                o1[c] = mi.reduce_u128(u0 * v1 + u1 * v0);
+                o2[c] = mi.reduce_u128(u1 * v1);
+            }
+        };
+        if crate::parallel::is_parallel() && a0.limbs > 1 && a0.data.len() >= crate::parallel::PARALLEL_MIN_WORDS {
+            use rayon::prelude::*;
+            d0.par_chunks_exact_mut(n)
+                .zip(d1.par_chunks_exact_mut(n))
+                .zip(d2.par_chunks_exact_mut(n))
+                .enumerate()
+                .for_each(body);
+        } else {
+            d0.chunks_exact_mut(n).zip(d1.chunks_exact_mut(n)).zip(d2.chunks_exact_mut(n)).enumerate().for_each(body);
+        }
+        let wrap = |data| Self { basis: a0.basis.clone(), limbs: a0.limbs, repr: Representation::Ntt, data };
+        Ok([wrap(d0), wrap(d1), wrap(d2)])
     }
 
     /// `self *= c` for an integer `c` (reduced modulo every prime; any representation).

@@ -119,6 +119,14 @@ proptest! {
         let mut shoup = fa.clone();
         shoup.mul_shoup_assign(&ShoupPoly::new(fb.clone())).unwrap();
         prop_assert_eq!(&shoup, &prod);
+        let fc = { let mut c = random_poly(&b, limbs, s1 ^ s2, Representation::Coefficient); c.to_ntt(); c };
+        let [t0, t1, t2] = RnsPoly::tensor(&fa, &fb, &fb, &fc).unwrap();
+        let (mut w0, mut w1, mut w2) = (fa.clone(), fa.clone(), fb.clone());
+        w0.mul_assign(&fb).unwrap();
+        w1.mul_assign(&fc).unwrap();
+        w1.add_mul_assign(&fb, &fb).unwrap();
+        w2.mul_assign(&fc).unwrap();
+        prop_assert_eq!((&t0, &t1, &t2), (&w0, &w1, &w2));
         let mut acc = fa.clone();
         acc.add_mul_assign(&fa, &fb).unwrap();
         acc.sub_assign(&fa).unwrap();
