@@ -329,13 +329,13 @@ impl Evaluator {
             rotation,
         })?;
         let table = self.params.galois_table(k)?;
-        let mut c0 = a.c[0].clone();
-        a.c[0].automorphism_ntt_into(&table, &mut c0)?;
-        let mut c1 = a.c[1].clone();
-        a.c[1].automorphism_ntt_into(&table, &mut c1)?;
-        let (d0, d1) = key.switch(&c1)?;
-        c0.add_assign(&d0)?;
-        Ok(Ciphertext { params: a.params.clone(), c: vec![c0, d1], scale: a.scale })
+        // Key-switch sigma_k(c1) by reading the decomposition of c1 through the permutation
+        // (ModUp commutes with sigma_k), then add sigma_k(c0) in place: nothing permuted is
+        // materialised.
+        let decomposition = Decomposition::new(&self.params, &a.c[1])?;
+        let (mut d0, d1) = key.switch_decomposed(&decomposition, Some(&table))?;
+        d0.add_automorphism_ntt_assign(&a.c[0], &table)?;
+        Ok(Ciphertext { params: a.params.clone(), c: vec![d0, d1], scale: a.scale })
     }
 
     /// Rotates the slots left by `r` (negative: right): slot `j` of the result is slot
@@ -373,11 +373,9 @@ impl Evaluator {
             .map(|(k, key)| {
                 let Some(key) = key else { return Ok(a.clone()) };
                 let table = self.params.galois_table(k)?;
-                let (d0, d1) = key.switch_decomposed(&decomposition, Some(&table))?;
-                let mut c0 = a.c[0].clone();
-                a.c[0].automorphism_ntt_into(&table, &mut c0)?;
-                c0.add_assign(&d0)?;
-                Ok(Ciphertext { params: a.params.clone(), c: vec![c0, d1], scale: a.scale })
+                let (mut d0, d1) = key.switch_decomposed(&decomposition, Some(&table))?;
+                d0.add_automorphism_ntt_assign(&a.c[0], &table)?;
+                Ok(Ciphertext { params: a.params.clone(), c: vec![d0, d1], scale: a.scale })
             })
             .collect()
     }

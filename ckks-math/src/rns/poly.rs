@@ -425,6 +425,28 @@ impl RnsPoly {
         Ok(())
     }
 
+    /// `self += sigma_k(src)` in the NTT domain with a precomputed gather table: slot `j` gets
+    /// `src[table[j]]` added, in one pass and without materialising `sigma_k(src)`.
+    pub fn add_automorphism_ntt_assign(&mut self, src: &Self, table: &[usize]) -> Result<(), MathError> {
+        self.check_same_ring("RnsPoly::add_automorphism_ntt_assign", src)?;
+        self.expect_repr("RnsPoly::add_automorphism_ntt_assign", Representation::Ntt)?;
+        let n = self.degree();
+        if table.len() != n {
+            return Err(MathError::Mismatch {
+                op: "RnsPoly::add_automorphism_ntt_assign",
+                detail: format!("table of length {} for degree {n}", table.len()),
+            });
+        }
+        let m = self.basis.moduli();
+        for_each_limb(&mut self.data, n, |i, o| {
+            let (mi, s) = (m[i], &src.data[i * n..(i + 1) * n]);
+            for (x, &t) in o.iter_mut().zip(table) {
+                *x = mi.add(*x, s[t]);
+            }
+        });
+        Ok(())
+    }
+
     fn clone_empty(&self) -> Self {
         Self { basis: self.basis.clone(), limbs: self.limbs, repr: self.repr, data: Vec::new() }
     }

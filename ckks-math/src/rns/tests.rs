@@ -258,7 +258,14 @@ proptest! {
         let mut fa = a.clone();
         fa.to_ntt();
         let via_ntt = fa.automorphism(k).unwrap();
-        prop_assert_eq!(via_ntt, via_coeff);
+        prop_assert_eq!(&via_ntt, &via_coeff);
+        // Fused add-of-automorphism equals automorphism then add.
+        let mut base = random_poly(&b, limbs, seed ^ 0x55, Representation::Ntt);
+        let mut want = base.clone();
+        want.add_assign(&via_ntt).unwrap();
+        let table = crate::automorphism::ntt_permutation(64, k).unwrap();
+        base.add_automorphism_ntt_assign(&fa, &table).unwrap();
+        prop_assert_eq!(base, want);
     }
 }
 
