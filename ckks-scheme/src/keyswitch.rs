@@ -45,6 +45,20 @@ struct DigitUp {
 pub(crate) struct LevelKeySwitch {
     digits: Vec<DigitUp>,
     down: ModUpDown,
+    /// ModDown fused with a rescale (level >= 1): see [`FusedDown`].
+    fused: Option<FusedDown>,
+}
+
+/// Constants of "ModDown then rescale" in one division by `P * q_l` (level `l >= 1`):
+/// from `E` over `Q_l * P` to `round(E / (P q_l))` over `Q_{l-1}`.
+#[derive(Debug)]
+struct FusedDown {
+    /// `[p_0, ..., p_{alpha-1}, q_l]` -> `[q_0, ..., q_{l-1}]`, exact centered conversion.
+    conv: BasisConverter,
+    /// `(P q_l)^-1 mod q_i` and Shoup, for `i < l`.
+    inv: Vec<(u64, u64)>,
+    /// `[P]_{q_i}` and Shoup, for `i <= l`.
+    p_mod_q: Vec<(u64, u64)>,
 }
 
 impl LevelKeySwitch {
@@ -68,7 +82,31 @@ impl LevelKeySwitch {
             digits.push(DigitUp { start, end, conv, targets });
             start = end;
         }
-        Ok(Self { digits, down: ModUpDown::new(q, limbs, p)? })
+        let p_mod_q: Vec<(u64, u64)> = q.moduli()[..limbs]
+            .iter()
+            .map(|qi| {
+                let v = p.moduli().iter().fold(1u64, |acc, pj| qi.mul(acc, qi.reduce(pj.value())));
+                (v, qi.shoup(v))
+            })
+            .collect();
+        let fused = if level >= 1 {
+            let mut from: Vec<_> = p.moduli().to_vec();
+            from.push(*q.modulus(level));
+            let conv = BasisConverter::new(&from, &q.moduli()[..level])?;
+            let ql = q.modulus(level).value();
+            let inv = (0..level)
+                .map(|i| {
+                    let qi = q.modulus(i);
+                    let v = qi.mul(p_mod_q[i].0, qi.reduce(ql));
+                    let inv = qi.inv(v).expect("coprime primes");
+                    (inv, qi.shoup(inv))
+                })
+                .collect();
+            Some(FusedDown { conv, inv, p_mod_q })
+        } else {
+            None
+        };
+        Ok(Self { digits, down: ModUpDown::new(q, limbs, p)?, fused })
     }
 }
 
@@ -135,6 +173,45 @@ impl SwitchingKey {
         let limbs = d.level + 1;
         let alpha = p.len();
         let ks = params.key_switch(d.level)?;
+        let (mut acc0, mut acc1) = self.inner_products(d, perm)?;
+        let acc0_p = acc0.split_off(limbs * n);
+        let acc1_p = acc1.split_off(limbs * n);
+        let mut d0 = RnsPoly::from_data(q, limbs, Representation::Ntt, acc0)?;
+        let mut d1 = RnsPoly::from_data(q, limbs, Representation::Ntt, acc1)?;
+        let e0 = RnsPoly::from_data(p, alpha, Representation::Ntt, acc0_p)?;
+        let e1 = RnsPoly::from_data(p, alpha, Representation::Ntt, acc1_p)?;
+        ks.down.mod_down(&mut d0, &e0)?;
+        ks.down.mod_down(&mut d1, &e1)?;
+        Ok((d0, d1))
+    }
+
+    /// Key switching of `c` fused with the rescale that follows a relinearization: returns
+    /// `(round((P c0 + acc_0) / (P q_l)), round((P c1 + acc_1) / (P q_l)))` over `Q_{l-1}`,
+    /// where `(acc_0, acc_1)` is the inner product of the decomposition of `c` with the key.
+    /// This equals `rescale(c0 + d0, c1 + d1)` up to rounding, with one division instead of
+    /// two: the ModDown's `alpha` limbs and the rescale's limb `q_l` are converted together,
+    /// saving `l` forward and one inverse NTT per component. Needs level `l >= 1`.
+    pub(crate) fn switch_add_rescale(
+        &self,
+        c: &RnsPoly,
+        c0: &RnsPoly,
+        c1: &RnsPoly,
+    ) -> Result<(RnsPoly, RnsPoly), SchemeError> {
+        let params = &self.params;
+        let d = Decomposition::new(params, c)?;
+        let ks = params.key_switch(d.level)?;
+        let fused = ks.fused.as_ref().ok_or(SchemeError::OutOfLevels { op: "rescale", level: 0, needed: 1 })?;
+        let (acc0, acc1) = self.inner_products(&d, None)?;
+        Ok((fused_down(params, fused, d.level, acc0, c0)?, fused_down(params, fused, d.level, acc1, c1)?))
+    }
+
+    /// `(sum_j x_j b_j, sum_j x_j a_j)` over `Q_l * P` (limb-major, `Q_l` limbs then `P`).
+    fn inner_products(&self, d: &Decomposition, perm: Option<&[usize]>) -> Result<(Vec<u64>, Vec<u64>), SchemeError> {
+        let params = &self.params;
+        let (q, p) = (params.q_basis(), params.p_basis());
+        let n = params.degree();
+        let limbs = d.level + 1;
+        let alpha = p.len();
         let width = limbs + alpha;
         let mut acc0 = vec![0u64; width * n];
         let mut acc1 = vec![0u64; width * n];
@@ -156,16 +233,54 @@ impl SwitchingKey {
             let xs: Vec<&[u64]> = d.digits.iter().map(|dig| &dig[t * n..(t + 1) * n]).collect();
             inner_product(m, &xs, &key_b[..xs.len()], &key_a[..xs.len()], perm, o0, o1);
         });
-        let acc0_p = acc0.split_off(limbs * n);
-        let acc1_p = acc1.split_off(limbs * n);
-        let mut d0 = RnsPoly::from_data(q, limbs, Representation::Ntt, acc0)?;
-        let mut d1 = RnsPoly::from_data(q, limbs, Representation::Ntt, acc1)?;
-        let e0 = RnsPoly::from_data(p, alpha, Representation::Ntt, acc0_p)?;
-        let e1 = RnsPoly::from_data(p, alpha, Representation::Ntt, acc1_p)?;
-        ks.down.mod_down(&mut d0, &e0)?;
-        ks.down.mod_down(&mut d1, &e1)?;
-        Ok((d0, d1))
+        Ok((acc0, acc1))
     }
+}
+
+/// `round((P c + acc) / (P q_l))` over `Q_{l-1}` for `acc` over `Q_l * P` (NTT, limb-major)
+/// and `c` over `Q_l` (NTT): the `P` limbs and limb `q_l` of `E = acc + P c` are taken to the
+/// coefficient domain, converted exactly (centered) to `Q_{l-1}`, and subtracted:
+/// `(E - [E]_{P q_l}) * (P q_l)^-1 mod q_i`.
+fn fused_down(
+    params: &Parameters,
+    f: &FusedDown,
+    level: usize,
+    mut acc: Vec<u64>,
+    c: &RnsPoly,
+) -> Result<RnsPoly, SchemeError> {
+    let (q, p) = (params.q_basis(), params.p_basis());
+    let n = params.degree();
+    let (limbs, alpha) = (level + 1, p.len());
+    // E = acc + P * c on the Q_l limbs (P * c vanishes modulo P).
+    acc[..limbs * n].par_chunks_exact_mut(n).enumerate().for_each(|(i, e)| {
+        let (m, (w, ws)) = (q.modulus(i), f.p_mod_q[i]);
+        for (x, &y) in e.iter_mut().zip(c.limb(i)) {
+            *x = m.add(*x, m.mul_shoup(y, w, ws));
+        }
+    });
+    // Source limbs [P..., q_l] in coefficient form.
+    let mut src = vec![0u64; (alpha + 1) * n];
+    src[..alpha * n].copy_from_slice(&acc[limbs * n..]);
+    src[alpha * n..].copy_from_slice(&acc[level * n..limbs * n]);
+    src.par_chunks_exact_mut(n).enumerate().for_each(|(j, l)| {
+        if j < alpha {
+            p.ntt(j).inverse(l)
+        } else {
+            q.ntt(level).inverse(l)
+        }
+    });
+    acc.truncate(level * n);
+    let mut corr = vec![0u64; level * n];
+    f.conv.convert_centered(&src, &mut corr, n);
+    acc.par_chunks_exact_mut(n).zip(corr.par_chunks_exact_mut(n)).enumerate().for_each(|(i, (e, k))| {
+        let m = q.modulus(i);
+        q.ntt(i).forward(k);
+        let (inv, inv_s) = f.inv[i];
+        for (x, &y) in e.iter_mut().zip(k.iter()) {
+            *x = m.mul_shoup(m.sub(*x, y), inv, inv_s);
+        }
+    });
+    Ok(RnsPoly::from_data(q, level, Representation::Ntt, acc)?)
 }
 
 /// A polynomial `c` raised, digit by digit, to `Q_l * P` (ModUp) and put in NTT form: the
