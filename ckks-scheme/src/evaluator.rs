@@ -69,9 +69,15 @@ impl Evaluator {
 
     /// `a + b`; levels equal, scales equal up to [`SCALE_TOLERANCE`]. No level consumed.
     pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, SchemeError> {
-        let mut out = a.clone();
-        self.add_assign(&mut out, b)?;
-        Ok(out)
+        if a.size() != b.size() {
+            let mut out = a.clone();
+            self.add_assign(&mut out, b)?;
+            return Ok(out);
+        }
+        self.check_pair("add", a, b)?;
+        Self::check_scales("add", a.scale(), b.scale())?;
+        let c = a.c.iter().zip(&b.c).map(|(x, y)| x.add(y)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Ciphertext { params: a.params.clone(), c, scale: a.scale })
     }
 
     /// `a += b`.
@@ -83,9 +89,15 @@ impl Evaluator {
 
     /// `a - b`.
     pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, SchemeError> {
-        let mut out = a.clone();
-        self.sub_assign(&mut out, b)?;
-        Ok(out)
+        if a.size() != b.size() {
+            let mut out = a.clone();
+            self.sub_assign(&mut out, b)?;
+            return Ok(out);
+        }
+        self.check_pair("sub", a, b)?;
+        Self::check_scales("sub", a.scale(), b.scale())?;
+        let c = a.c.iter().zip(&b.c).map(|(x, y)| x.sub(y)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Ciphertext { params: a.params.clone(), c, scale: a.scale })
     }
 
     /// `a -= b`.

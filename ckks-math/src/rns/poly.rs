@@ -275,6 +275,35 @@ impl RnsPoly {
         Ok(())
     }
 
+    /// `self + other` into a new polynomial: one pass over both inputs (cheaper than a clone
+    /// followed by [`RnsPoly::add_assign`]).
+    pub fn add(&self, other: &Self) -> Result<Self, MathError> {
+        self.binary_new("RnsPoly::add", other, |m, x, y| m.add(x, y))
+    }
+
+    /// `self - other` into a new polynomial.
+    pub fn sub(&self, other: &Self) -> Result<Self, MathError> {
+        self.binary_new("RnsPoly::sub", other, |m, x, y| m.sub(x, y))
+    }
+
+    fn binary_new(
+        &self,
+        op: &'static str,
+        other: &Self,
+        f: impl Fn(&crate::Modulus, u64, u64) -> u64 + Sync + Send,
+    ) -> Result<Self, MathError> {
+        self.check_same_ring(op, other)?;
+        let n = self.degree();
+        let m = self.basis.moduli();
+        let mut data = Vec::with_capacity(self.data.len());
+        // Build each limb by collecting, so no zero-fill pass precedes the writes.
+        for i in 0..self.limbs {
+            let (x, y) = (&self.data[i * n..(i + 1) * n], &other.data[i * n..(i + 1) * n]);
+            data.extend(x.iter().zip(y).map(|(&a, &b)| f(&m[i], a, b)));
+        }
+        Ok(Self { basis: self.basis.clone(), limbs: self.limbs, repr: self.repr, data })
+    }
+
     /// `self -= other` (any representation, both the same).
     pub fn sub_assign(&mut self, other: &Self) -> Result<(), MathError> {
         self.check_same_ring("RnsPoly::sub_assign", other)?;

@@ -92,6 +92,10 @@ proptest! {
 
         let mut sum = pa.clone();
         sum.add_assign(&pb).unwrap();
+        prop_assert_eq!(&pa.add(&pb).unwrap(), &sum);
+        let mut d = pa.clone();
+        d.sub_assign(&pb).unwrap();
+        prop_assert_eq!(&pa.sub(&pb).unwrap(), &d);
         let want: Vec<BigInt> = a.iter().zip(&bb).map(|(x, y)| center(&(x + y), &q)).collect();
         prop_assert_eq!(sum.to_bigint_centered().unwrap(), want);
 
