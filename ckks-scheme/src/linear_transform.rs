@@ -1,0 +1,604 @@
+//! Homomorphic matrix-vector products on the slot vector: the baby-step giant-step (BSGS)
+//! diagonal method of Halevi-Shoup, with hoisted baby-step rotations.
+//!
+//! An `n x n` complex matrix `M` acting on the `n = slots` slot vector `z` is described by its
+//! generalized diagonals `diag_k[j] = M[j][(j + k) mod n]`, so that
+//!
+//! ```text
+//! M z = sum_k diag_k ⊙ rot(z, k)          (rot(z, r)[j] = z[(j + r) mod n])
+//! ```
+//!
+//! With the diagonal indices written `k = s + g n1 + b` (`s` the start of the smallest cyclic
+//! window holding every non-zero diagonal, `0 <= b < n1` the baby step, `0 <= g < n2` the giant
+//! step) and the diagonals pre-rotated by the giant step,
+//! `diag'_k = rot(diag_k, -(s + g n1))`,
+//!
+//! ```text
+//! M z = sum_g rot( sum_b diag'_{s + g n1 + b} ⊙ rot(z, b), s + g n1 )
+//! ```
+//!
+//! The `n1` baby-step rotations of `z` share one decomposition ([`Evaluator::rotate_hoisted`]);
+//! each giant step costs one more rotation. Cost: at most `n1 - 1 + n2 - 1` key switches (one
+//! more if `s != 0`), `n1 n2` plaintext products (only for the non-zero diagonals), one level.
+
+use crate::ciphertext::{Ciphertext, Plaintext};
+use crate::{Complex, Encoder, Evaluator, Parameters, SchemeError};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A plaintext `n x n` complex matrix (`n = slots`), pre-encoded for a homomorphic
+/// matrix-vector product by the baby-step giant-step diagonal method (see the
+/// [module documentation](self)).
+///
+/// The diagonals are encoded once, at a fixed `level` and `scale`; [`LinearTransform::apply`]
+/// returns a ciphertext of scale `scale(ct) * scale` that is **not** rescaled: the caller
+/// rescales once afterwards, so the product consumes one level. Choosing `scale` equal to the
+/// prime `q_level` dropped by that rescale keeps the ciphertext's scale unchanged.
+#[derive(Clone, Debug)]
+pub struct LinearTransform {
+    params: Parameters,
+    level: usize,
+    scale: f64,
+    /// The non-zero diagonals, by index `k` in `0..n`, as given.
+    diagonals: BTreeMap<usize, Vec<Complex>>,
+    /// Start `s` of the cyclic window of diagonal indices.
+    start: usize,
+    /// Baby steps `n1`.
+    n1: usize,
+    /// Giant step `g` -> baby step `b` -> `diag'_{s + g n1 + b}` encoded.
+    groups: BTreeMap<usize, BTreeMap<usize, Plaintext>>,
+}
+
+impl LinearTransform {
+    /// A transform from its non-zero generalized diagonals `diag_k[j] = M[j][(j + k) mod n]`,
+    /// keyed by `k` in `0..slots`, each of length `slots`; all-zero diagonals are dropped.
+    /// The number of baby steps is the default of [`LinearTransform::default_baby_steps`].
+    ///
+    /// The diagonals are encoded at `level` with `scale` (see the type's documentation).
+    /// Errors if a key is `>= slots`, a diagonal has the wrong length, every diagonal is zero,
+    /// or encoding fails (level above the chain, invalid scale, non-finite values).
+    pub fn from_diagonals(
+        params: &Parameters,
+        diagonals: BTreeMap<usize, Vec<Complex>>,
+        level: usize,
+        scale: f64,
+    ) -> Result<Self, SchemeError> {
+        Self::with_baby_steps(params, diagonals, level, scale, None)
+    }
+
+    /// A transform from a dense `slots x slots` matrix (rows of `slots` values); all-zero
+    /// diagonals are dropped. See [`LinearTransform::from_diagonals`].
+    pub fn from_dense(
+        params: &Parameters,
+        matrix: &[Vec<Complex>],
+        level: usize,
+        scale: f64,
+    ) -> Result<Self, SchemeError> {
+        let n = params.slots();
+        if matrix.len() != n {
+            return Err(SchemeError::SlotCount { op: "LinearTransform::from_dense", slots: n, found: matrix.len() });
+        }
+        if let Some(row) = matrix.iter().find(|row| row.len() != n) {
+            return Err(SchemeError::SlotCount { op: "LinearTransform::from_dense", slots: n, found: row.len() });
+        }
+        let diagonals = (0..n).map(|k| (k, (0..n).map(|j| matrix[j][(j + k) % n]).collect())).collect();
+        Self::from_diagonals(params, diagonals, level, scale)
+    }
+
+    /// As [`LinearTransform::from_diagonals`] with `n1` baby steps (`None`: the default). Any
+    /// `n1 >= 1` is valid; values above the diagonal span are clamped to it.
+    pub fn with_baby_steps(
+        params: &Parameters,
+        diagonals: BTreeMap<usize, Vec<Complex>>,
+        level: usize,
+        scale: f64,
+        n1: Option<usize>,
+    ) -> Result<Self, SchemeError> {
+        const OP: &str = "LinearTransform";
+        let n = params.slots();
+        let mut kept = BTreeMap::new();
+        for (k, d) in diagonals {
+            if k >= n {
+                return Err(SchemeError::InvalidParameters {
+                    reason: format!("{OP}: diagonal index {k} is not below the slot count {n}"),
+                });
+            }
+            if d.len() != n {
+                return Err(SchemeError::SlotCount { op: OP, slots: n, found: d.len() });
+            }
+            if d.iter().any(|x| !x.is_finite()) {
+                return Err(SchemeError::InvalidParameters { reason: format!("{OP}: diagonal {k} is not finite") });
+            }
+            if d.iter().any(|&x| x != Complex::ZERO) {
+                kept.insert(k, d);
+            }
+        }
+        if kept.is_empty() {
+            return Err(SchemeError::InvalidParameters {
+                reason: format!("{OP}: the matrix has no non-zero diagonal"),
+            });
+        }
+        if n1 == Some(0) {
+            return Err(SchemeError::InvalidParameters { reason: format!("{OP}: zero baby steps") });
+        }
+        if level > params.max_level() {
+            return Err(SchemeError::OutOfLevels { op: OP, level, needed: params.max_level() });
+        }
+        let (start, span) = window(kept.keys().copied(), n);
+        let n1 = n1.unwrap_or_else(|| default_n1(kept.keys().copied(), start, span, n)).min(span);
+        let encoder = Encoder::new(params);
+        let items: Vec<(usize, usize, &Vec<Complex>)> = kept
+            .iter()
+            .map(|(&k, d)| {
+                let offset = (k + n - start) % n;
+                (offset / n1, offset % n1, d)
+            })
+            .collect();
+        let encoded = items
+            .par_iter()
+            .map(|&(g, b, d)| {
+                let shift = (start + g * n1) % n;
+                // diag'[j] = diag[(j - shift) mod n]
+                let rotated: Vec<Complex> = (0..n).map(|j| d[(j + n - shift) % n]).collect();
+                Ok((g, b, encoder.encode(&rotated, level, scale)?))
+            })
+            .collect::<Result<Vec<_>, SchemeError>>()?;
+        let mut groups: BTreeMap<usize, BTreeMap<usize, Plaintext>> = BTreeMap::new();
+        for (g, b, pt) in encoded {
+            groups.entry(g).or_default().insert(b, pt);
+        }
+        Ok(Self { params: params.clone(), level, scale, diagonals: kept, start, n1, groups })
+    }
+
+    /// The default number of baby steps for these diagonal indices: the power of two near
+    /// `sqrt(span)` (`span` = the smallest cyclic window holding every index) that needs the
+    /// fewest rotations.
+    pub fn default_baby_steps(indices: &[usize], slots: usize) -> usize {
+        let (start, span) = window(indices.iter().copied(), slots);
+        default_n1(indices.iter().copied(), start, span, slots)
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &Parameters {
+        &self.params
+    }
+
+    /// The level of the encoded diagonals.
+    pub fn level(&self) -> usize {
+        self.level
+    }
+
+    /// The scale of the encoded diagonals: the result of [`LinearTransform::apply`] has scale
+    /// `scale(ct) * scale()`.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// The number of baby steps `n1`.
+    pub fn baby_steps(&self) -> usize {
+        self.n1
+    }
+
+    /// The number of non-empty giant steps `n2`.
+    pub fn giant_steps(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// The non-zero diagonals, by index `k` (`diag_k[j] = M[j][(j + k) mod n]`).
+    pub fn diagonals(&self) -> &BTreeMap<usize, Vec<Complex>> {
+        &self.diagonals
+    }
+
+    fn baby_rotations(&self) -> Vec<i64> {
+        let set: BTreeSet<usize> = self.groups.values().flat_map(|g| g.keys().copied()).collect();
+        set.into_iter().map(|b| b as i64).collect()
+    }
+
+    fn giant_rotation(&self, g: usize) -> i64 {
+        let n = self.params.slots();
+        signed((self.start + g * self.n1) % n, n)
+    }
+
+    /// The slot rotations [`LinearTransform::apply`] performs (baby steps, then giant steps),
+    /// without 0 and without repetitions: exactly the Galois keys the client must generate
+    /// ([`crate::KeyGenerator::galois_keys`]). Rotations are given in `(-n/2, n/2]`.
+    pub fn rotations(&self) -> Vec<i64> {
+        let n = self.params.slots();
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        let all = self.baby_rotations().into_iter().chain(self.groups.keys().map(|&g| self.giant_rotation(g)));
+        for r in all {
+            let r = signed(r.rem_euclid(n as i64) as usize, n);
+            if r != 0 && seen.insert(r) {
+                out.push(r);
+            }
+        }
+        out
+    }
+
+    /// `M ct`, homomorphically: the baby-step rotations of `ct` in one hoisted call, for each
+    /// giant step the sum of the plaintext products with the pre-rotated diagonals, rotated by
+    /// the giant step, and the total summed. Scale `scale(ct) * self.scale()`, **not**
+    /// rescaled: the caller rescales once (one level consumed).
+    ///
+    /// A ciphertext above the transform's level is first dropped to it; below it, the
+    /// diagonals are dropped to the ciphertext's level (a copy per call: encode at the level
+    /// of use to avoid it). Errors: parameter mismatch, a ciphertext that is not of degree 1,
+    /// [`SchemeError::MissingGaloisKey`] for a rotation of [`LinearTransform::rotations`]
+    /// without its key (before any key switch).
+    ///
+    /// Cost: `|baby steps| - 1` hoisted key switches (one decomposition), at most `n2` further
+    /// rotations, one plaintext product per non-zero diagonal.
+    pub fn apply(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, SchemeError> {
+        const OP: &str = "LinearTransform::apply";
+        self.params.check_same(OP, eval.params())?;
+        self.params.check_same(OP, ct.params())?;
+        if ct.size() != 2 {
+            return Err(SchemeError::Degree { op: OP, expected: 2, found: ct.size() });
+        }
+        let level = ct.level().min(self.level);
+        let ct = if ct.level() > level { eval.drop_to_level(ct, level)? } else { ct.clone() };
+        // Fail on a missing giant-step key before the (expensive) baby steps.
+        if let Some(keys) = eval.keys() {
+            for &g in self.groups.keys() {
+                let r = self.giant_rotation(g);
+                let k = crate::rotation_element(&self.params, r);
+                if k != 1 && keys.galois.get(k).is_none() {
+                    return Err(SchemeError::MissingGaloisKey { op: OP, galois_element: k, rotation: Some(r) });
+                }
+            }
+        }
+        let baby_steps = self.baby_rotations();
+        let rotated = eval.rotate_hoisted(&ct, &baby_steps)?;
+        let baby: BTreeMap<usize, &Ciphertext> =
+            baby_steps.iter().zip(&rotated).map(|(&b, c)| (b as usize, c)).collect();
+        let partial = self
+            .groups
+            .par_iter()
+            .map(|(&g, diags)| {
+                let mut inner: Option<Ciphertext> = None;
+                for (b, pt) in diags {
+                    let term = if pt.level() > level {
+                        let mut pt = pt.clone();
+                        pt.poly.drop_to_limbs(level + 1)?;
+                        eval.mul_plain(baby[b], &pt)?
+                    } else {
+                        eval.mul_plain(baby[b], pt)?
+                    };
+                    match inner.as_mut() {
+                        Some(acc) => eval.add_assign(acc, &term)?,
+                        None => inner = Some(term),
+                    }
+                }
+                let inner = inner.expect("every giant step holds a diagonal");
+                eval.rotate(&inner, self.giant_rotation(g))
+            })
+            .collect::<Result<Vec<_>, SchemeError>>()?;
+        let mut parts = partial.into_iter();
+        let mut out = parts.next().expect("at least one giant step");
+        for p in parts {
+            eval.add_assign(&mut out, &p)?;
+        }
+        Ok(out)
+    }
+
+    /// The reference product `M z` in double precision: `out[j] = sum_k diag_k[j] z[(j + k) mod n]`.
+    /// Errors if `z` does not have `slots` values.
+    pub fn apply_plain(&self, z: &[Complex]) -> Result<Vec<Complex>, SchemeError> {
+        let n = self.params.slots();
+        if z.len() != n {
+            return Err(SchemeError::SlotCount { op: "LinearTransform::apply_plain", slots: n, found: z.len() });
+        }
+        let mut out = vec![Complex::ZERO; n];
+        for (&k, d) in &self.diagonals {
+            for (j, o) in out.iter_mut().enumerate() {
+                *o += d[j] * z[(j + k) % n];
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `r` in `(-n/2, n/2]` for `r` in `0..n`.
+fn signed(r: usize, n: usize) -> i64 {
+    if r > n / 2 {
+        r as i64 - n as i64
+    } else {
+        r as i64
+    }
+}
+
+/// The smallest cyclic window `[start, start + span)` (mod `n`) holding every index: it
+/// begins after the largest cyclic gap between consecutive indices.
+fn window(indices: impl Iterator<Item = usize>, n: usize) -> (usize, usize) {
+    let sorted: Vec<usize> = indices.collect::<BTreeSet<_>>().into_iter().collect();
+    let Some(&first) = sorted.first() else { return (0, 1) };
+    let mut best_gap = first + n - sorted[sorted.len() - 1]; // wrap-around gap
+    let mut start = first;
+    for w in sorted.windows(2) {
+        let gap = w[1] - w[0];
+        if gap > best_gap {
+            best_gap = gap;
+            start = w[1];
+        }
+    }
+    (start, n - best_gap + 1)
+}
+
+/// The number of distinct non-trivial rotations for `n1` baby steps.
+fn rotation_count(indices: &[usize], start: usize, n1: usize, n: usize) -> usize {
+    let mut baby = BTreeSet::new();
+    let mut giant = BTreeSet::new();
+    for &k in indices {
+        let offset = (k + n - start) % n;
+        baby.insert(offset % n1);
+        giant.insert((start + (offset / n1) * n1) % n);
+    }
+    let mut all: BTreeSet<usize> = baby.into_iter().collect();
+    all.extend(giant);
+    all.remove(&0);
+    all.len()
+}
+
+fn default_n1(indices: impl Iterator<Item = usize>, start: usize, span: usize, n: usize) -> usize {
+    let indices: Vec<usize> = indices.collect();
+    let root = (span as f64).sqrt();
+    let lo = (root.floor().max(1.0) as usize).next_power_of_two().max(1);
+    let candidates = [lo / 2, lo, lo * 2].into_iter().filter(|&c| c >= 1 && c <= span.next_power_of_two());
+    candidates.min_by_key(|&c| (rotation_count(&indices, start, c.min(span), n), c)).unwrap_or(1).min(span)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Decryptor, Encryptor, EvaluationKeys, KeyGenerator, Preset, SecretKey};
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use std::f64::consts::PI;
+    use std::sync::{Arc, OnceLock};
+
+    /// Maximum error `2^-15` for matrices with entries of modulus at most `1 / n` and inputs in
+    /// the unit disk (outputs in the unit disk).
+    const TOLERANCE: f64 = 1.0 / (1u64 << 15) as f64;
+
+    struct Ctx {
+        params: Parameters,
+        sk: SecretKey,
+        keys: Arc<EvaluationKeys>,
+    }
+
+    impl Ctx {
+        fn new(params: Parameters, rotations: &[i64]) -> Self {
+            let mut keygen = KeyGenerator::from_seed(&params, [3; 32]);
+            let sk = keygen.secret_key().unwrap();
+            let keys = Arc::new(keygen.evaluation_keys(&sk, rotations, false).unwrap());
+            Self { params, sk, keys }
+        }
+
+        fn with_keys(&self, rotations: &[i64]) -> Evaluator {
+            let mut keygen = KeyGenerator::from_seed(&self.params, [4; 32]);
+            let galois = keygen.galois_keys(&self.sk, rotations, false).unwrap();
+            let keys = EvaluationKeys { galois, ..(*self.keys).clone() };
+            Evaluator::new(Arc::new(keys))
+        }
+
+        fn encrypt(&self, z: &[Complex], level: usize) -> Ciphertext {
+            let pt = Encoder::new(&self.params).encode(z, level, self.params.default_scale()).unwrap();
+            Encryptor::from_seed(&self.keys.public, [5; 32]).encrypt(&pt).unwrap()
+        }
+
+        fn decrypt(&self, ct: &Ciphertext) -> Vec<Complex> {
+            Encoder::new(&self.params).decode(&Decryptor::new(&self.sk).decrypt(ct).unwrap()).unwrap()
+        }
+
+        /// Scale of a transform at `level` that the rescale after it cancels.
+        fn scale(&self, level: usize) -> f64 {
+            self.params.q_basis().modulus(level).value() as f64
+        }
+    }
+
+    /// A sparse-slot context with keys for every rotation (shared across cases).
+    fn sparse_ctx(slots: usize) -> &'static Ctx {
+        static CTX: OnceLock<Vec<Ctx>> = OnceLock::new();
+        let all = CTX.get_or_init(|| {
+            [16usize, 32, 64]
+                .into_iter()
+                .map(|n| {
+                    let params = Preset::InsecureTestN11.builder().slots(n).build_insecure().unwrap();
+                    Ctx::new(params, &(1..n as i64).collect::<Vec<_>>())
+                })
+                .collect()
+        });
+        all.iter().find(|c| c.params.slots() == slots).unwrap()
+    }
+
+    /// The full-slot `N = 2^11` context (1024 slots), without Galois keys.
+    fn full_ctx() -> &'static Ctx {
+        static CTX: OnceLock<Ctx> = OnceLock::new();
+        CTX.get_or_init(|| Ctx::new(Preset::InsecureTestN11.build().unwrap(), &[]))
+    }
+
+    fn max_err(a: &[Complex], b: &[Complex]) -> f64 {
+        a.iter().zip(b).map(|(x, y)| (*x - *y).norm()).fold(0.0, f64::max)
+    }
+
+    fn disk(radius: f64) -> impl Strategy<Value = Complex> {
+        (0.0..=radius, -PI..PI).prop_map(|(r, t)| Complex::from_polar(r, t))
+    }
+
+    /// `apply`, rescale, decrypt; checks against the dense reference.
+    fn check(ctx: &Ctx, eval: &Evaluator, lt: &LinearTransform, z: &[Complex], ct_level: usize) -> f64 {
+        let ct = ctx.encrypt(z, ct_level);
+        let out = lt.apply(eval, &ct).unwrap();
+        assert!((out.scale() / (ct.scale() * lt.scale()) - 1.0).abs() < 1e-12);
+        let out = eval.rescale(&out).unwrap();
+        assert_eq!(out.level(), ct_level.min(lt.level()) - 1);
+        max_err(&ctx.decrypt(&out), &lt.apply_plain(z).unwrap())
+    }
+
+    fn dense_reference(m: &[Vec<Complex>], z: &[Complex]) -> Vec<Complex> {
+        m.iter().map(|row| row.iter().zip(z).fold(Complex::ZERO, |acc, (&a, &b)| acc + a * b)).collect()
+    }
+
+    fn dense_case() -> impl Strategy<Value = (usize, Vec<Vec<Complex>>, Vec<Complex>)> {
+        prop_oneof![Just(16usize), Just(32), Just(64)]
+            .prop_flat_map(|n| (Just(n), vec(vec(disk(1.0 / n as f64), n), n), vec(disk(1.0), n)))
+    }
+
+    /// Diagonal offsets in `[-width, width]` (mod `n`), one of them possibly far away.
+    fn banded_case(n: usize) -> impl Strategy<Value = (Vec<i64>, Vec<Vec<Complex>>, Vec<Complex>)> {
+        (1i64..=24, vec(-24i64..=24, 1..6), proptest::option::of(0..n as i64)).prop_flat_map(
+            move |(width, offsets, far)| {
+                let mut ks: BTreeSet<i64> = offsets.into_iter().map(|o| o.clamp(-width, width)).collect();
+                ks.extend(far);
+                let ks: Vec<i64> = ks.into_iter().collect();
+                let d = ks.len();
+                (Just(ks), vec(vec(disk(1.0 / d as f64), n), d), vec(disk(1.0), n))
+            },
+        )
+    }
+
+    fn banded(ks: &[i64], diags: &[Vec<Complex>], n: usize) -> BTreeMap<usize, Vec<Complex>> {
+        ks.iter().zip(diags).map(|(&k, d)| (k.rem_euclid(n as i64) as usize, d.clone())).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(6))]
+
+        #[test]
+        fn dense_matches_plain((n, m, z) in dense_case()) {
+            let ctx = sparse_ctx(n);
+            let eval = Evaluator::new(ctx.keys.clone());
+            let level = ctx.params.max_level();
+            let lt = LinearTransform::from_dense(&ctx.params, &m, level, ctx.scale(level)).unwrap();
+            // The diagonal form is the matrix.
+            prop_assert!(max_err(&lt.apply_plain(&z).unwrap(), &dense_reference(&m, &z)) < 1e-12);
+            let err = check(ctx, &eval, &lt, &z, level);
+            prop_assert!(err < TOLERANCE, "n = {n}: error 2^{:.1}", err.log2());
+        }
+
+        #[test]
+        fn banded_full_slots((ks, diags, z) in banded_case(1024), n1 in prop_oneof![Just(None), (0u32..6).prop_map(|e| Some(1usize << e))]) {
+            let ctx = full_ctx();
+            let n = ctx.params.slots();
+            let level = ctx.params.max_level();
+            let lt = LinearTransform::with_baby_steps(&ctx.params, banded(&ks, &diags, n), level, ctx.scale(level), n1).unwrap();
+            let eval = ctx.with_keys(&lt.rotations());
+            let err = check(ctx, &eval, &lt, &z, level);
+            prop_assert!(err < TOLERANCE, "ks {ks:?}, n1 {:?}: error 2^{:.1}", n1, err.log2());
+        }
+
+        /// Every `n1` gives the same product; the rotations are exactly the keys needed.
+        #[test]
+        fn baby_steps_agree_and_rotations_exact((ks, diags, z) in banded_case(64)) {
+            let ctx = sparse_ctx(64);
+            let n = ctx.params.slots();
+            let level = ctx.params.max_level();
+            let ct = ctx.encrypt(&z, level);
+            let reference = LinearTransform::from_diagonals(&ctx.params, banded(&ks, &diags, n), level, ctx.scale(level)).unwrap();
+            let expected = reference.apply_plain(&z).unwrap();
+            for n1 in [1usize, 2, 4, 8, 16, 64] {
+                let lt = LinearTransform::with_baby_steps(&ctx.params, banded(&ks, &diags, n), level, ctx.scale(level), Some(n1)).unwrap();
+                let rotations = lt.rotations();
+                let eval = ctx.with_keys(&rotations);
+                let out = ctx.with_keys(&rotations).rescale(&lt.apply(&eval, &ct).unwrap()).unwrap();
+                let err = max_err(&ctx.decrypt(&out), &expected);
+                prop_assert!(err < TOLERANCE, "n1 {n1}: error 2^{:.1}", err.log2());
+                for skip in 0..rotations.len() {
+                    let fewer: Vec<i64> = rotations.iter().enumerate().filter(|&(i, _)| i != skip).map(|(_, &r)| r).collect();
+                    let res = lt.apply(&ctx.with_keys(&fewer), &ct);
+                    let missing = matches!(res, Err(SchemeError::MissingGaloisKey { rotation: Some(r), .. }) if r.rem_euclid(n as i64) == rotations[skip].rem_euclid(n as i64));
+                    prop_assert!(missing, "n1 {n1}, without {}: {:?}", rotations[skip], res.map(|_| ()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn levels_are_aligned() {
+        let ctx = sparse_ctx(16);
+        let eval = Evaluator::new(ctx.keys.clone());
+        let n = 16;
+        let m: Vec<Vec<Complex>> = (0..n)
+            .map(|i| (0..n).map(|j| Complex::new((i * n + j) as f64 / 256.0 / n as f64, 0.1 / n as f64)).collect())
+            .collect();
+        let z: Vec<Complex> = (0..n).map(|i| Complex::from_polar(1.0, i as f64)).collect();
+        let top = ctx.params.max_level();
+        // Ciphertext above the transform.
+        let lt = LinearTransform::from_dense(&ctx.params, &m, top - 1, ctx.scale(top - 1)).unwrap();
+        assert!(check(ctx, &eval, &lt, &z, top) < TOLERANCE);
+        // Transform above the ciphertext.
+        let lt = LinearTransform::from_dense(&ctx.params, &m, top, ctx.scale(top - 1)).unwrap();
+        assert!(check(ctx, &eval, &lt, &z, top - 1) < TOLERANCE);
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        let ctx = sparse_ctx(16);
+        let p = &ctx.params;
+        let s = ctx.scale(1);
+        let one = |k: usize, len: usize| BTreeMap::from([(k, vec![Complex::ONE; len])]);
+        assert!(LinearTransform::from_diagonals(p, one(16, 16), 1, s).is_err());
+        assert!(matches!(LinearTransform::from_diagonals(p, one(3, 15), 1, s), Err(SchemeError::SlotCount { .. })));
+        assert!(LinearTransform::from_diagonals(p, BTreeMap::from([(3, vec![Complex::ZERO; 16])]), 1, s).is_err());
+        assert!(LinearTransform::with_baby_steps(p, one(3, 16), 1, s, Some(0)).is_err());
+        assert!(matches!(LinearTransform::from_diagonals(p, one(3, 16), 9, s), Err(SchemeError::OutOfLevels { .. })));
+        assert!(LinearTransform::from_dense(p, &vec![vec![Complex::ONE; 16]; 15], 1, s).is_err());
+        // Other parameters.
+        let lt = LinearTransform::from_diagonals(p, one(3, 16), 1, s).unwrap();
+        let other = sparse_ctx(32);
+        let ct = other.encrypt(&[Complex::ONE], 1);
+        let res = lt.apply(&Evaluator::new(other.keys.clone()), &ct);
+        assert!(matches!(res, Err(SchemeError::ParameterMismatch { .. })));
+        // apply_plain length.
+        assert!(lt.apply_plain(&[Complex::ONE; 3]).is_err());
+    }
+
+    #[test]
+    fn window_and_rotations() {
+        assert_eq!(window([0, 1, 63].into_iter(), 64), (63, 3));
+        assert_eq!(window([5].into_iter(), 64), (5, 1));
+        assert_eq!(window([0, 32].into_iter(), 64), (0, 33));
+        let ctx = sparse_ctx(64);
+        let diags: BTreeMap<usize, Vec<Complex>> =
+            [62usize, 63, 0, 1, 2].into_iter().map(|k| (k, vec![Complex::ONE; 64])).collect();
+        let lt = LinearTransform::with_baby_steps(&ctx.params, diags, 1, ctx.scale(1), Some(2)).unwrap();
+        // Window [-2, 2]: baby steps {0, 1}, giant steps {-2, 0, 2}.
+        let mut r = lt.rotations();
+        r.sort();
+        assert_eq!(r, vec![-2, 1, 2]);
+        assert_eq!((lt.baby_steps(), lt.giant_steps()), (2, 3));
+    }
+
+    /// Timing of one banded 1024 x 1024 product at `N = 2^11` (`cargo test --release -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn time_banded_1024() {
+        let ctx = full_ctx();
+        let n = ctx.params.slots();
+        let level = ctx.params.max_level();
+        for width in [2usize, 8, 16] {
+            let diags: BTreeMap<usize, Vec<Complex>> = (0..=2 * width)
+                .map(|i| ((i + n - width) % n, vec![Complex::new(0.5 / (2 * width + 1) as f64, 0.0); n]))
+                .collect();
+            let lt = LinearTransform::from_diagonals(&ctx.params, diags, level, ctx.scale(level)).unwrap();
+            let eval = ctx.with_keys(&lt.rotations());
+            let ct = ctx.encrypt(&[Complex::ONE; 8], level);
+            lt.apply(&eval, &ct).unwrap();
+            let reps = 20;
+            let t = std::time::Instant::now();
+            for _ in 0..reps {
+                std::hint::black_box(lt.apply(&eval, &ct).unwrap());
+            }
+            let dt = t.elapsed() / reps;
+            eprintln!(
+                "{} diagonals, n1 = {}, n2 = {}, {} rotations: {:?} per apply",
+                2 * width + 1,
+                lt.baby_steps(),
+                lt.giant_steps(),
+                lt.rotations().len(),
+                dt
+            );
+        }
+    }
+}
