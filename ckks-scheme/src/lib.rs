@@ -39,6 +39,7 @@ mod keys;
 mod keyswitch;
 pub mod linear_transform;
 mod params;
+pub mod polynomial;
 pub mod precision;
 mod scale;
 pub mod security;
@@ -55,5 +56,6 @@ pub use keys::{rotation_element, EvaluationKeys, GaloisKeys, KeyGenerator, Publi
 pub use keyswitch::{Decomposition, SwitchingKey};
 pub use linear_transform::LinearTransform;
 pub use params::{Parameters, ParametersBuilder, Preset};
+pub use polynomial::Chebyshev;
 pub use precision::PrecisionStats;
 pub use serialize::SeededCiphertext;
