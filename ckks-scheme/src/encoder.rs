@@ -72,7 +72,7 @@ impl Encoder {
             let m = *poly.basis().modulus(0);
             poly.limb(0).iter().map(|&x| m.center(x) as f64 / pt.scale).collect()
         } else {
-            poly.to_bigint_centered()?.iter().map(|x| x.to_f64().unwrap_or(f64::NAN) / pt.scale).collect()
+            centered_coefficients(&poly)?.into_iter().map(|x| x / pt.scale).collect()
         };
         Ok(self.params.fft().decode_coeffs(&coeffs)?)
     }
@@ -80,5 +80,79 @@ impl Encoder {
     /// Decodes the real parts of all slots.
     pub fn decode_real(&self, pt: &Plaintext) -> Result<Vec<f64>, SchemeError> {
         Ok(self.decode(pt)?.into_iter().map(|z| z.re).collect())
+    }
+}
+
+/// The coefficients of `poly` (coefficient form, at least two limbs) as centered integers
+/// converted to `f64`, exactly.
+///
+/// Decrypted CKKS coefficients are almost always far below `q_0 q_1 / 2`, so each coefficient
+/// is first composed from limbs 0 and 1 in `i128` (Garner) and then checked against every other
+/// limb: if all residues agree, the CRT says the value is exact; otherwise (a coefficient larger
+/// than `q_0 q_1 / 2`) that coefficient is composed with big integers. Cost: one `u128`
+/// reduction per limb per coefficient instead of a big-integer CRT.
+fn centered_coefficients(poly: &ckks_math::RnsPoly) -> Result<Vec<f64>, SchemeError> {
+    let basis = poly.basis();
+    let (m0, m1) = (*basis.modulus(0), *basis.modulus(1));
+    let (q0, q1) = (m0.value(), m1.value());
+    let q0_inv = m1.inv(m1.reduce(q0)).expect("distinct primes");
+    let q01 = q0 as u128 * q1 as u128;
+    let limbs = poly.limbs();
+    let mut crt = None;
+    let mut out = Vec::with_capacity(poly.degree());
+    for c in 0..poly.degree() {
+        let (r0, r1) = (poly.limb(0)[c], poly.limb(1)[c]);
+        // x = r0 + q0 * ((r1 - r0) q0^-1 mod q1), in [0, q0 q1).
+        let t = m1.mul(m1.sub(r1, m1.reduce(r0)), q0_inv);
+        let x = r0 as u128 + q0 as u128 * t as u128;
+        let centered: i128 = if x > q01 / 2 { x as i128 - q01 as i128 } else { x as i128 };
+        let consistent = (2..limbs).all(|i| {
+            let m = basis.modulus(i);
+            let r = m.reduce_u128(centered.unsigned_abs());
+            let r = if centered < 0 { m.neg(r) } else { r };
+            r == poly.limb(i)[c]
+        });
+        if consistent {
+            out.push(centered as f64);
+        } else {
+            let crt = match &crt {
+                Some(crt) => crt,
+                None => crt.insert(basis.crt(limbs)?),
+            };
+            let residues: Vec<u64> = (0..limbs).map(|i| poly.limb(i)[c]).collect();
+            out.push(crt.compose_centered(&residues).to_f64().unwrap_or(f64::NAN));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Preset;
+    use ckks_math::Representation;
+    use num_bigint::BigInt;
+
+    /// The fast path agrees with the big-integer CRT, for small coefficients (fast path) and
+    /// for coefficients far beyond q_0 q_1 (fallback).
+    #[test]
+    fn fast_centered_coefficients_match_bigint() {
+        let params = Preset::InsecureTestN11.build().unwrap();
+        let q = params.q_basis();
+        let n = params.degree();
+        let big: BigInt = BigInt::from(q.product(4)) / BigInt::from(3);
+        let coeffs: Vec<BigInt> = (0..n as i64)
+            .map(|i| match i % 4 {
+                0 => BigInt::from(i * 1_000_003 - 7),
+                1 => -BigInt::from(i) * BigInt::from(1u64 << 62),
+                2 => big.clone() - i,
+                _ => -(big.clone() - i),
+            })
+            .collect();
+        let poly = RnsPoly::from_bigint(q, 5, &coeffs).unwrap();
+        assert_eq!(poly.representation(), Representation::Coefficient);
+        let fast = centered_coefficients(&poly).unwrap();
+        let exact: Vec<f64> = poly.to_bigint_centered().unwrap().iter().map(|x| x.to_f64().unwrap()).collect();
+        assert_eq!(fast, exact);
     }
 }
