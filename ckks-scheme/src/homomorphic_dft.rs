@@ -1,0 +1,486 @@
+//! The homomorphic special FFT of bootstrapping: CoeffToSlot (the inverse special FFT) and
+//! SlotToCoeff (the forward special FFT) as products of sparse [`LinearTransform`]s.
+//!
+//! # Factorisation
+//! With `n = slots`, `xi = e^(2 pi i / 4n)` and `F[j][t] = xi^(5^j t)` the special FFT
+//! ([`SpecialFft::special_fft`]), the decimation-in-time algorithm is
+//!
+//! ```text
+//! F = L_{n/2} ... L_2 L_1 P                     P: bit reversal of the indices (P = P^-1)
+//! ```
+//!
+//! where the butterfly layer `L_h` (half-size `h = 1, 2, ..., n/2`, blocks of `2h`) maps, for
+//! `i = 2h b + r`,
+//!
+//! ```text
+//! r < h:   out_i = v_i + w_r v_{i+h}            w_r = e^(2 pi i (5^r mod 8h) / 8h)
+//! r >= h:  out_i = v_{i-h} - w_{r-h} v_i
+//! ```
+//!
+//! so its only non-zero generalized diagonals (`diag_k[j] = M[j][(j + k) mod n]`) are `0`,
+//! `+h` and `-h = n - h` (two when `h = n/2`, where `+h = -h`). The inverse layer is
+//! `L_h^-1`: `out_i = (v_i + v_{i+h}) / 2` for `r < h`, `out_i = conj(w_{r-h}) (v_{i-h} - v_i) / 2`
+//! for `r >= h` (same diagonals); the factors `1/2` make up the `1/n` of the inverse.
+//!
+//! **Convention.** The layers are listed in the order they are applied (first one first):
+//!
+//! * [`fft_layers`]: `[L_1, L_2, ..., L_{n/2}]`, product `L_{n/2} ... L_1 = F P`, i.e. applying
+//!   the layers to `v` gives `special_fft(bitrev(v))`;
+//! * [`ifft_layers`]: `[L_{n/2}^-1, ..., L_1^-1]`, product `P F^-1`, i.e. applying the layers
+//!   to `z` gives `bitrev(special_ifft(z))`.
+//!
+//! In bootstrapping, CoeffToSlot (`P F^-1`), the slot-wise EvalMod, then SlotToCoeff (`F P`)
+//! compose to `F P (mod) P F^-1 = F (mod) F^-1`: the two bit reversals cancel because EvalMod
+//! commutes with any permutation of the slots. Between the two, the slots hold the (complex
+//! folded) coefficients `w_t = m_t + i m_{n+t}` in bit-reversed order `t = bitrev(j)`.
+//!
+//! # Merging and cost
+//! Each layer as a [`LinearTransform`] costs 2 rotations (1 for `h = n/2`) and one level.
+//! [`merge_layers`] multiplies `g` consecutive layers of strides `h, 2h, ..., 2^(g-1) h` into one
+//! matrix with at most `2^(g+1) - 1` diagonals (indices `sum_t e_t 2^t h`, `e_t in {-1, 0, 1}`,
+//! i.e. a window of `[-(2^g - 1) h, (2^g - 1) h]` in steps of `h`), which BSGS evaluates with
+//! about `2 sqrt(2^(g+1))` rotations: depth `d` for `log2 n` layers costs `d` levels and about
+//! `sum_groups 2^(g/2 + 1.5)` rotations, against `2 log2 n` rotations for `d = log2 n`.
+
+use crate::encoding::SpecialFft;
+use crate::{Ciphertext, Complex, Evaluator, LinearTransform, Parameters, SchemeError};
+use ckks_math::ntt::bit_reverse;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A sparse `n x n` matrix by its non-zero generalized diagonals `diag_k[j] = M[j][(j + k) mod n]`.
+pub type Diagonals = BTreeMap<usize, Vec<Complex>>;
+
+/// Which homomorphic DFT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DftDirection {
+    /// The inverse special FFT with the output bit-reversed: `z -> bitrev(special_ifft(z))`
+    /// ([`ifft_layers`]).
+    CoeffToSlot,
+    /// The forward special FFT with the input bit-reversed: `v -> special_fft(bitrev(v))`
+    /// ([`fft_layers`]).
+    SlotToCoeff,
+}
+
+/// Permutes `vals` (length a power of two) by bit reversal of the indices: `P`, an involution.
+pub fn bit_reverse_permute(vals: &mut [Complex]) {
+    let n = vals.len();
+    assert!(n.is_power_of_two(), "bit reversal of a length that is not a power of two");
+    let log = n.trailing_zeros();
+    for i in 0..n {
+        let r = bit_reverse(i, log);
+        if i < r {
+            vals.swap(i, r);
+        }
+    }
+}
+
+/// `w_r = e^(2 pi i (5^r mod 8h) / 8h)` for `r < h`, the twiddles of the layer of half-size `h`
+/// (each computed from its own angle).
+fn twiddles(h: usize) -> Vec<Complex> {
+    let m = 8 * h;
+    let mut k = 1usize;
+    (0..h)
+        .map(|_| {
+            let w = Complex::from_polar(1.0, 2.0 * std::f64::consts::PI * k as f64 / m as f64);
+            k = (k * 5) % m;
+            w
+        })
+        .collect()
+}
+
+/// Adds `d` to the diagonal `k` (two diagonals coincide when `h = n/2`).
+fn add_diagonal(out: &mut Diagonals, k: usize, d: Vec<Complex>) {
+    match out.get_mut(&k) {
+        Some(acc) => acc.iter_mut().zip(d).for_each(|(a, b)| *a += b),
+        None => {
+            out.insert(k, d);
+        }
+    }
+}
+
+/// One butterfly layer of half-size `h` on `n` slots, forward (`L_h`) or inverse (`L_h^-1`).
+fn layer(n: usize, h: usize, inverse: bool) -> Diagonals {
+    let w = twiddles(h);
+    let (mut d0, mut dp, mut dm) = (vec![Complex::ZERO; n], vec![Complex::ZERO; n], vec![Complex::ZERO; n]);
+    for i in 0..n {
+        let r = i % (2 * h);
+        match (r < h, inverse) {
+            (true, false) => (d0[i], dp[i]) = (Complex::ONE, w[r]),
+            (false, false) => (d0[i], dm[i]) = (-w[r - h], Complex::ONE),
+            (true, true) => (d0[i], dp[i]) = (Complex::new(0.5, 0.0), Complex::new(0.5, 0.0)),
+            (false, true) => {
+                let c = w[r - h].conj().scale(0.5);
+                (d0[i], dm[i]) = (-c, c)
+            }
+        }
+    }
+    let mut out = Diagonals::new();
+    add_diagonal(&mut out, 0, d0);
+    add_diagonal(&mut out, h % n, dp);
+    add_diagonal(&mut out, (n - h) % n, dm);
+    out
+}
+
+fn check_slots(n: usize) {
+    assert!(n.is_power_of_two(), "the slot count {n} is not a power of two");
+}
+
+/// The `log2 n` sparse layers of the special FFT on `n` slots (a power of two), in the order
+/// of application: `[L_1, L_2, ..., L_{n/2}]`, whose product is `special_fft ∘ bitrev` (see the
+/// [module documentation](self)). Each has the diagonals `{0, h, n - h}`. Empty for `n = 1`.
+pub fn fft_layers(n: usize) -> Vec<Diagonals> {
+    check_slots(n);
+    (0..n.trailing_zeros()).map(|e| layer(n, 1 << e, false)).collect()
+}
+
+/// The `log2 n` sparse layers of the inverse special FFT (division by `n` included), in the
+/// order of application: `[L_{n/2}^-1, ..., L_1^-1]`, whose product is `bitrev ∘ special_ifft`.
+pub fn ifft_layers(n: usize) -> Vec<Diagonals> {
+    check_slots(n);
+    (0..n.trailing_zeros()).rev().map(|e| layer(n, 1 << e, true)).collect()
+}
+
+/// [`ifft_layers`] for [`DftDirection::CoeffToSlot`], [`fft_layers`] for
+/// [`DftDirection::SlotToCoeff`].
+pub fn dft_layers(n: usize, direction: DftDirection) -> Vec<Diagonals> {
+    match direction {
+        DftDirection::CoeffToSlot => ifft_layers(n),
+        DftDirection::SlotToCoeff => fft_layers(n),
+    }
+}
+
+/// `M z` for a matrix by diagonals: `out[j] = sum_k diag_k[j] z[(j + k) mod n]`.
+pub fn apply_diagonals(m: &Diagonals, z: &[Complex]) -> Vec<Complex> {
+    let n = z.len();
+    let mut out = vec![Complex::ZERO; n];
+    for (&k, d) in m {
+        for (j, o) in out.iter_mut().enumerate() {
+            *o += d[j] * z[(j + k) % n];
+        }
+    }
+    out
+}
+
+/// The product `B A` (apply `A` first, then `B`) in diagonal form:
+/// `c_k = sum_{i + j = k mod n} b_i ⊙ rot(a_j, i)` with `rot(x, i)[m] = x[(m + i) mod n]`.
+/// Diagonals that come out exactly zero are dropped. Cost: `|A| |B| n` complex products.
+pub fn compose(a: &Diagonals, b: &Diagonals, n: usize) -> Diagonals {
+    let mut out = Diagonals::new();
+    for (&i, bi) in b {
+        for (&j, aj) in a {
+            let d: Vec<Complex> = (0..n).map(|m| bi[m] * aj[(m + i) % n]).collect();
+            add_diagonal(&mut out, (i + j) % n, d);
+        }
+    }
+    out.retain(|_, d| d.iter().any(|&x| x != Complex::ZERO));
+    out
+}
+
+/// Groups the `layers` (in order of application, `n` = the length of their diagonals) into
+/// `depth` runs of consecutive layers and multiplies each run: the result, again in order of
+/// application, has the same product. The runs have `ceil` or `floor` of `layers / depth`
+/// layers, the longer ones first. Errors unless `1 <= depth <= layers.len()`.
+pub fn merge_layers(layers: &[Diagonals], depth: usize) -> Result<Vec<Diagonals>, SchemeError> {
+    let count = layers.len();
+    if depth == 0 || depth > count {
+        return Err(SchemeError::InvalidParameters {
+            reason: format!("merge_layers: depth {depth} is not in 1..={count} (the number of layers)"),
+        });
+    }
+    let n = layers[0].values().next().map_or(0, Vec::len);
+    let (base, extra) = (count / depth, count % depth);
+    let mut out = Vec::with_capacity(depth);
+    let mut rest = layers;
+    for g in 0..depth {
+        let size = base + usize::from(g < extra);
+        let (run, tail) = rest.split_at(size);
+        rest = tail;
+        let product = run[1..].iter().fold(run[0].clone(), |acc, next| compose(&acc, next, n));
+        out.push(product);
+    }
+    Ok(out)
+}
+
+/// CoeffToSlot or SlotToCoeff as `depth` pre-encoded [`LinearTransform`]s (merged layers, see
+/// the [module documentation](self)), each followed by a rescale.
+#[derive(Clone, Debug)]
+pub struct HomomorphicDft {
+    direction: DftDirection,
+    /// In order of application; transform `t` is encoded at `level - t`.
+    transforms: Vec<LinearTransform>,
+}
+
+impl HomomorphicDft {
+    /// The transform of `direction` on `params.slots()` slots (at least 2) in `depth` levels
+    /// (`1 <= depth <= log2 slots`), the first matrix encoded at `level` (`depth <= level <=
+    /// max_level`) and matrix `t` at `level - t`. Each matrix is encoded with `scale`, or with
+    /// `None` with the prime `q_{level - t}` that the rescale after it drops, which leaves the
+    /// ciphertext's scale unchanged.
+    ///
+    /// Cost of building: the matrix products ([`merge_layers`]) and one encoding per diagonal.
+    pub fn new(
+        params: &Parameters,
+        direction: DftDirection,
+        depth: usize,
+        level: usize,
+        scale: Option<f64>,
+    ) -> Result<Self, SchemeError> {
+        let n = params.slots();
+        if n < 2 {
+            return Err(SchemeError::InvalidParameters { reason: "HomomorphicDft: fewer than 2 slots".into() });
+        }
+        if level > params.max_level() || level < depth {
+            return Err(SchemeError::OutOfLevels { op: "HomomorphicDft::new", level, needed: depth });
+        }
+        let groups = merge_layers(&dft_layers(n, direction), depth)?;
+        let transforms = groups
+            .into_iter()
+            .enumerate()
+            .map(|(t, m)| {
+                let l = level - t;
+                let s = scale.unwrap_or_else(|| params.q_basis().modulus(l).value() as f64);
+                LinearTransform::from_diagonals(params, m, l, s)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { direction, transforms })
+    }
+
+    /// The direction.
+    pub fn direction(&self) -> DftDirection {
+        self.direction
+    }
+
+    /// The levels consumed: the number of transforms.
+    pub fn depth(&self) -> usize {
+        self.transforms.len()
+    }
+
+    /// The transforms, in order of application.
+    pub fn transforms(&self) -> &[LinearTransform] {
+        &self.transforms
+    }
+
+    /// The union of the [`LinearTransform::rotations`] of the transforms (sorted): the Galois
+    /// keys [`HomomorphicDft::apply`] needs.
+    pub fn rotations(&self) -> Vec<i64> {
+        let set: BTreeSet<i64> = self.transforms.iter().flat_map(|t| t.rotations()).collect();
+        set.into_iter().collect()
+    }
+
+    /// Applies each transform followed by a rescale: `depth` levels consumed. The result
+    /// decrypts to `bitrev(special_ifft(z))` (CoeffToSlot) or `special_fft(bitrev(z))`
+    /// (SlotToCoeff), with scale `scale(ct)` when built with `scale = None` (and
+    /// `ct` at the transforms' level). Errors as [`LinearTransform::apply`] and
+    /// [`Evaluator::rescale`].
+    pub fn apply(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, SchemeError> {
+        let mut ct = ct.clone();
+        for t in &self.transforms {
+            ct = eval.rescale(&t.apply(eval, &ct)?)?;
+        }
+        Ok(ct)
+    }
+
+    /// The same product in double precision (from the stored diagonals).
+    pub fn apply_plain(&self, z: &[Complex]) -> Result<Vec<Complex>, SchemeError> {
+        self.transforms.iter().try_fold(z.to_vec(), |v, t| t.apply_plain(&v))
+    }
+}
+
+/// The special FFT of `n` slots with the conventions of this module, as a reference:
+/// `special_fft(bitrev(v))` (`forward`) or `bitrev(special_ifft(v))`.
+pub fn reference_dft(fft: &SpecialFft, v: &[Complex], direction: DftDirection) -> Result<Vec<Complex>, SchemeError> {
+    let mut w = v.to_vec();
+    match direction {
+        DftDirection::SlotToCoeff => {
+            bit_reverse_permute(&mut w);
+            fft.special_fft(&mut w)?;
+        }
+        DftDirection::CoeffToSlot => {
+            fft.special_ifft(&mut w)?;
+            bit_reverse_permute(&mut w);
+        }
+    }
+    Ok(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::MIN_DEGREE;
+    use crate::{Decryptor, Encoder, Encryptor, KeyGenerator, Preset};
+    use std::sync::Arc;
+
+    /// Deterministic pseudo-random points of the unit disk (splitmix64).
+    fn random_vec(n: usize, seed: u64) -> Vec<Complex> {
+        let mut s = seed;
+        let mut next = move || {
+            s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = s;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+        };
+        (0..n).map(|_| Complex::from_polar(next().sqrt(), 2.0 * std::f64::consts::PI * next())).collect()
+    }
+
+    fn max_err(a: &[Complex], b: &[Complex]) -> f64 {
+        a.iter().zip(b).map(|(x, y)| (*x - *y).norm()).fold(0.0, f64::max)
+    }
+
+    fn max_norm(a: &[Complex]) -> f64 {
+        a.iter().map(|x| x.norm()).fold(0.0, f64::max)
+    }
+
+    fn fft_for(n: usize) -> SpecialFft {
+        SpecialFft::new((2 * n).max(MIN_DEGREE), n).unwrap()
+    }
+
+    fn apply_all(layers: &[Diagonals], z: &[Complex]) -> Vec<Complex> {
+        layers.iter().fold(z.to_vec(), |v, m| apply_diagonals(m, &v))
+    }
+
+    #[test]
+    fn layers_are_the_special_fft_up_to_bit_reversal() {
+        for log_n in 1..=10 {
+            let n = 1usize << log_n;
+            let fft = fft_for(n);
+            for direction in [DftDirection::SlotToCoeff, DftDirection::CoeffToSlot] {
+                let layers = dft_layers(n, direction);
+                assert_eq!(layers.len(), log_n);
+                // Application order: strides 1, 2, ..., n/2 forward; n/2, ..., 1 inverse.
+                for (t, m) in layers.iter().enumerate() {
+                    let h = match direction {
+                        DftDirection::SlotToCoeff => 1 << t,
+                        DftDirection::CoeffToSlot => n >> (t + 1),
+                    };
+                    let expected: BTreeSet<usize> = [0, h, n - h].into_iter().collect();
+                    assert_eq!(m.keys().copied().collect::<BTreeSet<_>>(), expected, "n {n}, layer {t}");
+                }
+                for seed in 0..3 {
+                    let z = random_vec(n, seed + 17 * n as u64);
+                    let got = apply_all(&layers, &z);
+                    let want = reference_dft(&fft, &z, direction).unwrap();
+                    let err = max_err(&got, &want);
+                    assert!(err < 1e-9, "n {n}, {direction:?}: error {err:e}");
+                }
+            }
+            // The two conventions are inverse to each other.
+            let z = random_vec(n, 5);
+            let back = apply_all(&fft_layers(n), &apply_all(&ifft_layers(n), &z));
+            assert!(max_err(&back, &z) < 1e-9);
+        }
+        assert!(fft_layers(1).is_empty());
+    }
+
+    #[test]
+    fn merged_layers_have_the_same_product() {
+        for n in [4usize, 64, 256] {
+            let log_n = n.trailing_zeros() as usize;
+            for direction in [DftDirection::SlotToCoeff, DftDirection::CoeffToSlot] {
+                let layers = dft_layers(n, direction);
+                let z = random_vec(n, 99 + n as u64);
+                let want = apply_all(&layers, &z);
+                for depth in 1..=log_n {
+                    let merged = merge_layers(&layers, depth).unwrap();
+                    assert_eq!(merged.len(), depth);
+                    let err = max_err(&apply_all(&merged, &z), &want);
+                    assert!(err < 1e-9, "n {n}, {direction:?}, depth {depth}: error {err:e}");
+                    // A run of g layers has at most 2^(g+1) - 1 diagonals.
+                    let g = log_n.div_ceil(depth);
+                    for m in &merged {
+                        assert!(m.len() < 1 << (g + 1), "n {n}, depth {depth}: {} diagonals", m.len());
+                    }
+                }
+                assert!(merge_layers(&layers, 0).is_err());
+                assert!(merge_layers(&layers, log_n + 1).is_err());
+            }
+        }
+    }
+
+    struct Ctx {
+        params: Parameters,
+        sk: crate::SecretKey,
+        eval: Evaluator,
+        public: crate::PublicKey,
+    }
+
+    fn ctx(params: Parameters, rotations: &[i64]) -> Ctx {
+        let mut keygen = KeyGenerator::from_seed(&params, [11; 32]);
+        let sk = keygen.secret_key().unwrap();
+        let keys = Arc::new(keygen.evaluation_keys(&sk, rotations, false).unwrap());
+        let public = keys.public.clone();
+        Ctx { params, sk, eval: Evaluator::new(keys), public }
+    }
+
+    impl Ctx {
+        fn encrypt(&self, z: &[Complex], level: usize) -> Ciphertext {
+            let pt = Encoder::new(&self.params).encode(z, level, self.params.default_scale()).unwrap();
+            Encryptor::from_seed(&self.public, [12; 32]).encrypt(&pt).unwrap()
+        }
+
+        fn decrypt(&self, ct: &Ciphertext) -> Vec<Complex> {
+            Encoder::new(&self.params).decode(&Decryptor::new(&self.sk).decrypt(ct).unwrap()).unwrap()
+        }
+    }
+
+    /// Both directions at depths 2 and 3 against the plain transform, then the round trip.
+    fn check_homomorphic(params: Parameters, depths: &[usize], round_trip_depth: usize) {
+        let n = params.slots();
+        let top = params.max_level();
+        let mut dfts = Vec::new();
+        for &depth in depths {
+            for direction in [DftDirection::CoeffToSlot, DftDirection::SlotToCoeff] {
+                dfts.push(HomomorphicDft::new(&params, direction, depth, top, None).unwrap());
+            }
+        }
+        let cts = HomomorphicDft::new(&params, DftDirection::CoeffToSlot, round_trip_depth, top, None).unwrap();
+        let stc =
+            HomomorphicDft::new(&params, DftDirection::SlotToCoeff, round_trip_depth, top - round_trip_depth, None)
+                .unwrap();
+        let rotations: BTreeSet<i64> = dfts.iter().chain([&cts, &stc]).flat_map(HomomorphicDft::rotations).collect();
+        let c = ctx(params.clone(), &rotations.into_iter().collect::<Vec<_>>());
+        let fft = params.fft();
+        let z = random_vec(n, 2024);
+        let ct = c.encrypt(&z, top);
+        for dft in &dfts {
+            let out = dft.apply(&c.eval, &ct).unwrap();
+            assert_eq!(out.level(), top - dft.depth());
+            assert!((out.scale() / ct.scale() - 1.0).abs() < 1e-9);
+            let want = reference_dft(fft, &z, dft.direction()).unwrap();
+            assert!(max_err(&dft.apply_plain(&z).unwrap(), &want) < 1e-9);
+            // Precision relative to the largest output.
+            let bits = -(max_err(&c.decrypt(&out), &want) / max_norm(&want)).log2();
+            eprintln!("n {n}, {:?}, depth {}: {bits:.1} bits", dft.direction(), dft.depth());
+            assert!(bits >= 15.0, "n {n}, {:?}, depth {}: {bits:.1} bits", dft.direction(), dft.depth());
+        }
+        let back = stc.apply(&c.eval, &cts.apply(&c.eval, &ct).unwrap()).unwrap();
+        assert_eq!(back.level(), top - 2 * round_trip_depth);
+        let bits = -max_err(&c.decrypt(&back), &z).log2();
+        eprintln!("n {n}, SlotToCoeff(CoeffToSlot(z)), depth {round_trip_depth} + {round_trip_depth}: {bits:.1} bits");
+        assert!(bits >= 15.0, "round trip: {bits:.1} bits");
+    }
+
+    #[test]
+    fn homomorphic_sparse_slots() {
+        let params = Preset::InsecureTestN11.builder().slots(64).build_insecure().unwrap();
+        check_homomorphic(params, &[2, 3], 2);
+    }
+
+    #[test]
+    fn homomorphic_full_slots() {
+        check_homomorphic(Preset::InsecureTestN11.build().unwrap(), &[3], 2);
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        let params = Preset::InsecureTestN11.builder().slots(16).build_insecure().unwrap();
+        let top = params.max_level();
+        assert!(HomomorphicDft::new(&params, DftDirection::CoeffToSlot, 0, top, None).is_err());
+        assert!(HomomorphicDft::new(&params, DftDirection::CoeffToSlot, 5, top, None).is_err());
+        assert!(HomomorphicDft::new(&params, DftDirection::CoeffToSlot, 2, 1, None).is_err());
+        assert!(HomomorphicDft::new(&params, DftDirection::CoeffToSlot, 2, top + 1, None).is_err());
+        let dft = HomomorphicDft::new(&params, DftDirection::SlotToCoeff, 4, top, None).unwrap();
+        // One layer per level: 2 rotations per layer (+-h), one for h = n/2; h = 1..8 -> {+-1, +-2, +-4, 8}.
+        assert_eq!(dft.rotations(), vec![-4, -2, -1, 1, 2, 4, 8]);
+    }
+}
