@@ -39,6 +39,7 @@ pub mod homomorphic_dft;
 mod keys;
 mod keyswitch;
 pub mod linear_transform;
+pub mod mod_raise;
 mod params;
 pub mod polynomial;
 pub mod precision;
