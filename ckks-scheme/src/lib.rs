@@ -34,6 +34,7 @@ mod encoder;
 pub mod encoding;
 mod encryptor;
 mod error;
+pub mod eval_mod;
 mod evaluator;
 pub mod homomorphic_dft;
 mod keys;

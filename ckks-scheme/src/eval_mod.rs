@@ -1,0 +1,119 @@
+//! EvalMod: the homomorphic reduction modulo 1 at the heart of bootstrapping.
+//!
+//! After ModRaise and CoeffToSlot the slots hold `x = I + e` with an integer `I`, `|I| <= K`,
+//! and a small `e` (the message over `q_0`). EvalMod computes
+//!
+//! ```text
+//! f(x) = sin(2 pi x) / (2 pi)  ~  e        (for |e| << 1)
+//! ```
+//!
+//! by the scaled-cosine method (Han-Ki): a Chebyshev interpolant of
+//! `cos(2 pi (x - 1/4) / 2^r)` on `[-(K + 1), K + 1]`, then `r` double-angle steps
+//! `y <- 2 y^2 - 1`, which turn it into `cos(2 pi (x - 1/4)) = sin(2 pi x)`, and a final product
+//! by `1 / (2 pi)`. The double angles keep the interpolated function slow, so a low degree
+//! suffices; each step doubles the absolute error.
+//!
+//! Levels: `Chebyshev::depth() + r + 1`. Built on the public API (`Chebyshev`, `Evaluator`).
+
+use crate::polynomial::Chebyshev;
+use crate::{Ciphertext, Evaluator, SchemeError};
+use std::f64::consts::PI;
+
+/// The EvalMod approximation: bound `K`, interpolation degree, and `r` double-angle steps.
+#[derive(Clone, Debug)]
+pub struct EvalMod {
+    k: usize,
+    double_angles: usize,
+    poly: Chebyshev,
+}
+
+impl EvalMod {
+    /// Approximation of `sin(2 pi x) / (2 pi)` for `|x - round(x)|` small and `|round(x)| <= k`.
+    pub fn new(k: usize, degree: usize, double_angles: usize) -> Result<Self, SchemeError> {
+        let bound = k as f64 + 1.0;
+        let scale = (1u64 << double_angles) as f64;
+        let poly = Chebyshev::interpolate(|x| (2.0 * PI * (x - 0.25) / scale).cos(), degree, -bound, bound)?;
+        Ok(Self { k, double_angles, poly })
+    }
+
+    /// The bound `K` on the integer part.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Levels consumed: interpolant depth, double angles, and the final constant product.
+    pub fn depth(&self) -> usize {
+        self.poly.depth() + self.double_angles + 1
+    }
+
+    /// The same computation in `f64` (interpolant, double angles, `1 / (2 pi)`), for tests and
+    /// for estimating the approximation error.
+    pub fn eval_plain(&self, x: f64) -> f64 {
+        let mut y = self.poly.eval_plain(x);
+        for _ in 0..self.double_angles {
+            y = 2.0 * y * y - 1.0;
+        }
+        y / (2.0 * PI)
+    }
+
+    /// Evaluates on every slot of `ct`; the result is `depth()` levels lower, at the scale the
+    /// double-angle products leave (close to the input's).
+    pub fn evaluate(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, SchemeError> {
+        if ct.level() < self.depth() {
+            return Err(SchemeError::OutOfLevels { op: "EvalMod::evaluate", level: ct.level(), needed: self.depth() });
+        }
+        let mut y = self.poly.evaluate(eval, ct)?;
+        for _ in 0..self.double_angles {
+            let sq = eval.mul_relin_rescale(&y, &y)?;
+            y = eval.add_const(&eval.mul_int(&sq, 2)?, -1.0)?;
+        }
+        eval.rescale(&eval.mul_const(&y, 1.0 / (2.0 * PI))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Decryptor, Encoder, Encryptor, KeyGenerator, Preset};
+    use std::sync::Arc;
+
+    #[test]
+    fn plain_approximation_is_close_to_the_sine() {
+        let em = EvalMod::new(4, 15, 3).unwrap();
+        let worst = (-500..=500)
+            .map(|i| i as f64 / 100.0)
+            .map(|x| (em.eval_plain(x) - (2.0 * PI * x).sin() / (2.0 * PI)).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-6, "worst error {worst}");
+        assert_eq!(em.depth(), em.poly.depth() + 3 + 1);
+    }
+
+    /// Slots `I + e` with `|I| <= 4`, `|e| <= 0.01` come out as `sin(2 pi e) / (2 pi)`.
+    #[test]
+    fn removes_the_integer_part_homomorphically() {
+        let params = Preset::InsecureTestN13.build().unwrap();
+        let mut kg = KeyGenerator::from_seed(&params, [6; 32]);
+        let sk = kg.secret_key().unwrap();
+        let keys = Arc::new(kg.evaluation_keys(&sk, &[], false).unwrap());
+        let eval = Evaluator::new(keys.clone());
+        let enc = Encoder::new(&params);
+        let em = EvalMod::new(4, 15, 3).unwrap();
+        assert!(em.depth() <= params.max_level(), "depth {}", em.depth());
+        let n = params.slots();
+        let x: Vec<f64> = (0..n).map(|j| ((j % 9) as f64 - 4.0) + 0.01 * ((j as f64) * 0.7).sin()).collect();
+        let pt = enc.encode_real(&x, params.max_level(), params.default_scale()).unwrap();
+        let ct = Encryptor::from_seed(&keys.public, [7; 32]).encrypt(&pt).unwrap();
+        let out = em.evaluate(&eval, &ct).unwrap();
+        assert_eq!(out.level(), params.max_level() - em.depth());
+        let got = enc.decode_real(&Decryptor::new(&sk).decrypt(&out).unwrap()).unwrap();
+        let want: Vec<f64> = x.iter().map(|&v| (2.0 * PI * v).sin() / (2.0 * PI)).collect();
+        let stats = crate::PrecisionStats::compare_real(&want, &got);
+        eprintln!("EvalMod at N = 2^13: {stats}");
+        assert!(stats.min_bits >= 14.0, "{stats}");
+        // And that is the small part e, up to the cubic term of the sine.
+        let e_err = x.iter().zip(&got).map(|(&v, &g)| (v - v.round() - g).abs()).fold(0.0, f64::max);
+        assert!(e_err < 1e-4, "{e_err}");
+        let low = eval.drop_to_level(&ct, em.depth() - 1).unwrap();
+        assert!(matches!(em.evaluate(&eval, &low), Err(SchemeError::OutOfLevels { .. })));
+    }
+}
