@@ -30,9 +30,20 @@ pub struct EvalMod {
 impl EvalMod {
     /// Approximation of `sin(2 pi x) / (2 pi)` for `|x - round(x)|` small and `|round(x)| <= k`.
     pub fn new(k: usize, degree: usize, double_angles: usize) -> Result<Self, SchemeError> {
-        let bound = k as f64 + 1.0;
+        Self::with_input_factor(k, degree, double_angles, 1.0)
+    }
+
+    /// The same for an input that holds `factor * x` instead of `x` (the factor is folded into
+    /// the interpolant). Bootstrapping uses `factor = 2` for `w + conj(w) = 2 Re(w)`: folding
+    /// the factor keeps the ciphertext's scale at the prime size, which the Chebyshev
+    /// evaluation needs for full precision (a scale of `2 q` squares away from the primes).
+    pub fn with_input_factor(k: usize, degree: usize, double_angles: usize, factor: f64) -> Result<Self, SchemeError> {
+        if !(factor.is_finite() && factor > 0.0) {
+            return Err(SchemeError::InvalidParameters { reason: format!("EvalMod input factor {factor}") });
+        }
+        let bound = (k as f64 + 1.0) * factor;
         let scale = (1u64 << double_angles) as f64;
-        let poly = Chebyshev::interpolate(|x| (2.0 * PI * (x - 0.25) / scale).cos(), degree, -bound, bound)?;
+        let poly = Chebyshev::interpolate(|u| (2.0 * PI * (u / factor - 0.25) / scale).cos(), degree, -bound, bound)?;
         Ok(Self { k, double_angles, poly })
     }
 

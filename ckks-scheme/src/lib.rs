@@ -28,6 +28,7 @@
 //! # Ok::<(), SchemeError>(())
 //! ```
 
+pub mod bootstrap;
 mod ciphertext;
 mod complex;
 mod encoder;
