@@ -97,6 +97,14 @@ mod tests {
             .fold(0.0, f64::max);
         assert!(worst < 1e-6, "worst error {worst}");
         assert_eq!(em.depth(), em.poly.depth() + 3 + 1);
+        // With an input factor f the approximation reads f x and gives the same function of x.
+        let em2 = EvalMod::with_input_factor(4, 15, 3, 2.0).unwrap();
+        let worst2 = (-500..=500)
+            .map(|i| i as f64 / 100.0)
+            .map(|x| (em2.eval_plain(2.0 * x) - (2.0 * PI * x).sin() / (2.0 * PI)).abs())
+            .fold(0.0, f64::max);
+        assert!(worst2 < 1e-6, "worst error with factor 2: {worst2}");
+        assert!(EvalMod::with_input_factor(4, 15, 3, 0.0).is_err());
     }
 
     /// Slots `I + e` with `|I| <= 4`, `|e| <= 0.01` come out as `sin(2 pi e) / (2 pi)`.
