@@ -157,6 +157,25 @@ impl Modulus {
         }
     }
 
+    /// Reduces a signed 128-bit integer to `[0, q)` (encodings and constants scaled past 64
+    /// bits).
+    #[inline]
+    pub const fn reduce_i128(&self, x: i128) -> u64 {
+        let r = self.reduce_u128(x.unsigned_abs());
+        if x < 0 {
+            self.neg(r)
+        } else {
+            r
+        }
+    }
+
+    /// `prod_j q_j mod q` over a list of moduli: the CRT constants of basis conversion and key
+    /// switching (`P mod q_i`, `Q / q_i mod p_j`, ...). Cost: one reduction and one product per
+    /// factor.
+    pub fn product_of<'a>(&self, factors: impl IntoIterator<Item = &'a Modulus>) -> u64 {
+        factors.into_iter().fold(1 % self.q, |acc, f| self.mul(acc, self.reduce(f.q)))
+    }
+
     /// `a * b mod q` for `a, b` in `[0, q)`.
     #[inline(always)]
     pub const fn mul(&self, a: u64, b: u64) -> u64 {
@@ -277,6 +296,7 @@ impl Modulus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use num_bigint::BigUint;
     use proptest::prelude::*;
 
     const PRIMES: [u64; 4] = [
@@ -353,6 +373,18 @@ mod tests {
         }
 
         #[test]
+        fn product_of_matches_bigint(m in any_modulus(), fs in prop::collection::vec(any_modulus(), 0..6)) {
+            let want = fs.iter().fold(BigUint::from(1u32), |acc, f| acc * f.value()) % m.value();
+            prop_assert_eq!(BigUint::from(m.product_of(&fs)), want);
+        }
+
+        #[test]
+        fn reduce_i128_matches(m in any_modulus(), x in any::<i128>()) {
+            let q = m.value() as i128;
+            prop_assert_eq!(m.reduce_i128(x) as i128, x.rem_euclid(q));
+        }
+
+        #[test]
         fn shoup_matches_mul((m, a, w) in modulus_and_two(), x in any::<u64>()) {
             let q = m.value() as u128;
             let ws = m.shoup(w);
@@ -365,7 +397,6 @@ mod tests {
 
         #[test]
         fn pow_and_inv_match_bigint((m, a, _b) in modulus_and_two(), e in any::<u64>()) {
-            use num_bigint::BigUint;
             let q = BigUint::from(m.value());
             let want = BigUint::from(a).modpow(&BigUint::from(e), &q);
             prop_assert_eq!(BigUint::from(m.pow(a, e)), want);

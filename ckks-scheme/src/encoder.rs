@@ -48,8 +48,7 @@ impl Encoder {
             let m = *q.modulus(i);
             let limb = poly.limb_mut(i);
             for (o, &x) in limb.iter_mut().zip(&ints) {
-                let r = m.reduce_u128(x.unsigned_abs());
-                *o = if x < 0 { m.neg(r) } else { r };
+                *o = m.reduce_i128(x);
             }
             debug_assert_eq!(limb.len(), n);
         }
@@ -106,12 +105,7 @@ fn centered_coefficients(poly: &ckks_math::RnsPoly) -> Result<Vec<f64>, SchemeEr
         let t = m1.mul(m1.sub(r1, m1.reduce(r0)), q0_inv);
         let x = r0 as u128 + q0 as u128 * t as u128;
         let centered: i128 = if x > q01 / 2 { x as i128 - q01 as i128 } else { x as i128 };
-        let consistent = (2..limbs).all(|i| {
-            let m = basis.modulus(i);
-            let r = m.reduce_u128(centered.unsigned_abs());
-            let r = if centered < 0 { m.neg(r) } else { r };
-            r == poly.limb(i)[c]
-        });
+        let consistent = (2..limbs).all(|i| basis.modulus(i).reduce_i128(centered) == poly.limb(i)[c]);
         if consistent {
             out.push(centered as f64);
         } else {

@@ -69,42 +69,50 @@ impl Evaluator {
 
     /// `a + b`; levels equal, scales equal up to [`SCALE_TOLERANCE`]. No level consumed.
     pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, SchemeError> {
-        if a.size() != b.size() {
-            let mut out = a.clone();
-            self.add_assign(&mut out, b)?;
-            return Ok(out);
-        }
-        self.check_pair("add", a, b)?;
-        Self::check_scales("add", a.scale(), b.scale())?;
-        let c = a.c.iter().zip(&b.c).map(|(x, y)| x.add(y)).collect::<Result<Vec<_>, _>>()?;
-        Ok(Ciphertext { params: a.params.clone(), c, scale: a.scale })
+        self.sum_new("add", a, b, RnsPoly::add, RnsPoly::add_assign)
     }
 
     /// `a += b`.
     pub fn add_assign(&self, a: &mut Ciphertext, b: &Ciphertext) -> Result<(), SchemeError> {
-        self.check_pair("add", a, b)?;
-        Self::check_scales("add", a.scale(), b.scale())?;
-        self.combine(a, b, |x, y| x.add_assign(y))
+        self.check_sum("add", a, b)?;
+        self.combine(a, b, RnsPoly::add_assign)
     }
 
     /// `a - b`.
     pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, SchemeError> {
-        if a.size() != b.size() {
-            let mut out = a.clone();
-            self.sub_assign(&mut out, b)?;
-            return Ok(out);
-        }
-        self.check_pair("sub", a, b)?;
-        Self::check_scales("sub", a.scale(), b.scale())?;
-        let c = a.c.iter().zip(&b.c).map(|(x, y)| x.sub(y)).collect::<Result<Vec<_>, _>>()?;
-        Ok(Ciphertext { params: a.params.clone(), c, scale: a.scale })
+        self.sum_new("sub", a, b, RnsPoly::sub, RnsPoly::sub_assign)
     }
 
     /// `a -= b`.
     pub fn sub_assign(&self, a: &mut Ciphertext, b: &Ciphertext) -> Result<(), SchemeError> {
-        self.check_pair("sub", a, b)?;
-        Self::check_scales("sub", a.scale(), b.scale())?;
-        self.combine(a, b, |x, y| x.sub_assign(y))
+        self.check_sum("sub", a, b)?;
+        self.combine(a, b, RnsPoly::sub_assign)
+    }
+
+    /// Levels and scales of the two operands of a sum or difference.
+    fn check_sum(&self, op: &'static str, a: &Ciphertext, b: &Ciphertext) -> Result<(), SchemeError> {
+        self.check_pair(op, a, b)?;
+        Self::check_scales(op, a.scale(), b.scale())
+    }
+
+    /// `a ± b` into a new ciphertext: one pass per component when the sizes agree (no clone),
+    /// otherwise a clone of `a` padded with zero components.
+    fn sum_new(
+        &self,
+        op: &'static str,
+        a: &Ciphertext,
+        b: &Ciphertext,
+        new: fn(&RnsPoly, &RnsPoly) -> Result<RnsPoly, ckks_math::MathError>,
+        assign: fn(&mut RnsPoly, &RnsPoly) -> Result<(), ckks_math::MathError>,
+    ) -> Result<Ciphertext, SchemeError> {
+        self.check_sum(op, a, b)?;
+        if a.size() != b.size() {
+            let mut out = a.clone();
+            self.combine(&mut out, b, assign)?;
+            return Ok(out);
+        }
+        let c = a.c.iter().zip(&b.c).map(|(x, y)| new(x, y)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Ciphertext { params: a.params.clone(), c, scale: a.scale })
     }
 
     fn combine(
@@ -180,8 +188,7 @@ impl Evaluator {
         let basis = out.c[0].basis().clone();
         for i in 0..limbs {
             let m = *basis.modulus(i);
-            let r = m.reduce_u128(v.unsigned_abs());
-            let r = if v < 0 { m.neg(r) } else { r };
+            let r = m.reduce_i128(v);
             // The constant polynomial is `r` in every NTT slot.
             out.c[0].limb_mut(i).iter_mut().for_each(|x| *x = m.add(*x, r));
         }
@@ -200,17 +207,7 @@ impl Evaluator {
         let basis = a.c[0].basis().clone();
         let q_last = basis.modulus(a.level()).value() as f64;
         let v = round_const("mul_const", c * q_last, a)?;
-        let residues: Vec<u64> = (0..=a.level())
-            .map(|i| {
-                let m = basis.modulus(i);
-                let r = m.reduce_u128(v.unsigned_abs());
-                if v < 0 {
-                    m.neg(r)
-                } else {
-                    r
-                }
-            })
-            .collect();
+        let residues: Vec<u64> = (0..=a.level()).map(|i| basis.modulus(i).reduce_i128(v)).collect();
         let mut out = a.clone();
         for p in out.c.iter_mut() {
             p.mul_rns_scalar_assign(&residues)?;
@@ -515,17 +512,9 @@ fn monomial_half_ntt(basis: &ckks_math::RnsBasis, i: usize) -> Vec<u64> {
 fn const_poly(like: &RnsPoly, re: i128, im: i128) -> RnsPoly {
     let mut out = like.clone();
     let basis = like.basis().clone();
-    let reduce = |m: &ckks_math::Modulus, v: i128| {
-        let r = m.reduce_u128(v.unsigned_abs());
-        if v < 0 {
-            m.neg(r)
-        } else {
-            r
-        }
-    };
     for i in 0..like.limbs() {
         let m = *basis.modulus(i);
-        let (a, b) = (reduce(&m, re), reduce(&m, im));
+        let (a, b) = (m.reduce_i128(re), m.reduce_i128(im));
         let w = monomial_half_ntt(&basis, i);
         for (x, &wj) in out.limb_mut(i).iter_mut().zip(&w) {
             *x = m.add(a, m.mul(b, wj));

@@ -205,11 +205,7 @@ impl KeyGenerator {
         let alpha = p.len();
         let n = params.degree();
         // [P]_{q_i} for every prime of Q.
-        let p_mod_q: Vec<u64> = q
-            .moduli()
-            .iter()
-            .map(|m| p.moduli().iter().fold(1u64, |acc, pj| m.mul(acc, m.reduce(pj.value()))))
-            .collect();
+        let p_mod_q: Vec<u64> = q.moduli().iter().map(|m| m.product_of(p.moduli())).collect();
         let mut digits = Vec::with_capacity(params.dnum());
         for j in 0..params.dnum() {
             let (a_seed, mut a) = self.uniform_seeded(&[&q, &p])?;

@@ -85,7 +85,7 @@ impl LevelKeySwitch {
         let p_mod_q: Vec<(u64, u64)> = q.moduli()[..limbs]
             .iter()
             .map(|qi| {
-                let v = p.moduli().iter().fold(1u64, |acc, pj| qi.mul(acc, qi.reduce(pj.value())));
+                let v = qi.product_of(p.moduli());
                 (v, qi.shoup(v))
             })
             .collect();
@@ -180,8 +180,8 @@ impl SwitchingKey {
         let mut d1 = RnsPoly::from_data(q, limbs, Representation::Ntt, acc1)?;
         let e0 = RnsPoly::from_data(p, alpha, Representation::Ntt, acc0_p)?;
         let e1 = RnsPoly::from_data(p, alpha, Representation::Ntt, acc1_p)?;
-        ks.down.mod_down(&mut d0, &e0)?;
-        ks.down.mod_down(&mut d1, &e1)?;
+        ks.down.mod_down(&mut d0, e0)?;
+        ks.down.mod_down(&mut d1, e1)?;
         Ok((d0, d1))
     }
 

@@ -57,11 +57,7 @@ impl BasisConverter {
             .iter()
             .enumerate()
             .map(|(i, qi)| {
-                let hat = from
-                    .iter()
-                    .enumerate()
-                    .filter(|&(j, _)| j != i)
-                    .fold(1u64, |acc, (_, qj)| qi.mul(acc, qi.reduce(qj.value())));
+                let hat = qi.product_of(from.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, qj)| qj));
                 let inv = qi
                     .inv(hat)
                     .ok_or_else(|| MathError::InvalidBasis { reason: format!("prime {} repeats", qi.value()) })?;
@@ -72,18 +68,12 @@ impl BasisConverter {
             .iter()
             .map(|pj| {
                 (0..from.len())
-                    .map(|i| {
-                        from.iter()
-                            .enumerate()
-                            .filter(|&(l, _)| l != i)
-                            .fold(1u64, |acc, (_, ql)| pj.mul(acc, pj.reduce(ql.value())))
-                    })
+                    .map(|i| pj.product_of(from.iter().enumerate().filter(|&(l, _)| l != i).map(|(_, ql)| ql)))
                     .collect()
             })
             .collect();
         let q_inv = from.iter().map(|q| 1.0 / q.value() as f64).collect();
-        let q_mod_p =
-            to.iter().map(|pj| from.iter().fold(1u64, |acc, qi| pj.mul(acc, pj.reduce(qi.value())))).collect();
+        let q_mod_p = to.iter().map(|pj| pj.product_of(from)).collect();
         Ok(Self { from: from.to_vec(), to: to.to_vec(), qhat_inv, qhat_mod_p, q_inv, q_mod_p })
     }
 
@@ -312,7 +302,7 @@ impl ModUpDown {
         let p_inv = qm
             .iter()
             .map(|qi| {
-                let prod = p.moduli().iter().fold(1u64, |acc, pj| qi.mul(acc, qi.reduce(pj.value())));
+                let prod = qi.product_of(p.moduli());
                 let inv = qi.inv(prod).expect("P and Q are coprime");
                 (inv, qi.shoup(inv))
             })
@@ -339,7 +329,7 @@ impl ModUpDown {
     /// ModDown: given `a` modulo `Q_l` (in `a_q`, either representation) and modulo `P` (in
     /// `a_p`, either representation), replaces `a_q` by `(a - [a]_P) / P mod Q_l` with the
     /// centered `[a]_P`: `a / P` rounded to the nearest integer. Keeps `a_q`'s representation.
-    pub fn mod_down(&self, a_q: &mut RnsPoly, a_p: &RnsPoly) -> Result<(), MathError> {
+    pub fn mod_down(&self, a_q: &mut RnsPoly, mut a_p: RnsPoly) -> Result<(), MathError> {
         self.check_q("ModUpDown::mod_down", a_q)?;
         if !a_p.basis().same_as(&self.p) || a_p.limbs() != self.p.len() {
             return Err(MathError::Mismatch {
@@ -348,10 +338,10 @@ impl ModUpDown {
             });
         }
         let n = a_q.degree();
-        let mut ap = a_p.clone();
-        ap.to_coeff();
+        // Taken by value: key switching hands over its P accumulators, which need no copy.
+        a_p.to_coeff();
         let mut corr = RnsPoly::zero(&self.q, self.limbs, Representation::Coefficient)?;
-        self.down.convert_centered(ap.data(), corr.data_mut(), n);
+        self.down.convert_centered(a_p.data(), corr.data_mut(), n);
         if a_q.representation() == Representation::Ntt {
             corr.to_ntt();
         }

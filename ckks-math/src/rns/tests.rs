@@ -238,7 +238,7 @@ proptest! {
         a_q.mul_rns_scalar_assign(&p_mod).unwrap();
         let a_p = RnsPoly::zero(&p, p.len(), Representation::Coefficient).unwrap();
         if ntt { a_q.to_ntt(); }
-        md.mod_down(&mut a_q, &a_p).unwrap();
+        md.mod_down(&mut a_q, a_p).unwrap();
         a_q.to_coeff();
         prop_assert_eq!(&a_q, &a);
 
@@ -247,7 +247,7 @@ proptest! {
         let e: Vec<i64> = (0..n as i64).map(|i| (i * 7919) % 1000 - 500).collect();
         b_q.add_assign(&RnsPoly::from_signed(&q, l, &e).unwrap()).unwrap();
         let b_p = RnsPoly::from_signed(&p, p.len(), &e).unwrap();
-        md.mod_down(&mut b_q, &b_p).unwrap();
+        md.mod_down(&mut b_q, b_p).unwrap();
         let got = b_q.to_bigint_centered().unwrap();
         prop_assert_eq!(&got, &a_int);
     }

@@ -95,21 +95,13 @@ impl SpecialFft {
     /// `5^(k + slots)` act alike, and one canonical element per rotation means one key.
     /// Cost: `O(log k)` multiplications.
     pub fn rotation_galois_element(&self, k: usize) -> usize {
-        let two_n = 2 * self.n as u64;
-        let (mut base, mut e, mut acc) = (5u64, (k % self.slots) as u64, 1u64);
-        while e > 0 {
-            if e & 1 == 1 {
-                acc = acc * base % two_n;
-            }
-            base = base * base % two_n;
-            e >>= 1;
-        }
-        acc as usize
+        // k mod slots < N/2, the order of 5 modulo 2N, so ckks-math reduces it no further.
+        ckks_math::automorphism::rotation_galois_element((k % self.slots) as i64, self.n)
     }
 
     /// The Galois element `2N - 1` of the automorphism `X -> X^-1`, which conjugates every slot.
     pub fn conjugation_galois_element(&self) -> usize {
-        2 * self.n - 1
+        ckks_math::automorphism::conjugation_galois_element(self.n)
     }
 
     /// Encodes `z` (exactly `slots` values) into the `N` real coefficients, unscaled, of the
