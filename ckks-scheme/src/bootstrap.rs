@@ -1,83 +1,331 @@
-//! Full-slot bootstrapping assembled from the public pieces: ModRaise, CoeffToSlot, EvalMod,
-//! SlotToCoeff (see `docs/BOOTSTRAPPING.md`).
+//! Bootstrapping: refreshes a ciphertext at level 0 to [`Bootstrapper::output_level`] without
+//! the secret key, assembled from the public pieces (see `docs/BOOTSTRAPPING.md`).
 //!
-//! Status: a first working pipeline for full slots, exercised at small insecure parameters with
-//! a sparse secret; the secure N = 2^16 preset, sparse-secret encapsulation and sparse slot
-//! counts are not done yet.
+//! For an input at level 0 with scale `Delta`, decrypting to `t = Delta m + e` (`|t| < q_0/2`),
+//! under the dense main key `s`:
 //!
-//! For an input at level 0 with scale `Delta`, decrypting to `t = Delta m + e` (`|t| < q_0/2`):
+//! 0. Sparse-secret encapsulation (eprint 2022/024), when configured: switch to an ephemeral
+//!    sparse key `s'` (Hamming weight `h`, typically 32) with a key that lives at `q_0 p_0`
+//!    only ([`Parameters::encapsulation_parameters`]), so that step 1's `I` stays small.
+//! 1. ModRaise to the top of the chain (then, with encapsulation, switch back from `s'` to
+//!    `s` with a key at the full `Q P`) and read the result at scale `q_0`: the slots are
+//!    `decode((t + q_0 I) / q_0)`, `|I| <= K` with overwhelming probability.
+//! 2. For sparse slots (`n < N/2`), the trace over the automorphisms fixing `X^(N/2n)`
+//!    (`log2(N/2n)` key switches) projects onto the subring of the encoding.
+//! 3. CoeffToSlot: slot `j` holds `c w_j`, `w_j = x_j + i y_j` the coefficients `t / q_0 + I`
+//!    (bit-reversed), where `c = 1 / (2 (K + 1))` (and the trace's factor) is folded into the
+//!    first matrix.
+//! 4. `x / (K+1) = c w + conj(c w)` and `y / (K+1) = (c w - conj(c w)) / i`, in `[-1, 1]`.
+//! 5. EvalMod on both ([`EvalMod::sine`]): `sin(2 pi x) ~ 2 pi t / q_0`.
+//! 6. `x' + i y'`, SlotToCoeff with `1 / (2 pi)` folded in, and read the result at scale
+//!    `S Delta / q_0`: the slots are `m` again.
 //!
-//! 1. ModRaise and read the result at scale `q_0`: the slots are `decode((t + q_0 I) / q_0)`.
-//! 2. CoeffToSlot: slot `j` holds `w_j = x_j + i y_j` with `x_j = I_j + t_j / q_0`,
-//!    `y_j = I_{N/2+j} + t_{N/2+j} / q_0` (bit-reversed order).
-//! 3. `2x = w + conj w` and `2y = (w - conj w) / i`.
-//! 4. EvalMod on `2x` and `2y` (the factor 2 folded into its interpolant, so the scale stays at
-//!    the prime size): `sin(2 pi x) / (2 pi) ~ t / q_0`.
-//! 5. `x' + i y'`, SlotToCoeff, and read the result at scale `S Delta / q_0`: the slots are `m`.
-//!
-//! The whole chain runs at the scale of the primes, which should be close to `q_0`, so that the
-//! EvalMod error, multiplied by `q_0 / Delta` in step 5, stays small.
+//! Every stage runs at a scale equal to the primes it rescales by, so the Chebyshev evaluation
+//! keeps full precision; the error of steps 3-5, relative to `t / q_0`, is amplified by
+//! `q_0 / Delta` in step 6, which is why `q_0 / Delta` is a parameter of the contract.
 
 use crate::eval_mod::EvalMod;
 use crate::homomorphic_dft::{DftDirection, HomomorphicDft};
+use crate::keys::GaloisKeys;
 use crate::mod_raise::mod_raise;
-use crate::{Ciphertext, Evaluator, Parameters, SchemeError};
+use crate::security::SecretDistribution;
+use crate::{Ciphertext, Evaluator, KeyGenerator, Parameters, SchemeError, SecretKey, SwitchingKey};
+use ckks_math::automorphism::{conjugation_galois_element, rotation_galois_element};
+use ckks_math::{Representation, RnsPoly};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::f64::consts::PI;
+use std::fmt;
+use std::time::{Duration, Instant};
 
-/// The bootstrapping circuit for one parameter set (full slots).
+/// The shape of the bootstrapping circuit. Levels consumed:
+/// `cts_depth + ceil(log2(degree + 1)) + double_angles + stc_depth`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BootstrapConfig {
+    /// Levels of CoeffToSlot (the DFT's `log2(slots)` butterfly layers merged into this many
+    /// matrices; more levels, fewer rotations).
+    pub cts_depth: usize,
+    /// Levels of SlotToCoeff.
+    pub stc_depth: usize,
+    /// Bound `K` on the integer part `|I|` that EvalMod removes.
+    pub k: usize,
+    /// Degree of the Chebyshev interpolant of the scaled cosine.
+    pub degree: usize,
+    /// Double-angle steps `r` after the interpolant.
+    pub double_angles: usize,
+    /// Hamming weight of the ephemeral sparse key of sparse-secret encapsulation, or `None` to
+    /// bootstrap under the main key directly (then `K` must cover its `||s||_1`).
+    pub ephemeral_hamming_weight: Option<usize>,
+}
+
+impl BootstrapConfig {
+    /// The default: CoeffToSlot and SlotToCoeff of depth 3, `K = 16`, degree 31, 4 double
+    /// angles (EvalMod depth 9, approximation error about `2^-43`), encapsulation with `h = 32`.
+    /// 15 levels in all.
+    pub fn standard() -> Self {
+        Self { cts_depth: 3, stc_depth: 3, k: 16, degree: 31, double_angles: 4, ephemeral_hamming_weight: Some(32) }
+    }
+
+    /// Levels consumed by the circuit.
+    pub fn depth(&self) -> usize {
+        self.cts_depth + ceil_log2(self.degree + 1) + self.double_angles + self.stc_depth
+    }
+}
+
+fn ceil_log2(x: usize) -> usize {
+    x.next_power_of_two().trailing_zeros() as usize
+}
+
+/// The public keys bootstrapping needs beyond the [`crate::EvaluationKeys`] (whose Galois keys
+/// must include [`Bootstrapper::galois_elements`]): the two switching keys of sparse-secret
+/// encapsulation. Made by the client ([`Bootstrapper::generate_keys`]); holds no secret.
+#[derive(Clone, Debug)]
+pub struct BootstrapKeys {
+    /// Dense main key to the ephemeral sparse key, at `q_0 p_0` (encapsulation parameters).
+    to_sparse: Option<SwitchingKey>,
+    /// Ephemeral sparse key back to the main key, at the full `Q P`.
+    to_dense: Option<SwitchingKey>,
+}
+
+impl BootstrapKeys {
+    /// Keys for a configuration without encapsulation (nothing beyond the Galois keys).
+    pub fn none() -> Self {
+        Self { to_sparse: None, to_dense: None }
+    }
+
+    /// The dense-to-sparse key, whose modulus is the lowest of the chain (`q_0 p_0`).
+    pub fn to_sparse(&self) -> Option<&SwitchingKey> {
+        self.to_sparse.as_ref()
+    }
+
+    /// The sparse-to-dense key (full `Q P`).
+    pub fn to_dense(&self) -> Option<&SwitchingKey> {
+        self.to_dense.as_ref()
+    }
+
+    /// Size in bytes of the key material.
+    pub fn size_bytes(&self) -> usize {
+        self.to_sparse.iter().chain(&self.to_dense).map(|k| k.size_bytes()).sum()
+    }
+}
+
+/// What a bootstrapper promises (see the [module documentation](self)): inputs at level 0
+/// (higher levels are dropped to 0) with scale `Delta < q_0 / 2` and `|m| <= 1` for the stated
+/// precision, output at `output_level` on `slots` slots.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BootstrapContract {
+    /// Slots per ciphertext.
+    pub slots: usize,
+    /// Level of the result.
+    pub output_level: usize,
+    /// Levels the circuit consumes (from the top of the chain).
+    pub depth: usize,
+    /// `log2(q_0)`: the ratio `q_0 / Delta` amplifies the circuit's error, and the sine's
+    /// nonlinearity costs about `(2 pi Delta m / q_0)^2 / 6` relative error.
+    pub log_q0: f64,
+    /// The bound `K` on `|I|`.
+    pub k: usize,
+    /// Secret that `I` is computed under: the ephemeral sparse key, or the main key.
+    pub secret: SecretDistribution,
+    /// `log2` of the probability that some coefficient of `I` exceeds `K` in one
+    /// bootstrapping (Gaussian tail of a sum of `h + 1` uniforms on `[-1/2, 1/2]`, union bound
+    /// over the `N` coefficients).
+    pub log2_failure_probability: f64,
+}
+
+impl fmt::Display for BootstrapContract {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "bootstrapping: {} slots, level 0 -> level {} ({} levels consumed), K = {} under a {}, \
+             failure probability 2^{:.0} per bootstrap, q_0 = 2^{:.1} (message ratio q_0 / Delta)",
+            self.slots, self.output_level, self.depth, self.k, self.secret, self.log2_failure_probability, self.log_q0
+        )
+    }
+}
+
+/// The bootstrapping circuit for one parameter set: pre-encoded CoeffToSlot and SlotToCoeff
+/// matrices, the EvalMod polynomial, and the encapsulation parameters. Holds no key.
 #[derive(Clone, Debug)]
 pub struct Bootstrapper {
+    params: Parameters,
+    config: BootstrapConfig,
+    encapsulation: Option<Parameters>,
     coeff_to_slot: HomomorphicDft,
     eval_mod: EvalMod,
     slot_to_coeff: HomomorphicDft,
 }
 
 impl Bootstrapper {
-    /// A circuit with CoeffToSlot and SlotToCoeff of the given depths and an EvalMod for
-    /// `|I| <= k` (interpolation degree, double angles). Consumes
-    /// `cts_depth + EvalMod::depth() + stc_depth` levels from the top.
-    pub fn new(
-        params: &Parameters,
-        cts_depth: usize,
-        stc_depth: usize,
-        k: usize,
-        degree: usize,
-        double_angles: usize,
-    ) -> Result<Self, SchemeError> {
-        if params.slots() != params.degree() / 2 {
-            return Err(SchemeError::InvalidParameters {
-                reason: "the bootstrapper supports full slots (N/2) only for now".into(),
-            });
-        }
-        // The split below hands EvalMod 2 Re(w) and 2 Im(w).
-        let eval_mod = EvalMod::with_input_factor(k, degree, double_angles, 2.0)?;
+    /// Builds the circuit for `params` (full or sparse slots). Errors if the chain is too short
+    /// for [`BootstrapConfig::depth`], or if encapsulation is asked at secure parameters whose
+    /// `q_0 p_0` exceeds the sparse-key bound. Cost: encoding the DFT matrices (seconds at
+    /// `N = 2^16`).
+    pub fn new(params: &Parameters, config: BootstrapConfig) -> Result<Self, SchemeError> {
+        let eval_mod = EvalMod::sine(config.k, config.degree, config.double_angles, 1.0 / (config.k as f64 + 1.0))?;
         let top = params.max_level();
-        let needed = cts_depth + eval_mod.depth() + stc_depth;
+        let needed = config.cts_depth + eval_mod.depth() + config.stc_depth;
         if needed > top {
             return Err(SchemeError::OutOfLevels { op: "Bootstrapper::new", level: top, needed });
         }
-        let coeff_to_slot = HomomorphicDft::new(params, DftDirection::CoeffToSlot, cts_depth, top, None)?;
-        let stc_level = top - cts_depth - eval_mod.depth();
-        let slot_to_coeff = HomomorphicDft::new(params, DftDirection::SlotToCoeff, stc_depth, stc_level, None)?;
-        Ok(Self { coeff_to_slot, eval_mod, slot_to_coeff })
+        let encapsulation = config.ephemeral_hamming_weight.map(|h| params.encapsulation_parameters(h)).transpose()?;
+        let gap = params.degree() / (2 * params.slots());
+        // Fold 1 / (2 (K + 1)) and the trace's factor `gap` into CoeffToSlot; 1 / (2 pi) into
+        // SlotToCoeff.
+        let cts_factor = 1.0 / (2.0 * (config.k as f64 + 1.0) * gap as f64);
+        // CoeffToSlot reads the raised ciphertext at scale q_0 and hands EvalMod the scale of
+        // the prime its first product drops.
+        let q = params.q_basis();
+        let eval_mod_level = top - config.cts_depth;
+        let coeff_to_slot = HomomorphicDft::retargeted(
+            params,
+            DftDirection::CoeffToSlot,
+            config.cts_depth,
+            top,
+            cts_factor,
+            q.modulus(0).value() as f64,
+            q.modulus(eval_mod_level).value() as f64,
+        )?;
+        // EvalMod leaves a scale close to its primes; SlotToCoeff brings it back to q_0 so that
+        // the result, read at `scale * Delta / q_0`, is at about `Delta`.
+        let stc_level = eval_mod_level - eval_mod.depth();
+        let slot_to_coeff = HomomorphicDft::retargeted(
+            params,
+            DftDirection::SlotToCoeff,
+            config.stc_depth,
+            stc_level,
+            1.0 / (2.0 * PI),
+            q.modulus(eval_mod_level).value() as f64,
+            q.modulus(0).value() as f64,
+        )?;
+        Ok(Self { params: params.clone(), config, encapsulation, coeff_to_slot, eval_mod, slot_to_coeff })
     }
 
-    /// Levels left after bootstrapping.
-    pub fn output_level(&self, params: &Parameters) -> usize {
-        params.max_level() - self.coeff_to_slot.depth() - self.eval_mod.depth() - self.slot_to_coeff.depth()
+    /// The configuration.
+    pub fn config(&self) -> &BootstrapConfig {
+        &self.config
     }
 
-    /// The rotations whose keys the server needs (conjugation is needed too).
+    /// The encapsulation parameters (`q_0 p_0`, sparse secret), if configured.
+    pub fn encapsulation_parameters(&self) -> Option<&Parameters> {
+        self.encapsulation.as_ref()
+    }
+
+    /// Levels consumed.
+    pub fn depth(&self) -> usize {
+        self.coeff_to_slot.depth() + self.eval_mod.depth() + self.slot_to_coeff.depth()
+    }
+
+    /// Level of the refreshed ciphertext.
+    pub fn output_level(&self) -> usize {
+        self.params.max_level() - self.depth()
+    }
+
+    /// The promises of this circuit (see [`BootstrapContract`]).
+    pub fn contract(&self) -> BootstrapContract {
+        let n = self.params.degree();
+        let secret = match self.encapsulation.as_ref() {
+            Some(e) => e.secret_distribution(),
+            None => self.params.secret_distribution(),
+        };
+        // The number of +-1 terms in each coefficient of c_1 s.
+        let weight = match secret {
+            SecretDistribution::SparseTernary { hamming_weight } => hamming_weight as f64,
+            SecretDistribution::Ternary => 2.0 * n as f64 / 3.0,
+            SecretDistribution::Gaussian => 3.2 * 3.2 * n as f64,
+        };
+        let sigma = ((weight + 1.0) / 12.0).sqrt();
+        let z = (self.config.k as f64 + 0.5) / sigma;
+        // log2 of N * P(|N(0,1)| > z), by the Gaussian tail bound 2 phi(z) / z.
+        let log2_tail = (-z * z / 2.0) / std::f64::consts::LN_2 - (z * (PI / 2.0).sqrt()).log2();
+        BootstrapContract {
+            slots: self.params.slots(),
+            output_level: self.output_level(),
+            depth: self.depth(),
+            log_q0: (self.params.q_basis().modulus(0).value() as f64).log2(),
+            k: self.config.k,
+            secret,
+            log2_failure_probability: (log2_tail + (n as f64).log2()).min(0.0),
+        }
+    }
+
+    /// The slot rotations whose Galois keys bootstrapping needs (CoeffToSlot, SlotToCoeff).
     pub fn rotations(&self) -> Vec<i64> {
         let set: BTreeSet<i64> =
             self.coeff_to_slot.rotations().into_iter().chain(self.slot_to_coeff.rotations()).collect();
         set.into_iter().collect()
     }
 
-    /// Refreshes a level-0 ciphertext: the result, at [`Bootstrapper::output_level`], decrypts
-    /// to the same slots.
-    pub fn bootstrap(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, SchemeError> {
+    /// Galois elements of the trace for sparse slots: `5^(n 2^j) mod 2N`, `j < log2(N / 2n)`.
+    fn trace_elements(&self) -> Vec<usize> {
+        let (n, slots) = (self.params.degree(), self.params.slots());
+        let gap = n / (2 * slots);
+        (0..gap.trailing_zeros()).map(|j| rotation_galois_element((slots << j) as i64, n)).collect()
+    }
+
+    /// Every Galois element bootstrapping needs: the rotations, conjugation, and the trace of
+    /// sparse slots. Give them to [`KeyGenerator::extend_galois_keys`].
+    pub fn galois_elements(&self) -> Vec<usize> {
+        let n = self.params.degree();
+        let mut set: BTreeSet<usize> =
+            self.rotations().into_iter().map(|r| crate::rotation_element(&self.params, r)).collect();
+        set.insert(conjugation_galois_element(n));
+        set.extend(self.trace_elements());
+        set.remove(&1);
+        set.into_iter().collect()
+    }
+
+    /// Client side: the Galois keys of [`Bootstrapper::galois_elements`] (added to `galois`)
+    /// and the encapsulation keys, from the main secret key. The ephemeral sparse key is drawn
+    /// here and dropped: nobody keeps it.
+    pub fn generate_keys(
+        &self,
+        kg: &mut KeyGenerator,
+        sk: &SecretKey,
+        galois: &mut GaloisKeys,
+    ) -> Result<BootstrapKeys, SchemeError> {
+        kg.extend_galois_keys(sk, galois, &self.galois_elements())?;
+        let Some(enc) = &self.encapsulation else {
+            return Ok(BootstrapKeys::none());
+        };
+        let mut small = kg.fork(enc);
+        let sparse = small.secret_key()?;
+        let dense_small = SecretKey::from_coeffs(enc, sk.coeffs().to_vec())?;
+        let to_sparse = small.switching_key_between(&dense_small, &sparse)?;
+        let sparse_big = SecretKey::from_coeffs(&self.params, sparse.coeffs().to_vec())?;
+        let to_dense = kg.switching_key_between(&sparse_big, sk)?;
+        Ok(BootstrapKeys { to_sparse: Some(to_sparse), to_dense: Some(to_dense) })
+    }
+
+    /// Refreshes `ct` (dropped to level 0 first if higher): the result, at
+    /// [`Bootstrapper::output_level`], decrypts to the same slots within the precision of the
+    /// [`BootstrapContract`]. Errors if the scale is not below `q_0 / 2`, if keys are missing
+    /// (Galois or encapsulation), or on parameter mismatches.
+    pub fn bootstrap(
+        &self,
+        eval: &Evaluator,
+        keys: &BootstrapKeys,
+        ct: &Ciphertext,
+    ) -> Result<Ciphertext, SchemeError> {
+        Ok(self.bootstrap_timed(eval, keys, ct)?.0)
+    }
+
+    /// [`Bootstrapper::bootstrap`] with the wall-clock time of each stage.
+    pub fn bootstrap_timed(
+        &self,
+        eval: &Evaluator,
+        keys: &BootstrapKeys,
+        ct: &Ciphertext,
+    ) -> Result<(Ciphertext, BootstrapTimings), SchemeError> {
+        let mut timings = BootstrapTimings::default();
+        let mut clock = Instant::now();
+        let mut lap = |slot: &mut Duration| {
+            let now = Instant::now();
+            *slot = now - clock;
+            clock = now;
+        };
         let params = eval.params();
+        params.check_same("bootstrap", &self.params)?;
         let q0 = params.q_basis().modulus(0).value() as f64;
         let delta = ct.scale();
         if delta >= q0 / 2.0 {
@@ -87,57 +335,283 @@ impl Bootstrapper {
                 reason: "the input scale must be below q_0 / 2",
             });
         }
-        let mut raised = mod_raise(ct)?;
+        let ct = if ct.level() > 0 { eval.drop_to_level(ct, 0)? } else { ct.clone() };
+        let mut raised = match &self.encapsulation {
+            Some(enc) => {
+                let missing = |which| SchemeError::InvalidParameters {
+                    reason: format!("bootstrapping with encapsulation needs the {which} key (BootstrapKeys)"),
+                };
+                let to_sparse = keys.to_sparse.as_ref().ok_or_else(|| missing("dense-to-sparse"))?;
+                let to_dense = keys.to_dense.as_ref().ok_or_else(|| missing("sparse-to-dense"))?;
+                let small = Evaluator::without_keys(enc).switch_key(&rebase(&ct, enc)?, to_sparse)?;
+                let raised = mod_raise(&rebase(&small, params)?)?;
+                eval.switch_key(&raised, to_dense)?
+            }
+            None => mod_raise(&ct)?,
+        };
+        lap(&mut timings.mod_raise);
+        for k in self.trace_elements() {
+            let t = eval.apply_galois(&raised, k)?;
+            eval.add_assign(&mut raised, &t)?;
+        }
         raised.set_scale(q0);
+        lap(&mut timings.trace);
         let w = self.coeff_to_slot.apply(eval, &raised)?;
         let w_conj = eval.conjugate(&w)?;
-        let x = eval.add(&w, &w_conj)?; // 2 Re(w)
-        let y = eval.neg(&eval.mul_by_i(&eval.sub(&w, &w_conj)?)?)?; // 2 Im(w)
+        let x = eval.add(&w, &w_conj)?; // Re(w) / (K + 1)
+        let y = eval.neg(&eval.mul_by_i(&eval.sub(&w, &w_conj)?)?)?; // Im(w) / (K + 1)
+        lap(&mut timings.coeff_to_slot);
         let x = self.eval_mod.evaluate(eval, &x)?;
         let y = self.eval_mod.evaluate(eval, &y)?;
         let w = eval.add(&x, &eval.mul_by_i(&y)?)?;
+        lap(&mut timings.eval_mod);
         let mut out = self.slot_to_coeff.apply(eval, &w)?;
         out.set_scale(out.scale() * delta / q0);
-        Ok(out)
+        lap(&mut timings.slot_to_coeff);
+        Ok((out, timings))
     }
+}
+
+/// Wall-clock time of each stage of one bootstrapping.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BootstrapTimings {
+    /// Encapsulation (two key switches) and ModRaise.
+    pub mod_raise: Duration,
+    /// The trace of sparse slots.
+    pub trace: Duration,
+    /// CoeffToSlot and the conjugation that splits real and imaginary parts.
+    pub coeff_to_slot: Duration,
+    /// EvalMod (twice) and the recombination.
+    pub eval_mod: Duration,
+    /// SlotToCoeff.
+    pub slot_to_coeff: Duration,
+}
+
+impl BootstrapTimings {
+    /// The sum of the stages.
+    pub fn total(&self) -> Duration {
+        self.mod_raise + self.trace + self.coeff_to_slot + self.eval_mod + self.slot_to_coeff
+    }
+}
+
+/// The same level-0 ciphertext over other parameters that share `q_0` (the encapsulation
+/// parameters and the main ones).
+fn rebase(ct: &Ciphertext, to: &Parameters) -> Result<Ciphertext, SchemeError> {
+    if ct.level() != 0 || to.q_basis().modulus(0).value() != ct.params().q_basis().modulus(0).value() {
+        return Err(SchemeError::ParameterMismatch {
+            op: "bootstrap (encapsulation)",
+            detail: "the encapsulation parameters must share q_0 with a level-0 ciphertext".into(),
+        });
+    }
+    let components = ct
+        .components()
+        .iter()
+        .map(|c| Ok(RnsPoly::from_data(to.q_basis(), 1, Representation::Ntt, c.data().to_vec())?))
+        .collect::<Result<Vec<_>, SchemeError>>()?;
+    Ciphertext::from_components(to, components, ct.scale())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::security::SecretDistribution;
-    use crate::{Complex, Decryptor, Encoder, Encryptor, KeyGenerator, ParametersBuilder, PrecisionStats};
+    use crate::{Complex, Decryptor, Encoder, Encryptor, KeyGenerator, PrecisionStats, Preset};
     use std::sync::Arc;
 
-    /// Insecure N = 2^12 with a sparse secret (h = 32), 60-bit primes throughout, message scale
-    /// 2^50: bootstrapping a level-0 ciphertext gives back the message at level 1.
+    /// Bootstraps uniform values in the unit disk (real ones if `real`) at `params` and returns
+    /// the output level and the precision.
+    fn run(params: &Parameters, config: BootstrapConfig, seed: u8) -> (Bootstrapper, usize, PrecisionStats) {
+        let boot = Bootstrapper::new(params, config).unwrap();
+        let mut kg = KeyGenerator::from_seed(params, [seed; 32]);
+        let sk = kg.secret_key().unwrap();
+        let mut keys = kg.evaluation_keys(&sk, &[], false).unwrap();
+        let bkeys = boot.generate_keys(&mut kg, &sk, &mut keys.galois).unwrap();
+        let keys = Arc::new(keys);
+        let eval = Evaluator::new(keys.clone());
+        let enc = Encoder::new(params);
+        let n = params.slots();
+        let z: Vec<Complex> = (0..n)
+            .map(|j| {
+                let (r, a) = ((((j * 7919) % 1000) as f64 / 1000.0).sqrt(), j as f64 * 2.39996);
+                Complex::new(r * a.cos(), r * a.sin())
+            })
+            .collect();
+        let pt = enc.encode(&z, 0, params.default_scale()).unwrap();
+        let ct = Encryptor::from_seed(&keys.public, [seed ^ 0x55; 32]).encrypt(&pt).unwrap();
+        let before = enc.decode(&Decryptor::new(&sk).decrypt(&ct).unwrap()).unwrap();
+        eprintln!("input ciphertext: {}", PrecisionStats::compare(&z, &before));
+        let out = boot.bootstrap(&eval, &bkeys, &ct).unwrap();
+        let got = enc.decode(&Decryptor::new(&sk).decrypt(&out).unwrap()).unwrap();
+        let level = out.level();
+        // The output keeps computing: its scale is close to the input's.
+        assert!((out.scale().log2() - params.default_scale().log2()).abs() < 0.5, "scale 2^{}", out.scale().log2());
+        (boot, level, PrecisionStats::compare(&z, &got))
+    }
+
+    /// Full slots with a dense main key and sparse-secret encapsulation (the layout of the
+    /// secure preset, at N = 2^12).
     #[test]
-    fn bootstraps_full_slots_at_small_parameters() {
-        let params = ParametersBuilder::new(12)
-            .q_bits(vec![60; 18])
-            .p_bits(vec![61, 61, 61])
-            .log_scale(50)
+    fn bootstraps_full_slots_with_encapsulation() {
+        let params = Preset::InsecureBootstrapN12.build().unwrap();
+        let (boot, level, stats) = run(&params, BootstrapConfig::standard(), 1);
+        eprintln!("full slots, N = 2^12: {stats}");
+        assert_eq!(level, 2);
+        assert_eq!(boot.output_level(), 2);
+        assert!(stats.mean_bits >= 20.0 && stats.min_bits >= 15.0, "{stats}");
+    }
+
+    /// Sparse slots (the trace before CoeffToSlot).
+    #[test]
+    fn bootstraps_sparse_slots_with_encapsulation() {
+        for slots in [64, 512] {
+            let params = Preset::InsecureBootstrapN12.builder().slots(slots).build_insecure().unwrap();
+            let (boot, level, stats) = run(&params, BootstrapConfig::standard(), 2);
+            eprintln!("{slots} slots, N = 2^12: {stats}");
+            assert_eq!(boot.trace_elements().len(), (2048 / slots).trailing_zeros() as usize);
+            assert_eq!(level, 2);
+            assert!(stats.mean_bits >= 20.0 && stats.min_bits >= 15.0, "{slots} slots: {stats}");
+        }
+    }
+
+    /// Without encapsulation under a sparse main key (the old, insecure-at-large-modulus way).
+    #[test]
+    fn bootstraps_under_a_sparse_main_key() {
+        let params = Preset::InsecureBootstrapN12
+            .builder()
             .secret(SecretDistribution::SparseTernary { hamming_weight: 32 })
-            .name("insecure-bootstrap-test")
             .build_insecure()
             .unwrap();
-        let boot = Bootstrapper::new(&params, 3, 3, 12, 31, 3).unwrap();
-        assert_eq!(boot.output_level(&params), 1);
-        let mut kg = KeyGenerator::from_seed(&params, [11; 32]);
+        let config = BootstrapConfig { ephemeral_hamming_weight: None, ..BootstrapConfig::standard() };
+        let (_, level, stats) = run(&params, config, 3);
+        assert_eq!(level, 2);
+        assert!(stats.mean_bits >= 20.0, "{stats}");
+    }
+
+    /// The ephemeral key lives at the lowest modulus: `q_0` of the main chain and one special
+    /// prime, within the sparse-key bound at the secure preset, and only there.
+    #[test]
+    fn encapsulation_key_lives_at_the_lowest_modulus() {
+        let params = Preset::BootstrapN16.build().unwrap();
+        assert!(params.log_qp() <= 1747.0, "{}", params.log_qp());
+        let enc = params.encapsulation_parameters(32).unwrap();
+        assert_eq!((enc.q_basis().len(), enc.p_basis().len()), (1, 1));
+        assert_eq!(enc.q_basis().modulus(0).value(), params.q_basis().modulus(0).value());
+        assert_eq!(enc.p_basis().modulus(0).value(), params.p_basis().modulus(0).value());
+        assert!(enc.log_qp() <= 121.0, "{}", enc.log_qp());
+        assert_eq!(enc.security(), crate::security::SecurityLevel::Classical128);
+        assert_eq!(enc.secret_distribution(), SecretDistribution::SparseTernary { hamming_weight: 32 });
+        // A lighter key is not covered by the bound.
+        assert!(params.encapsulation_parameters(16).is_err());
+
+        // The keys a client makes are over exactly those moduli (small parameters: key
+        // generation at N = 2^16 is for the benchmark).
+        let small = Preset::InsecureBootstrapN12.build().unwrap();
+        let boot = Bootstrapper::new(&small, BootstrapConfig::standard()).unwrap();
+        let mut kg = KeyGenerator::from_seed(&small, [9; 32]);
         let sk = kg.secret_key().unwrap();
-        let keys = Arc::new(kg.evaluation_keys(&sk, &boot.rotations(), true).unwrap());
+        let mut galois = GaloisKeys::default();
+        let keys = boot.generate_keys(&mut kg, &sk, &mut galois).unwrap();
+        let to_sparse = keys.to_sparse().unwrap();
+        assert_eq!(to_sparse.params().q_basis().len() + to_sparse.params().p_basis().len(), 2);
+        assert_eq!(to_sparse.dnum(), 1);
+        assert_eq!(keys.to_dense().unwrap().params(), &small);
+        assert_eq!(galois.elements().count(), boot.galois_elements().len());
+    }
+
+    /// The contract of the secure preset: 12 levels left, K = 16 under h = 32, negligible
+    /// failure probability.
+    #[test]
+    fn contract_of_the_secure_preset() {
+        let params = Preset::BootstrapN16.build().unwrap();
+        let config = BootstrapConfig::standard();
+        assert_eq!(params.max_level() - config.depth(), 12);
+        // Building the circuit at N = 2^16 encodes ~100 diagonals of 2^15 slots: a few seconds.
+        let boot = Bootstrapper::new(&params, config).unwrap();
+        let c = boot.contract();
+        assert_eq!((c.output_level, c.depth, c.slots, c.k), (12, 15, 1 << 15, 16));
+        assert!(c.log2_failure_probability < -40.0, "{c}");
+        eprintln!("{c}; {} rotations", boot.rotations().len());
+    }
+
+    #[test]
+    fn rejects_a_scale_too_large_for_q0() {
+        let params = Preset::InsecureBootstrapN12.build().unwrap();
+        let boot = Bootstrapper::new(&params, BootstrapConfig::standard()).unwrap();
+        let mut kg = KeyGenerator::from_seed(&params, [5; 32]);
+        let sk = kg.secret_key().unwrap();
+        let keys = Arc::new(kg.evaluation_keys(&sk, &[], false).unwrap());
+        let eval = Evaluator::new(keys.clone());
+        let pt = Encoder::new(&params).encode_real(&[0.5], 0, 2f64.powi(56)).unwrap();
+        let ct = Encryptor::from_seed(&keys.public, [6; 32]).encrypt(&pt).unwrap();
+        let err = boot.bootstrap(&eval, &BootstrapKeys::none(), &ct).unwrap_err();
+        assert!(matches!(err, SchemeError::InvalidScale { .. }), "{err}");
+        // Missing encapsulation keys are named.
+        let ok = Encoder::new(&params).encode_real(&[0.5], 0, params.default_scale()).unwrap();
+        let ct = Encryptor::from_seed(&keys.public, [7; 32]).encrypt(&ok).unwrap();
+        let err = boot.bootstrap(&eval, &BootstrapKeys::none(), &ct).unwrap_err();
+        assert!(err.to_string().contains("dense-to-sparse"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod stage_tests {
+    use super::*;
+    use crate::{Complex, Decryptor, Encoder, Encryptor, KeyGenerator, PrecisionStats, Preset};
+    use std::sync::Arc;
+
+    /// Stage by stage against f64 (with the secret key): where the precision goes.
+    #[test]
+    fn stage_precision() {
+        let params = Preset::InsecureBootstrapN12
+            .builder()
+            .secret(SecretDistribution::SparseTernary { hamming_weight: 32 })
+            .build_insecure()
+            .unwrap();
+        let config = BootstrapConfig { ephemeral_hamming_weight: None, ..BootstrapConfig::standard() };
+        let boot = Bootstrapper::new(&params, config).unwrap();
+        let mut kg = KeyGenerator::from_seed(&params, [3; 32]);
+        let sk = kg.secret_key().unwrap();
+        let mut keys = kg.evaluation_keys(&sk, &[], false).unwrap();
+        boot.generate_keys(&mut kg, &sk, &mut keys.galois).unwrap();
+        let keys = Arc::new(keys);
         let eval = Evaluator::new(keys.clone());
         let enc = Encoder::new(&params);
+        let dec = Decryptor::new(&sk);
+        let look = |ct: &Ciphertext| enc.decode(&dec.decrypt(ct).unwrap()).unwrap();
         let n = params.slots();
-        let z: Vec<Complex> =
-            (0..n).map(|j| Complex::new(((j as f64) * 0.1).sin(), ((j as f64) * 0.3).cos() * 0.5)).collect();
+        let z: Vec<Complex> = (0..n).map(|j| Complex::new((j as f64 * 0.1).sin(), (j as f64 * 0.3).cos())).collect();
         let pt = enc.encode(&z, 0, params.default_scale()).unwrap();
-        let ct = Encryptor::from_seed(&keys.public, [12; 32]).encrypt(&pt).unwrap();
-        let out = boot.bootstrap(&eval, &ct).unwrap();
-        assert_eq!(out.level(), 1);
-        let got = enc.decode(&Decryptor::new(&sk).decrypt(&out).unwrap()).unwrap();
-        let stats = PrecisionStats::compare(&z, &got);
-        eprintln!("bootstrapping at N = 2^12: {stats}");
-        assert!(stats.min_bits >= 15.0, "{stats}");
+        let ct = Encryptor::from_seed(&keys.public, [4; 32]).encrypt(&pt).unwrap();
+        let q0 = params.q_basis().modulus(0).value() as f64;
+        let mut raised = mod_raise(&ct).unwrap();
+        raised.set_scale(q0);
+        let r = look(&raised);
+        let w = boot.coeff_to_slot.apply(&eval, &raised).unwrap();
+        let want = boot.coeff_to_slot.apply_plain(&r).unwrap();
+        let cts = PrecisionStats::compare(&want, &look(&w));
+        eprintln!("CtS: {cts}");
+        assert!(cts.min_bits >= 40.0, "CoeffToSlot {cts}");
+        let w_conj = eval.conjugate(&w).unwrap();
+        let x = eval.add(&w, &w_conj).unwrap();
+        let want_x: Vec<Complex> = want.iter().map(|v| Complex::new(2.0 * v.re, 0.0)).collect();
+        eprintln!("x: {}", PrecisionStats::compare(&want_x, &look(&x)));
+        let fx = boot.eval_mod.evaluate(&eval, &x).unwrap();
+        let want_fx: Vec<Complex> =
+            want_x.iter().map(|v| Complex::new((2.0 * PI * v.re * (config_k(&boot) + 1.0)).sin(), 0.0)).collect();
+        let got_fx = look(&fx);
+        eprintln!(
+            "EvalMod: {} (scale 2^{:.2}, level {})",
+            PrecisionStats::compare(&want_fx, &got_fx),
+            fx.scale().log2(),
+            fx.level()
+        );
+        let plain_fx: Vec<Complex> = want_x.iter().map(|v| Complex::new(boot.eval_mod.eval_plain(v.re), 0.0)).collect();
+        let em = PrecisionStats::compare(&plain_fx, &got_fx);
+        eprintln!("EvalMod vs its f64 mirror: {em}");
+        // Absolute error: sin(2 pi x) of the small part is about 2 pi t / q_0 ~ 2^-11 here.
+        assert!(em.min_bits >= 32.0, "EvalMod {em}");
+    }
+
+    fn config_k(b: &Bootstrapper) -> f64 {
+        b.config.k as f64
     }
 }

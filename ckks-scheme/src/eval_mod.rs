@@ -13,7 +13,7 @@
 //! by `1 / (2 pi)`. The double angles keep the interpolated function slow, so a low degree
 //! suffices; each step doubles the absolute error.
 //!
-//! Levels: `Chebyshev::depth() + r + 1`. Built on the public API (`Chebyshev`, `Evaluator`).
+//! Levels: `Chebyshev::depth() + r + 1` (one less with [`EvalMod::sine`]). Built on the public API (`Chebyshev`, `Evaluator`).
 
 use crate::polynomial::Chebyshev;
 use crate::{Ciphertext, Evaluator, SchemeError};
@@ -25,6 +25,8 @@ pub struct EvalMod {
     k: usize,
     double_angles: usize,
     poly: Chebyshev,
+    /// Whether the final product by `1 / (2 pi)` is left to the caller (see [`EvalMod::sine`]).
+    unnormalized: bool,
 }
 
 impl EvalMod {
@@ -44,7 +46,18 @@ impl EvalMod {
         let bound = (k as f64 + 1.0) * factor;
         let scale = (1u64 << double_angles) as f64;
         let poly = Chebyshev::interpolate(|u| (2.0 * PI * (u / factor - 0.25) / scale).cos(), degree, -bound, bound)?;
-        Ok(Self { k, double_angles, poly })
+        Ok(Self { k, double_angles, poly, unnormalized: false })
+    }
+
+    /// `sin(2 pi x)` (without the final `1 / (2 pi)`, which the caller folds into a later
+    /// linear transform) for an input holding `factor * x`: one level less than
+    /// [`EvalMod::with_input_factor`]. With `factor = 1 / (k + 1)` the interpolation interval
+    /// is `[-1, 1]` and the affine map of the Chebyshev evaluation is free too, so the depth is
+    /// `ceil(log2(degree + 1)) + double_angles`.
+    pub fn sine(k: usize, degree: usize, double_angles: usize, factor: f64) -> Result<Self, SchemeError> {
+        let mut em = Self::with_input_factor(k, degree, double_angles, factor)?;
+        em.unnormalized = true;
+        Ok(em)
     }
 
     /// The bound `K` on the integer part.
@@ -52,9 +65,10 @@ impl EvalMod {
         self.k
     }
 
-    /// Levels consumed: interpolant depth, double angles, and the final constant product.
+    /// Levels consumed: interpolant depth, double angles, and the final constant product
+    /// (absent for [`EvalMod::sine`]).
     pub fn depth(&self) -> usize {
-        self.poly.depth() + self.double_angles + 1
+        self.poly.depth() + self.double_angles + usize::from(!self.unnormalized)
     }
 
     /// The same computation in `f64` (interpolant, double angles, `1 / (2 pi)`), for tests and
@@ -64,7 +78,11 @@ impl EvalMod {
         for _ in 0..self.double_angles {
             y = 2.0 * y * y - 1.0;
         }
-        y / (2.0 * PI)
+        if self.unnormalized {
+            y
+        } else {
+            y / (2.0 * PI)
+        }
     }
 
     /// Evaluates on every slot of `ct`; the result is `depth()` levels lower, at the scale the
@@ -77,6 +95,9 @@ impl EvalMod {
         for _ in 0..self.double_angles {
             let sq = eval.mul_relin_rescale(&y, &y)?;
             y = eval.add_const(&eval.mul_int(&sq, 2)?, -1.0)?;
+        }
+        if self.unnormalized {
+            return Ok(y);
         }
         eval.rescale(&eval.mul_const(&y, 1.0 / (2.0 * PI))?)
     }

@@ -269,6 +269,21 @@ impl Evaluator {
         Ok(Ciphertext { params: a.params.clone(), c: vec![c0, c1], scale: a.scale })
     }
 
+    /// Key switching with an explicit key: a size-2 ciphertext under `s'` becomes one under
+    /// `s`, where `key` switches `s'` to `s` ([`crate::KeyGenerator::switching_key_between`]).
+    /// Returns `(c_0 + d_0, d_1)` with `d_0 + d_1 s = c_1 s' + e_ks`. No level consumed.
+    pub fn switch_key(&self, a: &Ciphertext, key: &SwitchingKey) -> Result<Ciphertext, SchemeError> {
+        self.check_ct("switch_key", a)?;
+        self.params.check_same("switch_key", key.params())?;
+        if a.size() != 2 {
+            return Err(SchemeError::Degree { op: "switch_key", expected: 2, found: a.size() });
+        }
+        let (d0, d1) = key.switch(&a.c[1])?;
+        let mut c0 = a.c[0].clone();
+        c0.add_assign(&d0)?;
+        Ok(Ciphertext { params: a.params.clone(), c: vec![c0, d1], scale: a.scale })
+    }
+
     /// Rescale: divides every component by the last prime `q_l` (rounded), scale `/ q_l`,
     /// level `l -> l - 1`.
     pub fn rescale(&self, a: &Ciphertext) -> Result<Ciphertext, SchemeError> {

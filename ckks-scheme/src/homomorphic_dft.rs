@@ -225,6 +225,59 @@ impl HomomorphicDft {
         level: usize,
         scale: Option<f64>,
     ) -> Result<Self, SchemeError> {
+        Self::with_factor(params, direction, depth, level, scale, 1.0)
+    }
+
+    /// The same transform multiplied by the constant `factor` (folded into the first matrix's
+    /// diagonals, so it costs no level). Bootstrapping folds its normalisations here: the
+    /// interval of EvalMod into CoeffToSlot, `1 / (2 pi)` into SlotToCoeff.
+    pub fn with_factor(
+        params: &Parameters,
+        direction: DftDirection,
+        depth: usize,
+        level: usize,
+        scale: Option<f64>,
+        factor: f64,
+    ) -> Result<Self, SchemeError> {
+        Self::build(params, direction, depth, level, scale, factor, 1.0)
+    }
+
+    /// The transform times `factor`, retargeting the scale: an input at scale `input_scale`
+    /// comes out at `output_scale` (matrix `t` is encoded at `q_{level - t} * rho` with
+    /// `rho = (output_scale / input_scale)^(1 / depth)`, spreading the change so that no
+    /// matrix is encoded at a small scale).
+    /// Bootstrapping uses it to hand EvalMod a ciphertext whose scale is the prime its first
+    /// product rescales by, whatever `q_0` is.
+    pub fn retargeted(
+        params: &Parameters,
+        direction: DftDirection,
+        depth: usize,
+        level: usize,
+        factor: f64,
+        input_scale: f64,
+        output_scale: f64,
+    ) -> Result<Self, SchemeError> {
+        let ratio = output_scale / input_scale;
+        if !(ratio.is_finite() && ratio > 0.0) {
+            return Err(SchemeError::InvalidParameters {
+                reason: format!("HomomorphicDft scales {input_scale:e} -> {output_scale:e}"),
+            });
+        }
+        Self::build(params, direction, depth, level, None, factor, ratio.powf(1.0 / depth.max(1) as f64))
+    }
+
+    fn build(
+        params: &Parameters,
+        direction: DftDirection,
+        depth: usize,
+        level: usize,
+        scale: Option<f64>,
+        factor: f64,
+        scale_ratio: f64,
+    ) -> Result<Self, SchemeError> {
+        if !(factor.is_finite() && factor != 0.0) {
+            return Err(SchemeError::InvalidParameters { reason: format!("HomomorphicDft factor {factor}") });
+        }
         let n = params.slots();
         if n < 2 {
             return Err(SchemeError::InvalidParameters { reason: "HomomorphicDft: fewer than 2 slots".into() });
@@ -232,13 +285,19 @@ impl HomomorphicDft {
         if level > params.max_level() || level < depth {
             return Err(SchemeError::OutOfLevels { op: "HomomorphicDft::new", level, needed: depth });
         }
-        let groups = merge_layers(&dft_layers(n, direction), depth)?;
+        let mut groups = merge_layers(&dft_layers(n, direction), depth)?;
+        if factor != 1.0 {
+            for diagonal in groups[0].values_mut() {
+                diagonal.iter_mut().for_each(|c| *c = c.scale(factor));
+            }
+        }
         let transforms = groups
             .into_iter()
             .enumerate()
             .map(|(t, m)| {
                 let l = level - t;
                 let s = scale.unwrap_or_else(|| params.q_basis().modulus(l).value() as f64);
+                let s = s * scale_ratio;
                 LinearTransform::from_diagonals(params, m, l, s)
             })
             .collect::<Result<Vec<_>, _>>()?;

@@ -148,6 +148,12 @@ impl KeyGenerator {
         Self { params: params.clone(), sampler: Sampler::from_seed(seed) }
     }
 
+    /// A generator for other parameters (for instance the encapsulation parameters of
+    /// bootstrapping), seeded from this one's stream: deterministic when this one is.
+    pub fn fork(&mut self, params: &Parameters) -> KeyGenerator {
+        Self { params: params.clone(), sampler: Sampler::from_seed(self.sampler.fresh_seed()) }
+    }
+
     /// A fresh secret key from the parameters' distribution.
     pub fn secret_key(&mut self) -> Result<SecretKey, SchemeError> {
         use crate::security::SecretDistribution::*;
@@ -233,6 +239,16 @@ impl KeyGenerator {
         Ok(SwitchingKey { params, digits })
     }
 
+    /// A key that switches ciphertexts under `from` to ciphertexts under `to` (both keys of
+    /// these parameters), for [`crate::Evaluator::switch_key`]. Bootstrapping uses it to move
+    /// between the dense main key and an ephemeral sparse key. The key is an encryption of
+    /// `from` under `to`: it is as secure as `to` is at `log QP` of these parameters.
+    pub fn switching_key_between(&mut self, from: &SecretKey, to: &SecretKey) -> Result<SwitchingKey, SchemeError> {
+        self.params.check_same("switching_key_between", &from.params)?;
+        self.params.check_same("switching_key_between", &to.params)?;
+        self.switching_key(to, &from.s_q)
+    }
+
     /// The relinearization key (switches `s^2` to `s`).
     pub fn relinearization_key(&mut self, sk: &SecretKey) -> Result<RelinearizationKey, SchemeError> {
         self.params.check_same("relinearization_key", &sk.params)?;
@@ -268,6 +284,23 @@ impl KeyGenerator {
             }
         }
         Ok(keys)
+    }
+
+    /// Adds the Galois keys of `elements` that `keys` lacks (element 1, the identity, needs
+    /// none). Bootstrapping lists its elements with `Bootstrapper::galois_elements`.
+    pub fn extend_galois_keys(
+        &mut self,
+        sk: &SecretKey,
+        keys: &mut GaloisKeys,
+        elements: &[usize],
+    ) -> Result<(), SchemeError> {
+        for &k in elements {
+            if k != 1 && !keys.keys.contains_key(&k) {
+                let key = self.galois_key(sk, k)?;
+                keys.keys.insert(k, key);
+            }
+        }
+        Ok(())
     }
 
     /// The server's bundle: public key, relinearization key, Galois keys for `rotations`

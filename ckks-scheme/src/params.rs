@@ -27,6 +27,15 @@ pub enum Preset {
     /// number of key-switching digits, hence the NTTs of every relinearization and rotation,
     /// low; `log QP` matches OpenFHE's default bootstrapping set at this degree.
     LeveledN16,
+    /// `N = 2^16`, bootstrappable (with `bootstrap::BootstrapConfig::standard`): `q_0` 50
+    /// bits, 12 levels of 40 bits for computation, 3 more of 40 bits for SlotToCoeff, 9 of 60
+    /// bits for EvalMod and 3 of 60 bits for CoeffToSlot; six 61-bit special primes
+    /// (`log QP` about 1736 of 1747, `dnum` = 5), scale `2^40`, dense ternary secret. After
+    /// bootstrapping 12 levels remain at a scale of about `2^40`.
+    BootstrapN16,
+    /// `N = 2^12` with the layout of [`Preset::BootstrapN16`] (2 computation levels): insecure,
+    /// for fast bootstrapping tests.
+    InsecureBootstrapN12,
     /// `N = 2^11`, 4 levels of 40 bits: insecure, for unit tests.
     InsecureTestN11,
     /// `N = 2^12`, 6 levels of 40 bits: insecure, for unit tests.
@@ -37,10 +46,12 @@ pub enum Preset {
 
 impl Preset {
     /// All presets.
-    pub const ALL: [Preset; 6] = [
+    pub const ALL: [Preset; 8] = [
         Preset::LeveledN14,
         Preset::LeveledN15,
         Preset::LeveledN16,
+        Preset::BootstrapN16,
+        Preset::InsecureBootstrapN12,
         Preset::InsecureTestN11,
         Preset::InsecureTestN12,
         Preset::InsecureTestN13,
@@ -48,7 +59,18 @@ impl Preset {
 
     /// The builder of this preset (change fields before building if needed).
     pub fn builder(self) -> ParametersBuilder {
+        let bootstrappable = |log_n: u32, levels: usize, p: Vec<u32>| {
+            // q_0 at 50 bits: the message ratio q_0 / Delta = 2^10 balances the sine's
+            // nonlinearity against the amplification of the circuit's noise (docs/BOOTSTRAPPING.md).
+            // Computation and SlotToCoeff primes at 40 bits, EvalMod and CoeffToSlot at 60.
+            let mut q = vec![50];
+            q.extend(std::iter::repeat_n(40, levels + 3));
+            q.extend(std::iter::repeat_n(60, 12));
+            ParametersBuilder::new(log_n).q_bits(q).p_bits(p).log_scale(40).name(&format!("{self:?}"))
+        };
         let (log_n, q0, levels, p) = match self {
+            Preset::BootstrapN16 => return bootstrappable(16, 12, vec![61; 6]),
+            Preset::InsecureBootstrapN12 => return bootstrappable(12, 2, vec![61; 4]),
             Preset::LeveledN14 => (14, 55, 7, vec![50, 50]),
             Preset::LeveledN15 => (15, 60, 16, vec![60; 3]),
             Preset::LeveledN16 => (16, 60, 28, vec![60; 8]),
@@ -63,7 +85,10 @@ impl Preset {
 
     /// Whether the preset is a test-only insecure one.
     pub fn is_insecure(self) -> bool {
-        matches!(self, Preset::InsecureTestN11 | Preset::InsecureTestN12 | Preset::InsecureTestN13)
+        matches!(
+            self,
+            Preset::InsecureBootstrapN12 | Preset::InsecureTestN11 | Preset::InsecureTestN12 | Preset::InsecureTestN13
+        )
     }
 
     /// Builds the preset (secure presets are checked against the security table).
@@ -195,38 +220,54 @@ impl ParametersBuilder {
         };
         let q_primes = gen(&self.q_bits)?;
         let p_primes = gen(&self.p_bits)?;
-        let q = RnsBasis::new(n, &q_primes)?;
-        let p = RnsBasis::new(n, &p_primes)?;
-        let log_qp = q.log_product(q.len()) + p.log_product(p.len());
         if security == SecurityLevel::Classical128 {
+            let log_qp: f64 = q_primes.iter().chain(&p_primes).map(|&x| (x as f64).log2()).sum();
             check_security(n, log_qp, self.secret)?;
         }
-        let alpha = p.len();
-        let log_p = p.log_product(alpha);
-        for (d, digit) in q_primes.chunks(alpha).enumerate() {
-            let log_digit: f64 = digit.iter().map(|&x| (x as f64).log2()).sum();
-            if log_digit > log_p + 1e-9 {
-                return Err(bad(format!(
-                    "key-switching digit {d} has {log_digit:.1} bits but P only {log_p:.1}: add special primes"
-                )));
-            }
-        }
-        let levels = q.len();
-        Ok(Parameters {
-            inner: Arc::new(Inner {
-                builder: self,
-                n,
-                slots,
-                q,
-                p,
-                security,
-                log_qp,
-                fft,
-                key_switch: (0..levels).map(|_| OnceLock::new()).collect(),
-                galois_tables: Mutex::new(HashMap::new()),
-            }),
-        })
+        assemble(self, slots, fft, &q_primes, &p_primes, security)
     }
+}
+
+/// Builds the bases and the caches of a parameter set from its primes (security already
+/// decided by the caller); checks that every key-switching digit fits under `P`.
+fn assemble(
+    builder: ParametersBuilder,
+    slots: usize,
+    fft: SpecialFft,
+    q_primes: &[u64],
+    p_primes: &[u64],
+    security: SecurityLevel,
+) -> Result<Parameters, SchemeError> {
+    let bad = |reason: String| SchemeError::InvalidParameters { reason };
+    let n = 1usize << builder.log_n;
+    let q = RnsBasis::new(n, q_primes)?;
+    let p = RnsBasis::new(n, p_primes)?;
+    let log_qp = q.log_product(q.len()) + p.log_product(p.len());
+    let alpha = p.len();
+    let log_p = p.log_product(alpha);
+    for (d, digit) in q_primes.chunks(alpha).enumerate() {
+        let log_digit: f64 = digit.iter().map(|&x| (x as f64).log2()).sum();
+        if log_digit > log_p + 1e-9 {
+            return Err(bad(format!(
+                "key-switching digit {d} has {log_digit:.1} bits but P only {log_p:.1}: add special primes"
+            )));
+        }
+    }
+    let levels = q.len();
+    Ok(Parameters {
+        inner: Arc::new(Inner {
+            builder,
+            n,
+            slots,
+            q,
+            p,
+            security,
+            log_qp,
+            fft,
+            key_switch: (0..levels).map(|_| OnceLock::new()).collect(),
+            galois_tables: Mutex::new(HashMap::new()),
+        }),
+    })
 }
 
 struct Inner {
@@ -333,6 +374,36 @@ impl Parameters {
     /// The special FFT of the slot encoding.
     pub fn fft(&self) -> &SpecialFft {
         &self.inner.fft
+    }
+
+    /// The parameters of sparse-secret encapsulation (eprint 2022/024): the same ring and
+    /// slots, the chain reduced to `q_0` and the special primes to `p_0`, and a sparse ternary
+    /// secret of Hamming weight `hamming_weight`. The ephemeral switching key that moves a
+    /// level-0 ciphertext from the dense main key to the sparse key lives here, at the lowest
+    /// modulus `q_0 p_0`, where the sparse secret is safe.
+    ///
+    /// Secure parameters give secure encapsulation parameters or an error: the modulus is
+    /// checked by [`crate::security::check_sparse_encapsulation`]. Insecure parameters give
+    /// insecure ones. Errors if `p_0 < q_0` (the single digit must fit under `P`).
+    pub fn encapsulation_parameters(&self, hamming_weight: usize) -> Result<Parameters, SchemeError> {
+        let (q0, p0) = (self.inner.q.modulus(0).value(), self.inner.p.modulus(0).value());
+        let log_qp = (q0 as f64).log2() + (p0 as f64).log2();
+        let security = self.inner.security;
+        if security == SecurityLevel::Classical128 {
+            crate::security::check_sparse_encapsulation(self.degree(), log_qp, hamming_weight)?;
+        }
+        let b = &self.inner.builder;
+        let builder = ParametersBuilder {
+            log_n: b.log_n,
+            q_bits: vec![self.inner.q.modulus(0).bits()],
+            p_bits: vec![self.inner.p.modulus(0).bits()],
+            log_scale: b.log_scale,
+            slots: b.slots,
+            secret: SecretDistribution::SparseTernary { hamming_weight },
+            name: format!("{}-encapsulation", b.name),
+        };
+        let fft = SpecialFft::new(self.degree(), self.slots())?;
+        assemble(builder, self.slots(), fft, &[q0], &[p0], security)
     }
 
     /// Key-switching constants at `level`.

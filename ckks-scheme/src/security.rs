@@ -24,7 +24,8 @@
 //! loss that depends on `h` and has no agreed table. [`max_log_qp`] therefore answers `None`
 //! for them and [`check_security`] rejects them; a sparse secret should appear only as an
 //! ephemeral key at the lowest modulus (sparse-secret encapsulation, eprint 2022/024), checked
-//! by its own rule.
+//! by its own rule ([`check_sparse_encapsulation`]: `N = 2^16`, `h >= 32`,
+//! `log2(q_0 * P) <= 121`, the setting of eprint 2022/024).
 //!
 //! Like OpenFHE and SEAL (and unlike Lattigo), parameter builders refuse parameters above the
 //! table; test-only parameter sets bypass the check explicitly, under a name containing
@@ -101,6 +102,40 @@ pub fn max_log_qp(n: usize, dist: SecretDistribution, level: SecurityLevel) -> O
         SecretDistribution::Gaussian => Some(gaussian),
         SecretDistribution::SparseTernary { .. } => None,
     }
+}
+
+/// `(log2 N, smallest Hamming weight, largest log2(q_0 * P))` for the ephemeral sparse key of
+/// sparse-secret encapsulation: the parameters of Bossuat, Troncoso-Pastoriza and Hubaux
+/// (eprint 2022/024, Lattigo's defaults), an ephemeral key of Hamming weight 32 under
+/// `log2(q_0 * P) = 121` at `N = 2^16`, estimated at 128 bits including the hybrid attacks on
+/// sparse secrets. Only this row is taken: other degrees are not covered.
+const SPARSE_ENCAPSULATION_128: [(u32, usize, u32); 1] = [(16, 32, 121)];
+
+/// The largest `log2(q_0 * P)` under which an ephemeral sparse key of Hamming weight `h` may
+/// be used (sparse-secret encapsulation), or `None` when `(n, h)` is not covered: only
+/// `N = 2^16` with `h >= 32` is, with bound 121 (Bossuat et al., eprint 2022/024, estimated at
+/// 128 bits including the hybrid attacks on sparse secrets).
+pub fn max_log_qp_sparse_encapsulation(n: usize, hamming_weight: usize) -> Option<u32> {
+    if !n.is_power_of_two() {
+        return None;
+    }
+    let log_n = n.trailing_zeros();
+    SPARSE_ENCAPSULATION_128.iter().find(|row| row.0 == log_n && hamming_weight >= row.1).map(|row| row.2)
+}
+
+/// Accepts the modulus of an ephemeral sparse switching key when it is within
+/// [`max_log_qp_sparse_encapsulation`]. Errors name `N`, `log_qp`, the bound and the weight.
+pub fn check_sparse_encapsulation(n: usize, log_qp: f64, hamming_weight: usize) -> Result<(), SecurityError> {
+    let dist = SecretDistribution::SparseTernary { hamming_weight };
+    let bound = max_log_qp_sparse_encapsulation(n, hamming_weight).ok_or(SecurityError::SecretNotCovered {
+        n,
+        log_qp,
+        dist,
+    })?;
+    if log_qp.is_nan() || log_qp > f64::from(bound) {
+        return Err(SecurityError::ModulusTooLarge { n, log_qp, bound, dist });
+    }
+    Ok(())
 }
 
 /// Why a parameter set fails [`check_security`], with the values that decided it.
@@ -190,6 +225,20 @@ mod tests {
                 assert!(check_security(n, f64::from(bound) + 1e-9, dist).is_err());
             }
         }
+    }
+
+    #[test]
+    fn sparse_encapsulation_bound() {
+        let n = 1 << 16;
+        assert_eq!(max_log_qp_sparse_encapsulation(n, 32), Some(121));
+        assert_eq!(max_log_qp_sparse_encapsulation(n, 16), None);
+        assert_eq!(max_log_qp_sparse_encapsulation(1 << 15, 32), None);
+        assert!(check_sparse_encapsulation(n, 116.0, 32).is_ok());
+        assert!(matches!(
+            check_sparse_encapsulation(n, 122.0, 32),
+            Err(SecurityError::ModulusTooLarge { bound: 121, .. })
+        ));
+        assert!(check_sparse_encapsulation(1 << 12, 50.0, 32).is_err());
     }
 
     #[test]
