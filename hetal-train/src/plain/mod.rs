@@ -1,0 +1,1 @@
+//! The plaintext reference trainer and client-side early stopping (spec section 6).

@@ -1,0 +1,1 @@
+//! The softmax approximation of HETAL (spec section 5).
