@@ -75,6 +75,24 @@ mod tests {
         assert_eq!((es.best_epoch(), es.best_loss()), (Some(3), Some(0.7)));
     }
 
+    proptest::proptest! {
+        /// The best epoch is the first argmin of the losses seen, and the run stops exactly
+        /// `patience` epochs after it.
+        #[test]
+        fn best_epoch_is_the_argmin(losses in proptest::collection::vec(0.0..10.0f64, 1..30), patience in 1..5usize) {
+            let mut es = EarlyStopping::new(patience);
+            for (e, &l) in losses.iter().enumerate() {
+                let stop = es.observe(e, l) == Decision::Stop;
+                let best = (0..=e).fold(0, |b, k| if losses[k] < losses[b] { k } else { b });
+                proptest::prop_assert_eq!(es.best_epoch(), Some(best));
+                proptest::prop_assert_eq!(stop, e - best >= patience);
+                if stop {
+                    break;
+                }
+            }
+        }
+    }
+
     #[test]
     fn non_finite_losses_never_improve() {
         let mut es = EarlyStopping::new(2);

@@ -101,6 +101,25 @@ impl TiledLayout {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Every copy of a row holds the row; padded classes and unused rows are 0.
+        #[test]
+        fn tile_untile_round_trip(log_c in 0u32..4, extra in 0u32..3, classes_cut in 0usize..8, rows in 1usize..6, seed in 0u64..1000) {
+            let c = 1usize << log_c;
+            let classes = (c - classes_cut.min(c / 2)).max(1);
+            let layout = TiledLayout::new(6, c << extra, classes).unwrap();
+            let data: Vec<f64> = (0..rows * classes).map(|k| (k as u64 * 7919 + seed) as f64).collect();
+            let m = Matrix::from_vec(rows, classes, data).unwrap();
+            let t = layout.tile(&m).unwrap();
+            proptest::prop_assert_eq!(layout.untile(&t, rows), m.clone());
+            for (k, &v) in t.iter().enumerate() {
+                let (row, class) = (k / layout.s1, (k % layout.s1) % layout.c);
+                let expected = if row < rows && class < classes { m.row(row)[class] } else { 0.0 };
+                proptest::prop_assert_eq!(v, expected);
+            }
+        }
+    }
+
     #[test]
     fn tiles_rows_and_masks() {
         let l = TiledLayout::new(2, 8, 3).unwrap();

@@ -3,7 +3,7 @@
 //! `p(y/8)^8`, row sum and the Goldschmidt inverse.
 //!
 //! * [`SoftmaxConfig`]: every constant, and the levels of each stage.
-//! * [`SoftmaxApprox`]: the `f64` mirror, stage for stage; [`reference`] the same pipeline as
+//! * [`SoftmaxApprox`]: the `f64` mirror, stage for stage; [`reference`](mod@reference) the same pipeline as
 //!   the authors' numpy model writes it (with or without its spurious `x^9` term).
 //! * [`EncryptedSoftmax`]: the pipeline on ciphertexts in the tiled layout ([`TiledLayout`]),
 //!   with a [`Refresh`] between stages.
