@@ -35,6 +35,9 @@ impl Matrix {
     }
 
     /// The rows listed in `indices`, in that order.
+    ///
+    /// # Panics
+    /// If an index is not below `rows`.
     pub fn select_rows(&self, indices: &[usize]) -> Self {
         let mut data = Vec::with_capacity(indices.len() * self.cols);
         for &i in indices {
@@ -45,6 +48,9 @@ impl Matrix {
 
     /// `self * other^T`: `(rows x k) * (n x k)^T = rows x n` (the forward product
     /// `logits = X W^T`).
+    ///
+    /// # Panics
+    /// If the column counts differ (a programming error: shapes are fixed by the data set).
     pub fn mul_transposed(&self, other: &Matrix) -> Matrix {
         assert_eq!(self.cols, other.cols, "mul_transposed: inner dimensions differ");
         let mut out = Matrix::zeros(self.rows, other.rows);
@@ -59,6 +65,9 @@ impl Matrix {
 
     /// `self^T * other`: `(k x rows)^T * (k x n) = rows x n` (the backward product
     /// `(P - Y)^T X`).
+    ///
+    /// # Panics
+    /// If the row counts differ.
     pub fn transposed_mul(&self, other: &Matrix) -> Matrix {
         assert_eq!(self.rows, other.rows, "transposed_mul: outer dimensions differ");
         let mut out = Matrix::zeros(self.cols, other.cols);

@@ -35,8 +35,10 @@ pub fn with_bias(x: &Matrix) -> Matrix {
     Matrix { rows: x.rows, cols: x.cols + 1, data }
 }
 
-/// One-hot labels `Y` (`samples x c`): `Y[i][y_i] = 1`, padded classes always 0. Labels must
-/// be below `c`.
+/// One-hot labels `Y` (`samples x c`): `Y[i][y_i] = 1`, padded classes always 0.
+///
+/// # Panics
+/// If a label is not below `c` (loaders check labels against the class count).
 pub fn one_hot(labels: &[usize], c: usize) -> Matrix {
     let mut y = Matrix::zeros(labels.len(), c);
     for (i, &l) in labels.iter().enumerate() {

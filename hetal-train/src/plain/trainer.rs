@@ -130,6 +130,9 @@ impl Trainer {
     /// One step on a batch (`xb`: bias-augmented, `y`: one-hot `n x c`):
     /// `grad = (P - Y)^T X / n`, then the optimiser's update. Returns the batch's
     /// cross-entropy (of `P`) and largest `|logit|`.
+    ///
+    /// # Panics
+    /// If `xb` does not have `b` columns or `y` not `c` columns and as many rows as `xb`.
     pub fn step(&mut self, xb: &Matrix, y: &Matrix) -> (f64, f64) {
         let logits = self.model.logits_biased(xb);
         let max_abs = logits.data.iter().fold(0.0f64, |m, v| m.max(v.abs()));

@@ -15,9 +15,9 @@ pub enum ExpEvaluation {
     AuthorsSpurious,
 }
 
-/// `p(x)` evaluated as `how` says.
+/// `p(x)` evaluated as `how` says (0 for an empty coefficient list).
 pub fn exp_poly(coeffs: &[f64], x: f64, how: ExpEvaluation) -> f64 {
-    let last = *coeffs.last().expect("coefficients");
+    let Some(&last) = coeffs.last() else { return 0.0 };
     match how {
         ExpEvaluation::Degree8 => coeffs.iter().rev().skip(1).fold(last, |r, &c| r * x + c),
         ExpEvaluation::AuthorsSpurious => coeffs.iter().rev().fold(last, |r, &c| r * x + c),
