@@ -1,6 +1,21 @@
 //! # hetal-train
 //!
-//! HETAL encrypted training on [`hetal_linalg`]. Under construction: see the project's issue
-//! tracker.
+//! HETAL (Lee et al., ICML 2023) training of a softmax-regression layer:
+//!
+//! * [`data`]: loading the feature sets (`.npy` folders, CSV) and preparing them (scaling by the
+//!   largest training-row norm, bias column, one-hot labels, padded class count).
+//! * [`softmax`]: the row-wise softmax approximation of the paper (normalisation, approximate
+//!   max, domain extension, `exp`, Goldschmidt inverse), as an `f64` mirror and on ciphertexts in
+//!   the horizontally tiled layout, with a [`softmax::Refresh`] hook between stages.
+//! * [`plain`]: the plaintext reference trainer (Nesterov or GD, exact or approximate softmax)
+//!   and the client-side [`plain::EarlyStopping`].
+//!
+//! Encrypted training on top of `hetal-linalg` is not written yet.
 
+pub mod data;
+pub mod matrix;
+pub mod plain;
+pub mod softmax;
+
+pub use ckks_scheme;
 pub use hetal_linalg;

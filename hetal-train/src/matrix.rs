@@ -1,0 +1,107 @@
+//! A dense row-major `f64` matrix: the plaintext container of features, labels, logits and
+//! weights.
+
+/// A `rows x cols` matrix stored row-major: entry `(i, j)` is `data[i * cols + j]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Matrix {
+    /// Number of rows.
+    pub rows: usize,
+    /// Number of columns.
+    pub cols: usize,
+    /// Entries, row-major, `rows * cols` of them.
+    pub data: Vec<f64>,
+}
+
+impl Matrix {
+    /// The zero matrix of the given shape.
+    pub fn zeros(rows: usize, cols: usize) -> Self {
+        Self { rows, cols, data: vec![0.0; rows * cols] }
+    }
+
+    /// A matrix from row-major data; `None` unless `data.len() == rows * cols`.
+    pub fn from_vec(rows: usize, cols: usize, data: Vec<f64>) -> Option<Self> {
+        (data.len() == rows * cols).then_some(Self { rows, cols, data })
+    }
+
+    /// Row `i` as a slice.
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.data[i * self.cols..(i + 1) * self.cols]
+    }
+
+    /// Row `i` as a mutable slice.
+    pub fn row_mut(&mut self, i: usize) -> &mut [f64] {
+        let cols = self.cols;
+        &mut self.data[i * cols..(i + 1) * cols]
+    }
+
+    /// The rows listed in `indices`, in that order.
+    ///
+    /// # Panics
+    /// If an index is not below `rows`.
+    pub fn select_rows(&self, indices: &[usize]) -> Self {
+        let mut data = Vec::with_capacity(indices.len() * self.cols);
+        for &i in indices {
+            data.extend_from_slice(self.row(i));
+        }
+        Self { rows: indices.len(), cols: self.cols, data }
+    }
+
+    /// `self * other^T`: `(rows x k) * (n x k)^T = rows x n` (the forward product
+    /// `logits = X W^T`).
+    ///
+    /// # Panics
+    /// If the column counts differ (a programming error: shapes are fixed by the data set).
+    pub fn mul_transposed(&self, other: &Matrix) -> Matrix {
+        assert_eq!(self.cols, other.cols, "mul_transposed: inner dimensions differ");
+        let mut out = Matrix::zeros(self.rows, other.rows);
+        for i in 0..self.rows {
+            let a = self.row(i);
+            for j in 0..other.rows {
+                out.data[i * other.rows + j] = dot(a, other.row(j));
+            }
+        }
+        out
+    }
+
+    /// `self^T * other`: `(k x rows)^T * (k x n) = rows x n` (the backward product
+    /// `(P - Y)^T X`).
+    ///
+    /// # Panics
+    /// If the row counts differ.
+    pub fn transposed_mul(&self, other: &Matrix) -> Matrix {
+        assert_eq!(self.rows, other.rows, "transposed_mul: outer dimensions differ");
+        let mut out = Matrix::zeros(self.cols, other.cols);
+        for k in 0..self.rows {
+            let b = other.row(k);
+            for (i, &a) in self.row(k).iter().enumerate() {
+                if a != 0.0 {
+                    out.row_mut(i).iter_mut().zip(b).for_each(|(o, &v)| *o += a * v);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `sum_i a_i b_i`.
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn products_match_definitions() {
+        let a = Matrix::from_vec(2, 3, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+        let b = Matrix::from_vec(2, 3, vec![1.0, 0.0, -1.0, 2.0, 1.0, 0.0]).unwrap();
+        assert_eq!(a.mul_transposed(&b).data, vec![-2.0, 4.0, -2.0, 13.0]);
+        // a^T b: 3 x 3.
+        let t = a.transposed_mul(&b);
+        assert_eq!((t.rows, t.cols), (3, 3));
+        assert_eq!(t.row(0), &[9.0, 4.0, -1.0]);
+        assert_eq!(a.select_rows(&[1, 1]).data, vec![4.0, 5.0, 6.0, 4.0, 5.0, 6.0]);
+        assert!(Matrix::from_vec(2, 2, vec![0.0; 3]).is_none());
+    }
+}

@@ -1,0 +1,304 @@
+//! The softmax approximation on ciphertexts in the horizontally tiled layout ([`TiledLayout`]),
+//! with a [`Refresh`] between stages whenever the next stage needs more levels than are left.
+//!
+//! Levels: the stages of [`SoftmaxConfig::stages`] (82 for `c = 16`, 62 for `c = 4` with the
+//! defaults). Each stage checks the levels it needs and refreshes its operands first if they
+//! are too low; a stage deeper than [`Refresh::output_level`] is refused.
+//!
+//! Scales: plaintext masks are encoded at the scale of the prime the next rescale removes, and
+//! constants go through `mul_const`, so they leave the scale unchanged; polynomials keep the
+//! scale of their input. Sums of ciphertexts that took different paths (`b + d comp` in the max,
+//! `x' - m` in the shift) first bring the higher operand to the level and scale of the lower one
+//! with one constant product ([`Ctx::match_scale`]), which costs no level on the critical path.
+
+use super::{Polynomials, Refresh, SoftmaxConfig, SoftmaxError, Stage, TiledLayout};
+use ckks_scheme::{Chebyshev, Ciphertext, Encoder, Evaluator, Parameters, SCALE_TOLERANCE};
+
+/// What one encrypted softmax did: the levels each stage consumed (measured on the
+/// ciphertexts) and the refreshes it called.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SoftmaxRun {
+    /// Stages in order with the levels they consumed.
+    pub stages: Vec<Stage>,
+    /// Ciphertexts refreshed during this evaluation.
+    pub refreshes: usize,
+}
+
+impl SoftmaxRun {
+    /// Total levels consumed (the multiplicative depth of the run).
+    pub fn depth(&self) -> usize {
+        self.stages.iter().map(|s| s.levels).sum()
+    }
+}
+
+/// The encrypted softmax of one configuration, layout and parameter set.
+#[derive(Clone, Debug)]
+pub struct EncryptedSoftmax {
+    config: SoftmaxConfig,
+    polys: Polynomials,
+    layout: TiledLayout,
+    encoder: Encoder,
+}
+
+impl EncryptedSoftmax {
+    /// Checks that the layout fills the ciphertexts of `params` and builds the polynomials.
+    pub fn new(config: SoftmaxConfig, layout: TiledLayout, params: &Parameters) -> Result<Self, SoftmaxError> {
+        if layout.slots() != params.slots() {
+            return Err(SoftmaxError::Layout {
+                reason: format!("{} x {} block, but ciphertexts have {} slots", layout.s0, layout.s1, params.slots()),
+            });
+        }
+        let polys = Polynomials::new(&config)?;
+        Ok(Self { config, polys, layout, encoder: Encoder::new(params) })
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> &TiledLayout {
+        &self.layout
+    }
+
+    /// Rotation keys the evaluator needs: `±2^t`, `t < log2 c` ([`TiledLayout::rotations`]).
+    pub fn rotations(&self) -> Vec<i64> {
+        self.layout.rotations()
+    }
+
+    /// The approximate softmax of every row of `x` (tiled logits in `[-R_max, R_max]`), in the
+    /// same tiled layout, padded classes 0. Consumes the levels of
+    /// [`SoftmaxConfig::stages`], refreshing through `refresh` whenever a stage needs more
+    /// levels than its operands have. Needs relinearization and [`Self::rotations`] keys.
+    pub fn evaluate(
+        &self,
+        eval: &Evaluator,
+        refresh: &dyn Refresh,
+        x: &Ciphertext,
+    ) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError> {
+        let deepest = self.config.stages(self.layout.c).iter().map(|s| s.levels).max().unwrap_or(0);
+        // A stage needs its own levels; the inverse steps and the max selection need two.
+        if refresh.output_level() < deepest.max(2) {
+            return Err(SoftmaxError::Config {
+                reason: format!("refresh gives level {}, a stage needs {deepest}", refresh.output_level()),
+            });
+        }
+        let before = refresh.count();
+        let mut ctx = Ctx { eval, refresh, encoder: &self.encoder, layout: &self.layout, stages: Vec::new() };
+        let xn = self.normalise(&mut ctx, x)?;
+        let m = self.approx_max(&mut ctx, &xn)?;
+        let w = ctx.sub_aligned(&xn, &m)?;
+        let v = self.domain_extension(&mut ctx, w)?;
+        let e = self.exp(&mut ctx, v)?;
+        let e = ctx.stage("mask", e, 1, |ctx, e| ctx.mul_mask(&e, &ctx.layout.class_mask(1.0, 0.0)))?;
+        let s = self.row_sum_over_r(&mut ctx, &e)?;
+        let u = self.inverse(&mut ctx, s)?;
+        let (e, u) = (ctx.ensure(e, 1)?, ctx.ensure(u, 1)?);
+        let entry = e.level().min(u.level());
+        let (e, u) = eval.align_levels(&e, &u)?;
+        let out = eval.mul_int(&eval.mul_relin_rescale(&e, &u)?, 1i64 << self.config.exp_headroom_log2)?;
+        ctx.record("output", entry, out.level());
+        let refreshes = refresh.count() - before;
+        Ok((out, SoftmaxRun { stages: ctx.stages, refreshes }))
+    }
+
+    /// `x' = x / (2 R_max)` on real classes and `-1/2` on padded ones: one plaintext product.
+    fn normalise(&self, ctx: &mut Ctx, x: &Ciphertext) -> Result<Ciphertext, SoftmaxError> {
+        let scale = 1.0 / (2.0 * self.config.r_max());
+        ctx.stage("normalise", x.clone(), 1, |ctx, x| {
+            let y = ctx.mul_mask(&x, &ctx.layout.class_mask(scale, 0.0))?;
+            let pad = ctx.encoder.encode_real(&ctx.layout.class_mask(0.0, -0.5), y.level(), y.scale())?;
+            Ok(ctx.eval.add_plain(&y, &pad)?)
+        })
+    }
+
+    /// The approximate row max, replicated over every column of its copy: `log2 c` rounds of
+    /// `m = b + (m - b) comp(m, b)` with `b = rot(m, 2^t)`, then the copy-start mask and right
+    /// rotations (see the row-boundary note of [`TiledLayout`]).
+    fn approx_max(&self, ctx: &mut Ctx, xn: &Ciphertext) -> Result<Ciphertext, SoftmaxError> {
+        let mut m = xn.clone();
+        for t in 0..self.layout.c.trailing_zeros() {
+            let b = ctx.eval.rotate(&m, 1 << t)?;
+            let d = ctx.eval.sub(&m, &b)?;
+            let mut comp = d.clone();
+            for p in &self.polys.comparison {
+                comp = ctx.poly("max.compare", p, comp)?;
+            }
+            let comp = ctx.ensure(comp, 1)?;
+            let (d, b) = ctx.ensure_pair(d, b, 1)?;
+            let entry = d.level().min(comp.level());
+            let (d, comp) = ctx.eval.align_levels(&d, &comp)?;
+            let prod = ctx.eval.mul_relin_rescale(&d, &comp)?;
+            let b = ctx.match_scale(&b, prod.level(), prod.scale())?;
+            m = ctx.eval.add(&b, &prod)?;
+            ctx.record("max.select", entry, m.level());
+        }
+        ctx.stage("max.broadcast", m, 1, |ctx, m| ctx.broadcast(&m, 1.0))
+    }
+
+    /// `n` domain-extension steps and the precise correction, in normalised variables.
+    fn domain_extension(&self, ctx: &mut Ctx, mut w: Ciphertext) -> Result<Ciphertext, SoftmaxError> {
+        for _ in 0..self.config.extension_steps {
+            w = ctx.poly("dep.step", &self.polys.extension_step, w)?;
+        }
+        if self.config.precise {
+            w = ctx.poly("dep.precise", &self.polys.precise, w)?;
+        }
+        Ok(w)
+    }
+
+    /// `exp`: `p(v)` then `exp_squarings` squarings.
+    fn exp(&self, ctx: &mut Ctx, v: Ciphertext) -> Result<Ciphertext, SoftmaxError> {
+        let mut e = ctx.poly("exp.poly", &self.polys.exp, v)?;
+        for _ in 0..self.config.exp_squarings {
+            e = ctx.stage("exp.square", e, 1, |ctx, e| Ok(ctx.eval.mul_relin_rescale(&e, &e)?))?;
+        }
+        Ok(e)
+    }
+
+    /// `s = S / R` in every slot of a row, `S = K sum_j e'_j` the sum over the real classes
+    /// (padded classes of `e'` already 0): window sum by left rotations, copy-start mask with
+    /// value `K/R`, replication.
+    fn row_sum_over_r(&self, ctx: &mut Ctx, e: &Ciphertext) -> Result<Ciphertext, SoftmaxError> {
+        let mut acc = e.clone();
+        for t in 0..self.layout.c.trailing_zeros() {
+            let r = ctx.eval.rotate(&acc, 1 << t)?;
+            ctx.eval.add_assign(&mut acc, &r)?;
+        }
+        let k_over_r = self.config.exp_headroom() / self.config.inverse_r;
+        ctx.stage("sum.broadcast", acc, 1, |ctx, acc| ctx.broadcast(&acc, k_over_r))
+    }
+
+    /// Goldschmidt: `t = 1 - s`, `u = (1 + t) / R`, then `t = t^2`, `u = u (1 + t)`; returns
+    /// `u ~ 1 / S` for `s = S / R`.
+    fn inverse(&self, ctx: &mut Ctx, s: Ciphertext) -> Result<Ciphertext, SoftmaxError> {
+        let s = ctx.ensure(s, 1)?;
+        let entry = s.level();
+        let t = ctx.eval.add_const(&ctx.eval.neg(&s)?, 1.0)?;
+        let one_plus = ctx.eval.add_const(&t, 1.0)?;
+        let mut u = ctx.eval.rescale(&ctx.eval.mul_const(&one_plus, 1.0 / self.config.inverse_r)?)?;
+        ctx.record("inverse.start", entry, u.level());
+        let mut t = t;
+        for _ in 0..self.config.inverse_iters {
+            if t.level() < 2 || u.level() < 1 {
+                // Refresh both and keep t one level above u, as without refreshes.
+                t = ctx.refresh(&t)?;
+                u = ctx.refresh(&u)?;
+                u = ctx.eval.drop_to_level(&u, t.level() - 1)?;
+            }
+            let entry = u.level();
+            t = ctx.eval.mul_relin_rescale(&t, &t)?;
+            let one_plus = ctx.eval.add_const(&t, 1.0)?;
+            let (a, b) = ctx.eval.align_levels(&u, &one_plus)?;
+            u = ctx.eval.mul_relin_rescale(&a, &b)?;
+            ctx.record("inverse.step", entry, u.level());
+        }
+        Ok(u)
+    }
+}
+
+/// Evaluation state: the evaluator, the refresher, the encoder for masks and the levels
+/// consumed per stage.
+pub(crate) struct Ctx<'a> {
+    eval: &'a Evaluator,
+    refresh: &'a dyn Refresh,
+    encoder: &'a Encoder,
+    layout: &'a TiledLayout,
+    stages: Vec<Stage>,
+}
+
+impl Ctx<'_> {
+    fn record(&mut self, name: &'static str, entry: usize, exit: usize) {
+        self.stages.push(Stage { name, levels: entry - exit });
+    }
+
+    fn refresh(&self, ct: &Ciphertext) -> Result<Ciphertext, SoftmaxError> {
+        self.refresh.refresh(ct)
+    }
+
+    /// `ct` if it has `levels` levels left, else its refresh.
+    fn ensure(&self, ct: Ciphertext, levels: usize) -> Result<Ciphertext, SoftmaxError> {
+        if ct.level() >= levels {
+            Ok(ct)
+        } else {
+            self.refresh(&ct)
+        }
+    }
+
+    /// Both operands with at least `levels` levels.
+    fn ensure_pair(
+        &self,
+        a: Ciphertext,
+        b: Ciphertext,
+        levels: usize,
+    ) -> Result<(Ciphertext, Ciphertext), SoftmaxError> {
+        Ok((self.ensure(a, levels)?, self.ensure(b, levels)?))
+    }
+
+    /// Runs `f` on `ct` (refreshed first if it has fewer than `levels` levels) and records the
+    /// levels consumed under `name`.
+    fn stage(
+        &mut self,
+        name: &'static str,
+        ct: Ciphertext,
+        levels: usize,
+        f: impl FnOnce(&Self, Ciphertext) -> Result<Ciphertext, SoftmaxError>,
+    ) -> Result<Ciphertext, SoftmaxError> {
+        let ct = self.ensure(ct, levels)?;
+        let entry = ct.level();
+        let out = f(self, ct)?;
+        self.record(name, entry, out.level());
+        Ok(out)
+    }
+
+    /// `p(ct)` slot-wise: [`Chebyshev::depth`] levels.
+    fn poly(&mut self, name: &'static str, p: &Chebyshev, ct: Ciphertext) -> Result<Ciphertext, SoftmaxError> {
+        let eval = self.eval;
+        self.stage(name, ct, p.depth(), |_, ct| Ok(p.evaluate(eval, &ct)?))
+    }
+
+    /// `ct * mask` slot-wise, the mask encoded at the scale of the prime the rescale removes:
+    /// one level, scale unchanged.
+    fn mul_mask(&self, ct: &Ciphertext, mask: &[f64]) -> Result<Ciphertext, SoftmaxError> {
+        let q = ct.params().q_basis().modulus(ct.level()).value() as f64;
+        let pt = self.encoder.encode_real(mask, ct.level(), q)?;
+        let mut out = self.eval.rescale(&self.eval.mul_plain(ct, &pt)?)?;
+        out.set_scale(ct.scale());
+        Ok(out)
+    }
+
+    /// Keeps the first column of every copy (times `value`) and replicates it over the copy by
+    /// right rotations `1, 2, .., c/2` (they never cross a row). One level.
+    fn broadcast(&self, ct: &Ciphertext, value: f64) -> Result<Ciphertext, SoftmaxError> {
+        let mut acc = self.mul_mask(ct, &self.layout.copy_start_mask(value))?;
+        for t in 0..self.layout.c.trailing_zeros() {
+            let r = self.eval.rotate(&acc, -(1i64 << t))?;
+            self.eval.add_assign(&mut acc, &r)?;
+        }
+        Ok(acc)
+    }
+
+    /// `ct` at `level` (below its own) with exactly `scale`: `rescale(mul_const(ct, scale /
+    /// scale(ct)))` relabelled.
+    fn match_scale(&self, ct: &Ciphertext, level: usize, scale: f64) -> Result<Ciphertext, SoftmaxError> {
+        let t = self.eval.drop_to_level(ct, level + 1)?;
+        let mut out = self.eval.rescale(&self.eval.mul_const(&t, scale / t.scale())?)?;
+        out.set_scale(scale);
+        Ok(out)
+    }
+
+    /// `a - b` for ciphertexts of any levels and scales: the higher one is matched to the
+    /// lower (no level lost on the lower); at equal levels and different scales both go one
+    /// level down.
+    fn sub_aligned(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, SoftmaxError> {
+        let same_scale = ((a.scale() / b.scale()) - 1.0).abs() <= SCALE_TOLERANCE;
+        let (a, b) = if a.level() == b.level() && same_scale {
+            (a.clone(), b.clone())
+        } else if a.level() > b.level() {
+            (self.match_scale(a, b.level(), b.scale())?, b.clone())
+        } else if b.level() > a.level() {
+            (a.clone(), self.match_scale(b, a.level(), a.scale())?)
+        } else {
+            let (a, b) = self.ensure_pair(a.clone(), b.clone(), 1)?;
+            let b = self.eval.drop_to_level(&b, b.level().min(a.level()) - 1)?;
+            (self.match_scale(&a, b.level(), b.scale())?, b)
+        };
+        Ok(self.eval.sub(&a, &b)?)
+    }
+}

@@ -1,0 +1,108 @@
+//! The encrypted softmax against the `f64` mirror at small insecure parameters, with the
+//! decrypt-and-re-encrypt refresh double.
+
+use super::*;
+use crate::matrix::Matrix;
+use ckks_scheme::{Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator, Parameters, ParametersBuilder, SecretKey};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use std::sync::{Arc, OnceLock};
+
+/// Largest error of the decrypted softmax against the mirror, over all slots (every copy,
+/// padded classes included). Measured about 1e-8 to 1e-7 at scale 2^40 (fresh-encryption
+/// noise, amplified by the comparison polynomials); the bound leaves a wide margin while still
+/// far below the approximation error itself (~1e-2).
+const TOLERANCE: f64 = 1e-5;
+
+/// `N = 2^11` (1024 slots), eight 40-bit levels: insecure, for tests only.
+struct Fixture {
+    params: Parameters,
+    sk: SecretKey,
+    eval: Evaluator,
+    encryptor: std::sync::Mutex<Encryptor>,
+    public: ckks_scheme::PublicKey,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let params = ParametersBuilder::new(11)
+            .q_bits(std::iter::once(60).chain(std::iter::repeat_n(40, 8)).collect())
+            .p_bits(vec![60, 60])
+            .log_scale(40)
+            .name("softmax-test-insecure")
+            .build_insecure()
+            .unwrap();
+        let mut keygen = KeyGenerator::from_seed(&params, [5; 32]);
+        let sk = keygen.secret_key().unwrap();
+        let rotations: Vec<i64> = (0..4).flat_map(|t| [1i64 << t, -(1i64 << t)]).collect();
+        let keys = Arc::new(keygen.evaluation_keys(&sk, &rotations, false).unwrap());
+        let encryptor = std::sync::Mutex::new(Encryptor::from_seed(&keys.public, [6; 32]));
+        Fixture { public: keys.public.clone(), eval: Evaluator::new(keys), params, sk, encryptor }
+    })
+}
+
+/// Runs the encrypted softmax on random rows (`rows` of them, logits uniform in
+/// `[-range, range]`) and returns (max error against the mirror, the run, the largest
+/// refreshed magnitude).
+fn run(s0: usize, s1: usize, classes: usize, rows: usize, range: f64, seed: u64) -> (f64, SoftmaxRun, f64) {
+    let f = fixture();
+    let layout = TiledLayout::new(s0, s1, classes).unwrap();
+    let softmax = EncryptedSoftmax::new(SoftmaxConfig::default(), layout, &f.params).unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let logits =
+        Matrix::from_vec(rows, classes, (0..rows * classes).map(|_| rng.gen_range(-range..range)).collect()).unwrap();
+    let encoder = Encoder::new(&f.params);
+    let pt =
+        encoder.encode_real(&layout.tile(&logits).unwrap(), f.params.max_level(), f.params.default_scale()).unwrap();
+    let ct = f.encryptor.lock().unwrap().encrypt(&pt).unwrap();
+    let refresh = InsecureDecryptReencryptRefresh::new(&f.sk, &f.public, [7; 32], 1.0 + 1e-6).unwrap();
+    let (out, report) = softmax.evaluate(&f.eval, &refresh, &ct).unwrap();
+    let got = encoder.decode_real(&Decryptor::new(&f.sk).decrypt(&out).unwrap()).unwrap();
+    // Expected: the mirror on every row (zero rows beyond `rows`), tiled like the input.
+    let mirror = SoftmaxApprox::new(SoftmaxConfig::default()).unwrap();
+    let mut all = Matrix::zeros(s0, classes);
+    all.data[..rows * classes].copy_from_slice(&logits.data);
+    let expected = layout.tile(&mirror.rows(&all)).unwrap();
+    let err = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    (err, report, refresh.largest_seen())
+}
+
+fn check(s0: usize, s1: usize, classes: usize, rows: usize, range: f64) {
+    let (err, report, largest) = run(s0, s1, classes, rows, range, classes as u64);
+    let c = padded_classes(classes);
+    eprintln!(
+        "c = {c} ({classes} classes), {s0} x {s1}, range {range}: max error {err:.2e}, depth {}, refreshes {}, largest refreshed {largest:.3}",
+        report.depth(),
+        report.refreshes
+    );
+    assert!(err < TOLERANCE, "max error {err:e}");
+    // Measured levels per stage are those of the configuration's table.
+    assert_eq!(report.stages, SoftmaxConfig::default().stages(c));
+    assert!(report.refreshes > 0);
+}
+
+#[test]
+fn c4_three_classes_padded_matches_the_mirror() {
+    check(32, 32, 3, 32, 128.0);
+}
+
+#[test]
+fn c16_ten_classes_padded_two_copies_matches_the_mirror() {
+    check(32, 32, 10, 20, 32.0);
+}
+
+#[test]
+fn c16_full_one_copy_per_row_matches_the_mirror() {
+    check(64, 16, 16, 64, 128.0);
+}
+
+#[test]
+fn refuses_a_layout_that_does_not_fill_the_ciphertext() {
+    let f = fixture();
+    let layout = TiledLayout::new(16, 16, 4).unwrap();
+    assert!(matches!(
+        EncryptedSoftmax::new(SoftmaxConfig::default(), layout, &f.params),
+        Err(SoftmaxError::Layout { .. })
+    ));
+}

@@ -1,0 +1,35 @@
+//! The row-wise softmax approximation of HETAL (spec section 5): normalisation, approximate row
+//! max by the Cheon-Kim-Kim comparison, domain extension (Cheon-Kim-Park), `exp` as
+//! `p(y/8)^8`, row sum and the Goldschmidt inverse.
+//!
+//! * [`SoftmaxConfig`]: every constant, and the levels of each stage.
+//! * [`SoftmaxApprox`]: the `f64` mirror, stage for stage; [`reference`](mod@reference) the same pipeline as
+//!   the authors' numpy model writes it (with or without its spurious `x^9` term).
+//! * [`EncryptedSoftmax`]: the pipeline on ciphertexts in the tiled layout ([`TiledLayout`]),
+//!   with a [`Refresh`] between stages.
+//! * [`precision`]: the plaintext error measurement of the spec's table.
+
+mod config;
+mod encrypted;
+mod error;
+mod layout;
+mod mirror;
+mod polys;
+pub mod precision;
+pub mod reference;
+mod refresh;
+
+pub use crate::data::padded_classes;
+pub use config::{SoftmaxConfig, Stage, COMP_F, COMP_G, EXP_COEFFS};
+pub use encrypted::{EncryptedSoftmax, SoftmaxRun};
+pub use error::SoftmaxError;
+pub use layout::TiledLayout;
+pub use mirror::{exact_softmax_row, SoftmaxApprox};
+pub use polys::{monomial_to_chebyshev, Polynomials};
+pub use refresh::{InsecureDecryptReencryptRefresh, Refresh};
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod encrypted_tests;
