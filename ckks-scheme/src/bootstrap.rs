@@ -256,6 +256,16 @@ impl Bootstrapper {
         set.into_iter().collect()
     }
 
+    /// Level of SlotToCoeff's first matrix (the highest level its rotations run at).
+    fn stc_level(&self) -> usize {
+        self.params.max_level() - self.coeff_to_slot.depth() - self.eval_mod.depth()
+    }
+
+    /// Galois elements of SlotToCoeff's rotations.
+    fn stc_elements(&self) -> BTreeSet<usize> {
+        self.slot_to_coeff.rotations().into_iter().map(|r| crate::rotation_element(&self.params, r)).collect()
+    }
+
     /// Galois elements of the trace for sparse slots: `5^(n 2^j) mod 2N`, `j < log2(N / 2n)`.
     fn trace_elements(&self) -> Vec<usize> {
         let (n, slots) = (self.params.degree(), self.params.slots());
@@ -277,14 +287,22 @@ impl Bootstrapper {
 
     /// Client side: the Galois keys of [`Bootstrapper::galois_elements`] (added to `galois`)
     /// and the encapsulation keys, from the main secret key. The ephemeral sparse key is drawn
-    /// here and dropped: nobody keeps it.
+    /// here and dropped: nobody keeps it. Rotations that only SlotToCoeff uses get keys
+    /// truncated to its level (about 40% of a full key at `BootstrapN16`): add your own
+    /// rotation keys to `galois` *before* calling this, or a rotation you share with
+    /// SlotToCoeff would get the truncated key.
     pub fn generate_keys(
         &self,
         kg: &mut KeyGenerator,
         sk: &SecretKey,
         galois: &mut GaloisKeys,
     ) -> Result<BootstrapKeys, SchemeError> {
-        kg.extend_galois_keys(sk, galois, &self.galois_elements())?;
+        let element = |r: i64| crate::rotation_element(&self.params, r);
+        let high: BTreeSet<usize> = self.coeff_to_slot.rotations().into_iter().map(element).collect();
+        let (full, low): (Vec<usize>, Vec<usize>) =
+            self.galois_elements().into_iter().partition(|k| high.contains(k) || !self.stc_elements().contains(k));
+        kg.extend_galois_keys(sk, galois, &full)?;
+        kg.extend_galois_keys_at(sk, galois, &low, self.stc_level())?;
         let Some(enc) = &self.encapsulation else {
             return Ok(BootstrapKeys::none());
         };

@@ -294,9 +294,23 @@ impl KeyGenerator {
         keys: &mut GaloisKeys,
         elements: &[usize],
     ) -> Result<(), SchemeError> {
+        self.extend_galois_keys_at(sk, keys, elements, self.params.max_level())
+    }
+
+    /// [`KeyGenerator::extend_galois_keys`] with the new keys truncated to `level`
+    /// ([`SwitchingKey::truncate`]): smaller keys for rotations that are only ever needed at or
+    /// below `level`. Keys already in `keys` are left as they are.
+    pub fn extend_galois_keys_at(
+        &mut self,
+        sk: &SecretKey,
+        keys: &mut GaloisKeys,
+        elements: &[usize],
+        level: usize,
+    ) -> Result<(), SchemeError> {
         for &k in elements {
             if k != 1 && !keys.keys.contains_key(&k) {
-                let key = self.galois_key(sk, k)?;
+                let mut key = self.galois_key(sk, k)?;
+                key.truncate(level)?;
                 keys.keys.insert(k, key);
             }
         }

@@ -143,6 +143,30 @@ impl SwitchingKey {
         self.digits.len()
     }
 
+    /// The highest level the key switches at: the top of the chain, or lower after
+    /// [`SwitchingKey::truncate`].
+    pub fn max_level(&self) -> usize {
+        self.digits.first().map_or(0, |d| d.b_q.limbs() - 1)
+    }
+
+    /// Keeps only what switching at levels `<= level` reads: the first `level + 1` primes of
+    /// `Q` and the `ceil((level + 1) / alpha)` digits covering them. A key used only low in the
+    /// chain (SlotToCoeff's rotations in bootstrapping) shrinks to
+    /// `2 * ceil((level + 1) / alpha) * (level + 1 + alpha)` limbs. Using it higher is an
+    /// [`SchemeError::OutOfLevels`] error. No-op if `level >= max_level()`.
+    pub fn truncate(&mut self, level: usize) -> Result<(), SchemeError> {
+        if level >= self.max_level() {
+            return Ok(());
+        }
+        let limbs = level + 1;
+        self.digits.truncate(limbs.div_ceil(self.params.alpha()));
+        for d in &mut self.digits {
+            d.b_q.drop_to_limbs(limbs)?;
+            d.a_q.drop_to_limbs(limbs)?;
+        }
+        Ok(())
+    }
+
     /// Size in bytes of the key material.
     pub fn size_bytes(&self) -> usize {
         self.digits
@@ -207,6 +231,13 @@ impl SwitchingKey {
 
     /// `(sum_j x_j b_j, sum_j x_j a_j)` over `Q_l * P` (limb-major, `Q_l` limbs then `P`).
     fn inner_products(&self, d: &Decomposition, perm: Option<&[usize]>) -> Result<(Vec<u64>, Vec<u64>), SchemeError> {
+        if d.level > self.max_level() {
+            return Err(SchemeError::OutOfLevels {
+                op: "key switch (truncated key)",
+                level: self.max_level(),
+                needed: d.level,
+            });
+        }
         let params = &self.params;
         let (q, p) = (params.q_basis(), params.p_basis());
         let n = params.degree();

@@ -211,23 +211,33 @@ fn switching_body(k: &SwitchingKey) -> SwitchingKeyBody {
 }
 
 fn switching_from(params: &Parameters, body: SwitchingKeyBody) -> Result<SwitchingKey, SchemeError> {
-    if body.digits.len() != params.dnum() {
-        return Err(format_err(format!("switching key has {} digits, expected {}", body.digits.len(), params.dnum())));
-    }
     let (q, p) = (params.q_basis(), params.p_basis());
     let n = params.degree();
+    // A key may be truncated to a lower level (SwitchingKey::truncate): its digits then cover
+    // the first `limbs` primes of Q.
+    let limbs = body.digits.first().map_or(0, |d| d.0.len() / n);
+    if limbs == 0 || limbs > q.len() || body.digits.len() != limbs.div_ceil(params.alpha()) {
+        return Err(format_err(format!(
+            "switching key has {} digits over {limbs} primes, expected {} digits over {} (or a truncation)",
+            body.digits.len(),
+            params.dnum(),
+            q.len()
+        )));
+    }
     let digits = body
         .digits
         .into_iter()
         .map(|(b_q, b_p, a_seed)| {
-            if b_q.len() != q.len() * n || b_p.len() != p.len() * n {
+            if b_q.len() != limbs * n || b_p.len() != p.len() * n {
                 return Err(format_err("switching key digit has the wrong number of limbs"));
             }
             let mut a = expand_seeded(a_seed, &[q, p])?;
+            let mut a_q = a.remove(0);
+            a_q.drop_to_limbs(limbs)?;
             Ok(KeyDigit {
-                b_q: poly(params, false, q.len(), b_q)?,
+                b_q: poly(params, false, limbs, b_q)?,
                 b_p: poly(params, true, p.len(), b_p)?,
-                a_q: a.remove(0),
+                a_q,
                 a_p: a.remove(0),
                 a_seed,
             })
