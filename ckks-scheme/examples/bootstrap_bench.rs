@@ -5,6 +5,7 @@
 //! RAYON_NUM_THREADS=1 cargo run --release -p ckks-scheme --example bootstrap_bench
 //! RAYON_NUM_THREADS=2 cargo run --release -p ckks-scheme --example bootstrap_bench -- --slots 4096 --runs 3
 //! cargo run --release -p ckks-scheme --example bootstrap_bench -- --preset insecure-bootstrap-n12
+//! cargo run --release -p ckks-scheme --example bootstrap_bench -- --log-n 15   # insecure, profiling
 //! ```
 //!
 //! Key generation at `N = 2^16` takes about a minute and the Galois keys several GB: the
@@ -30,10 +31,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut slots: Option<usize> = None;
     let mut runs = 2usize;
     let mut preset = Preset::BootstrapN16;
+    let mut log_n: Option<u32> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--slots" => slots = Some(args.next().ok_or("--slots needs a value")?.parse()?),
+            "--log-n" => log_n = Some(args.next().ok_or("--log-n needs a value")?.parse()?),
             "--runs" => runs = args.next().ok_or("--runs needs a value")?.parse()?,
             "--preset" => {
                 preset = match args.next().ok_or("--preset needs a value")?.as_str() {
@@ -42,12 +45,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     other => return Err(format!("unknown preset {other}").into()),
                 }
             }
-            other => return Err(format!("unknown argument {other} (--slots N, --runs R, --preset P)").into()),
+            other => {
+                return Err(format!("unknown argument {other} (--slots N, --runs R, --preset P, --log-n L)").into())
+            }
         }
     }
     let mut builder = preset.builder();
     builder.slots = slots;
-    let params = if preset.is_insecure() { builder.build_insecure()? } else { builder.build()? };
+    // `--log-n` keeps the preset's chain at another degree: insecure below 2^16, for profiling.
+    let resized = log_n.is_some_and(|l| l != builder.log_n);
+    if let Some(l) = log_n {
+        builder.log_n = l;
+    }
+    let params = if preset.is_insecure() || resized { builder.build_insecure()? } else { builder.build()? };
     let threads = rayon::current_num_threads();
     println!("{}", params.describe());
     println!("threads      {threads}");

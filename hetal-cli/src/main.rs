@@ -5,6 +5,7 @@
 //! and turns an error into a message on stderr and exit status 1.
 
 mod demo;
+mod params;
 mod preset;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,11 @@ enum Command {
     /// Runs a timed CKKS round trip (keys, encrypt, multiply, rotate, add, decrypt) and checks
     /// its precision against plaintext arithmetic.
     Demo(demo::DemoArgs),
+    /// Lists the parameter presets and their budgets: levels, log QP against the 128-bit bound,
+    /// slots, key-switching digits, key sizes, levels left after bootstrapping.
+    ///
+    /// Examples: `hetal params`, `hetal params --json`, `hetal params --describe`.
+    Params(params::ParamsArgs),
 }
 
 fn run(cli: Cli) -> Result<(), Box<dyn Error>> {
@@ -36,6 +42,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn Error>> {
         Command::Demo(args) => {
             demo::run(&args, &mut std::io::stdout().lock())?;
         }
+        Command::Params(args) => params::run(&args, &mut std::io::stdout().lock())?,
     }
     Ok(())
 }

@@ -9,8 +9,12 @@ pub enum PresetArg {
     LeveledN14,
     /// N = 2^15, 16 levels, 128-bit secure.
     LeveledN15,
-    /// N = 2^16, 32 levels, 128-bit secure: slow to set up.
+    /// N = 2^16, 28 levels, 128-bit secure: slow to set up.
     LeveledN16,
+    /// N = 2^16, bootstrappable (12 levels after bootstrapping), 128-bit secure.
+    BootstrapN16,
+    /// N = 2^12, bootstrappable (2 levels after bootstrapping): INSECURE, for tests only.
+    InsecureBootstrapN12,
     /// N = 2^13, 10 levels: INSECURE, for tests and quick checks only.
     InsecureTestN13,
 }
@@ -21,6 +25,8 @@ impl From<PresetArg> for Preset {
             PresetArg::LeveledN14 => Preset::LeveledN14,
             PresetArg::LeveledN15 => Preset::LeveledN15,
             PresetArg::LeveledN16 => Preset::LeveledN16,
+            PresetArg::BootstrapN16 => Preset::BootstrapN16,
+            PresetArg::InsecureBootstrapN12 => Preset::InsecureBootstrapN12,
             PresetArg::InsecureTestN13 => Preset::InsecureTestN13,
         }
     }
