@@ -43,6 +43,10 @@ pub struct LinearTransform {
     diagonals: BTreeMap<usize, Vec<Complex>>,
     /// Start `s` of the cyclic window of diagonal indices.
     start: usize,
+    /// Common stride `t` of the indices (`k = s + t (g n1 + b)`): the FFT layers of
+    /// bootstrapping have diagonals at multiples of a power of two, and BSGS runs on the
+    /// quotient, with baby steps `t b` and giant steps `s + t g n1`.
+    stride: usize,
     /// Baby steps `n1`.
     n1: usize,
     /// Giant step `g` -> baby step `b` -> `diag'_{s + g n1 + b}` encoded.
@@ -124,20 +128,23 @@ impl LinearTransform {
         if level > params.max_level() {
             return Err(SchemeError::OutOfLevels { op: OP, level, needed: params.max_level() });
         }
-        let (start, span) = window(kept.keys().copied(), n);
-        let n1 = n1.unwrap_or_else(|| default_n1(kept.keys().copied(), start, span, n)).min(span);
+        let (base, stride, reduced) = reduce_by_stride(kept.keys().copied(), n);
+        let m = n / stride;
+        let (start_r, span) = window(reduced.iter().copied(), m);
+        let start = (base + start_r * stride) % n;
+        let n1 = n1.unwrap_or_else(|| default_n1(reduced.iter().copied(), start_r, span, m)).min(span);
         let encoder = Encoder::new(params);
         let items: Vec<(usize, usize, &Vec<Complex>)> = kept
             .iter()
             .map(|(&k, d)| {
-                let offset = (k + n - start) % n;
+                let offset = ((k + n - start) % n) / stride;
                 (offset / n1, offset % n1, d)
             })
             .collect();
         let encoded = items
             .par_iter()
             .map(|&(g, b, d)| {
-                let shift = (start + g * n1) % n;
+                let shift = (start + g * n1 * stride) % n;
                 // diag'[j] = diag[(j - shift) mod n]
                 let rotated: Vec<Complex> = (0..n).map(|j| d[(j + n - shift) % n]).collect();
                 Ok((g, b, encoder.encode(&rotated, level, scale)?))
@@ -147,15 +154,16 @@ impl LinearTransform {
         for (g, b, pt) in encoded {
             groups.entry(g).or_default().insert(b, pt);
         }
-        Ok(Self { params: params.clone(), level, scale, diagonals: kept, start, n1, groups })
+        Ok(Self { params: params.clone(), level, scale, diagonals: kept, start, stride, n1, groups })
     }
 
     /// The default number of baby steps for these diagonal indices: the power of two near
     /// `sqrt(span)` (`span` = the smallest cyclic window holding every index) that needs the
     /// fewest rotations.
     pub fn default_baby_steps(indices: &[usize], slots: usize) -> usize {
-        let (start, span) = window(indices.iter().copied(), slots);
-        default_n1(indices.iter().copied(), start, span, slots)
+        let (_, stride, reduced) = reduce_by_stride(indices.iter().copied(), slots);
+        let (start, span) = window(reduced.iter().copied(), slots / stride);
+        default_n1(reduced.iter().copied(), start, span, slots / stride)
     }
 
     /// The parameters.
@@ -189,14 +197,19 @@ impl LinearTransform {
         &self.diagonals
     }
 
-    fn baby_rotations(&self) -> Vec<i64> {
+    /// The baby steps `b` in use (the rotations are `stride * b`).
+    fn baby_indices(&self) -> Vec<usize> {
         let set: BTreeSet<usize> = self.groups.values().flat_map(|g| g.keys().copied()).collect();
-        set.into_iter().map(|b| b as i64).collect()
+        set.into_iter().collect()
+    }
+
+    fn baby_rotations(&self) -> Vec<i64> {
+        self.baby_indices().into_iter().map(|b| (b * self.stride) as i64).collect()
     }
 
     fn giant_rotation(&self, g: usize) -> i64 {
         let n = self.params.slots();
-        signed((self.start + g * self.n1) % n, n)
+        signed((self.start + g * self.n1 * self.stride) % n, n)
     }
 
     /// The slot rotations [`LinearTransform::apply`] performs (baby steps, then giant steps),
@@ -248,10 +261,8 @@ impl LinearTransform {
                 }
             }
         }
-        let baby_steps = self.baby_rotations();
-        let rotated = eval.rotate_hoisted(&ct, &baby_steps)?;
-        let baby: BTreeMap<usize, &Ciphertext> =
-            baby_steps.iter().zip(&rotated).map(|(&b, c)| (b as usize, c)).collect();
+        let rotated = eval.rotate_hoisted(&ct, &self.baby_rotations())?;
+        let baby: BTreeMap<usize, &Ciphertext> = self.baby_indices().into_iter().zip(&rotated).collect();
         let partial = self
             .groups
             .par_iter()
@@ -306,6 +317,22 @@ fn signed(r: usize, n: usize) -> i64 {
     } else {
         r as i64
     }
+}
+
+/// `(base, t, r)`: the indices are `base + t r_i (mod n)` with `t` the largest common stride
+/// (a divisor of `n`) and `r_i` in `0..n/t`.
+fn reduce_by_stride(indices: impl Iterator<Item = usize>, n: usize) -> (usize, usize, Vec<usize>) {
+    let indices: Vec<usize> = indices.collect();
+    let Some(&base) = indices.first() else { return (0, 1, Vec::new()) };
+    let gcd = |mut a: usize, mut b: usize| {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    let stride = indices.iter().fold(n, |g, &k| gcd(g, (k + n - base) % n)).max(1);
+    let reduced = indices.iter().map(|&k| ((k + n - base) % n) / stride).collect();
+    (base, stride, reduced)
 }
 
 /// The smallest cyclic window `[start, start + span)` (mod `n`) holding every index: it
@@ -568,6 +595,21 @@ mod tests {
         r.sort();
         assert_eq!(r, vec![-2, 1, 2]);
         assert_eq!((lt.baby_steps(), lt.giant_steps()), (2, 3));
+    }
+
+    /// Diagonals at multiples of a stride (the FFT layers of bootstrapping) run BSGS on the
+    /// quotient: 8 diagonals `8 j` need 2 baby and 4 giant steps (rotations 8, 16, 32, 48 in
+    /// some arrangement), not one giant step each.
+    #[test]
+    fn strided_diagonals_use_bsgs_on_the_quotient() {
+        assert_eq!(reduce_by_stride([8usize, 24, 40].into_iter(), 64), (8, 16, vec![0, 1, 2]));
+        let ctx = sparse_ctx(64);
+        let diags: BTreeMap<usize, Vec<Complex>> =
+            (0..8).map(|j| (8 * j, vec![Complex::new(0.1 * j as f64, 0.05); 64])).collect();
+        let lt = LinearTransform::from_diagonals(&ctx.params, diags, 1, ctx.scale(1)).unwrap();
+        assert!(lt.rotations().len() <= 5, "{:?}", lt.rotations());
+        assert!(lt.rotations().iter().all(|r| r % 8 == 0), "{:?}", lt.rotations());
+        assert_eq!(lt.baby_steps() * lt.giant_steps(), 8);
     }
 
     /// Timing of one banded 1024 x 1024 product at `N = 2^11` (`cargo test --release -- --ignored --nocapture`).
