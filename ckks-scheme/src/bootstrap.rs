@@ -379,8 +379,9 @@ impl Bootstrapper {
         let x = eval.add(&w, &w_conj)?; // Re(w) / (K + 1)
         let y = eval.neg(&eval.mul_by_i(&eval.sub(&w, &w_conj)?)?)?; // Im(w) / (K + 1)
         lap(&mut timings.coeff_to_slot);
-        let x = self.eval_mod.evaluate(eval, &x)?;
-        let y = self.eval_mod.evaluate(eval, &y)?;
+        // Independent: on two or more threads they run side by side.
+        let (x, y) = rayon::join(|| self.eval_mod.evaluate(eval, &x), || self.eval_mod.evaluate(eval, &y));
+        let (x, y) = (x?, y?);
         let w = eval.add(&x, &eval.mul_by_i(&y)?)?;
         lap(&mut timings.eval_mod);
         let mut out = self.slot_to_coeff.apply(eval, &w)?;

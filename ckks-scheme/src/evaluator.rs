@@ -216,6 +216,24 @@ impl Evaluator {
         Ok(out)
     }
 
+    /// `a * c` with the constant encoded at `const_scale` (rounded to an integer): the result
+    /// has scale `scale(a) * const_scale` and is not rescaled. Lets a sum of products with
+    /// different constants share one rescale when each `const_scale` is chosen so that the
+    /// products' scales agree (lazy rescaling). Errors if `c * const_scale` does not fit.
+    pub fn mul_const_at_scale(&self, a: &Ciphertext, c: f64, const_scale: f64) -> Result<Ciphertext, SchemeError> {
+        self.check_ct("mul_const_at_scale", a)?;
+        check_scale("mul_const_at_scale", const_scale)?;
+        let basis = a.c[0].basis().clone();
+        let v = round_const("mul_const_at_scale", c * const_scale, a)?;
+        let residues: Vec<u64> = (0..=a.level()).map(|i| basis.modulus(i).reduce_i128(v)).collect();
+        let mut out = a.clone();
+        for p in out.c.iter_mut() {
+            p.mul_rns_scalar_assign(&residues)?;
+        }
+        out.scale = a.scale.mul(Scale::new(const_scale));
+        Ok(out)
+    }
+
     /// `a * k` for an integer `k` (scale unchanged, no level consumed).
     pub fn mul_int(&self, a: &Ciphertext, k: i64) -> Result<Ciphertext, SchemeError> {
         self.check_ct("mul_int", a)?;

@@ -243,15 +243,24 @@ impl Context<'_> {
             return self.constant(coeffs[0], level, scale);
         }
         if deg == 1 || (deg <= self.baby && self.power_level(deg) > level) {
-            // c_1 T_1 = c_1 alpha x + c_1 beta: the affine map folded, from x itself.
-            let mut acc = self.mul_const_to(self.x, coeffs[1] * self.alpha, level, scale)?;
+            // c_1 T_1 = c_1 alpha x + c_1 beta: the affine map folded, from x itself. Every
+            // term is multiplied at level + 1 by its constant encoded so that all products
+            // share the scale `scale * q_{level+1}`: one rescale for the whole sum.
+            let target = scale * self.q(level + 1);
+            let term = |t: &Ciphertext, c: f64| -> Result<Ciphertext, SchemeError> {
+                let t = self.eval.drop_to_level(t, level + 1)?;
+                self.eval.mul_const_at_scale(&t, c, target / t.scale())
+            };
+            let mut acc = term(self.x, coeffs[1] * self.alpha)?;
             let constant = coeffs[0] + coeffs[1] * self.beta;
             for (j, &c) in coeffs.iter().enumerate().skip(2) {
                 if c != 0.0 {
                     let t = self.power(j)?;
-                    acc = self.eval.add(&acc, &self.mul_const_to(&t, c, level, scale)?)?;
+                    self.eval.add_assign(&mut acc, &term(&t, c)?)?;
                 }
             }
+            let mut acc = self.eval.rescale(&acc)?;
+            acc.set_scale(scale);
             return self.eval.add_const(&acc, constant);
         }
         // Chebyshev division by T_m, m = 2^k <= deg < 2^(k+1):
