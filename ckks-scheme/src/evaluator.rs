@@ -8,6 +8,7 @@ use crate::scale::Scale;
 use crate::{Complex, Parameters, SchemeError};
 use ckks_math::automorphism::conjugation_galois_element;
 use ckks_math::RnsPoly;
+use rayon::prelude::*;
 use std::sync::Arc;
 
 /// Largest relative difference `|s_1 / s_2 - 1|` between scales that additions accept: only
@@ -394,6 +395,77 @@ impl Evaluator {
     pub fn rotate(&self, a: &Ciphertext, r: i64) -> Result<Ciphertext, SchemeError> {
         let k = rotation_element(&self.params, r);
         self.galois_with(a, k, Some(r), "rotate")
+    }
+
+    /// `sum_i rotate(cts[i], rotations[i])` with a single ModDown: every rotation's key
+    /// switching result is accumulated over `Q_l * P` and divided by `P` once (lazy ModDown,
+    /// the giant steps of a baby-step giant-step product). Same result as the sum of
+    /// [`Evaluator::rotate`]s up to rounding; `n - 1` fewer ModDowns. Inputs of size 2 at one
+    /// level and scale; errors as `rotate` (a missing key fails before any work).
+    pub fn sum_of_rotations(&self, cts: &[Ciphertext], rotations: &[i64]) -> Result<Ciphertext, SchemeError> {
+        const OP: &str = "sum_of_rotations";
+        if cts.is_empty() || cts.len() != rotations.len() {
+            return Err(SchemeError::InvalidParameters {
+                reason: format!(
+                    "{OP}: {} ciphertexts for {} rotations (need as many, at least one)",
+                    cts.len(),
+                    rotations.len()
+                ),
+            });
+        }
+        for ct in cts {
+            self.check_pair(OP, &cts[0], ct)?;
+            if ct.size() != 2 {
+                return Err(SchemeError::Degree { op: OP, expected: 2, found: ct.size() });
+            }
+        }
+        let mut work = Vec::with_capacity(cts.len());
+        let mut plain: Option<Ciphertext> = None;
+        for (ct, &r) in cts.iter().zip(rotations) {
+            let k = rotation_element(&self.params, r);
+            if k == 1 {
+                match plain.as_mut() {
+                    Some(acc) => self.add_assign(acc, ct)?,
+                    None => plain = Some(ct.clone()),
+                }
+                continue;
+            }
+            let key = self.keys.as_ref().and_then(|keys| keys.galois.get(k)).ok_or(SchemeError::MissingGaloisKey {
+                op: OP,
+                galois_element: k,
+                rotation: Some(r),
+            })?;
+            work.push((ct, k, key));
+        }
+        let level = cts[0].level();
+        let switched = work
+            .par_iter()
+            .map(|&(ct, k, key)| {
+                let table = self.params.galois_table(k)?;
+                let d = Decomposition::new(&self.params, &ct.c[1])?;
+                let (acc0, acc1) = key.switch_extended(&d, Some(&table))?;
+                let mut c0 = RnsPoly::zero(ct.c[0].basis(), level + 1, ckks_math::Representation::Ntt)?;
+                c0.add_automorphism_ntt_assign(&ct.c[0], &table)?;
+                Ok((acc0, acc1, c0))
+            })
+            .collect::<Result<Vec<_>, SchemeError>>()?;
+        let mut out = plain;
+        let mut parts = switched.into_iter();
+        if let Some((mut acc0, mut acc1, mut c0)) = parts.next() {
+            for (a0, a1, d0) in parts {
+                crate::keyswitch::add_extended_assign(&self.params, level, &mut acc0, &a0);
+                crate::keyswitch::add_extended_assign(&self.params, level, &mut acc1, &a1);
+                c0.add_assign(&d0)?;
+            }
+            let (mut d0, d1) = crate::keyswitch::mod_down_pair(&self.params, level, acc0, acc1)?;
+            d0.add_assign(&c0)?;
+            let rotated = Ciphertext { params: cts[0].params.clone(), c: vec![d0, d1], scale: cts[0].scale };
+            match out.as_mut() {
+                Some(acc) => self.add_assign(acc, &rotated)?,
+                None => out = Some(rotated),
+            }
+        }
+        Ok(out.expect("at least one term"))
     }
 
     /// Rotations of `a` by every step in `rotations`, hoisted: the expensive decomposition of

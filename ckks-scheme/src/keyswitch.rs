@@ -209,6 +209,17 @@ impl SwitchingKey {
         Ok((d0, d1))
     }
 
+    /// The inner products of key switching, before ModDown: `(acc_0, acc_1)` over `Q_l * P`
+    /// (limb-major, `Q_l` limbs then `P`, reduced). Sums of several such results need only one
+    /// ModDown ([`mod_down_pair`]).
+    pub(crate) fn switch_extended(
+        &self,
+        d: &Decomposition,
+        perm: Option<&[usize]>,
+    ) -> Result<(Vec<u64>, Vec<u64>), SchemeError> {
+        self.inner_products(d, perm)
+    }
+
     /// Key switching of `c` fused with the rescale that follows a relinearization: returns
     /// `(round((P c0 + acc_0) / (P q_l)), round((P c1 + acc_1) / (P q_l)))` over `Q_{l-1}`,
     /// where `(acc_0, acc_1)` is the inner product of the decomposition of `c` with the key.
@@ -266,6 +277,41 @@ impl SwitchingKey {
         });
         Ok((acc0, acc1))
     }
+}
+
+/// ModDown of a pair of extended-basis accumulators (as [`SwitchingKey::switch_extended`]
+/// returns, possibly summed) at `level`: `(round(acc_0 / P), round(acc_1 / P))` over `Q_l`.
+pub(crate) fn mod_down_pair(
+    params: &Parameters,
+    level: usize,
+    mut acc0: Vec<u64>,
+    mut acc1: Vec<u64>,
+) -> Result<(RnsPoly, RnsPoly), SchemeError> {
+    let (q, p) = (params.q_basis(), params.p_basis());
+    let n = params.degree();
+    let limbs = level + 1;
+    let ks = params.key_switch(level)?;
+    let acc0_p = acc0.split_off(limbs * n);
+    let acc1_p = acc1.split_off(limbs * n);
+    let mut d0 = RnsPoly::from_data(q, limbs, Representation::Ntt, acc0)?;
+    let mut d1 = RnsPoly::from_data(q, limbs, Representation::Ntt, acc1)?;
+    ks.down.mod_down(&mut d0, RnsPoly::from_data(p, p.len(), Representation::Ntt, acc0_p)?)?;
+    ks.down.mod_down(&mut d1, RnsPoly::from_data(p, p.len(), Representation::Ntt, acc1_p)?)?;
+    Ok((d0, d1))
+}
+
+/// `a += b` limb by limb over `Q_l * P` (both reduced, limb-major, `l + 1` limbs of `Q` then
+/// `P`).
+pub(crate) fn add_extended_assign(params: &Parameters, level: usize, a: &mut [u64], b: &[u64]) {
+    let (q, p) = (params.q_basis(), params.p_basis());
+    let n = params.degree();
+    let limbs = level + 1;
+    a.par_chunks_exact_mut(n).zip(b.par_chunks_exact(n)).enumerate().for_each(|(t, (x, y))| {
+        let m = if t < limbs { q.modulus(t) } else { p.modulus(t - limbs) };
+        for (u, &v) in x.iter_mut().zip(y) {
+            *u = m.add(*u, v);
+        }
+    });
 }
 
 /// `round((P c + acc) / (P q_l))` over `Q_{l-1}` for `acc` over `Q_l * P` (NTT, limb-major)

@@ -241,7 +241,8 @@ impl LinearTransform {
     /// without its key (before any key switch).
     ///
     /// Cost: `|baby steps| - 1` hoisted key switches (one decomposition), at most `n2` further
-    /// rotations, one plaintext product per non-zero diagonal.
+    /// rotations sharing one ModDown ([`Evaluator::sum_of_rotations`]), one plaintext product
+    /// per non-zero diagonal.
     pub fn apply(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, SchemeError> {
         const OP: &str = "LinearTransform::apply";
         self.params.check_same(OP, eval.params())?;
@@ -281,16 +282,12 @@ impl LinearTransform {
                         None => inner = Some(term),
                     }
                 }
-                let inner = inner.expect("every giant step holds a diagonal");
-                eval.rotate(&inner, self.giant_rotation(g))
+                Ok((inner.expect("every giant step holds a diagonal"), self.giant_rotation(g)))
             })
             .collect::<Result<Vec<_>, SchemeError>>()?;
-        let mut parts = partial.into_iter();
-        let mut out = parts.next().expect("at least one giant step");
-        for p in parts {
-            eval.add_assign(&mut out, &p)?;
-        }
-        Ok(out)
+        // The giant-step rotations share one ModDown.
+        let (inners, steps): (Vec<Ciphertext>, Vec<i64>) = partial.into_iter().unzip();
+        eval.sum_of_rotations(&inners, &steps)
     }
 
     /// The reference product `M z` in double precision: `out[j] = sum_k diag_k[j] z[(j + k) mod n]`.

@@ -107,3 +107,40 @@ fn rotation_after_a_product() {
     let expected: Vec<Complex> = a.iter().map(|&z| z * z).collect();
     check_precision("rotate after product", &rotated(&expected, 5), &f.decrypt(&out), 20.0);
 }
+
+/// `sum_of_rotations` (one shared ModDown) equals the sum of separate rotations, including a
+/// zero step and repeated steps, and names a missing key.
+#[test]
+fn sum_of_rotations_matches_separate_rotations() {
+    use ckks_scheme::*;
+    use std::sync::Arc;
+    let params = Preset::InsecureTestN12.build().unwrap();
+    let mut kg = KeyGenerator::from_seed(&params, [31; 32]);
+    let sk = kg.secret_key().unwrap();
+    let keys = Arc::new(kg.evaluation_keys(&sk, &[1, 5, -7], false).unwrap());
+    let eval = Evaluator::new(keys.clone());
+    let enc = Encoder::new(&params);
+    let n = params.slots();
+    let vecs: Vec<Vec<f64>> = (0..4).map(|v| (0..n).map(|j| ((j * (v + 2)) as f64 * 0.013).cos()).collect()).collect();
+    let cts: Vec<Ciphertext> = vecs
+        .iter()
+        .enumerate()
+        .map(|(i, z)| {
+            let pt = enc.encode_real(z, 3, params.default_scale()).unwrap();
+            Encryptor::from_seed(&keys.public, [i as u8; 32]).encrypt(&pt).unwrap()
+        })
+        .collect();
+    let steps = [1i64, 0, 5, -7];
+    let got = eval.sum_of_rotations(&cts, &steps).unwrap();
+    let got = enc.decode_real(&Decryptor::new(&sk).decrypt(&got).unwrap()).unwrap();
+    let worst = (0..n)
+        .map(|j| {
+            let want: f64 = vecs.iter().zip(steps).map(|(z, r)| z[(j as i64 + r).rem_euclid(n as i64) as usize]).sum();
+            (got[j] - want).abs()
+        })
+        .fold(0.0, f64::max);
+    assert!(worst < 1e-6, "{worst}");
+    let err = eval.sum_of_rotations(&cts[..1], &[3]).unwrap_err();
+    assert!(matches!(err, SchemeError::MissingGaloisKey { .. }), "{err}");
+    assert!(eval.sum_of_rotations(&cts[..2], &[1]).is_err());
+}
