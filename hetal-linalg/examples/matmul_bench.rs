@@ -9,8 +9,10 @@
 //! `X` (`a x b`), `W` (`c x b`, tiled vertically) and `P` (`a x c`, tiled horizontally) at the
 //! given level, runs every algorithm once per thread count, checks the result against `f64`
 //! and prints time, counts and levels. Jin et al. needs `c b` ciphertexts per operand; unless
-//! `--jin-sample 0`, it is timed on a sample of `n` output entries (A^T*B) or of `n` terms of
-//! one output column (A*B^T) and scaled to the full count (marked "est.").
+//! `--jin-sample 0`, it is timed on a sample and scaled to the full count (marked "est."):
+//! `n` output entries for A^T*B (each entry is independent: linear scaling), and one output
+//! column of `n` terms plus one of a single term for A*B^T (per-term products and the
+//! per-column relinearization are scaled separately).
 
 use hetal_linalg::baselines::{col_major, jin_abt, jin_atb, row_major, ColumnPacked, ReplicatePacked};
 use hetal_linalg::ckks_scheme::{
@@ -226,7 +228,20 @@ impl Jin<'_> {
             let ew = ReplicatePacked::encrypt(&w, self.slots, self.level, scale, self.encoder, enc)?;
             let ((out, k), secs) = timed(|| jin_abt(self.eval, &ex, &ew))?;
             let err = out.decrypt(self.encoder, self.dec)?.max_abs_diff(&x.matmul(&w.transpose())?);
-            (secs, err, k.mult)
+            if n == 0 {
+                (secs, err, k.mult)
+            } else {
+                // One output column costs `cols` tensor products plus one relinearization and
+                // rescale: time a single-term column too and scale the two parts separately.
+                let (one_x, one_w) = (random(a, 1, 1), random(1, 1, 2));
+                let ex1 = ColumnPacked::encrypt(&one_x, self.level, scale, self.encoder, enc)?;
+                let ew1 = ReplicatePacked::encrypt(&one_w, self.slots, self.level, scale, self.encoder, enc)?;
+                let (_, fixed) = timed(|| jin_abt(self.eval, &ex1, &ew1))?;
+                let per_term = ((secs - fixed) / (cols as f64 - 1.0).max(1.0)).max(0.0);
+                let column = fixed + per_term * (b as f64 - 1.0);
+                // Returned pre-divided so that the common scaling below yields `c` columns.
+                (column * c as f64 * k.mult as f64 / full.mult as f64, err, k.mult)
+            }
         } else {
             let p = random(a, rows_w, 3);
             let ep = ColumnPacked::encrypt(&p, self.level, scale, self.encoder, enc)?;
