@@ -113,7 +113,8 @@ mod tests {
         // A two above B: plain, B - 2.
         assert_eq!(atb_output_level(12, 10, 16), Some(8));
         assert_eq!(atb_output_level(2, 12, 16), None);
-        assert_eq!(atb_output_level(3, 12, 2), Some(1));
+        assert_eq!(atb_output_level(3, 12, 2), Some(0));
+        assert_eq!(atb_output_level(4, 12, 2), Some(1));
     }
 
     #[test]

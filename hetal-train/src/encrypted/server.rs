@@ -42,7 +42,7 @@ pub struct ServerState {
 /// takes a `SecretKey`, a `Decryptor` or a `KeyGenerator`; the `Evaluator` it holds is built
 /// from public evaluation keys.
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// # fn demo(eval: ckks_scheme::Evaluator, double: hetal_train::softmax::InsecureDecryptReencryptRefresh,
 /// #         setup: hetal_train::encrypted::TrainingSetup, init: hetal_train::encrypted::InitialModel,
 /// #         val: hetal_train::encrypted::EncryptedValidation) {
