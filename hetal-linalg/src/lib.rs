@@ -1,6 +1,36 @@
 //! # hetal-linalg
 //!
-//! Encrypted block matrices and the HETAL products DiagABT / DiagATB, on [`ckks_scheme`].
-//! Under construction: see the project's issue tracker.
+//! Encrypted block matrices and the HETAL products on [`ckks_scheme`] (see `docs/LINALG.md`):
+//!
+//! * [`UnitShape`], [`Tiling`], [`BlockLayout`]: the packing of spec section 3 (one
+//!   ciphertext per `s0 x s1` block, row-major inside a block; weights tiled vertically,
+//!   softmax outputs tiled horizontally); [`Matrix`] (plain `f64`) and [`EncryptedMatrix`].
+//! * [`diag_abt`] (`A * B^T`, 3 levels) and [`diag_atb`] / [`diag_atb_with`] (`A^T * B`, plain
+//!   or PRotUp variant), both with two diagonals per ciphertext product (complex slots).
+//! * [`baselines`]: Crockett's ColMajor / RowMajor and Jin et al.'s PrivGD products.
+//! * [`OpCounts`] of every run, [`predicted_counts`] (this implementation) and
+//!   [`reference_counts`] (the authors' corrected table) without encryption, and
+//!   [`rotation_steps`]: exactly the rotation keys a product needs.
+//!
+//! The products take an [`ckks_scheme::Evaluator`] (public evaluation keys) only; encryption
+//! and decryption helpers take the client's `Encryptor` / `Decryptor`.
+
+pub mod baselines;
+mod counts;
+mod diag_abt;
+mod diag_atb;
+mod error;
+mod layout;
+mod matrix;
+mod operands;
+mod ops;
+mod rotations;
 
 pub use ckks_scheme;
+pub use counts::{predicted_counts, reference_counts, Algorithm, Counter, OpCounts, ProductShape};
+pub use diag_abt::{diag_abt, DIAG_ABT_DEPTH};
+pub use diag_atb::{diag_atb, diag_atb_with, AtbVariant};
+pub use error::LinalgError;
+pub use layout::{BlockLayout, Tiling, UnitShape};
+pub use matrix::{EncryptedMatrix, Matrix};
+pub use rotations::{needs_conjugation, rotation_steps};

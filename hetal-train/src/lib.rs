@@ -10,9 +10,11 @@
 //! * [`plain`]: the plaintext reference trainer (Nesterov or GD, exact or approximate softmax)
 //!   and the client-side [`plain::EarlyStopping`].
 //!
-//! Encrypted training on top of `hetal-linalg` is not written yet.
+//! * [`encrypted`]: encrypted training on `hetal-linalg` (server with public material only,
+//!   client with the secret key, explicit protocol messages, refresh planning, checkpoints).
 
 pub mod data;
+pub mod encrypted;
 pub mod matrix;
 pub mod plain;
 pub mod softmax;

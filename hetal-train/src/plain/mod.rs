@@ -15,5 +15,5 @@ mod trainer;
 pub use early_stopping::{Decision, EarlyStopping};
 pub use hyper::{paper_hyperparameters, Hyperparameters};
 pub use model::{metrics, LinearModel, Metrics};
-pub use optimizer::{Optimizer, OptimizerState};
+pub use optimizer::{NesterovSchedule, Optimizer, OptimizerState};
 pub use trainer::{epoch_batches, train, EpochReport, SoftmaxKind, TrainConfig, TrainError, TrainReport, Trainer};

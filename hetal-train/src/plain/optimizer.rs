@@ -14,13 +14,48 @@ pub enum Optimizer {
     Nesterov,
 }
 
+/// The Nesterov schedule `lambda_t` and `eta_t` (Kim et al. 2018 form), one sequence over all
+/// epochs. Shared by the plaintext and the encrypted trainer so that both use the same `eta_t`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NesterovSchedule {
+    /// `lambda_t`; starts at 1 so that `eta_0 = 0` and the first step is a gradient step
+    /// (with `lambda_0 = 0`, `eta_0 = 1` would discard the first update).
+    lambda: f64,
+}
+
+impl Default for NesterovSchedule {
+    /// `lambda_0 = 1`.
+    fn default() -> Self {
+        Self { lambda: 1.0 }
+    }
+}
+
+impl NesterovSchedule {
+    /// The schedule resumed at `lambda_t = lambda` (from a checkpoint).
+    pub fn resume(lambda: f64) -> Self {
+        Self { lambda }
+    }
+
+    /// The current `lambda_t`.
+    pub fn lambda(&self) -> f64 {
+        self.lambda
+    }
+
+    /// `eta_t = (1 - lambda_t) / lambda_{t+1}` of the current step, and advances to
+    /// `lambda_{t+1} = (1 + sqrt(1 + 4 lambda_t^2)) / 2`.
+    pub fn next_eta(&mut self) -> f64 {
+        let next = (1.0 + (1.0 + 4.0 * self.lambda * self.lambda).sqrt()) / 2.0;
+        let eta = (1.0 - self.lambda) / next;
+        self.lambda = next;
+        eta
+    }
+}
+
 /// State of the optimiser across steps (one sequence over all epochs).
 #[derive(Clone, Debug, PartialEq)]
 pub struct OptimizerState {
     kind: Optimizer,
-    /// `lambda_t`; starts at 1 so that `eta_0 = 0` and the first step is a gradient step
-    /// (with `lambda_0 = 0`, `eta_0 = 1` would discard the first update).
-    lambda: f64,
+    schedule: NesterovSchedule,
     /// `v_t` (Nesterov only; `None` before the first step, when `v_0 = w_0`).
     v: Option<Matrix>,
 }
@@ -28,15 +63,12 @@ pub struct OptimizerState {
 impl OptimizerState {
     /// A fresh state for `kind`.
     pub fn new(kind: Optimizer) -> Self {
-        Self { kind, lambda: 1.0, v: None }
+        Self { kind, schedule: NesterovSchedule::default(), v: None }
     }
 
     /// `eta_t` of the current step, and advances `lambda`.
     fn next_eta(&mut self) -> f64 {
-        let next = (1.0 + (1.0 + 4.0 * self.lambda * self.lambda).sqrt()) / 2.0;
-        let eta = (1.0 - self.lambda) / next;
-        self.lambda = next;
-        eta
+        self.schedule.next_eta()
     }
 
     /// One update of `w` with gradient `grad` (same shape) and learning rate `lr`.

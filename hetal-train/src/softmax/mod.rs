@@ -6,9 +6,11 @@
 //! * [`SoftmaxApprox`]: the `f64` mirror, stage for stage; [`reference`](mod@reference) the same pipeline as
 //!   the authors' numpy model writes it (with or without its spurious `x^9` term).
 //! * [`EncryptedSoftmax`]: the pipeline on ciphertexts in the tiled layout ([`TiledLayout`]),
-//!   with a [`Refresh`] between stages.
+//!   with a [`Refresh`] between stages: [`BootstrapRefresh`] (the server's, public keys only) or
+//!   the test double [`InsecureDecryptReencryptRefresh`].
 //! * [`precision`]: the plaintext error measurement of the spec's table.
 
+mod bootstrap_refresh;
 mod config;
 mod encrypted;
 mod error;
@@ -20,6 +22,7 @@ pub mod reference;
 mod refresh;
 
 pub use crate::data::padded_classes;
+pub use bootstrap_refresh::{BootstrapRefresh, PublicRefresh};
 pub use config::{SoftmaxConfig, Stage, COMP_F, COMP_G, EXP_COEFFS};
 pub use encrypted::{EncryptedSoftmax, SoftmaxRun};
 pub use error::SoftmaxError;

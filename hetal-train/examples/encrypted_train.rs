@@ -1,0 +1,235 @@
+//! Encrypted training on a subset of a data-set folder, with the decrypt-and-re-encrypt refresh
+//! double (insecure: it stands in for bootstrapping), compared epoch by epoch with the
+//! plaintext reference trainer (approximate softmax, same seed and batches):
+//!
+//! ```text
+//! cargo run --release -p hetal-train --example encrypted_train -- <dataset dir>
+//!     [--rows N] [--val-rows N] [--epochs E] [--batch N] [--lr X] [--gd]
+//!     [--preset insecure-n12 | insecure-n13]
+//! ```
+//!
+//! Defaults: 256 training rows, 128 validation rows, 3 epochs, batch 64, lr 1.0, Nesterov,
+//! `insecure-n13` (`N = 2^13`, 10 levels). Prints every step's time by part, refreshes and
+//! levels, and per epoch the validation accuracy and loss of both runs.
+
+use ckks_scheme::{KeyGenerator, Parameters, Preset, SecretKey};
+use hetal_linalg::{rotation_steps, Algorithm};
+use hetal_train::data::{load_npy_dir, one_hot, scale_features, with_bias, Split};
+use hetal_train::encrypted::{ClientConfig, StepReport, TrainingClient, TrainingServer, TrainingSetup};
+use hetal_train::plain::{epoch_batches, Optimizer, SoftmaxKind, TrainConfig, Trainer};
+use hetal_train::softmax::{InsecureDecryptReencryptRefresh, SoftmaxApprox, SoftmaxConfig};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn parse<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
+    value.and_then(|v| v.parse().ok()).ok_or_else(|| format!("{flag} needs a valid value"))
+}
+
+/// Command-line options.
+struct Options {
+    dir: PathBuf,
+    rows: usize,
+    val_rows: usize,
+    epochs: usize,
+    batch: usize,
+    lr: f64,
+    optimizer: Optimizer,
+    preset: Preset,
+}
+
+fn options() -> Result<Options, String> {
+    let mut args = std::env::args().skip(1);
+    let mut dir = None;
+    let mut o = Options {
+        dir: PathBuf::new(),
+        rows: 256,
+        val_rows: 128,
+        epochs: 3,
+        batch: 64,
+        lr: 1.0,
+        optimizer: Optimizer::Nesterov,
+        preset: Preset::InsecureTestN13,
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--rows" => o.rows = parse("--rows", args.next())?,
+            "--val-rows" => o.val_rows = parse("--val-rows", args.next())?,
+            "--epochs" => o.epochs = parse("--epochs", args.next())?,
+            "--batch" => o.batch = parse("--batch", args.next())?,
+            "--lr" => o.lr = parse("--lr", args.next())?,
+            "--gd" => o.optimizer = Optimizer::GradientDescent,
+            "--preset" => {
+                o.preset = match args.next().as_deref() {
+                    Some("insecure-n12") => Preset::InsecureTestN12,
+                    Some("insecure-n13") => Preset::InsecureTestN13,
+                    other => return Err(format!("--preset: insecure-n12 or insecure-n13, not {other:?}")),
+                }
+            }
+            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            path => dir = Some(PathBuf::from(path)),
+        }
+    }
+    o.dir = dir.ok_or("usage: encrypted_train <dataset dir> [options]")?;
+    Ok(o)
+}
+
+fn head(s: &Split, n: usize) -> Split {
+    s.select(&(0..n.min(s.len())).collect::<Vec<_>>())
+}
+
+fn keys(params: &Parameters, setup: &TrainingSetup) -> Result<(SecretKey, Arc<ckks_scheme::EvaluationKeys>), String> {
+    let (unit, c) = (setup.unit().map_err(|e| e.to_string())?, setup.padded_classes());
+    let mut steps = BTreeSet::new();
+    for alg in [Algorithm::DiagAbt, Algorithm::DiagAtb, Algorithm::DiagAtbPRotUp] {
+        steps.extend(rotation_steps(alg, unit, c).map_err(|e| e.to_string())?);
+    }
+    steps.extend(setup.softmax_layout().map_err(|e| e.to_string())?.rotations());
+    let mut kg = KeyGenerator::from_seed(params, [11; 32]);
+    let sk = kg.secret_key().map_err(|e| e.to_string())?;
+    let keys = kg.evaluation_keys(&sk, &steps.into_iter().collect::<Vec<_>>(), true).map_err(|e| e.to_string())?;
+    Ok((sk, Arc::new(keys)))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn print_step(r: &StepReport, diff: f64) {
+    let t = &r.timings;
+    println!(
+        "  step {}.{} ({} rows): {:7.0} ms = matmul {:6.0} + softmax {:6.0} + refresh {:5.0} + other {:4.0}; \
+         refreshes {} (softmax {}, D {}, W {}); levels W {} -> logits {} -> P {} -> D {} -> G {} -> W {}; max|dW| {diff:.1e}",
+        r.epoch,
+        r.index,
+        r.rows,
+        ms(t.total()),
+        ms(t.matmul),
+        ms(t.softmax),
+        ms(t.refresh),
+        ms(t.other),
+        r.refreshes.total(),
+        r.refreshes.softmax,
+        r.refreshes.difference,
+        r.refreshes.weights,
+        r.levels.weights_in,
+        r.levels.logits,
+        r.levels.probabilities,
+        r.levels.difference,
+        r.levels.gradient,
+        r.levels.weights_out
+    );
+}
+
+fn run() -> Result<(), String> {
+    let o = options()?;
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let mut ds = load_npy_dir(&o.dir).map_err(|e| err(&e))?;
+    scale_features(&mut ds);
+    ds.train = head(&ds.train, o.rows);
+    ds.val = head(&ds.val, o.val_rows);
+    let params = o.preset.build().map_err(|e| err(&e))?;
+    let setup = TrainingSetup {
+        classes: ds.classes,
+        inputs: ds.features() + 1,
+        batch: o.batch,
+        lr: o.lr,
+        optimizer: o.optimizer,
+        softmax: SoftmaxConfig::default(),
+        weight_bound_log2: 3,
+        data_level: params.max_level(),
+        slots: params.slots(),
+    };
+    setup.check().map_err(|e| err(&e))?;
+    let unit = setup.unit().map_err(|e| err(&e))?;
+    println!(
+        "{}: {} train / {} val rows, {} classes (c = {}), b = {}, {:?} (N = {}, {} levels), unit {} x {}, batch {}, lr {}, {:?}",
+        ds.name,
+        ds.train.len(),
+        ds.val.len(),
+        ds.classes,
+        setup.padded_classes(),
+        setup.inputs,
+        o.preset,
+        params.degree(),
+        params.max_level(),
+        unit.s0,
+        unit.s1,
+        o.batch,
+        o.lr,
+        o.optimizer
+    );
+    let t = Instant::now();
+    let (sk, keys) = keys(&params, &setup)?;
+    let double = InsecureDecryptReencryptRefresh::new(&sk, &keys.public, [12; 32], 1.0 + 1e-6).map_err(|e| err(&e))?;
+    let config = ClientConfig { seed: 0, patience: 3, encryption_seed: [13; 32] };
+    let mut client =
+        TrainingClient::new(sk, &keys.public, setup.clone(), &ds.train, &ds.val, config).map_err(|e| err(&e))?;
+    let (init, _) = client.initial_model().map_err(|e| err(&e))?;
+    let val = client.encrypted_validation().map_err(|e| err(&e))?;
+    let eval = ckks_scheme::Evaluator::new(keys.clone());
+    let mut server =
+        TrainingServer::with_insecure_refresh(eval, double, setup.clone(), init, val).map_err(|e| err(&e))?;
+    println!("keys and encryption: {:.1} s", t.elapsed().as_secs_f64());
+
+    // The plaintext reference with the same stream.
+    let mut rng = ChaCha20Rng::seed_from_u64(0);
+    let cfg = TrainConfig {
+        optimizer: o.optimizer,
+        softmax: SoftmaxKind::Approx(Box::new(SoftmaxApprox::new(setup.softmax.clone()).map_err(|e| err(&e))?)),
+        ..TrainConfig::new(o.lr, o.batch)
+    };
+    let mut trainer = Trainer::new(&cfg, ds.classes, setup.inputs, &mut rng);
+    let xb = with_bias(&ds.train.x);
+    let y = one_hot(&ds.train.y, setup.padded_classes());
+
+    let (mut total, mut steps, mut refreshes) = (Duration::ZERO, 0usize, 0usize);
+    for _ in 0..o.epochs {
+        let n = client.begin_epoch().map_err(|e| err(&e))?;
+        let plain_batches = epoch_batches(ds.train.len(), o.batch, &mut rng);
+        for (k, idx) in plain_batches.iter().enumerate().take(n) {
+            let batch = client.encrypt_batch(k).map_err(|e| err(&e))?;
+            let report = server.step(&batch).map_err(|e| err(&e))?;
+            trainer.step(&xb.select_rows(idx), &y.select_rows(idx));
+            let w = client.decrypt(server.weights()).map_err(|e| err(&e))?;
+            let diff = w.data.iter().zip(&trainer.model.w.data).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            print_step(&report, diff);
+            total += report.timings.total();
+            steps += 1;
+            refreshes += report.refreshes.total();
+        }
+        let (answer, enc) = client.answer(&server.validation_outputs().map_err(|e| err(&e))?).map_err(|e| err(&e))?;
+        server.answer(&answer).map_err(|e| err(&e))?;
+        let plain = trainer.model.evaluate(&ds.val);
+        println!(
+            "epoch {}: validation accuracy encrypted {:.4} / plaintext {:.4}, loss {:.6} / {:.6}, client: {:?}",
+            answer.epoch, enc.accuracy, plain.accuracy, enc.loss, plain.loss, answer.decision
+        );
+        if answer.decision == hetal_train::plain::Decision::Stop {
+            break;
+        }
+    }
+    let model = client.decrypt_model(&server.final_model()).map_err(|e| err(&e))?;
+    println!(
+        "{steps} steps: {:.2} s per step on average, {:.1} refreshes per step; best epoch {}, test accuracy {:.4}",
+        total.as_secs_f64() / steps.max(1) as f64,
+        refreshes as f64 / steps.max(1) as f64,
+        server.final_model().epoch,
+        model.evaluate(&ds.test).accuracy
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The error type of encrypted training.
+
+use crate::softmax::SoftmaxError;
+use ckks_scheme::SchemeError;
+use hetal_linalg::LinalgError;
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// What can go wrong in encrypted training, on either side of the protocol.
+#[derive(Debug, Error)]
+pub enum EncryptedTrainError {
+    /// An error of the CKKS layer.
+    #[error(transparent)]
+    Scheme(#[from] SchemeError),
+    /// An error of the encrypted matrix products or layouts.
+    #[error(transparent)]
+    Linalg(#[from] LinalgError),
+    /// An error of the encrypted softmax or of a refresh.
+    #[error(transparent)]
+    Softmax(#[from] SoftmaxError),
+    /// A setting that cannot work (learning rate, batch size, too few levels after a refresh).
+    #[error("invalid encrypted-training configuration: {reason}")]
+    Config {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A message that does not fit the state of the receiver (wrong shape, layout or epoch).
+    #[error("protocol error: {reason}")]
+    Protocol {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A checkpoint that cannot be written or read.
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl EncryptedTrainError {
+    /// A [`EncryptedTrainError::Protocol`] error.
+    pub(crate) fn protocol(reason: impl Into<String>) -> Self {
+        Self::Protocol { reason: reason.into() }
+    }
+
+    /// A [`EncryptedTrainError::Config`] error.
+    pub(crate) fn config(reason: impl Into<String>) -> Self {
+        Self::Config { reason: reason.into() }
+    }
+}

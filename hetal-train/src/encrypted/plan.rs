@@ -1,0 +1,136 @@
+//! Where a training step refreshes, chosen to minimise the refreshed ciphertexts.
+//!
+//! Levels of one step (data at level `L`, the refresh's output level):
+//!
+//! | stage | formula | levels |
+//! |---|---|---|
+//! | forward | `Z = DiagABT(X, W)` | 3 ([`DIAG_ABT_DEPTH`]) |
+//! | softmax | `P = softmax(Z)`, padded classes masked | [`crate::softmax::SoftmaxConfig::depth`], refreshing inside |
+//! | difference | `D = P - Y` (`Y` matched to the level and scale of `P`) | 0 on `P` |
+//! | backward | `G = DiagATB(D, X)` | 3 (PRotUp when `D` sits below `X`) |
+//! | update | `W' = a W + b G + e V` (constants fold `lr / n`, `eta` and the refresh pre-scale) | 1 |
+//!
+//! Invariant: the weights enter a step at level `>= 4` ([`WEIGHT_ENTRY_LEVEL`]: the forward
+//! product and the softmax's first stage, so the logits, which may reach 128, are never
+//! refreshed). Two places may refresh besides the softmax: `D` (its `A'` blocks, values in
+//! `[-1, 1]`), mandatory when `D` has fewer than 4 levels, and the new weights and momentum
+//! (`B'` blocks each), mandatory when they land below the invariant. Refreshing `D` early can
+//! spare the weights' refresh; [`plan_backward`] compares both counts.
+
+use hetal_linalg::DIAG_ABT_DEPTH;
+
+/// Levels the weights need when a step starts: the forward product and one for the softmax's
+/// normalisation.
+pub const WEIGHT_ENTRY_LEVEL: usize = DIAG_ABT_DEPTH + 1;
+
+/// Levels `D` needs: DiagATB (3, PRotUp) and the update (1).
+pub const DIFFERENCE_LEVEL: usize = 4;
+
+/// The smallest data (refresh output) level a step can run with.
+pub const MIN_LEVEL: usize = 4;
+
+/// Output level of `DiagATB(A, B)` for inputs at `level_a`, `level_b` and `c` padded classes,
+/// with the variant `hetal_linalg::AtbVariant::best_for` picks (`None` if too low).
+pub fn atb_output_level(level_a: usize, level_b: usize, c: usize) -> Option<usize> {
+    let pre_plain = if c > 2 { 2 } else { 1 };
+    let plain = (level_a >= pre_plain + 2 && level_b >= 2).then(|| (level_a - pre_plain).min(level_b) - 2);
+    let pre_b = usize::from(c > 2);
+    let rot_up = (level_a >= 3 && level_b >= pre_b + 2).then(|| (level_a - 1).min(level_b - pre_b) - 2);
+    plain.max(rot_up)
+}
+
+/// The refreshes of the backward half of a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BackwardPlan {
+    /// Refresh `D = P - Y` before DiagATB.
+    pub refresh_difference: bool,
+    /// Refresh the new weights (and momentum) after the update.
+    pub refresh_weights: bool,
+    /// Level of the update's output.
+    pub update_level: usize,
+}
+
+/// Levels and block counts the backward plan depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BackwardLevels {
+    /// Level of `D`.
+    pub difference: usize,
+    /// Level of the batch features `X`.
+    pub features: usize,
+    /// Level of `W` (and of the momentum, at most that).
+    pub weights: usize,
+    /// The refresh's output level `L`.
+    pub refreshed: usize,
+    /// Padded classes.
+    pub c: usize,
+    /// Blocks of `D` (`A'`).
+    pub difference_blocks: usize,
+    /// Ciphertexts refreshed when the weights are (`B'`, or `2 B'` with momentum).
+    pub weight_blocks: usize,
+}
+
+/// The plan with the fewest refreshed ciphertexts (ties: no refresh of `D`). `None` if no plan
+/// works (a refresh level below [`MIN_LEVEL`]).
+pub fn plan_backward(l: BackwardLevels) -> Option<BackwardPlan> {
+    let option = |refresh_difference: bool| {
+        let d = if refresh_difference { l.refreshed } else { l.difference };
+        if d < DIFFERENCE_LEVEL {
+            return None;
+        }
+        let g = atb_output_level(d, l.features, l.c)?;
+        let update_level = g.min(l.weights).checked_sub(1)?;
+        let refresh_weights = update_level < WEIGHT_ENTRY_LEVEL;
+        let cost =
+            usize::from(refresh_difference) * l.difference_blocks + usize::from(refresh_weights) * l.weight_blocks;
+        Some((cost, BackwardPlan { refresh_difference, refresh_weights, update_level }))
+    };
+    match (option(false), option(true)) {
+        (Some(a), Some(b)) => Some(if b.0 < a.0 { b.1 } else { a.1 }),
+        (a, b) => a.or(b).map(|x| x.1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn levels(difference: usize, weights: usize, refreshed: usize, a: usize, b: usize) -> BackwardLevels {
+        BackwardLevels {
+            difference,
+            features: refreshed,
+            weights,
+            refreshed,
+            c: 16,
+            difference_blocks: a,
+            weight_blocks: b,
+        }
+    }
+
+    #[test]
+    fn atb_levels_follow_the_variants() {
+        // Equal levels: PRotUp, 3 levels.
+        assert_eq!(atb_output_level(12, 12, 16), Some(9));
+        // A two above B: plain, B - 2.
+        assert_eq!(atb_output_level(12, 10, 16), Some(8));
+        assert_eq!(atb_output_level(2, 12, 16), None);
+        assert_eq!(atb_output_level(3, 12, 2), Some(0));
+        assert_eq!(atb_output_level(4, 12, 2), Some(1));
+    }
+
+    #[test]
+    fn plans_the_cheaper_refresh() {
+        // D too low: refresh it; weights then land at 12 - 3 - 1 = 8.
+        let p = plan_backward(levels(2, 12, 12, 1, 6)).unwrap();
+        assert!(p.refresh_difference && !p.refresh_weights && p.update_level == 8);
+        // D at 6: weights would land at 2 (refresh 6 ciphertexts); refreshing D (1) is cheaper.
+        let p = plan_backward(levels(6, 12, 12, 1, 6)).unwrap();
+        assert!(p.refresh_difference && !p.refresh_weights);
+        // Many blocks of D, few of W: refresh the weights instead.
+        let p = plan_backward(levels(6, 12, 12, 8, 2)).unwrap();
+        assert!(!p.refresh_difference && p.refresh_weights && p.update_level == 2);
+        // A short chain (L = 4): both refreshes every step.
+        let p = plan_backward(levels(1, 4, 4, 1, 6)).unwrap();
+        assert!(p.refresh_difference && p.refresh_weights && p.update_level == 0);
+        assert!(plan_backward(levels(1, 3, 3, 1, 1)).is_none());
+    }
+}

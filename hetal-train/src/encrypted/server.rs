@@ -1,0 +1,407 @@
+//! The server of encrypted training: public material only (evaluation keys, a refresher,
+//! encrypted data and weights). It runs the steps of spec section 6, answers each epoch with
+//! the encrypted validation logits and keeps the weights of the best epoch the client names.
+
+use super::messages::{
+    ClientAnswer, EncryptedBatch, EncryptedModel, EncryptedValidation, InitialModel, ValidationOutputs,
+};
+use super::plan::{plan_backward, BackwardLevels, WEIGHT_ENTRY_LEVEL};
+use super::report::{RefreshCounts, StepLevels, StepReport, StepTimings};
+use super::scale::{linear_combination, scaled_to};
+use super::timed_refresh::TimedRefresh;
+use super::{EncryptedTrainError, TrainingSetup};
+use crate::plain::{Decision, NesterovSchedule, Optimizer};
+use crate::softmax::{EncryptedSoftmax, InsecureDecryptReencryptRefresh, PublicRefresh, Refresh};
+use ckks_scheme::{Ciphertext, Evaluator};
+use hetal_linalg::{diag_abt, diag_atb, BlockLayout, EncryptedMatrix, Tiling};
+use std::time::Instant;
+
+/// The training state the server carries from step to step (and checkpoints): encrypted
+/// weights and momentum, counters, the Nesterov schedule and the best model so far.
+#[derive(Clone, Debug)]
+pub struct ServerState {
+    /// `W_t`, `c x b`, tiled vertically.
+    pub w: EncryptedMatrix,
+    /// The momentum `v_t` (Nesterov; equal to `W_0` before the first step, unused by GD).
+    pub v: EncryptedMatrix,
+    /// Epochs completed (answered by the client).
+    pub epoch: usize,
+    /// Steps done over all epochs.
+    pub step: usize,
+    /// `lambda_t` of the Nesterov schedule.
+    pub schedule: NesterovSchedule,
+    /// The weights of the best epoch so far (epoch 0: the initial weights).
+    pub best: EncryptedModel,
+    /// Whether the client answered stop.
+    pub stopped: bool,
+}
+
+/// The server. Generic over its refresher; [`TrainingServer::new`] accepts only a
+/// [`PublicRefresh`] (bootstrapping), and the secret-holding test double goes through the
+/// separately named [`TrainingServer::with_insecure_refresh`]. No constructor, field or method
+/// takes a `SecretKey`, a `Decryptor` or a `KeyGenerator`; the `Evaluator` it holds is built
+/// from public evaluation keys.
+///
+/// ```compile_fail,E0277
+/// # fn demo(eval: ckks_scheme::Evaluator, double: hetal_train::softmax::InsecureDecryptReencryptRefresh,
+/// #         setup: hetal_train::encrypted::TrainingSetup, init: hetal_train::encrypted::InitialModel,
+/// #         val: hetal_train::encrypted::EncryptedValidation) {
+/// // The decrypt-and-re-encrypt double holds the secret key: not a PublicRefresh.
+/// let server = hetal_train::encrypted::TrainingServer::new(eval, double, setup, init, val);
+/// # }
+/// ```
+pub struct TrainingServer<R: Refresh> {
+    eval: Evaluator,
+    refresh: R,
+    setup: TrainingSetup,
+    softmax: EncryptedSoftmax,
+    validation: EncryptedValidation,
+    state: ServerState,
+}
+
+impl<R: PublicRefresh> TrainingServer<R> {
+    /// A server with a public refresher (bootstrapping), from the client's setup, initial
+    /// weights and validation features. Errors if the setup is invalid or a message does not
+    /// fit it.
+    pub fn new(
+        eval: Evaluator,
+        refresh: R,
+        setup: TrainingSetup,
+        initial: InitialModel,
+        validation: EncryptedValidation,
+    ) -> Result<Self, EncryptedTrainError> {
+        Self::build(eval, refresh, setup, initial, validation)
+    }
+
+    /// A server resumed from a checkpointed [`ServerState`].
+    pub fn resume(
+        eval: Evaluator,
+        refresh: R,
+        setup: TrainingSetup,
+        validation: EncryptedValidation,
+        state: ServerState,
+    ) -> Result<Self, EncryptedTrainError> {
+        Self::resume_inner(eval, refresh, setup, validation, state)
+    }
+}
+
+impl TrainingServer<InsecureDecryptReencryptRefresh> {
+    /// **Tests and experiments only**: a server whose refresher is the decrypt-and-re-encrypt
+    /// double, which holds the secret key. Same protocol as [`TrainingServer::new`].
+    pub fn with_insecure_refresh(
+        eval: Evaluator,
+        refresh: InsecureDecryptReencryptRefresh,
+        setup: TrainingSetup,
+        initial: InitialModel,
+        validation: EncryptedValidation,
+    ) -> Result<Self, EncryptedTrainError> {
+        Self::build(eval, refresh, setup, initial, validation)
+    }
+
+    /// **Tests only**: [`TrainingServer::resume`] with the double.
+    pub fn resume_with_insecure_refresh(
+        eval: Evaluator,
+        refresh: InsecureDecryptReencryptRefresh,
+        setup: TrainingSetup,
+        validation: EncryptedValidation,
+        state: ServerState,
+    ) -> Result<Self, EncryptedTrainError> {
+        Self::resume_inner(eval, refresh, setup, validation, state)
+    }
+}
+
+impl<R: Refresh> TrainingServer<R> {
+    fn build(
+        eval: Evaluator,
+        refresh: R,
+        setup: TrainingSetup,
+        initial: InitialModel,
+        validation: EncryptedValidation,
+    ) -> Result<Self, EncryptedTrainError> {
+        let state = ServerState {
+            v: initial.w.clone(),
+            best: EncryptedModel { epoch: 0, w: initial.w.clone() },
+            w: initial.w,
+            epoch: 0,
+            step: 0,
+            schedule: NesterovSchedule::default(),
+            stopped: false,
+        };
+        Self::resume_inner(eval, refresh, setup, validation, state)
+    }
+
+    fn resume_inner(
+        eval: Evaluator,
+        refresh: R,
+        setup: TrainingSetup,
+        validation: EncryptedValidation,
+        state: ServerState,
+    ) -> Result<Self, EncryptedTrainError> {
+        setup.check()?;
+        if refresh.output_level() < setup.data_level {
+            return Err(EncryptedTrainError::config(format!(
+                "the refresh gives level {}, below the data level {}",
+                refresh.output_level(),
+                setup.data_level
+            )));
+        }
+        if eval.params().slots() != setup.slots {
+            return Err(EncryptedTrainError::config("the setup's slot count differs from the parameters'"));
+        }
+        let softmax = EncryptedSoftmax::new(setup.softmax.clone(), setup.softmax_layout()?, eval.params())?;
+        let server = Self { eval, refresh, setup, softmax, validation, state };
+        let wl = server.weight_layout()?;
+        for (name, m) in [("weights", &server.state.w), ("momentum", &server.state.v), ("best", &server.state.best.w)] {
+            if *m.layout() != wl {
+                return Err(EncryptedTrainError::protocol(format!("{name}: layout {:?}, expected {wl:?}", m.layout())));
+            }
+            if m.level() < WEIGHT_ENTRY_LEVEL {
+                return Err(EncryptedTrainError::protocol(format!(
+                    "{name} at level {}, at least {WEIGHT_ENTRY_LEVEL} needed",
+                    m.level()
+                )));
+            }
+        }
+        server.check_features("validation", &server.validation.x)?;
+        Ok(server)
+    }
+
+    /// The setup.
+    pub fn setup(&self) -> &TrainingSetup {
+        &self.setup
+    }
+
+    /// The current state (what a checkpoint stores).
+    pub fn state(&self) -> &ServerState {
+        &self.state
+    }
+
+    /// The current encrypted weights.
+    pub fn weights(&self) -> &EncryptedMatrix {
+        &self.state.w
+    }
+
+    /// Ciphertexts refreshed so far by this server's refresher.
+    pub fn refreshes(&self) -> usize {
+        self.refresh.count()
+    }
+
+    /// The layout of `W`: `c x b`, tiled vertically with period `c`.
+    fn weight_layout(&self) -> Result<BlockLayout, EncryptedTrainError> {
+        let c = self.setup.padded_classes();
+        Ok(BlockLayout::new(c, self.setup.inputs, self.setup.unit()?, Tiling::Vertical { period: c })?)
+    }
+
+    fn check_features(&self, name: &str, x: &EncryptedMatrix) -> Result<(), EncryptedTrainError> {
+        let l = x.layout();
+        if l.tiling != Tiling::None || l.unit != self.setup.unit()? || l.cols != self.setup.inputs {
+            return Err(EncryptedTrainError::protocol(format!(
+                "{name} features: layout {l:?} does not fit {} inputs in the run's unit shape",
+                self.setup.inputs
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_batch(&self, batch: &EncryptedBatch) -> Result<(), EncryptedTrainError> {
+        if self.state.stopped {
+            return Err(EncryptedTrainError::protocol("the client has stopped training"));
+        }
+        if batch.epoch != self.state.epoch + 1 {
+            return Err(EncryptedTrainError::protocol(format!(
+                "batch of epoch {}, but the server is in epoch {}",
+                batch.epoch,
+                self.state.epoch + 1
+            )));
+        }
+        self.check_features("batch", &batch.x)?;
+        let (lx, ly) = (batch.x.layout(), batch.y.layout());
+        let c = self.setup.padded_classes();
+        if batch.rows() == 0 || batch.rows() > self.setup.batch {
+            return Err(EncryptedTrainError::protocol(format!(
+                "batch of {} rows (at most {})",
+                batch.rows(),
+                self.setup.batch
+            )));
+        }
+        if ly.tiling != (Tiling::Horizontal { period: c }) || ly.rows != lx.rows || ly.cols != c || ly.unit != lx.unit {
+            return Err(EncryptedTrainError::protocol(format!("labels: layout {ly:?} does not fit the batch")));
+        }
+        if batch.x.level() < WEIGHT_ENTRY_LEVEL || batch.y.level() < 1 {
+            return Err(EncryptedTrainError::protocol("batch encrypted at too low a level"));
+        }
+        Ok(())
+    }
+
+    /// One training step on `batch` (spec section 6):
+    ///
+    /// 1. `Z = DiagABT(X, W)` (3 levels), `Z` tiled horizontally.
+    /// 2. `P = softmax(Z)` block by block, padded classes masked (the softmax's depth, with
+    ///    refreshes inside).
+    /// 3. `D = P - Y`, `Y` brought to the level and scale of `P` (no level of `P`).
+    /// 4. `G = DiagATB(D, X)` (3 levels), `c x b` tiled vertically.
+    /// 5. GD: `W' = W - (lr/n) G`; Nesterov: `V' = W - (lr/n) G`,
+    ///    `W' = (1 - eta) V' + eta V`, both as one linear combination of `W, G, V` (1 level).
+    ///
+    /// Refreshes follow [`super::plan`]: `D` and/or the new weights, whichever costs fewer
+    /// ciphertexts, so that the weights start the next step at level `>= 4`.
+    pub fn step(&mut self, batch: &EncryptedBatch) -> Result<StepReport, EncryptedTrainError> {
+        self.check_batch(batch)?;
+        let start = Instant::now();
+        let timed = TimedRefresh::new(&self.refresh);
+        let eval = &self.eval;
+        let mut timings = StepTimings::default();
+        let mut levels =
+            StepLevels { weights_in: self.state.w.level(), features: batch.x.level(), ..Default::default() };
+
+        // 1. Forward.
+        let t = Instant::now();
+        let (logits, forward_ops) = diag_abt(eval, &batch.x, &self.state.w)?;
+        timings.matmul += t.elapsed();
+        levels.logits = logits.level();
+
+        // 2. Softmax per block row of the logits.
+        let t = Instant::now();
+        let mut p_blocks = Vec::with_capacity(logits.blocks().len());
+        for block in logits.blocks() {
+            let (p, run) = self.softmax.evaluate(eval, &timed, block)?;
+            levels.softmax_depth = levels.softmax_depth.max(run.depth());
+            p_blocks.push(p);
+        }
+        let softmax_refreshes = timed.count();
+        timings.softmax += t.elapsed() - timed.elapsed();
+        levels.probabilities = p_blocks.iter().map(Ciphertext::level).min().unwrap_or(0);
+
+        // 3. D = P - Y.
+        let d_blocks = p_blocks
+            .iter()
+            .zip(batch.y.blocks())
+            .map(|(p, y)| Ok(eval.sub(p, &match_to(eval, y, p)?)?))
+            .collect::<Result<Vec<_>, EncryptedTrainError>>()?;
+
+        // Refresh plan for the backward half.
+        let nesterov = self.setup.optimizer == Optimizer::Nesterov;
+        let weight_level = if nesterov { self.state.w.level().min(self.state.v.level()) } else { self.state.w.level() };
+        let plan = plan_backward(BackwardLevels {
+            difference: d_blocks.iter().map(Ciphertext::level).min().unwrap_or(0),
+            features: batch.x.level(),
+            weights: weight_level,
+            refreshed: self.refresh.output_level(),
+            c: self.setup.padded_classes(),
+            difference_blocks: d_blocks.len(),
+            weight_blocks: self.state.w.blocks().len() * if nesterov { 2 } else { 1 },
+        })
+        .ok_or_else(|| EncryptedTrainError::config("no refresh plan reaches the levels of a step"))?;
+        let d_blocks = if plan.refresh_difference {
+            d_blocks.iter().map(|d| timed.refresh(d)).collect::<Result<Vec<_>, _>>()?
+        } else {
+            d_blocks
+        };
+        let d = EncryptedMatrix::from_blocks(*logits.layout(), d_blocks)?;
+        levels.difference = d.level();
+
+        // 4. Backward.
+        let t = Instant::now();
+        let (g, backward_ops) = diag_atb(eval, &d, &batch.x)?;
+        timings.matmul += t.elapsed();
+        levels.gradient = g.level();
+        if g.layout() != self.state.w.layout() {
+            return Err(EncryptedTrainError::protocol("gradient and weights have different layouts"));
+        }
+
+        // 5. Update, pre-scaled by 2^-k when the weights are refreshed next.
+        let mu = self.setup.lr / batch.rows() as f64;
+        let pre = if plan.refresh_weights { (-(self.setup.weight_bound_log2 as f64)).exp2() } else { 1.0 };
+        let mut schedule = self.state.schedule;
+        let eta = if nesterov { schedule.next_eta() } else { 0.0 };
+        let scale = eval.params().default_scale();
+        let level = plan.update_level;
+        let mut w_new = Vec::with_capacity(g.blocks().len());
+        let mut v_new = Vec::with_capacity(g.blocks().len());
+        for ((w, gq), v) in self.state.w.blocks().iter().zip(g.blocks()).zip(self.state.v.blocks()) {
+            if nesterov {
+                v_new.push(linear_combination(eval, &[(w, pre), (gq, -pre * mu)], level, scale)?);
+                let (a, e) = (pre * (1.0 - eta), pre * eta);
+                w_new.push(linear_combination(eval, &[(w, a), (gq, -a * mu), (v, e)], level, scale)?);
+            } else {
+                w_new.push(linear_combination(eval, &[(w, pre), (gq, -pre * mu)], level, scale)?);
+            }
+        }
+        levels.update = level;
+        let mut weight_refreshes = 0;
+        if plan.refresh_weights {
+            let k = 1i64 << self.setup.weight_bound_log2;
+            for ct in w_new.iter_mut().chain(v_new.iter_mut()) {
+                *ct = eval.mul_int(&timed.refresh(ct)?, k)?;
+                weight_refreshes += 1;
+            }
+        }
+        let layout = *self.state.w.layout();
+        let w_new = EncryptedMatrix::from_blocks(layout, w_new)?;
+        let v_new = if nesterov { EncryptedMatrix::from_blocks(layout, v_new)? } else { w_new.clone() };
+        levels.weights_out = w_new.level();
+        self.state.w = w_new;
+        self.state.v = v_new;
+        self.state.step += 1;
+        self.state.schedule = schedule;
+
+        timings.refresh = timed.elapsed();
+        timings.other = start.elapsed().saturating_sub(timings.matmul + timings.softmax + timings.refresh);
+        let refreshes = RefreshCounts {
+            softmax: softmax_refreshes,
+            difference: if plan.refresh_difference { d.blocks().len() } else { 0 },
+            weights: weight_refreshes,
+        };
+        Ok(StepReport {
+            epoch: batch.epoch,
+            index: batch.index,
+            rows: batch.rows(),
+            eta,
+            timings,
+            refreshes,
+            levels,
+            forward_ops,
+            backward_ops,
+        })
+    }
+
+    /// Ends the epoch: the validation logits `X_val W^T` (DiagABT, 3 levels on `W`), for the
+    /// client to decrypt.
+    pub fn validation_outputs(&self) -> Result<ValidationOutputs, EncryptedTrainError> {
+        let (logits, _) = diag_abt(&self.eval, &self.validation.x, &self.state.w)?;
+        Ok(ValidationOutputs { epoch: self.state.epoch + 1, logits })
+    }
+
+    /// Takes the client's answer for the epoch just ended: keeps the weights if they are the
+    /// best so far, moves to the next epoch, and returns the decision.
+    pub fn answer(&mut self, answer: &ClientAnswer) -> Result<Decision, EncryptedTrainError> {
+        if answer.epoch != self.state.epoch + 1 {
+            return Err(EncryptedTrainError::protocol(format!(
+                "answer for epoch {}, but epoch {} has just ended",
+                answer.epoch,
+                self.state.epoch + 1
+            )));
+        }
+        self.state.epoch += 1;
+        if answer.best_so_far {
+            self.state.best = EncryptedModel { epoch: self.state.epoch, w: self.state.w.clone() };
+        }
+        self.state.stopped = answer.decision == Decision::Stop;
+        Ok(answer.decision)
+    }
+
+    /// The encrypted weights of the best epoch, for the client.
+    pub fn final_model(&self) -> EncryptedModel {
+        self.state.best.clone()
+    }
+}
+
+/// `y` at the level and exact scale of `like` (a constant product when `y` is higher, which
+/// costs `y` one level below its own and `like` nothing). Errors if `y` sits below `like`.
+fn match_to(eval: &Evaluator, y: &Ciphertext, like: &Ciphertext) -> Result<Ciphertext, EncryptedTrainError> {
+    let same_scale = ((y.scale() / like.scale()) - 1.0).abs() <= ckks_scheme::SCALE_TOLERANCE;
+    if y.level() == like.level() && same_scale {
+        return Ok(y.clone());
+    }
+    scaled_to(eval, y, 1.0, like.level(), like.scale())
+}

@@ -1,0 +1,73 @@
+//! The public description of a training run, known to both sides: shapes, packing,
+//! hyperparameters and the softmax configuration. It holds no key and no data.
+
+use super::EncryptedTrainError;
+use crate::data::padded_classes;
+use crate::plain::Optimizer;
+use crate::softmax::{SoftmaxConfig, TiledLayout};
+use hetal_linalg::UnitShape;
+
+/// What the client announces to the server before training (spec section 1: data-set size,
+/// class count, batch size are not hidden).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainingSetup {
+    /// Real classes.
+    pub classes: usize,
+    /// Columns of the inputs `b` (features plus the bias column).
+    pub inputs: usize,
+    /// Mini-batch size (the last batch of an epoch may be shorter).
+    pub batch: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Update rule (the same `lambda` schedule as [`crate::plain`]).
+    pub optimizer: Optimizer,
+    /// Constants of the softmax approximation.
+    pub softmax: SoftmaxConfig,
+    /// `k` with every weight and momentum entry in `[-2^k, 2^k]`: before a refresh they are
+    /// divided by `2^k` (folded into the update's constants, no extra level) so that the
+    /// refreshed values stay in `[-1, 1]`, and multiplied back by an integer product afterwards.
+    pub weight_bound_log2: u32,
+    /// The level at which the client encrypts data (features, labels, initial weights): the
+    /// refresh's output level, so that fresh and refreshed ciphertexts look alike.
+    pub data_level: usize,
+    /// Slots of the parameters.
+    pub slots: usize,
+}
+
+impl TrainingSetup {
+    /// Padded classes `c`.
+    pub fn padded_classes(&self) -> usize {
+        padded_classes(self.classes)
+    }
+
+    /// HETAL's unit shape for the batch (spec section 3), shared by every matrix of the run.
+    pub fn unit(&self) -> Result<UnitShape, EncryptedTrainError> {
+        Ok(UnitShape::for_product(self.batch, self.padded_classes(), self.slots)?)
+    }
+
+    /// The softmax layout of one block of logits.
+    pub fn softmax_layout(&self) -> Result<TiledLayout, EncryptedTrainError> {
+        let unit = self.unit()?;
+        Ok(TiledLayout::new(unit.s0, unit.s1, self.classes)?)
+    }
+
+    /// Checks the settings: positive finite learning rate, positive batch, at least 2 classes
+    /// (`c >= 2`), inputs present, and the data level able to hold one matrix product and the
+    /// update ([`super::plan::MIN_LEVEL`]).
+    pub fn check(&self) -> Result<(), EncryptedTrainError> {
+        let reason = if !(self.lr.is_finite() && self.lr > 0.0) {
+            format!("learning rate {} must be positive", self.lr)
+        } else if self.batch == 0 || self.inputs == 0 {
+            "batch size and inputs must be positive".into()
+        } else if self.classes < 2 {
+            "at least 2 classes are needed".into()
+        } else if self.data_level < super::plan::MIN_LEVEL {
+            format!("data level {} is below the {} levels one step needs", self.data_level, super::plan::MIN_LEVEL)
+        } else if self.weight_bound_log2 > 20 {
+            format!("weight bound 2^{} is too large", self.weight_bound_log2)
+        } else {
+            return self.unit().map(|_| ());
+        };
+        Err(EncryptedTrainError::config(reason))
+    }
+}

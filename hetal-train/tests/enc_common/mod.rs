@@ -1,0 +1,110 @@
+//! Shared setup of the encrypted-training tests: a subset of the real `digits8x8_raw`, keys
+//! with exactly the rotations of a step, the client and a server with the decrypt-and-re-encrypt
+//! double, and the plaintext reference trainer with the same seed.
+
+#![allow(dead_code)]
+
+use ckks_scheme::{EvaluationKeys, Evaluator, KeyGenerator, Parameters, SecretKey};
+use hetal_linalg::{rotation_steps, Algorithm};
+use hetal_train::data::{load_npy_dir, scale_features, Dataset, Split};
+use hetal_train::encrypted::{ClientConfig, TrainingSetup};
+use hetal_train::plain::{Optimizer, SoftmaxKind, TrainConfig, Trainer};
+use hetal_train::softmax::{SoftmaxApprox, SoftmaxConfig};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The data folder (`HETAL_DATASETS` or `shared/datasets` beside the repository).
+pub fn datasets_dir() -> PathBuf {
+    std::env::var_os("HETAL_DATASETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets"))
+}
+
+/// The first `train_rows` / `val_rows` rows of digits (scaled on the full training split),
+/// keeping only labels below `classes`.
+pub fn digits_subset(train_rows: usize, val_rows: usize, classes: usize) -> Dataset {
+    let dir = datasets_dir().join("digits8x8_raw");
+    let mut ds = load_npy_dir(&dir).unwrap_or_else(|e| panic!("{e} (set HETAL_DATASETS to the datasets folder)"));
+    scale_features(&mut ds);
+    let pick = |s: &Split, n: usize| {
+        let idx: Vec<usize> = (0..s.len()).filter(|&i| s.y[i] < classes).take(n).collect();
+        s.select(&idx)
+    };
+    ds.train = pick(&ds.train, train_rows);
+    ds.val = pick(&ds.val, val_rows);
+    ds.classes = classes;
+    ds
+}
+
+/// Every rotation a step needs: DiagABT, both DiagATB variants and the softmax.
+pub fn step_rotations(setup: &TrainingSetup) -> Vec<i64> {
+    let (unit, c) = (setup.unit().unwrap(), setup.padded_classes());
+    let mut steps: BTreeSet<i64> = BTreeSet::new();
+    for alg in [Algorithm::DiagAbt, Algorithm::DiagAtb, Algorithm::DiagAtbPRotUp] {
+        steps.extend(rotation_steps(alg, unit, c).unwrap());
+    }
+    steps.extend(setup.softmax_layout().unwrap().rotations());
+    steps.into_iter().collect()
+}
+
+/// The setup for `ds` with the given learning rate, batch and optimiser.
+pub fn setup(
+    ds: &Dataset,
+    params: &Parameters,
+    lr: f64,
+    batch: usize,
+    optimizer: Optimizer,
+    data_level: usize,
+) -> TrainingSetup {
+    TrainingSetup {
+        classes: ds.classes,
+        inputs: ds.features() + 1,
+        batch,
+        lr,
+        optimizer,
+        softmax: SoftmaxConfig::default(),
+        weight_bound_log2: 3,
+        data_level,
+        slots: params.slots(),
+    }
+}
+
+/// Keys: the secret key, and the evaluation keys with the rotations of a step and conjugation.
+pub fn keys(params: &Parameters, setup: &TrainingSetup, seed: u8) -> (SecretKey, Arc<EvaluationKeys>) {
+    let mut kg = KeyGenerator::from_seed(params, [seed; 32]);
+    let sk = kg.secret_key().unwrap();
+    let keys = kg.evaluation_keys(&sk, &step_rotations(setup), true).unwrap();
+    (sk, Arc::new(keys))
+}
+
+/// A copy of `sk` (for the double, which needs its own).
+pub fn copy_sk(sk: &SecretKey) -> SecretKey {
+    SecretKey::from_coeffs(sk.params(), sk.coeffs().to_vec()).unwrap()
+}
+
+/// The plaintext reference trainer with the approximate softmax and its ChaCha20 stream, in
+/// the state the client starts from (initial weights drawn).
+pub fn reference(setup: &TrainingSetup, seed: u64) -> (Trainer, ChaCha20Rng) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let cfg = TrainConfig {
+        optimizer: setup.optimizer,
+        softmax: SoftmaxKind::Approx(Box::new(SoftmaxApprox::new(setup.softmax.clone()).unwrap())),
+        seed,
+        ..TrainConfig::new(setup.lr, setup.batch)
+    };
+    let trainer = Trainer::new(&cfg, setup.classes, setup.inputs, &mut rng);
+    (trainer, rng)
+}
+
+/// The client configuration of the tests.
+pub fn client_config() -> ClientConfig {
+    ClientConfig { seed: 0, patience: 3, encryption_seed: [3; 32] }
+}
+
+/// An evaluator over `keys`.
+pub fn evaluator(keys: &Arc<EvaluationKeys>) -> Evaluator {
+    Evaluator::new(keys.clone())
+}

@@ -1,0 +1,249 @@
+//! Encrypted training on a subset of the real `digits8x8_raw` at small insecure parameters
+//! (N = 2^12, 9 levels), with the decrypt-and-re-encrypt refresh double: step-by-step agreement
+//! with the plaintext reference trainer (approximate softmax), the early-stopping round trip,
+//! protocol checks and checkpoints.
+
+mod enc_common;
+
+use ckks_scheme::{Parameters, ParametersBuilder};
+use enc_common::*;
+use hetal_train::data::{one_hot, with_bias, Dataset};
+use hetal_train::encrypted::{checkpoint, run_in_process, TrainingClient, TrainingServer, TrainingSetup};
+use hetal_train::plain::{epoch_batches, Decision, Optimizer};
+use hetal_train::softmax::InsecureDecryptReencryptRefresh;
+
+/// Weights max abs difference allowed between the encrypted run and the plaintext reference
+/// after each step. Sources: encryption noise at scale 2^40 (about 1e-7 on the softmax output,
+/// see docs/SOFTMAX.md) times `lr` (1), summed over the batch and the steps; measured ~1e-7.
+const STEP_TOLERANCE: f64 = 1e-5;
+
+/// `N = 2^12` (2048 slots), `q_0` 60 bits and 9 levels of 40 bits: insecure, tests only.
+fn params() -> Parameters {
+    ParametersBuilder::new(12)
+        .q_bits(std::iter::once(60).chain(std::iter::repeat_n(40, 9)).collect())
+        .p_bits(vec![60, 60])
+        .log_scale(40)
+        .name("enctrain-test-insecure")
+        .build_insecure()
+        .unwrap()
+}
+
+struct Run {
+    client: TrainingClient,
+    server: TrainingServer<InsecureDecryptReencryptRefresh>,
+    setup: TrainingSetup,
+    ds: Dataset,
+    params: Parameters,
+}
+
+fn start(ds: Dataset, lr: f64, batch: usize, optimizer: Optimizer) -> Run {
+    let params = params();
+    let setup = setup(&ds, &params, lr, batch, optimizer, params.max_level());
+    let (sk, keys) = keys(&params, &setup, 9);
+    let double = InsecureDecryptReencryptRefresh::new(&sk, &keys.public, [4; 32], 1.0 + 1e-6).unwrap();
+    let mut client = TrainingClient::new(sk, &keys.public, setup.clone(), &ds.train, &ds.val, client_config()).unwrap();
+    let (init, _) = client.initial_model().unwrap();
+    let val = client.encrypted_validation().unwrap();
+    let server = TrainingServer::with_insecure_refresh(evaluator(&keys), double, setup.clone(), init, val).unwrap();
+    Run { client, server, setup, ds, params }
+}
+
+/// One epoch of 3 batches of 32 rows (16 padded classes, unit shape 32 x 64, 2 weight blocks):
+/// after every step the decrypted weights equal the reference trainer's within
+/// [`STEP_TOLERANCE`]; every step keeps the weights at level >= 4 for the next one.
+fn steps_agree(optimizer: Optimizer) {
+    let mut run = start(digits_subset(96, 40, 10), 1.0, 32, optimizer);
+    let (mut trainer, mut rng) = reference(&run.setup, 0);
+    let w0 = run.client.decrypt(run.server.weights()).unwrap();
+    assert!(max_diff(&w0.data, &trainer.model.w.data) < 1e-6);
+    let xb = with_bias(&run.ds.train.x);
+    let y = one_hot(&run.ds.train.y, run.setup.padded_classes());
+    let batches = run.client.begin_epoch().unwrap();
+    let expected = epoch_batches(run.ds.train.len(), run.setup.batch, &mut rng);
+    assert_eq!(batches, expected.len());
+    for (k, idx) in expected.iter().enumerate() {
+        assert_eq!(run.client.batch_indices(k).unwrap(), &idx[..], "batch {k} order");
+        let batch = run.client.encrypt_batch(k).unwrap();
+        let report = run.server.step(&batch).unwrap();
+        trainer.step(&xb.select_rows(idx), &y.select_rows(idx));
+        let w = run.client.decrypt(run.server.weights()).unwrap();
+        let diff = max_diff(&w.data, &trainer.model.w.data);
+        eprintln!(
+            "{optimizer:?} step {k}: max |W_enc - W_ref| = {diff:.2e}, refreshes {:?}, levels {:?}, {:?}",
+            report.refreshes, report.levels, report.timings
+        );
+        assert!(diff < STEP_TOLERANCE, "step {k}: {diff:e}");
+        assert!(report.levels.weights_out >= 4);
+        assert_eq!(report.levels.softmax_depth, run.setup.softmax.depth(16));
+        assert!(report.refreshes.softmax > 0);
+        // Padded classes stay exactly zero in the reference, and near zero encrypted.
+        assert!(w.data[10 * w.cols..].iter().all(|v| v.abs() < 1e-6));
+    }
+}
+
+fn max_diff(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}
+
+#[test]
+fn nesterov_steps_match_the_plaintext_reference() {
+    steps_agree(Optimizer::Nesterov);
+}
+
+#[test]
+fn gradient_descent_steps_match_the_plaintext_reference() {
+    steps_agree(Optimizer::GradientDescent);
+}
+
+/// Two epochs through the protocol (batches, validation logits, the client's answers): the
+/// validation metrics the client computes from the decrypted logits equal the reference
+/// model's, the server keeps the model the client names best, and a stop ends the run.
+#[test]
+fn early_stopping_round_trip() {
+    let mut run = start(digits_subset(64, 40, 10), 1.0, 32, Optimizer::Nesterov);
+    let (mut trainer, mut rng) = reference(&run.setup, 0);
+    let xb = with_bias(&run.ds.train.x);
+    let y = one_hot(&run.ds.train.y, run.setup.padded_classes());
+    let mut best = (0, f64::INFINITY, trainer.model.clone());
+    for epoch in 1..=2 {
+        for idx in epoch_batches(run.ds.train.len(), run.setup.batch, &mut rng) {
+            trainer.step(&xb.select_rows(&idx), &y.select_rows(&idx));
+        }
+        let n = run.client.begin_epoch().unwrap();
+        for k in 0..n {
+            let batch = run.client.encrypt_batch(k).unwrap();
+            run.server.step(&batch).unwrap();
+        }
+        let outputs = run.server.validation_outputs().unwrap();
+        assert_eq!(outputs.epoch, epoch);
+        let (answer, metrics) = run.client.answer(&outputs).unwrap();
+        let reference = trainer.model.evaluate(&run.ds.val);
+        eprintln!("epoch {epoch}: encrypted {metrics:?}, reference {reference:?}");
+        assert!((metrics.loss - reference.loss).abs() < 1e-5);
+        assert_eq!(metrics.accuracy, reference.accuracy);
+        if reference.loss < best.1 {
+            best = (epoch, reference.loss, trainer.model.clone());
+        }
+        assert_eq!(answer.best_so_far, best.0 == epoch);
+        // A stale or repeated answer is refused.
+        let mut stale = answer;
+        stale.epoch += 1;
+        assert!(run.server.answer(&stale).is_err());
+        assert_eq!(run.server.answer(&answer).unwrap(), answer.decision);
+    }
+    let model = run.client.decrypt_model(&run.server.final_model()).unwrap();
+    assert_eq!(run.server.final_model().epoch, best.0);
+    assert!(max_diff(&model.w.data, &best.2.w.data) < STEP_TOLERANCE);
+
+    // A stop: the server refuses further batches.
+    let n = run.client.begin_epoch().unwrap();
+    assert!(n > 0);
+    let batch = run.client.encrypt_batch(0).unwrap();
+    let stop = hetal_train::encrypted::ClientAnswer { epoch: 3, decision: Decision::Stop, best_so_far: false };
+    run.server.answer(&stop).unwrap();
+    assert!(run.server.step(&batch).is_err());
+}
+
+/// `run_in_process` with patience 1 ends at the first epoch without improvement or at the cap,
+/// and returns the best epoch's model.
+#[test]
+fn in_process_run_returns_the_best_model() {
+    let mut run = start(digits_subset(32, 24, 10), 1.0, 32, Optimizer::Nesterov);
+    let report = run_in_process(&mut run.client, &mut run.server, 2, |_| {}).unwrap();
+    assert!(!report.epochs.is_empty() && report.epochs.len() <= 2);
+    let best = report.epochs.iter().min_by(|a, b| a.validation.loss.total_cmp(&b.validation.loss)).unwrap();
+    assert_eq!(report.best_epoch, best.epoch);
+    assert_eq!(report.model.evaluate(&run.ds.val).accuracy, best.validation.accuracy);
+}
+
+/// Batches of a wrong epoch or shape are refused before any work.
+#[test]
+fn refuses_mismatched_messages() {
+    let mut run = start(digits_subset(64, 24, 10), 1.0, 32, Optimizer::Nesterov);
+    run.client.begin_epoch().unwrap();
+    let mut batch = run.client.encrypt_batch(0).unwrap();
+    batch.epoch = 2;
+    assert!(run.server.step(&batch).is_err());
+    batch.epoch = 1;
+    std::mem::swap(&mut batch.x, &mut batch.y);
+    assert!(run.server.step(&batch).is_err());
+    assert!(run.client.encrypt_batch(7).is_err());
+    assert_eq!(run.server.state().step, 0);
+}
+
+/// A checkpoint after one step reads back to the same state; a server resumed from it takes
+/// the next step like the original; corrupt files and other parameters are refused.
+#[test]
+fn checkpoint_round_trip_and_resume() {
+    let mut run = start(digits_subset(64, 24, 10), 1.0, 32, Optimizer::Nesterov);
+    run.client.begin_epoch().unwrap();
+    let b0 = run.client.encrypt_batch(0).unwrap();
+    run.server.step(&b0).unwrap();
+    let dir = std::env::temp_dir().join(format!("hetal-enctrain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("server.ckpt");
+    checkpoint::save(&path, run.server.state()).unwrap();
+    let state = checkpoint::load(&path, &run.params).unwrap();
+    assert_eq!((state.epoch, state.step, state.schedule), (0, 1, run.server.state().schedule));
+    let w = run.client.decrypt(&state.w).unwrap();
+    assert_eq!(w, run.client.decrypt(run.server.weights()).unwrap());
+
+    // Resume on a second server (same keys) and compare the next step.
+    let b1 = run.client.encrypt_batch(1).unwrap();
+    run.server.step(&b1).unwrap();
+    let (sk2, keys2) = keys(&run.params, &run.setup, 9);
+    let double = InsecureDecryptReencryptRefresh::new(&sk2, &keys2.public, [5; 32], 1.0 + 1e-6).unwrap();
+    let val = {
+        // The validation set is part of the setup, not of the checkpoint: re-encrypt it.
+        let mut c2 = TrainingClient::new(
+            copy_sk(&sk2),
+            &keys2.public,
+            run.setup.clone(),
+            &run.ds.train,
+            &run.ds.val,
+            client_config(),
+        )
+        .unwrap();
+        c2.encrypted_validation().unwrap()
+    };
+    let mut resumed =
+        TrainingServer::resume_with_insecure_refresh(evaluator(&keys2), double, run.setup.clone(), val, state).unwrap();
+    resumed.step(&b1).unwrap();
+    let diff = max_diff(
+        &run.client.decrypt(resumed.weights()).unwrap().data,
+        &run.client.decrypt(run.server.weights()).unwrap().data,
+    );
+    assert!(diff < 1e-6, "{diff:e}");
+
+    // Corruption and mismatches.
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    assert!(checkpoint::load(&path, &run.params).is_err());
+    let mut bad = bytes.clone();
+    bad[0] ^= 1;
+    std::fs::write(&path, &bad).unwrap();
+    assert!(checkpoint::load(&path, &run.params).is_err());
+    std::fs::write(&path, &bytes).unwrap();
+    let other = ckks_scheme::Preset::InsecureTestN12.build().unwrap();
+    assert!(checkpoint::load(&path, &other).is_err());
+    assert!(!dir.join(".server.ckpt.tmp").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Bad setups are typed errors, not panics.
+#[test]
+fn refuses_bad_setups() {
+    let ds = digits_subset(32, 8, 10);
+    let params = params();
+    let good = setup(&ds, &params, 1.0, 32, Optimizer::Nesterov, params.max_level());
+    assert!(good.check().is_ok());
+    for bad in [
+        TrainingSetup { lr: f64::NAN, ..good.clone() },
+        TrainingSetup { batch: 0, ..good.clone() },
+        TrainingSetup { data_level: 3, ..good.clone() },
+        TrainingSetup { classes: 1, ..good.clone() },
+        TrainingSetup { classes: 2000, ..good.clone() },
+    ] {
+        assert!(bad.check().is_err(), "{bad:?}");
+    }
+}

@@ -1,0 +1,77 @@
+//! One encrypted training step with real bootstrapping ([`BootstrapRefresh`]) at insecure
+//! `N = 2^12`: the chain of `Preset::InsecureBootstrapN12` with 4 computation levels instead of
+//! 2 (a step needs at least 4, see `hetal_train::encrypted::plan`). Slow (tens of bootstraps):
+//! run with `cargo test --release -p hetal-train --test encrypted_bootstrap -- --ignored`.
+
+mod enc_common;
+
+use ckks_scheme::bootstrap::{BootstrapConfig, Bootstrapper};
+use ckks_scheme::{KeyGenerator, Parameters, Preset};
+use enc_common::*;
+use hetal_train::data::{one_hot, with_bias};
+use hetal_train::encrypted::{TrainingClient, TrainingServer};
+use hetal_train::plain::{epoch_batches, Optimizer};
+use hetal_train::softmax::BootstrapRefresh;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// `InsecureBootstrapN12` with `levels` computation levels: `q_0` 50 bits, `levels + 3` primes
+/// of 40 bits, 12 of 60 bits (EvalMod, CoeffToSlot).
+fn bootstrap_params(levels: usize) -> Parameters {
+    let mut q = vec![50];
+    q.extend(std::iter::repeat_n(40, levels + 3));
+    q.extend(std::iter::repeat_n(60, 12));
+    Preset::InsecureBootstrapN12.builder().q_bits(q).name("InsecureBootstrapN12-4levels").build_insecure().unwrap()
+}
+
+#[test]
+#[ignore = "slow: tens of bootstraps at N = 2^12"]
+fn one_step_with_real_bootstrapping_matches_the_reference() {
+    let params = bootstrap_params(4);
+    let bootstrapper = Bootstrapper::new(&params, BootstrapConfig::standard()).unwrap();
+    assert_eq!(bootstrapper.output_level(), 4);
+    let ds = digits_subset(16, 16, 3);
+    let setup = setup(&ds, &params, 1.0, 16, Optimizer::Nesterov, bootstrapper.output_level());
+
+    // Client: keys for the step and for bootstrapping.
+    let mut kg = KeyGenerator::from_seed(&params, [21; 32]);
+    let sk = kg.secret_key().unwrap();
+    let mut keys = kg.evaluation_keys(&sk, &step_rotations(&setup), true).unwrap();
+    let bkeys = bootstrapper.generate_keys(&mut kg, &sk, &mut keys.galois).unwrap();
+    let keys = Arc::new(keys);
+    let mut client = TrainingClient::new(sk, &keys.public, setup.clone(), &ds.train, &ds.val, client_config()).unwrap();
+    let (init, _) = client.initial_model().unwrap();
+    let val = client.encrypted_validation().unwrap();
+
+    // Server: public keys only.
+    let refresh = BootstrapRefresh::new(evaluator(&keys), bootstrapper, bkeys).unwrap();
+    let mut server = TrainingServer::new(evaluator(&keys), refresh, setup.clone(), init, val).unwrap();
+
+    let (mut trainer, mut rng) = reference(&setup, 0);
+    let idx = epoch_batches(ds.train.len(), setup.batch, &mut rng).remove(0);
+    client.begin_epoch().unwrap();
+    let batch = client.encrypt_batch(0).unwrap();
+    let t = Instant::now();
+    let report = server.step(&batch).unwrap();
+    let xb = with_bias(&ds.train.x);
+    trainer.step(&xb.select_rows(&idx), &one_hot(&ds.train.y, setup.padded_classes()).select_rows(&idx));
+    let w = client.decrypt(server.weights()).unwrap();
+    let diff = w.data.iter().zip(&trainer.model.w.data).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    eprintln!(
+        "bootstrapped step: {:.1} s, max |W_enc - W_ref| = {diff:.2e}, refreshes {:?} ({} in all), levels {:?}, {:?}",
+        t.elapsed().as_secs_f64(),
+        report.refreshes,
+        server.refreshes(),
+        report.levels,
+        report.timings
+    );
+    assert_eq!(server.refreshes(), report.refreshes.total());
+    assert!(report.levels.weights_out >= 4);
+    // Bootstrapping error through ~30 refreshes; measured 1.5e-5.
+    assert!(diff < 1e-3, "{diff:e}");
+    let outputs = server.validation_outputs().unwrap();
+    let (_, metrics) = client.answer(&outputs).unwrap();
+    let reference = trainer.model.evaluate(&ds.val);
+    eprintln!("validation: encrypted {metrics:?}, reference {reference:?}");
+    assert!((metrics.loss - reference.loss).abs() < 1e-2);
+}
