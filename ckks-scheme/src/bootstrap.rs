@@ -82,9 +82,9 @@ fn ceil_log2(x: usize) -> usize {
 #[derive(Clone, Debug)]
 pub struct BootstrapKeys {
     /// Dense main key to the ephemeral sparse key, at `q_0 p_0` (encapsulation parameters).
-    to_sparse: Option<SwitchingKey>,
+    pub(crate) to_sparse: Option<SwitchingKey>,
     /// Ephemeral sparse key back to the main key, at the full `Q P`.
-    to_dense: Option<SwitchingKey>,
+    pub(crate) to_dense: Option<SwitchingKey>,
 }
 
 impl BootstrapKeys {
@@ -473,8 +473,8 @@ mod tests {
         let params = Preset::InsecureBootstrapN12.build().unwrap();
         let (boot, level, stats) = run(&params, BootstrapConfig::standard(), 1);
         eprintln!("full slots, N = 2^12: {stats}");
-        assert_eq!(level, 2);
-        assert_eq!(boot.output_level(), 2);
+        assert_eq!(level, 4);
+        assert_eq!(boot.output_level(), 4);
         assert!(stats.mean_bits >= 20.0 && stats.min_bits >= 15.0, "{stats}");
     }
 
@@ -486,7 +486,7 @@ mod tests {
             let (boot, level, stats) = run(&params, BootstrapConfig::standard(), 2);
             eprintln!("{slots} slots, N = 2^12: {stats}");
             assert_eq!(boot.trace_elements().len(), (2048 / slots).trailing_zeros() as usize);
-            assert_eq!(level, 2);
+            assert_eq!(level, 4);
             assert!(stats.mean_bits >= 20.0 && stats.min_bits >= 15.0, "{slots} slots: {stats}");
         }
     }
@@ -501,7 +501,7 @@ mod tests {
             .unwrap();
         let config = BootstrapConfig { ephemeral_hamming_weight: None, ..BootstrapConfig::standard() };
         let (_, level, stats) = run(&params, config, 3);
-        assert_eq!(level, 2);
+        assert_eq!(level, 4);
         assert!(stats.mean_bits >= 20.0, "{stats}");
     }
 
@@ -534,6 +534,14 @@ mod tests {
         assert_eq!(to_sparse.dnum(), 1);
         assert_eq!(keys.to_dense().unwrap().params(), &small);
         assert_eq!(galois.elements().count(), boot.galois_elements().len());
+        // Files: the keys come back over the same moduli; other parameters are refused.
+        let bytes = keys.to_bytes(&small).unwrap();
+        let back = BootstrapKeys::from_bytes(&small, &bytes).unwrap();
+        assert_eq!(back.size_bytes(), keys.size_bytes());
+        assert_eq!(back.to_sparse().unwrap().params().q_basis().len(), 1);
+        let other = Preset::InsecureTestN12.build().unwrap();
+        assert!(BootstrapKeys::from_bytes(&other, &bytes).is_err());
+        assert!(BootstrapKeys::from_bytes(&small, &bytes[..bytes.len() / 2]).is_err());
     }
 
     /// The contract of the secure preset: 12 levels left, K = 16 under h = 32, negligible

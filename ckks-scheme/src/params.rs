@@ -33,7 +33,7 @@ pub enum Preset {
     /// (`log QP` about 1736 of 1747, `dnum` = 5), scale `2^40`, dense ternary secret. After
     /// bootstrapping 12 levels remain at a scale of about `2^40`.
     BootstrapN16,
-    /// `N = 2^12` with the layout of [`Preset::BootstrapN16`] (2 computation levels): insecure,
+    /// `N = 2^12` with the layout of [`Preset::BootstrapN16`] (4 computation levels): insecure,
     /// for fast bootstrapping tests.
     InsecureBootstrapN12,
     /// `N = 2^11`, 4 levels of 40 bits: insecure, for unit tests.
@@ -70,7 +70,7 @@ impl Preset {
         };
         let (log_n, q0, levels, p) = match self {
             Preset::BootstrapN16 => return bootstrappable(16, 12, vec![61; 6]),
-            Preset::InsecureBootstrapN12 => return bootstrappable(12, 2, vec![61; 4]),
+            Preset::InsecureBootstrapN12 => return bootstrappable(12, 4, vec![61; 4]),
             Preset::LeveledN14 => (14, 55, 7, vec![50, 50]),
             Preset::LeveledN15 => (15, 60, 16, vec![60; 3]),
             Preset::LeveledN16 => (16, 60, 28, vec![60; 8]),

@@ -51,6 +51,8 @@ pub enum Kind {
     Ciphertext,
     /// [`SeededCiphertext`].
     SeededCiphertext,
+    /// [`crate::bootstrap::BootstrapKeys`] (the encapsulation keys of bootstrapping).
+    BootstrapKeys,
 }
 
 /// The header of every blob.
@@ -246,7 +248,41 @@ fn switching_from(params: &Parameters, body: SwitchingKeyBody) -> Result<Switchi
     Ok(SwitchingKey { params: params.clone(), digits })
 }
 
+#[derive(Serialize, Deserialize)]
+struct BootstrapKeysBody {
+    /// Hamming weight of the ephemeral key and the dense-to-sparse key (encapsulation
+    /// parameters, rebuilt from the main ones on load).
+    to_sparse: Option<(usize, SwitchingKeyBody)>,
+    /// The sparse-to-dense key (main parameters).
+    to_dense: Option<SwitchingKeyBody>,
+}
+
 // ----- public API ---------------------------------------------------------------------------
+
+impl crate::bootstrap::BootstrapKeys {
+    /// Serializes the keys under the main parameters `params` (each digit's `a` as its seed).
+    pub fn to_bytes(&self, params: &Parameters) -> Result<Vec<u8>, SchemeError> {
+        let to_sparse = match (&self.to_sparse, self.to_sparse.as_ref().map(|k| k.params().secret_distribution())) {
+            (Some(k), Some(crate::security::SecretDistribution::SparseTernary { hamming_weight })) => {
+                Some((hamming_weight, switching_body(k)))
+            }
+            (None, _) => None,
+            _ => return Err(format_err("the dense-to-sparse key is not over encapsulation parameters")),
+        };
+        let body = BootstrapKeysBody { to_sparse, to_dense: self.to_dense.as_ref().map(switching_body) };
+        encode(params, Kind::BootstrapKeys, &body)
+    }
+
+    /// Loads bootstrapping keys made under `params`; the encapsulation parameters are rebuilt
+    /// from them (and checked against the sparse-key bound for secure parameters).
+    pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
+        let (_, body) = decode::<BootstrapKeysBody>(bytes, Kind::BootstrapKeys, Some(params))?;
+        let to_sparse =
+            body.to_sparse.map(|(h, k)| switching_from(&params.encapsulation_parameters(h)?, k)).transpose()?;
+        let to_dense = body.to_dense.map(|k| switching_from(params, k)).transpose()?;
+        Ok(Self { to_sparse, to_dense })
+    }
+}
 
 impl Parameters {
     /// Serializes the parameter literal (the primes are regenerated, deterministically, on load).

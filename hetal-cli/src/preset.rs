@@ -13,7 +13,7 @@ pub enum PresetArg {
     LeveledN16,
     /// N = 2^16, bootstrappable (12 levels after bootstrapping), 128-bit secure.
     BootstrapN16,
-    /// N = 2^12, bootstrappable (2 levels after bootstrapping): INSECURE, for tests only.
+    /// N = 2^12, bootstrappable (4 levels after bootstrapping): INSECURE, for tests only.
     InsecureBootstrapN12,
     /// N = 2^13, 10 levels: INSECURE, for tests and quick checks only.
     InsecureTestN13,
