@@ -179,6 +179,22 @@ impl Evaluator {
         Ok(out)
     }
 
+    /// `acc += a * p` in place (no temporary ciphertext): the multiply-accumulate of
+    /// diagonal products. `acc` must have the scale `scale(a) * scale(p)` (within
+    /// [`SCALE_TOLERANCE`]) and the level of `a`. No level consumed.
+    pub fn add_mul_plain_assign(&self, acc: &mut Ciphertext, a: &Ciphertext, p: &Plaintext) -> Result<(), SchemeError> {
+        self.check_plain("add_mul_plain_assign", a, p)?;
+        self.check_pair("add_mul_plain_assign", acc, a)?;
+        if acc.size() != a.size() {
+            return Err(SchemeError::Degree { op: "add_mul_plain_assign", expected: a.size(), found: acc.size() });
+        }
+        Self::check_scales("add_mul_plain_assign", acc.scale.value(), a.scale.mul(Scale::new(p.scale)).value())?;
+        for (c, x) in acc.c.iter_mut().zip(&a.c) {
+            c.add_mul_assign(x, &p.poly)?;
+        }
+        Ok(())
+    }
+
     /// `a + c` for a real constant `c` in every slot (adds `round(c * scale)` to the constant
     /// coefficient). No level consumed.
     pub fn add_const(&self, a: &Ciphertext, c: f64) -> Result<Ciphertext, SchemeError> {

@@ -270,16 +270,18 @@ impl LinearTransform {
             .map(|(&g, diags)| {
                 let mut inner: Option<Ciphertext> = None;
                 for (b, pt) in diags {
-                    let term = if pt.level() > level {
-                        let mut pt = pt.clone();
-                        pt.poly.drop_to_limbs(level + 1)?;
-                        eval.mul_plain(baby[b], &pt)?
+                    let dropped;
+                    let pt = if pt.level() > level {
+                        let mut p = pt.clone();
+                        p.poly.drop_to_limbs(level + 1)?;
+                        dropped = p;
+                        &dropped
                     } else {
-                        eval.mul_plain(baby[b], pt)?
+                        pt
                     };
                     match inner.as_mut() {
-                        Some(acc) => eval.add_assign(acc, &term)?,
-                        None => inner = Some(term),
+                        Some(acc) => eval.add_mul_plain_assign(acc, baby[b], pt)?,
+                        None => inner = Some(eval.mul_plain(baby[b], pt)?),
                     }
                 }
                 Ok((inner.expect("every giant step holds a diagonal"), self.giant_rotation(g)))
