@@ -3,10 +3,28 @@
 //! One subcommand per role or task; each lives in its own module with an `Args` struct (clap
 //! derive) and a `run` function returning its own typed error. `main` only parses, dispatches,
 //! and turns an error into a message on stderr and exit status 1.
+//!
+//! The roles, in the order of the protocol (`docs/PROTOCOL.md`):
+//! client `keygen` -> client `encrypt` -> server `train` (one epoch per call) <-> client
+//! `decrypt validation` (the early-stopping answer) -> client `decrypt model` -> client
+//! `evaluate`. `demo` runs all of it in one process on the embedded data set.
 
+mod bench;
+mod decrypt;
 mod demo;
+mod embedded;
+mod encrypt;
+mod evaluate;
+mod files;
+mod global;
+mod keygen;
 mod params;
 mod preset;
+mod progress;
+mod report;
+mod roundtrip;
+mod task;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::error::Error;
@@ -17,19 +35,47 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// HETAL: transfer learning on CKKS-encrypted data.
+/// HETAL: train a softmax classifier on CKKS-encrypted features. The client keeps the secret
+/// key and the data; the server trains on ciphertexts with public keys only.
+///
+/// Quick start: `hetal demo` runs both roles in one process on the embedded data set.
+/// The file workflow: `hetal keygen`, `hetal encrypt` (client), `hetal train` (server),
+/// `hetal decrypt`, `hetal evaluate` (client); see `hetal <command> --help`.
 #[derive(Debug, Parser)]
-#[command(name = "hetal", version, about, long_about = None)]
+#[command(name = "hetal", version, about, long_about)]
 struct Cli {
+    #[command(flatten)]
+    global: global::Global,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Runs a timed CKKS round trip (keys, encrypt, multiply, rotate, add, decrypt) and checks
-    /// its precision against plaintext arithmetic.
+    /// Client: makes a secret key (its own file, mode 0600) and the public bundle a server needs
+    /// for one task shape (public, relinearization, rotation and bootstrapping keys).
+    Keygen(keygen::KeygenArgs),
+    /// Client: checks, scales and encrypts features and labels (.npy or CSV) into a job
+    /// directory for the server.
+    Encrypt(encrypt::EncryptArgs),
+    /// Server: trains on a job directory with the public bundle only (never a secret key), one
+    /// epoch per call, checkpointing every step; `--resume` continues an interrupted epoch.
+    Train(train::TrainArgs),
+    /// Client: decrypts the validation outputs of an epoch (and answers continue or stop) or the
+    /// trained model.
+    Decrypt(decrypt::DecryptArgs),
+    /// Client: accuracy, per-class precision and recall, and the confusion matrix of a decrypted
+    /// model on a test set, beside a plaintext-trained model.
+    Evaluate(evaluate::EvaluateArgs),
+    /// Runs the whole protocol in one process (both roles, early stopping included) on the
+    /// embedded data set and compares encrypted with plaintext training.
     Demo(demo::DemoArgs),
+    /// A timed CKKS round trip (keys, encrypt, multiply, rotate, add, decrypt) checked against
+    /// plaintext arithmetic: the quickest check that the build works.
+    Roundtrip(roundtrip::RoundtripArgs),
+    /// Benchmarks of the lower layers (CKKS operations, bootstrapping, matrix products, a
+    /// training step) with a summary table, optionally beside peer figures.
+    Bench(bench::BenchArgs),
     /// Lists the parameter presets and their budgets: levels, log QP against the 128-bit bound,
     /// slots, key-switching digits, key sizes, levels left after bootstrapping.
     ///
@@ -38,11 +84,21 @@ enum Command {
 }
 
 fn run(cli: Cli) -> Result<(), Box<dyn Error>> {
-    match cli.command {
-        Command::Demo(args) => {
-            demo::run(&args, &mut std::io::stdout().lock())?;
+    let g = &cli.global;
+    g.install_threads()?;
+    let stdout = &mut std::io::stdout().lock();
+    match &cli.command {
+        Command::Keygen(args) => keygen::run(args, g, stdout)?,
+        Command::Encrypt(args) => encrypt::run(args, g, stdout)?,
+        Command::Train(args) => train::run(args, g, stdout)?,
+        Command::Decrypt(args) => decrypt::run(args, g, stdout)?,
+        Command::Evaluate(args) => evaluate::run(args, g, stdout)?,
+        Command::Demo(args) => demo::run(args, g, stdout)?,
+        Command::Roundtrip(args) => {
+            roundtrip::run(args, g.seed, stdout)?;
         }
-        Command::Params(args) => params::run(&args, &mut std::io::stdout().lock())?,
+        Command::Bench(args) => bench::run(args, g, stdout)?,
+        Command::Params(args) => params::run(args, g.json, stdout)?,
     }
     Ok(())
 }

@@ -9,9 +9,6 @@ use std::io::Write;
 /// Options of `hetal params`.
 #[derive(Debug, clap::Args)]
 pub struct ParamsArgs {
-    /// Print JSON (one object per preset) instead of a table.
-    #[arg(long)]
-    pub json: bool,
     /// Also print the full multi-line description of each preset.
     #[arg(long)]
     pub describe: bool,
@@ -77,9 +74,9 @@ fn budget(preset: Preset) -> Result<Budget, SchemeError> {
 }
 
 /// Writes the presets' budgets to `out`.
-pub fn run(args: &ParamsArgs, out: &mut impl Write) -> Result<(), ParamsError> {
+pub fn run(args: &ParamsArgs, json: bool, out: &mut impl Write) -> Result<(), ParamsError> {
     let budgets = Preset::ALL.iter().map(|&p| budget(p)).collect::<Result<Vec<_>, _>>()?;
-    if args.json {
+    if json {
         writeln!(out, "[")?;
         for (i, b) in budgets.iter().enumerate() {
             writeln!(
@@ -148,14 +145,14 @@ mod tests {
     #[test]
     fn lists_every_preset_with_its_budget() {
         let mut out = Vec::new();
-        run(&ParamsArgs { json: false, describe: false }, &mut out).unwrap();
+        run(&ParamsArgs { describe: false }, false, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         for p in Preset::ALL {
             assert!(text.contains(&format!("{p:?}")), "{p:?} missing:\n{text}");
         }
         assert!(text.contains("INSECURE"));
         let mut out = Vec::new();
-        run(&ParamsArgs { json: true, describe: false }, &mut out).unwrap();
+        run(&ParamsArgs { describe: false }, true, &mut out).unwrap();
         let json = String::from_utf8(out).unwrap();
         assert_eq!(json.matches("\"preset\"").count(), Preset::ALL.len());
         assert!(json.contains("\"levels_after_bootstrapping\": 12"), "{json}");

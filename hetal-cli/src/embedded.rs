@@ -1,0 +1,1 @@
+//! The embedded default data set (being written).

@@ -1,0 +1,1 @@
+//! Client-side reports: classification metrics and training-curve plots (being written).
