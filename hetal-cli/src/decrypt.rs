@@ -1,13 +1,234 @@
-//! `hetal decrypt` (being written).
+//! `hetal decrypt` (client): the validation outputs of an epoch (computing the validation
+//! loss and accuracy and writing the early-stopping answer for the server), or the model.
 
+use crate::bundle::SecretKeyFile;
+use crate::files::{read_json, read_matrices, write_atomic, write_json};
 use crate::global::Global;
+use crate::job::{read_history, AnswerFile, ClientState, HistoryEntry, JobManifest, JobPaths};
+use ckks_scheme::{Decryptor, Encoder};
+use hetal_linalg::EncryptedMatrix;
+use hetal_train::matrix::Matrix;
+use hetal_train::plain::{metrics, Decision, EarlyStopping};
+use npyz::WriterBuilder;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 /// Options of `hetal decrypt`.
 #[derive(Debug, clap::Args)]
-pub struct DecryptArgs {}
+pub struct DecryptArgs {
+    /// What to decrypt.
+    #[command(subcommand)]
+    pub what: What,
+}
+
+/// What `hetal decrypt` decrypts.
+#[derive(Debug, clap::Subcommand)]
+pub enum What {
+    /// The validation logits of the latest (or a given) epoch: prints the validation loss and
+    /// accuracy, decides continue or stop (early stopping), and writes the answer file the
+    /// server reads (`job/client/answer-EEEE.json`).
+    ///
+    /// Example: hetal decrypt validation --job job --secret-key keys/secret.hkey
+    Validation(ValidationArgs),
+    /// The trained model: writes the weights (classes x (features + 1), bias last) as .npy
+    /// and JSON.
+    ///
+    /// Example: hetal decrypt model --job job --secret-key keys/secret.hkey --out model.npy
+    Model(ModelArgs),
+}
+
+/// Options of `hetal decrypt validation`.
+#[derive(Debug, clap::Args)]
+pub struct ValidationArgs {
+    /// The job directory.
+    #[arg(long, default_value = "job")]
+    pub job: PathBuf,
+    /// The client's secret key.
+    #[arg(long, default_value = "keys/secret.hkey")]
+    pub secret_key: PathBuf,
+    /// The epoch (default: the latest with validation outputs).
+    #[arg(long)]
+    pub epoch: Option<usize>,
+}
+
+/// Options of `hetal decrypt model`.
+#[derive(Debug, clap::Args)]
+pub struct ModelArgs {
+    /// The job directory.
+    #[arg(long, default_value = "job")]
+    pub job: PathBuf,
+    /// The client's secret key.
+    #[arg(long, default_value = "keys/secret.hkey")]
+    pub secret_key: PathBuf,
+    /// Output .npy file (a .json with the same stem is written beside it).
+    #[arg(long, default_value = "model.npy")]
+    pub out: PathBuf,
+    /// Decrypt this encrypted model file instead of the job's `server/model.hmat`.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+}
 
 /// Runs `hetal decrypt`.
-pub fn run(_args: &DecryptArgs, _g: &Global, _out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
-    Err("not implemented yet".into())
+pub fn run(args: &DecryptArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
+    match &args.what {
+        What::Validation(a) => validation(a, g, out),
+        What::Model(a) => model(a, g, out),
+    }
+}
+
+/// Decrypts an encrypted matrix with the client's key.
+pub fn decrypt_matrix(key: &SecretKeyFile, m: &EncryptedMatrix) -> Result<Matrix, Box<dyn std::error::Error>> {
+    let d = m.decrypt(&Encoder::new(&key.params), &Decryptor::new(&key.sk))?;
+    Ok(Matrix { rows: d.rows(), cols: d.cols(), data: d.data().to_vec() })
+}
+
+fn latest_validation(paths: &JobPaths) -> Option<usize> {
+    (1..10_000).take_while(|&e| paths.validation(e).exists()).last()
+}
+
+fn validation(args: &ValidationArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
+    let paths = JobPaths(args.job.clone());
+    let job = JobManifest::read(&args.job)?;
+    let key = SecretKeyFile::read(&args.secret_key)?;
+    let client: ClientState = read_json(&paths.client_state(), "client state")?;
+    let epoch = match args.epoch.or_else(|| latest_validation(&paths)) {
+        Some(e) => e,
+        None => {
+            return Err(
+                format!("no validation outputs in {} yet: run `hetal train` first", paths.server().display()).into()
+            )
+        }
+    };
+    let path = paths.validation(epoch);
+    let mut f = read_matrices(&path, &key.params)?;
+    let all = decrypt_matrix(&key, &f.take(&path, "logits")?)?;
+    let classes = job.task.classes;
+    if all.rows != client.val_labels.len() || all.cols < classes {
+        return Err(format!(
+            "{}: {} x {} logits for {} validation rows",
+            path.display(),
+            all.rows,
+            all.cols,
+            client.val_labels.len()
+        )
+        .into());
+    }
+    let mut logits = Matrix::zeros(all.rows, classes);
+    for i in 0..all.rows {
+        logits.row_mut(i).copy_from_slice(&all.row(i)[..classes]);
+    }
+    let m = metrics(&logits, &client.val_labels);
+    // The early-stopping state is replayed from the history, so answering twice is harmless.
+    let mut history: Vec<HistoryEntry> = read_history(&paths)?.into_iter().filter(|h| h.epoch < epoch).collect();
+    if history.len() + 1 != epoch {
+        return Err(format!(
+            "the history has {} epochs before epoch {epoch}: answer the epochs in order",
+            history.len()
+        )
+        .into());
+    }
+    history.push(HistoryEntry { epoch, loss: m.loss, accuracy: m.accuracy });
+    let mut early = EarlyStopping::new(job.hyper.patience);
+    let mut decision = Decision::Continue;
+    for h in &history {
+        decision = early.observe(h.epoch, h.loss);
+    }
+    if epoch >= job.hyper.max_epochs {
+        decision = Decision::Stop;
+    }
+    let best_so_far = early.best_epoch() == Some(epoch);
+    let answer = AnswerFile {
+        epoch,
+        decision: if decision == Decision::Stop { "stop" } else { "continue" }.into(),
+        best_so_far,
+    };
+    write_json(&paths.history(), &history)?;
+    write_json(&paths.answer(epoch), &answer)?;
+    if g.json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({ "epoch": epoch, "loss": m.loss, "accuracy": m.accuracy,
+            "decision": answer.decision, "best_so_far": best_so_far, "best_epoch": early.best_epoch() })
+        )?;
+    } else if !g.quiet {
+        writeln!(
+            out,
+            "epoch {epoch}: validation loss {:.6}, accuracy {:.4}{}; answer: {} (best epoch so far {}) -> {}",
+            m.loss,
+            m.accuracy,
+            if best_so_far { " (best so far)" } else { "" },
+            answer.decision,
+            early.best_epoch().unwrap_or(0),
+            paths.answer(epoch).display()
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes a 2-D float64 C-order .npy file.
+pub fn write_npy(path: &Path, m: &Matrix) -> Result<(), Box<dyn std::error::Error>> {
+    let mut bytes = Vec::new();
+    {
+        let mut w = npyz::WriteOptions::<f64>::new()
+            .default_dtype()
+            .shape(&[m.rows as u64, m.cols as u64])
+            .writer(&mut bytes)
+            .begin_nd()?;
+        w.extend(m.data.iter().copied())?;
+        w.finish()?;
+    }
+    write_atomic(path, &bytes, false)?;
+    Ok(())
+}
+
+fn model(args: &ModelArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
+    let paths = JobPaths(args.job.clone());
+    let job = JobManifest::read(&args.job)?;
+    let key = SecretKeyFile::read(&args.secret_key)?;
+    let path = args.model.clone().unwrap_or_else(|| paths.model());
+    if !path.exists() {
+        return Err(
+            format!("{} does not exist: training has not ended (run `hetal train --resume`)", path.display()).into()
+        );
+    }
+    let mut f = read_matrices(&path, &key.params)?;
+    let epoch: usize = f.field(&path, "epoch").unwrap_or(0);
+    let w = decrypt_matrix(&key, &f.take(&path, "w")?)?;
+    let (classes, inputs) = (job.task.classes, job.task.features + 1);
+    if w.rows < classes || w.cols != inputs {
+        return Err(
+            format!("{}: a {} x {} model, expected {classes} x {inputs}", path.display(), w.rows, w.cols).into()
+        );
+    }
+    let real = Matrix { rows: classes, cols: inputs, data: w.data[..classes * inputs].to_vec() };
+    write_npy(&args.out, &real)?;
+    let json_path = args.out.with_extension("json");
+    let client: Option<ClientState> = read_json(&paths.client_state(), "client state").ok();
+    let weights: Vec<&[f64]> = (0..classes).map(|i| real.row(i)).collect();
+    write_json(
+        &json_path,
+        &serde_json::json!({
+            "format": "hetal-model", "version": 1, "epoch": epoch,
+            "classes": classes, "features": job.task.features, "bias": "last column",
+            "feature_scale": client.as_ref().map(|c| c.feature_scale),
+            "note": "logits = (x / feature_scale) . w[:-1] + w[-1]",
+            "weights": weights,
+        }),
+    )?;
+    if g.json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({ "model": args.out, "json": json_path, "epoch": epoch, "shape": [classes, inputs] })
+        )?;
+    } else if !g.quiet {
+        writeln!(
+            out,
+            "model of epoch {epoch} ({classes} x {inputs}, bias last) written to {} and {}",
+            args.out.display(),
+            json_path.display()
+        )?;
+    }
+    Ok(())
 }

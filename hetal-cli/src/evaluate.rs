@@ -1,13 +1,172 @@
-//! `hetal evaluate` (being written).
+//! `hetal evaluate` (client): the decrypted model on the test split (accuracy, per-class
+//! precision and recall, confusion matrix), beside a plaintext model trained with exactly the
+//! same schedule (initial weights, fixed batches, batch order, early stopping), and a plot of
+//! the validation curves of both runs.
 
+use crate::data_args::DataArgs;
+use crate::files::{read_json, write_atomic, write_json};
 use crate::global::Global;
+use crate::job::{read_history, ClientState, JobManifest, JobPaths};
+use crate::report::{classification_report, training_curves_svg, ClassificationReport, Series};
+use crate::schedule::{replay, Replay};
+use hetal_train::data::{read_features, Dataset};
+use hetal_train::matrix::Matrix;
+use hetal_train::plain::{LinearModel, TrainConfig};
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 /// Options of `hetal evaluate`.
+///
+/// Example:
+///   hetal evaluate --job job --model model.npy --report evaluation.json
 #[derive(Debug, clap::Args)]
-pub struct EvaluateArgs {}
+#[command(verbatim_doc_comment)]
+pub struct EvaluateArgs {
+    /// The job directory (for the feature scale, the schedule and the validation history).
+    #[arg(long, default_value = "job")]
+    pub job: PathBuf,
+    /// The decrypted model (.npy from `hetal decrypt model`).
+    #[arg(long, default_value = "model.npy")]
+    pub model: PathBuf,
+    /// The data (default: the source the job was encrypted from).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Skip the plaintext comparison.
+    #[arg(long)]
+    pub no_plaintext: bool,
+    /// JSON report (an SVG plot of the validation curves is written beside it).
+    #[arg(long, default_value = "evaluation.json")]
+    pub report: PathBuf,
+}
+
+/// A model from its .npy (`classes x (features + 1)`), padded to `c` rows.
+pub fn load_model(path: &Path, classes: usize, inputs: usize) -> Result<LinearModel, Box<dyn std::error::Error>> {
+    let w = read_features(path)?;
+    if w.rows != classes || w.cols != inputs {
+        return Err(
+            format!("{}: a {} x {} model, the job needs {classes} x {inputs}", path.display(), w.rows, w.cols).into()
+        );
+    }
+    let c = hetal_train::data::padded_classes(classes);
+    let mut full = Matrix::zeros(c, inputs);
+    full.data[..classes * inputs].copy_from_slice(&w.data);
+    Ok(LinearModel { w: full, classes })
+}
+
+/// The test report of `model` on the (scaled) test split.
+pub fn test_report(model: &LinearModel, ds: &Dataset) -> Result<ClassificationReport, Box<dyn std::error::Error>> {
+    let logits = model.logits_biased(&hetal_train::data::with_bias(&ds.test.x));
+    let predicted: Vec<usize> = (0..logits.rows)
+        .map(|i| {
+            let r = logits.row(i);
+            (0..r.len()).fold(0, |b, j| if r[j] > r[b] { j } else { b })
+        })
+        .collect();
+    Ok(classification_report(&predicted, &ds.test.y, ds.classes)?)
+}
+
+/// Divides every split's features by `divisor` (the client's training scale).
+pub fn apply_scale(ds: &mut Dataset, divisor: f64) {
+    for s in [&mut ds.train, &mut ds.val, &mut ds.test] {
+        s.x.data.iter_mut().for_each(|v| *v /= divisor);
+    }
+}
 
 /// Runs `hetal evaluate`.
-pub fn run(_args: &EvaluateArgs, _g: &Global, _out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
-    Err("not implemented yet".into())
+pub fn run(args: &EvaluateArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
+    let paths = JobPaths(args.job.clone());
+    let job = JobManifest::read(&args.job)?;
+    let client: ClientState = read_json(&paths.client_state(), "client state")?;
+    let classes = job.task.classes;
+    let mut ds = if args.data.given() {
+        args.data.load(classes)?
+    } else if client.data.starts_with("embedded:") {
+        crate::embedded::dataset()?
+    } else {
+        hetal_train::data::load_npy_dir(Path::new(&client.data))
+            .map_err(|e| format!("{e} (the job's data; name the data with --data or the CSV options)"))?
+    };
+    if ds.features() != job.task.features || ds.classes != classes {
+        return Err(format!(
+            "the data has {} features and {} classes; the job {} and {}",
+            ds.features(),
+            ds.classes,
+            job.task.features,
+            classes
+        )
+        .into());
+    }
+    apply_scale(&mut ds, client.feature_scale);
+    let model = load_model(&args.model, classes, job.task.features + 1)?;
+    let names = (!client.class_names.is_empty()).then_some(client.class_names.as_slice());
+    let enc = test_report(&model, &ds)?;
+    let history = read_history(&paths)?;
+
+    let plain: Option<(Replay, ClassificationReport)> = if args.no_plaintext {
+        None
+    } else {
+        let cfg = TrainConfig {
+            optimizer: job.hyper.optimizer()?,
+            max_epochs: job.hyper.max_epochs,
+            seed: client.init_seed,
+            ..TrainConfig::new(job.hyper.lr, job.task.batch)
+        };
+        let r = replay(&ds, &cfg, job.hyper.patience, client.batch_seed, job.shuffle_seed, false)?;
+        let rep = test_report(&r.model, &ds)?;
+        Some((r, rep))
+    };
+
+    let svg_path = args.report.with_extension("svg");
+    let mut loss =
+        vec![Series { label: "encrypted".into(), points: history.iter().map(|h| (h.epoch as f64, h.loss)).collect() }];
+    let mut acc = vec![Series {
+        label: "encrypted".into(),
+        points: history.iter().map(|h| (h.epoch as f64, h.accuracy)).collect(),
+    }];
+    if let Some((r, _)) = &plain {
+        loss.push(Series {
+            label: "plaintext".into(),
+            points: r.epochs.iter().map(|e| (e.epoch as f64, e.loss)).collect(),
+        });
+        acc.push(Series {
+            label: "plaintext".into(),
+            points: r.epochs.iter().map(|e| (e.epoch as f64, e.accuracy)).collect(),
+        });
+    }
+    if !history.is_empty() {
+        let svg = training_curves_svg(&format!("hetal: {}", client.data), &loss, &acc);
+        write_atomic(&svg_path, svg.as_bytes(), false)?;
+    }
+    let json = serde_json::json!({
+        "data": client.data,
+        "test_rows": ds.test.len(),
+        "encrypted": { "report": enc, "history": history },
+        "plaintext": plain.as_ref().map(|(r, rep)| serde_json::json!({
+            "report": rep, "epochs": r.epochs, "best_epoch": r.best_epoch })),
+        "accuracy_gap_points": plain.as_ref().map(|(_, rep)| 100.0 * (rep.accuracy - enc.accuracy)),
+    });
+    write_json(&args.report, &json)?;
+    if g.json {
+        writeln!(out, "{json}")?;
+    } else if !g.quiet {
+        writeln!(out, "encrypted training, test split ({} rows):", ds.test.len())?;
+        writeln!(out, "{}", enc.to_text(names))?;
+        if let Some((r, rep)) = &plain {
+            writeln!(out, "plaintext training, same schedule (best epoch {}):", r.best_epoch)?;
+            writeln!(out, "{}", rep.to_text(names))?;
+            writeln!(
+                out,
+                "test accuracy: encrypted {:.4}, plaintext {:.4} (gap {:+.2} points)",
+                enc.accuracy,
+                rep.accuracy,
+                100.0 * (enc.accuracy - rep.accuracy)
+            )?;
+        }
+        write!(out, "report {}", args.report.display())?;
+        if !history.is_empty() {
+            write!(out, ", plot {}", svg_path.display())?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
 }

@@ -1,13 +1,160 @@
-//! `hetal keygen` (being written).
+//! `hetal keygen` (client): the secret key in its own file (mode 0600) and the public bundle
+//! a server needs for one task shape: public key, relinearization key, the rotation keys of
+//! DiagABT / DiagATB / the softmax for that shape, and bootstrapping's keys.
 
+use crate::bundle::{PublicBundle, SecretKeyFile};
 use crate::global::Global;
+use crate::progress::Progress;
+use crate::task::{bootstrapper, step_rotations, Hyper, TaskShape, TrainPreset};
+use ckks_scheme::KeyGenerator;
+use hetal_train::data::load_npy_dir;
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
 use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
 
 /// Options of `hetal keygen`.
+///
+/// Examples:
+///   hetal keygen --embedded --batch 256 --out keys
+///   hetal keygen --classes 10 --features 768 --batch 1024 --out keys
+///   hetal keygen --data ./mnist --batch 1024 --preset bootstrap-n16 --out keys
 #[derive(Debug, clap::Args)]
-pub struct KeygenArgs {}
+#[command(verbatim_doc_comment)]
+pub struct KeygenArgs {
+    /// Folder for `secret.hkey` (keep it) and `public.hbundle` (send it to the server).
+    #[arg(long, default_value = "keys")]
+    pub out: PathBuf,
+    /// Parameter set (`insecure-*` only for tests).
+    #[arg(long, value_enum, default_value_t = TrainPreset::BootstrapN16)]
+    pub preset: TrainPreset,
+    /// Take classes and features from a data folder ({train,val,test}_{x,y}.npy).
+    #[arg(long, conflicts_with_all = ["classes", "features", "embedded"])]
+    pub data: Option<PathBuf>,
+    /// Take classes and features from the embedded data set.
+    #[arg(long, conflicts_with_all = ["classes", "features"])]
+    pub embedded: bool,
+    /// Number of classes.
+    #[arg(long, requires = "features")]
+    pub classes: Option<usize>,
+    /// Number of features per sample (without the bias).
+    #[arg(long, requires = "classes")]
+    pub features: Option<usize>,
+    /// Mini-batch size (it fixes the packing and so the rotation keys).
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+    /// Overwrite existing key files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The task shape named by the options.
+fn shape(args: &KeygenArgs) -> Result<TaskShape, Box<dyn std::error::Error>> {
+    let (classes, features) = if let Some(dir) = &args.data {
+        let ds = load_npy_dir(dir)?;
+        (ds.classes, ds.features())
+    } else if args.embedded {
+        let ds = crate::embedded::dataset()?;
+        (ds.classes, ds.features())
+    } else {
+        match (args.classes, args.features) {
+            (Some(c), Some(f)) => (c, f),
+            _ => return Err("give the task shape: --data DIR, --embedded, or --classes C --features F".into()),
+        }
+    };
+    Ok(TaskShape { classes, features, batch: args.batch })
+}
+
+/// A 32-byte seed derived from the global seed and a purpose tag.
+pub fn derived_seed(seed: u64, tag: u64) -> [u8; 32] {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed ^ tag.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let mut s = [0u8; 32];
+    rng.fill_bytes(&mut s);
+    s
+}
 
 /// Runs `hetal keygen`.
-pub fn run(_args: &KeygenArgs, _g: &Global, _out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
-    Err("not implemented yet".into())
+pub fn run(args: &KeygenArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
+    let task = shape(args)?;
+    let (sk_path, pk_path) = (args.out.join("secret.hkey"), args.out.join("public.hbundle"));
+    for p in [&sk_path, &pk_path] {
+        if p.exists() && !args.force {
+            return Err(format!(
+                "{} exists; pass --force to replace it (its old keys cannot decrypt new data)",
+                p.display()
+            )
+            .into());
+        }
+    }
+    let start = Instant::now();
+    let params = args.preset.build()?;
+    let boot = bootstrapper(&params)?;
+    let hyper = Hyper { lr: 1.0, optimizer: "nesterov".into(), patience: 3, max_epochs: 1 };
+    let setup = task.setup(&params, boot.output_level(), &hyper)?;
+    let rotations = step_rotations(&setup)?;
+    if g.text() {
+        if args.preset.is_insecure() {
+            writeln!(
+                out,
+                "WARNING: preset {} is INSECURE (tests only); never use it for real data",
+                args.preset.name()
+            )?;
+        }
+        let unit = setup.unit()?;
+        writeln!(
+            out,
+            "keygen: {} (N = 2^{}, {} slots), task {} classes x {} features, batch {} (unit {} x {}), {} step rotations + bootstrapping",
+            args.preset.name(),
+            params.degree().trailing_zeros(),
+            params.slots(),
+            task.classes,
+            task.features,
+            task.batch,
+            unit.s0,
+            unit.s1,
+            rotations.len()
+        )?;
+    }
+    let spin = Progress::spinner(g, "generating keys");
+    let mut kg = match g.seed {
+        Some(s) => KeyGenerator::from_seed(&params, derived_seed(s, 1)),
+        None => KeyGenerator::new(&params),
+    };
+    let sk = kg.secret_key()?;
+    let mut keys = kg.evaluation_keys(&sk, &rotations, true)?;
+    spin.message("generating bootstrapping keys".into());
+    let bootstrap = boot.generate_keys(&mut kg, &sk, &mut keys.galois)?;
+    spin.message("writing".into());
+    let secret = SecretKeyFile { preset: args.preset, task: task.clone(), params: params.clone(), sk };
+    let sk_size = secret.write(&sk_path)?;
+    let bundle = PublicBundle { preset: args.preset, task, params, keys, bootstrap };
+    let pk_size = bundle.write(&pk_path)?;
+    spin.finish();
+    let mb = |b: u64| b as f64 / 1e6;
+    if g.json {
+        let v = serde_json::json!({
+            "secret_key": sk_path, "secret_key_bytes": sk_size,
+            "public_bundle": pk_path, "public_bundle_bytes": pk_size,
+            "galois_keys": bundle.keys.galois.elements().count(),
+            "seconds": start.elapsed().as_secs_f64(),
+        });
+        writeln!(out, "{v}")?;
+    } else if !g.quiet {
+        writeln!(
+            out,
+            "secret key    {} ({:.1} MB, mode 0600): keep it, never send it",
+            sk_path.display(),
+            mb(sk_size)
+        )?;
+        writeln!(
+            out,
+            "public bundle {} ({:.1} MB: public, relinearization, {} Galois and bootstrapping keys): for the server",
+            pk_path.display(),
+            mb(pk_size),
+            bundle.keys.galois.elements().count()
+        )?;
+        writeln!(out, "done in {:.1} s", start.elapsed().as_secs_f64())?;
+    }
+    Ok(())
 }

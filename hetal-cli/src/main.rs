@@ -10,6 +10,8 @@
 //! `evaluate`. `demo` runs all of it in one process on the embedded data set.
 
 mod bench;
+mod bundle;
+mod data_args;
 mod decrypt;
 mod demo;
 mod embedded;
@@ -17,12 +19,14 @@ mod encrypt;
 mod evaluate;
 mod files;
 mod global;
+mod job;
 mod keygen;
 mod params;
 mod preset;
 mod progress;
 mod report;
 mod roundtrip;
+mod schedule;
 mod task;
 mod train;
 

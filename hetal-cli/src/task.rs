@@ -1,1 +1,162 @@
-//! (being written)
+//! What client and server agree on for one training task: the parameter preset, the task
+//! shape (classes, features, batch), the hyperparameters, and the keys that shape needs.
+
+use ckks_scheme::bootstrap::{BootstrapConfig, Bootstrapper};
+use ckks_scheme::{Parameters, ParametersBuilder, Preset, SchemeError};
+use hetal_linalg::{rotation_steps, Algorithm};
+use hetal_train::encrypted::{EncryptedTrainError, TrainingSetup};
+use hetal_train::plain::Optimizer;
+use hetal_train::softmax::SoftmaxConfig;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// A bootstrappable parameter set for training, as named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrainPreset {
+    /// N = 2^16, 128-bit secure (HE Standard, dense ternary key), 12 levels after each
+    /// bootstrapping. Keys take several GB and minutes to make.
+    BootstrapN16,
+    /// N = 2^12 with 8 levels after bootstrapping: INSECURE, for tests and trying the
+    /// workflow in seconds. Never for real data.
+    InsecureTrainN12,
+}
+
+impl TrainPreset {
+    /// The parameter literal.
+    pub fn builder(self) -> ParametersBuilder {
+        match self {
+            TrainPreset::BootstrapN16 => Preset::BootstrapN16.builder(),
+            TrainPreset::InsecureTrainN12 => {
+                // The chain of InsecureBootstrapN12 with 8 computation levels instead of 4:
+                // fewer bootstraps per training step (the softmax alone is ~60 levels deep).
+                let mut q = vec![50];
+                q.extend(std::iter::repeat_n(40, 8 + 3));
+                q.extend(std::iter::repeat_n(60, 12));
+                Preset::InsecureBootstrapN12.builder().q_bits(q).name("InsecureTrainN12")
+            }
+        }
+    }
+
+    /// Whether the preset is for tests only.
+    pub fn is_insecure(self) -> bool {
+        matches!(self, TrainPreset::InsecureTrainN12)
+    }
+
+    /// Builds the parameters (the secure one is checked against the security table).
+    pub fn build(self) -> Result<Parameters, SchemeError> {
+        if self.is_insecure() {
+            self.builder().build_insecure()
+        } else {
+            self.builder().build()
+        }
+    }
+
+    /// The kebab-case name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            TrainPreset::BootstrapN16 => "bootstrap-n16",
+            TrainPreset::InsecureTrainN12 => "insecure-train-n12",
+        }
+    }
+}
+
+/// The bootstrapping circuit of every training preset.
+pub fn bootstrapper(params: &Parameters) -> Result<Bootstrapper, SchemeError> {
+    Bootstrapper::new(params, BootstrapConfig::standard())
+}
+
+/// The shape of a task: what the server learns about the data (spec section 1: data-set size,
+/// class count and batch size are not hidden).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskShape {
+    /// Real classes.
+    pub classes: usize,
+    /// Features per sample (without the bias column).
+    pub features: usize,
+    /// Mini-batch size.
+    pub batch: usize,
+}
+
+/// Hyperparameters of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hyper {
+    /// Learning rate.
+    pub lr: f64,
+    /// `nesterov` or `gd`.
+    pub optimizer: String,
+    /// Early-stopping patience (epochs without a better validation loss).
+    pub patience: usize,
+    /// Maximum number of epochs.
+    pub max_epochs: usize,
+}
+
+impl Hyper {
+    /// The optimizer.
+    pub fn optimizer(&self) -> Result<Optimizer, String> {
+        match self.optimizer.as_str() {
+            "nesterov" => Ok(Optimizer::Nesterov),
+            "gd" => Ok(Optimizer::GradientDescent),
+            o => Err(format!("unknown optimizer '{o}' (nesterov or gd)")),
+        }
+    }
+}
+
+impl TaskShape {
+    /// The training setup for this shape under `params`, with data encrypted at the
+    /// bootstrapping's output level (fresh and refreshed ciphertexts look alike).
+    pub fn setup(
+        &self,
+        params: &Parameters,
+        data_level: usize,
+        hyper: &Hyper,
+    ) -> Result<TrainingSetup, EncryptedTrainError> {
+        let setup = TrainingSetup {
+            classes: self.classes,
+            inputs: self.features + 1,
+            batch: self.batch,
+            lr: hyper.lr,
+            optimizer: hyper.optimizer().map_err(EncryptedTrainError::config)?,
+            softmax: SoftmaxConfig::default(),
+            weight_bound_log2: 3,
+            data_level,
+            slots: params.slots(),
+        };
+        setup.check()?;
+        Ok(setup)
+    }
+}
+
+/// Every rotation one training step and the validation product need: DiagABT, both DiagATB
+/// variants and the softmax's row sums.
+pub fn step_rotations(setup: &TrainingSetup) -> Result<Vec<i64>, EncryptedTrainError> {
+    let (unit, c) = (setup.unit()?, setup.padded_classes());
+    let mut steps = BTreeSet::new();
+    for alg in [Algorithm::DiagAbt, Algorithm::DiagAtb, Algorithm::DiagAtbPRotUp] {
+        steps.extend(rotation_steps(alg, unit, c)?);
+    }
+    steps.extend(setup.softmax_layout()?.rotations());
+    Ok(steps.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_build_and_leave_enough_levels_for_a_step() {
+        let p = TrainPreset::InsecureTrainN12.build().unwrap();
+        let b = bootstrapper(&p).unwrap();
+        assert_eq!(b.output_level(), 8);
+        let shape = TaskShape { classes: 3, features: 15, batch: 16 };
+        let hyper = Hyper { lr: 1.0, optimizer: "nesterov".into(), patience: 3, max_epochs: 5 };
+        let setup = shape.setup(&p, b.output_level(), &hyper).unwrap();
+        assert_eq!(setup.padded_classes(), 4);
+        assert!(!step_rotations(&setup).unwrap().is_empty());
+        // The secure preset's literal passes the security table (building it is slow: the
+        // literal check is what matters here).
+        assert!(!TrainPreset::BootstrapN16.is_insecure());
+        let bad = Hyper { optimizer: "adam".into(), ..hyper };
+        assert!(shape.setup(&p, 8, &bad).unwrap_err().to_string().contains("adam"));
+    }
+}

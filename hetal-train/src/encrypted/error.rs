@@ -42,12 +42,12 @@ pub enum EncryptedTrainError {
 
 impl EncryptedTrainError {
     /// A [`EncryptedTrainError::Protocol`] error.
-    pub(crate) fn protocol(reason: impl Into<String>) -> Self {
+    pub fn protocol(reason: impl Into<String>) -> Self {
         Self::Protocol { reason: reason.into() }
     }
 
     /// A [`EncryptedTrainError::Config`] error.
-    pub(crate) fn config(reason: impl Into<String>) -> Self {
+    pub fn config(reason: impl Into<String>) -> Self {
         Self::Config { reason: reason.into() }
     }
 }

@@ -1,0 +1,184 @@
+//! The job directory: what the client hands the server, what the server writes back, and the
+//! client's private folder inside it.
+//!
+//! ```text
+//! job/job.json                 public manifest (preset, task shape, hyperparameters, counts, shuffle seed)
+//! job/init.hmat                W_0, encrypted (Kaiming-He from the client's seed)
+//! job/val.hmat                 [X_val | 1], encrypted
+//! job/batches/batch-NNNN.hmat  fixed mini-batches [X_B | 1] and one-hot Y_B, encrypted
+//! job/server/state.hckpt       the server's checkpoint (after every step)
+//! job/server/validation-EEEE.hmat   encrypted validation logits of epoch EEEE (for the client)
+//! job/server/model.hmat        the encrypted model of the best epoch (when training ends)
+//! job/server/report.json       timings, refreshes, levels per step and epoch
+//! job/client/                  the client's private folder (never read by `hetal train`):
+//!   client.json                data source, feature scale, seeds, validation labels
+//!   answer-EEEE.json           the client's answer to epoch EEEE (continue or stop, best)
+//!   history.json               validation loss and accuracy per epoch
+//! ```
+
+use crate::files::{read_json, write_json, FileError};
+use crate::task::{Hyper, TaskShape, TrainPreset};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The format name of `job.json`.
+pub const JOB_FORMAT: &str = "hetal-job";
+/// Its version.
+pub const JOB_VERSION: u32 = 1;
+
+/// `job.json`: everything the server may know.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JobManifest {
+    /// [`JOB_FORMAT`].
+    pub format: String,
+    /// [`JOB_VERSION`].
+    pub version: u32,
+    /// Parameter preset.
+    pub preset: TrainPreset,
+    /// Name of the parameter literal.
+    pub parameters: String,
+    /// Task shape.
+    pub task: TaskShape,
+    /// Hyperparameters.
+    pub hyper: Hyper,
+    /// Training rows.
+    pub train_rows: usize,
+    /// Validation rows.
+    pub val_rows: usize,
+    /// Number of fixed batches.
+    pub batches: usize,
+    /// Seed of the server's per-epoch batch order (public).
+    pub shuffle_seed: u64,
+    /// Level the data is encrypted at.
+    pub data_level: usize,
+}
+
+/// `client/client.json`: the client's private state.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClientState {
+    /// Where the data came from.
+    pub data: String,
+    /// The divisor applied to every feature (largest training-row norm).
+    pub feature_scale: f64,
+    /// Seed of the fixed batches (which rows go together).
+    pub batch_seed: u64,
+    /// Seed of the initial weights.
+    pub init_seed: u64,
+    /// Validation labels (for the loss and accuracy of each epoch).
+    pub val_labels: Vec<usize>,
+    /// Class names, if known.
+    pub class_names: Vec<String>,
+}
+
+/// One epoch as the client saw it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct HistoryEntry {
+    /// Epoch, from 1.
+    pub epoch: usize,
+    /// Validation cross-entropy.
+    pub loss: f64,
+    /// Validation accuracy.
+    pub accuracy: f64,
+}
+
+/// The client's answer file.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AnswerFile {
+    /// Epoch answered.
+    pub epoch: usize,
+    /// `continue` or `stop`.
+    pub decision: String,
+    /// Whether this epoch's model is the best so far.
+    pub best_so_far: bool,
+}
+
+/// Paths inside a job directory.
+pub struct JobPaths(pub PathBuf);
+
+impl JobPaths {
+    /// `job.json`.
+    pub fn manifest(&self) -> PathBuf {
+        self.0.join("job.json")
+    }
+    /// `init.hmat`.
+    pub fn init(&self) -> PathBuf {
+        self.0.join("init.hmat")
+    }
+    /// `val.hmat`.
+    pub fn val(&self) -> PathBuf {
+        self.0.join("val.hmat")
+    }
+    /// Batch `k`.
+    pub fn batch(&self, k: usize) -> PathBuf {
+        self.0.join("batches").join(format!("batch-{k:04}.hmat"))
+    }
+    /// The server's folder.
+    pub fn server(&self) -> PathBuf {
+        self.0.join("server")
+    }
+    /// The checkpoint.
+    pub fn checkpoint(&self) -> PathBuf {
+        self.server().join("state.hckpt")
+    }
+    /// Validation outputs of `epoch`.
+    pub fn validation(&self, epoch: usize) -> PathBuf {
+        self.server().join(format!("validation-{epoch:04}.hmat"))
+    }
+    /// The final encrypted model.
+    pub fn model(&self) -> PathBuf {
+        self.server().join("model.hmat")
+    }
+    /// The server's report.
+    pub fn report(&self) -> PathBuf {
+        self.server().join("report.json")
+    }
+    /// The client's folder.
+    pub fn client(&self) -> PathBuf {
+        self.0.join("client")
+    }
+    /// `client/client.json`.
+    pub fn client_state(&self) -> PathBuf {
+        self.client().join("client.json")
+    }
+    /// The client's answer to `epoch`.
+    pub fn answer(&self, epoch: usize) -> PathBuf {
+        self.client().join(format!("answer-{epoch:04}.json"))
+    }
+    /// `client/history.json`.
+    pub fn history(&self) -> PathBuf {
+        self.client().join("history.json")
+    }
+}
+
+impl JobManifest {
+    /// Reads and checks `job.json`.
+    pub fn read(dir: &Path) -> Result<Self, FileError> {
+        let path = JobPaths(dir.into()).manifest();
+        let m: JobManifest = read_json(&path, "job manifest")?;
+        if m.format != JOB_FORMAT || m.version != JOB_VERSION {
+            return Err(FileError::Format {
+                path,
+                reason: format!(
+                    "format {} version {} (this hetal reads {JOB_FORMAT} version {JOB_VERSION})",
+                    m.format, m.version
+                ),
+            });
+        }
+        Ok(m)
+    }
+
+    /// Writes `job.json`.
+    pub fn write(&self, dir: &Path) -> Result<(), FileError> {
+        write_json(&JobPaths(dir.into()).manifest(), self)
+    }
+}
+
+/// Reads the client's history (empty if none yet).
+pub fn read_history(paths: &JobPaths) -> Result<Vec<HistoryEntry>, FileError> {
+    let p = paths.history();
+    if p.exists() {
+        read_json(&p, "validation history")
+    } else {
+        Ok(Vec::new())
+    }
+}
