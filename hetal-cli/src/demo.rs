@@ -31,9 +31,10 @@ pub struct DemoArgs {
     /// Parameter set.
     #[arg(long, value_enum, default_value_t = TrainPreset::BootstrapN16)]
     pub preset: TrainPreset,
-    /// Mini-batch size.
-    #[arg(long, default_value_t = 256)]
-    pub batch: usize,
+    /// Mini-batch size (default: 512 at bootstrap-n16, one ciphertext per batch and one step
+    /// per epoch on the embedded data; 32 at insecure-train-n12, whose 2048 slots are narrow).
+    #[arg(long)]
+    pub batch: Option<usize>,
     /// Learning rate.
     #[arg(long, default_value_t = 1.0)]
     pub lr: f64,
@@ -43,7 +44,7 @@ pub struct DemoArgs {
     /// Early-stopping patience.
     #[arg(long, default_value_t = 3)]
     pub patience: usize,
-    /// Use only the first N training rows (0: all 512).
+    /// Use only the first N training rows (0: all 440).
     #[arg(long, default_value_t = 0)]
     pub train_rows: usize,
     /// Use only the first N validation rows (0: all).
@@ -52,6 +53,10 @@ pub struct DemoArgs {
     /// Folder for the JSON report and the SVG plot.
     #[arg(long, default_value = "demo-output")]
     pub out: PathBuf,
+    /// Only write the embedded data set's files (.npy, manifest, README) to this folder and
+    /// exit: real files to try `hetal encrypt --data` on.
+    #[arg(long, value_name = "DIR")]
+    pub export_data: Option<PathBuf>,
 }
 
 fn head(s: &hetal_train::data::Split, n: usize) -> hetal_train::data::Split {
@@ -63,6 +68,11 @@ fn head(s: &hetal_train::data::Split, n: usize) -> hetal_train::data::Split {
 
 /// Runs `hetal demo`.
 pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(dir) = &args.export_data {
+        crate::embedded::write_to(dir)?;
+        writeln!(out, "wrote the embedded data set {} to {}", crate::embedded::NAME, dir.display())?;
+        return Ok(());
+    }
     let start = Instant::now();
     let text = g.text();
     let mut say = |s: String| -> std::io::Result<()> {
@@ -94,7 +104,8 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
     let t = Instant::now();
     let params = args.preset.build()?;
     let boot = bootstrapper(&params)?;
-    let task = TaskShape { classes: ds.classes, features: ds.features(), batch: args.batch };
+    let batch = args.batch.unwrap_or(if args.preset.is_insecure() { 32 } else { 512 });
+    let task = TaskShape { classes: ds.classes, features: ds.features(), batch };
     let hyper =
         Hyper { lr: args.lr, optimizer: "nesterov".into(), patience: args.patience, max_epochs: args.max_epochs };
     let setup = task.setup(&params, boot.output_level(), &hyper)?;
@@ -163,7 +174,7 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
         max_epochs: args.max_epochs,
         seed,
         patience: Some(args.patience),
-        ..TrainConfig::new(args.lr, args.batch)
+        ..TrainConfig::new(args.lr, batch)
     };
     let plain_exact = train(&ds, &cfg)?;
     let approx = SoftmaxKind::Approx(Box::new(SoftmaxApprox::new(SoftmaxConfig::default())?));
@@ -214,7 +225,7 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
     let json = serde_json::json!({
         "preset": args.preset.name(), "data": crate::embedded::NAME,
         "train_rows": ds.train.len(), "val_rows": ds.val.len(), "test_rows": ds.test.len(),
-        "batch": args.batch, "lr": args.lr, "epochs": run.epochs.len(), "best_epoch": run.best_epoch,
+        "batch": batch, "lr": args.lr, "epochs": run.epochs.len(), "best_epoch": run.best_epoch,
         "stopped_early": run.stopped_early, "steps": steps, "bootstraps": boots,
         "test_accuracy_encrypted": test_enc.accuracy, "test_accuracy_plaintext": test_plain.accuracy,
         "max_abs_weight_difference_vs_plaintext_approx": max_dw,

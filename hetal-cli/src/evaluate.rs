@@ -7,7 +7,7 @@ use crate::data_args::DataArgs;
 use crate::files::{read_json, write_atomic, write_json};
 use crate::global::Global;
 use crate::job::{read_history, ClientState, JobManifest, JobPaths};
-use crate::report::{classification_report, training_curves_svg, ClassificationReport, Series};
+use crate::report::{classification_report, predictions, training_curves_svg, ClassificationReport, Series};
 use crate::schedule::{replay, Replay};
 use hetal_train::data::{read_features, Dataset};
 use hetal_train::matrix::Matrix;
@@ -56,12 +56,7 @@ pub fn load_model(path: &Path, classes: usize, inputs: usize) -> Result<LinearMo
 /// The test report of `model` on the (scaled) test split.
 pub fn test_report(model: &LinearModel, ds: &Dataset) -> Result<ClassificationReport, Box<dyn std::error::Error>> {
     let logits = model.logits_biased(&hetal_train::data::with_bias(&ds.test.x));
-    let predicted: Vec<usize> = (0..logits.rows)
-        .map(|i| {
-            let r = logits.row(i);
-            (0..r.len()).fold(0, |b, j| if r[j] > r[b] { j } else { b })
-        })
-        .collect();
+    let predicted = predictions(&logits, ds.classes)?;
     Ok(classification_report(&predicted, &ds.test.y, ds.classes)?)
 }
 

@@ -41,8 +41,21 @@ fn demo_runs_the_protocol_on_the_embedded_data() {
     let dir = std::env::temp_dir().join(format!("hetal-demo-test-{}", std::process::id()));
     let out_dir = dir.to_string_lossy().into_owned();
     let out = hetal(&[
-        "--seed", "3", "demo", "--preset", "insecure-train-n12", "--train-rows", "16", "--val-rows", "16", "--batch",
-        "16", "--max-epochs", "1", "--out", &out_dir,
+        "--seed",
+        "3",
+        "demo",
+        "--preset",
+        "insecure-train-n12",
+        "--train-rows",
+        "16",
+        "--val-rows",
+        "16",
+        "--batch",
+        "16",
+        "--max-epochs",
+        "1",
+        "--out",
+        &out_dir,
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&out.stderr));

@@ -1,44 +1,11 @@
-//! TEMPORARY stand-in for the report module.
-use serde::Serialize;
+//! Client-side reports: classification metrics of a decrypted model (the text and JSON of
+//! `hetal evaluate`) and training curves as SVG (encrypted beside plaintext training).
 
-/// Error.
-#[derive(Debug, thiserror::Error)]
-#[error("report: {0}")]
-pub struct ReportError(String);
+// `evaluate` and `demo`, the callers, are written on another branch: until they are merged,
+// nothing in the binary calls these items (only the tests do).
 
-/// Report.
-#[derive(Debug, Serialize)]
-pub struct ClassificationReport {
-    /// Accuracy.
-    pub accuracy: f64,
-}
+mod metrics;
+mod plot;
 
-impl ClassificationReport {
-    /// Text.
-    pub fn to_text(&self, _names: Option<&[String]>) -> String {
-        format!("accuracy {:.4}", self.accuracy)
-    }
-}
-
-/// Report.
-pub fn classification_report(p: &[usize], t: &[usize], _c: usize) -> Result<ClassificationReport, ReportError> {
-    if p.len() != t.len() {
-        return Err(ReportError("length".into()));
-    }
-    Ok(ClassificationReport {
-        accuracy: p.iter().zip(t).filter(|(a, b)| a == b).count() as f64 / p.len().max(1) as f64,
-    })
-}
-
-/// Series.
-pub struct Series {
-    /// Label.
-    pub label: String,
-    /// Points.
-    pub points: Vec<(f64, f64)>,
-}
-
-/// SVG.
-pub fn training_curves_svg(_t: &str, _l: &[Series], _a: &[Series]) -> String {
-    "<svg/>".into()
-}
+pub use metrics::{classification_report, predictions, ClassificationReport};
+pub use plot::{training_curves_svg, Series};

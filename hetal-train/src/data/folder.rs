@@ -1,7 +1,7 @@
 //! Loading a data-set folder of `shared/datasets`: `{train,val,test}_{x,y}.npy` plus the class
 //! count from `manifest.json` when there is one.
 
-use super::npy::{check_labels, read_features, read_labels};
+use super::npy::{check_labels, features_from_bytes, labels_from_bytes, read_features, read_labels};
 use super::{DataError, Dataset, Split};
 use crate::matrix::Matrix;
 use std::path::Path;
@@ -16,28 +16,56 @@ fn manifest_classes(dir: &Path) -> Option<usize> {
     digits.parse().ok()
 }
 
+/// The splits, in the order of every list of them.
+const SPLITS: [&str; 3] = ["train", "val", "test"];
+
 /// Loads `dir/{train,val,test}_{x,y}.npy`. The class count is `n_classes` of
 /// `dir/manifest.json` if present, otherwise one more than the largest training label. Checks:
 /// features 2-D float32/float64 and finite, labels 1-D int64/int32 in `0..classes`, as many
 /// labels as feature rows, the same feature width in every split, no empty split.
 pub fn load_npy_dir(dir: &Path) -> Result<Dataset, DataError> {
-    let raw: Vec<(Matrix, Vec<i64>)> = ["train", "val", "test"]
+    let raw: Vec<(Matrix, Vec<i64>)> = SPLITS
         .iter()
         .map(|split| {
             let (xp, yp) = (dir.join(format!("{split}_x.npy")), dir.join(format!("{split}_y.npy")));
-            let (x, y) = (read_features(&xp)?, read_labels(&yp)?);
-            if x.rows != y.len() {
-                let expected = format!("({},) to match the {} rows of {}", x.rows, x.rows, xp.display());
-                return Err(DataError::Shape { path: yp, expected, found: vec![y.len() as u64] });
-            }
-            if x.rows == 0 {
-                return Err(DataError::Empty { path: xp, reason: "split has no samples".into() });
-            }
-            Ok((x, y))
+            Ok((read_features(&xp)?, read_labels(&yp)?))
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, DataError>>()?;
+    assemble(dir, raw, manifest_classes(dir))
+}
+
+/// [`load_npy_dir`] on `.npy` files held in memory (a data set embedded in a binary): `files`
+/// are the bytes of `(x, y)` for train, val and test, `classes` the class count (`None`: one
+/// more than the largest training label). `source` names the set (its last component becomes
+/// [`Dataset::name`]) and, joined with `train_x.npy` and so on, the arrays in errors. The
+/// checks are those of [`load_npy_dir`].
+pub fn load_npy_bytes(source: &Path, files: [(&[u8], &[u8]); 3], classes: Option<usize>) -> Result<Dataset, DataError> {
+    let raw: Vec<(Matrix, Vec<i64>)> = SPLITS
+        .iter()
+        .zip(files)
+        .map(|(split, (x, y))| {
+            let (xp, yp) = (source.join(format!("{split}_x.npy")), source.join(format!("{split}_y.npy")));
+            Ok((features_from_bytes(&xp, x)?, labels_from_bytes(&yp, y)?))
+        })
+        .collect::<Result<_, DataError>>()?;
+    assemble(source, raw, classes)
+}
+
+/// Checks the arrays of the three splits against each other and the class count, and builds
+/// the data set. `dir` names the files in errors.
+fn assemble(dir: &Path, raw: Vec<(Matrix, Vec<i64>)>, classes: Option<usize>) -> Result<Dataset, DataError> {
+    for ((x, y), split) in raw.iter().zip(SPLITS) {
+        let (xp, yp) = (dir.join(format!("{split}_x.npy")), dir.join(format!("{split}_y.npy")));
+        if x.rows != y.len() {
+            let expected = format!("({},) to match the {} rows of {}", x.rows, x.rows, xp.display());
+            return Err(DataError::Shape { path: yp, expected, found: vec![y.len() as u64] });
+        }
+        if x.rows == 0 {
+            return Err(DataError::Empty { path: xp, reason: "split has no samples".into() });
+        }
+    }
     let width = raw[0].0.cols;
-    for ((x, _), split) in raw.iter().zip(["train", "val", "test"]) {
+    for ((x, _), split) in raw.iter().zip(SPLITS) {
         if x.cols != width {
             return Err(DataError::Shape {
                 path: dir.join(format!("{split}_x.npy")),
@@ -46,12 +74,11 @@ pub fn load_npy_dir(dir: &Path) -> Result<Dataset, DataError> {
             });
         }
     }
-    let classes =
-        manifest_classes(dir).unwrap_or_else(|| raw[0].1.iter().map(|&l| l.max(0) as usize + 1).max().unwrap_or(0));
+    let classes = classes.unwrap_or_else(|| raw[0].1.iter().map(|&l| l.max(0) as usize + 1).max().unwrap_or(0));
     if classes == 0 {
         return Err(DataError::Empty { path: dir.into(), reason: "class count is zero".into() });
     }
-    let mut splits = raw.into_iter().zip(["train", "val", "test"]).map(|((x, y), split)| {
+    let mut splits = raw.into_iter().zip(SPLITS).map(|((x, y), split)| {
         let y = check_labels(&dir.join(format!("{split}_y.npy")), &y, classes)?;
         Ok::<_, DataError>(Split { x, y })
     });
@@ -91,5 +118,32 @@ mod tests {
         write_split(&dir, "val", 2, 2, &[1]);
         let err = load_npy_dir(&dir).unwrap_err();
         assert!(err.to_string().contains("val_y.npy"), "{err}");
+    }
+
+    #[test]
+    fn loads_from_bytes_with_the_same_checks() {
+        let dir = temp_dir("folder-bytes");
+        write_split(&dir, "train", 3, 2, &[0, 1, 2]);
+        write_split(&dir, "val", 1, 2, &[1]);
+        write_split(&dir, "test", 2, 2, &[2, 0]);
+        let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+        let b: Vec<Vec<u8>> = ["train_x", "train_y", "val_x", "val_y", "test_x", "test_y"]
+            .iter()
+            .map(|n| read(&format!("{n}.npy")))
+            .collect();
+        let files = [(&b[0][..], &b[1][..]), (&b[2][..], &b[3][..]), (&b[4][..], &b[5][..])];
+        let source = Path::new("embedded/tiny");
+        let ds = load_npy_bytes(source, files, Some(4)).unwrap();
+        let from_dir = load_npy_dir(&dir).unwrap();
+        assert_eq!((ds.name.as_str(), ds.classes), ("tiny", 4));
+        assert_eq!((ds.train.x, ds.test.y), (from_dir.train.x, from_dir.test.y));
+        assert_eq!(load_npy_bytes(source, files, None).unwrap().classes, 3);
+        let err = load_npy_bytes(source, files, Some(2)).unwrap_err();
+        assert!(matches!(err, DataError::LabelOutOfRange { label: 2, .. }), "{err}");
+        assert!(err.to_string().contains("embedded/tiny/train_y.npy"), "{err}");
+        // val_x (1 row) with the 2 labels of test: the mismatch names val_y.npy.
+        let swapped = [files[0], (files[1].0, files[2].1), files[2]];
+        let err = load_npy_bytes(source, swapped, None).unwrap_err();
+        assert!(matches!(err, DataError::Shape { .. }) && err.to_string().contains("val_y.npy"), "{err}");
     }
 }

@@ -33,7 +33,16 @@ fn check_c_order<R: std::io::Read>(path: &Path, npy: &NpyFile<R>) -> Result<(), 
 /// Reads a 2-D `float32` or `float64` array (rows = samples) into a [`Matrix`]. Errors name the
 /// file: a wrong dtype, a shape that is not 2-D, a NaN or infinite value (with its position).
 pub fn read_features(path: &Path) -> Result<Matrix, DataError> {
-    let npy = open(path)?;
+    features_from(path, open(path)?)
+}
+
+/// [`read_features`] on the bytes of a `.npy` file held in memory (a copy embedded in a
+/// binary); `path` only names the array in errors.
+pub fn features_from_bytes(path: &Path, bytes: &[u8]) -> Result<Matrix, DataError> {
+    features_from(path, NpyFile::new(bytes).map_err(|e| npy_error(path, e))?)
+}
+
+fn features_from<R: std::io::Read>(path: &Path, npy: NpyFile<R>) -> Result<Matrix, DataError> {
     check_c_order(path, &npy)?;
     let shape = npy.shape().to_vec();
     if shape.len() != 2 {
@@ -61,7 +70,16 @@ pub fn read_features(path: &Path) -> Result<Matrix, DataError> {
 /// Reads a 1-D `int64` or `int32` label array. Range checks are the caller's (they need the
 /// class count): see [`check_labels`].
 pub fn read_labels(path: &Path) -> Result<Vec<i64>, DataError> {
-    let npy = open(path)?;
+    labels_from(path, open(path)?)
+}
+
+/// [`read_labels`] on the bytes of a `.npy` file held in memory; `path` only names the array
+/// in errors.
+pub fn labels_from_bytes(path: &Path, bytes: &[u8]) -> Result<Vec<i64>, DataError> {
+    labels_from(path, NpyFile::new(bytes).map_err(|e| npy_error(path, e))?)
+}
+
+fn labels_from<R: std::io::Read>(path: &Path, npy: NpyFile<R>) -> Result<Vec<i64>, DataError> {
     let shape = npy.shape().to_vec();
     if shape.len() != 1 {
         return Err(DataError::Shape { path: path.into(), expected: "1-D (samples)".into(), found: shape });
@@ -138,6 +156,21 @@ pub(crate) mod tests {
         assert_eq!(m.row(1), &[4.0, 5.0, 6.0]);
         let y = write_npy(&dir, "y.npy", "<i8", &[2], &i64_bytes(&[0, 2]));
         assert_eq!(read_labels(&y).unwrap(), vec![0, 2]);
+    }
+
+    #[test]
+    fn reads_from_bytes_like_from_files() {
+        let dir = temp_dir("npy-bytes");
+        let x = write_npy(&dir, "x.npy", "<f4", &[2, 2], &f32_bytes(&[1.0, 2.0, 3.0, 4.0]));
+        let y = write_npy(&dir, "y.npy", "<i8", &[2], &i64_bytes(&[1, 0]));
+        let (xb, yb) = (std::fs::read(&x).unwrap(), std::fs::read(&y).unwrap());
+        assert_eq!(features_from_bytes(&x, &xb).unwrap(), read_features(&x).unwrap());
+        assert_eq!(labels_from_bytes(&y, &yb).unwrap(), vec![1, 0]);
+        let name = Path::new("embedded/x.npy");
+        let err = features_from_bytes(name, &xb[..xb.len() - 3]).unwrap_err();
+        assert!(matches!(err, DataError::Npy { .. }) && err.to_string().contains("embedded/x.npy"), "{err}");
+        assert!(matches!(features_from_bytes(name, &yb), Err(DataError::Shape { .. })));
+        assert!(matches!(labels_from_bytes(name, b"junk"), Err(DataError::Npy { .. })));
     }
 
     #[test]

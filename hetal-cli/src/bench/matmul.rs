@@ -1,0 +1,102 @@
+//! The `matmul` suite: HETAL's encrypted matrix products on one shape `(a, b, c)`. DiagABT is
+//! the forward pass `X W^T` (`a x b` by `(c x b)^T`, the peers' "HETAL A·Bᵀ" workload at the
+//! default shape); DiagATB the backward pass `P^T X` (`(a x c)^T` by `a x b`), with the variant
+//! `hetal_linalg::diag_atb` picks for equal input levels.
+
+use super::timing::measure;
+use super::{check, BenchError, Ctx};
+use ckks_scheme::{Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator};
+use hetal_linalg::{
+    diag_abt, diag_atb_with, rotation_steps, Algorithm, AtbVariant, EncryptedMatrix, Matrix, OpCounts, ProductShape,
+    Tiling,
+};
+use std::sync::Arc;
+
+/// Level of the inputs unless `--level` says otherwise: DiagABT needs 3 levels and DiagATB 3
+/// or 4, so 4 is the lowest level (the cheapest) at which both run.
+const DEFAULT_LEVEL: usize = 4;
+
+/// Largest error allowed in a product entry. Entries are sums of `b` products of values in
+/// `[-1, 1]` (up to about 30 for b = 768); CKKS errors are around `1e-6`, a wrong product is
+/// off by about 1.
+const BOUND: f64 = 1e-2;
+
+/// A deterministic `rows x cols` matrix of values in `[-1, 1)` (xorshift).
+fn random(rows: usize, cols: usize, seed: u64) -> Matrix {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    Matrix::from_fn(rows, cols, |_, _| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    })
+}
+
+fn describe(k: &OpCounts) -> String {
+    format!("Mult {}, CMult {}, Rot {}, Conj {}, {} levels", k.mult, k.cmult, k.rot, k.conj, k.levels)
+}
+
+/// Runs the suite on `shape` with inputs at `level` (default [`DEFAULT_LEVEL`], capped at the
+/// top level).
+pub fn run(ctx: &mut Ctx<'_, '_>, shape: ProductShape, level: Option<usize>) -> Result<(), BenchError> {
+    let params = ctx.params.clone();
+    let level = level.unwrap_or(DEFAULT_LEVEL).min(params.max_level());
+    let ProductShape { a, b, c } = shape;
+    let unit = shape.unit(params.slots())?;
+    let variant = AtbVariant::best_for(level, level);
+    let mut steps = rotation_steps(Algorithm::DiagAbt, unit, c)?;
+    steps.extend(rotation_steps(variant.algorithm(), unit, c)?);
+    steps.sort_unstable();
+    steps.dedup();
+
+    let mut kg = KeyGenerator::from_seed(&params, ctx.seed(1));
+    let sk = kg.secret_key()?;
+    let mut keys = None;
+    let t = measure(1, || {
+        keys = Some(kg.evaluation_keys(&sk, &steps, true)?);
+        Ok::<_, BenchError>(())
+    })?;
+    let keys = Arc::new(keys.expect("set by the timed closure"));
+    let mut r = ctx.record("keygen_matmul", "keygen: public, relin, rotation keys", None, t);
+    r.detail = Some(format!("{} rotation keys + conjugation", steps.len()));
+    ctx.emit(r)?;
+
+    let encoder = Encoder::new(&params);
+    let mut enc = Encryptor::from_seed(&keys.public, ctx.seed(2));
+    let eval = Evaluator::new(keys.clone());
+    let dec = Decryptor::new(&sk);
+    let scale = params.default_scale();
+    let (x, w, p) = (random(a, b, 1), random(c, b, 2), random(a, c, 3));
+    let ex = EncryptedMatrix::encrypt(&x, unit, Tiling::None, level, scale, &encoder, &mut enc)?;
+    let ew = EncryptedMatrix::encrypt(&w, unit, Tiling::Vertical { period: c }, level, scale, &encoder, &mut enc)?;
+    let ep = EncryptedMatrix::encrypt(&p, unit, Tiling::Horizontal { period: c }, level, scale, &encoder, &mut enc)?;
+    let blocks = format!("unit {} x {}", unit.s0, unit.s1);
+
+    let (out, counts) = diag_abt(&eval, &ex, &ew)?;
+    check("diag_abt", out.decrypt(&encoder, &dec)?.max_abs_diff(&x.matmul(&w.transpose())?), BOUND)?;
+    let t = measure(ctx.repeat, || diag_abt(&eval, &ex, &ew))?;
+    let mut r = ctx.record("diag_abt", &format!("DiagABT {a}x{b} by ({c}x{b})^T"), Some(level), t);
+    r.detail = Some(format!("{blocks}; {}", describe(&counts)));
+    ctx.emit(r)?;
+
+    let (out, counts) = diag_atb_with(&eval, &ep, &ex, variant)?;
+    check("diag_atb", out.decrypt(&encoder, &dec)?.max_abs_diff(&p.transpose().matmul(&x)?), BOUND)?;
+    let t = measure(ctx.repeat, || diag_atb_with(&eval, &ep, &ex, variant))?;
+    let name = variant.algorithm().name();
+    let mut r = ctx.record("diag_atb", &format!("{name} ({a}x{c})^T by {a}x{b}"), Some(level), t);
+    r.detail = Some(format!("{blocks}; {}", describe(&counts)));
+    ctx.emit(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_matrices_are_deterministic_and_in_range() {
+        let (m, n) = (random(3, 5, 1), random(3, 5, 1));
+        assert_eq!(m.data(), n.data());
+        assert_ne!(m.data(), random(3, 5, 2).data());
+        assert!(m.data().iter().all(|v| (-1.0..1.0).contains(v)));
+    }
+}

@@ -1,0 +1,112 @@
+//! Runs `hetal bench` end to end on the insecure test presets and checks its JSON output.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn hetal(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hetal")).args(args).output().expect("the hetal binary runs")
+}
+
+/// Runs the command, requires success, and parses stdout as JSON.
+fn json(args: &[&str]) -> Value {
+    let out = hetal(args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "status {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
+}
+
+fn result<'a>(doc: &'a Value, op: &str) -> &'a Value {
+    let results = doc["results"].as_array().expect("results is an array");
+    results.iter().find(|r| r["op"] == op).unwrap_or_else(|| panic!("no result for {op} in {results:?}"))
+}
+
+fn peers_file() -> String {
+    format!("{}/data/peers.json", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn ops_suite_reports_every_operation_as_json() {
+    let peers = peers_file();
+    let args = ["bench", "--suite", "ops", "--preset", "insecure-test-n13", "--repeat", "1", "--hoist", "8", "--json"];
+    let doc = json(&[&args[..], &["--compare", &peers]].concat());
+    assert_eq!(doc["repeat"], 1);
+    assert_eq!(doc["parameters"][0]["preset"], "insecure-test-n13");
+    for op in [
+        "keygen_relinearization",
+        "keygen_rotation",
+        "encode_encrypt",
+        "decrypt_decode",
+        "add",
+        "mul_plain_rescale",
+        "mul_relin_rescale",
+        "mul_relin_rescale_low",
+        "rotate",
+        "rotate_low",
+        "rotate_hoisted_4",
+        "rotate_hoisted_8",
+    ] {
+        let r = result(&doc, op);
+        let (min, median) = (r["min_ms"].as_f64().unwrap(), r["median_ms"].as_f64().unwrap());
+        assert!(min > 0.0 && min <= median && median < 60_000.0, "{op}: {r}");
+        assert_eq!(r["suite"], "ops");
+        assert_eq!(r["preset"], "insecure-test-n13");
+    }
+    assert_eq!(result(&doc, "mul_relin_rescale")["level"], 10, "top level of InsecureTestN13");
+    assert_eq!(result(&doc, "rotate_low")["level"], 2);
+    assert_eq!(result(&doc, "encode_encrypt")["runs"], 1);
+    // An addition is far cheaper than a key-switched product.
+    assert!(result(&doc, "add")["median_ms"].as_f64() < result(&doc, "mul_relin_rescale")["median_ms"].as_f64());
+    let comparison = doc["comparison"].as_array().expect("--compare adds a comparison");
+    let mul = comparison.iter().find(|c| c["op"] == "mul_relin_rescale" && c["peer"] == "openfhe-t1").unwrap();
+    let ratio = mul["ours_ms"].as_f64().unwrap() / mul["peer_ms"].as_f64().unwrap();
+    assert!((mul["ratio"].as_f64().unwrap() - ratio).abs() < 1e-12, "{mul}");
+    assert_eq!(mul["peer_ms"], 374.0);
+}
+
+#[test]
+fn bootstrap_suite_reports_precision_and_levels() {
+    let doc = json(&["bench", "--suite", "bootstrap", "--preset", "insecure-bootstrap-n12", "--repeat", "1", "--json"]);
+    let r = result(&doc, "bootstrap");
+    assert!(r["median_ms"].as_f64().unwrap() > 0.0, "{r}");
+    let bits = r["precision_bits"].as_f64().unwrap();
+    assert!(bits > 10.0, "bootstrapping precision {bits} bits");
+    // InsecureBootstrapN12 leaves 4 computation levels after bootstrapping.
+    assert_eq!(r["levels_left"], 4, "{r}");
+    assert!(result(&doc, "keygen_bootstrap")["detail"].as_str().unwrap().contains("Galois keys"));
+    assert!(doc.get("comparison").is_none());
+}
+
+#[test]
+fn text_output_is_a_table_and_bad_options_fail() {
+    let out = hetal(&["bench", "--suite", "ops", "--preset", "insecure-test-n13", "--repeat", "2", "--hoist", "2"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("median") && stdout.contains("ct x ct + relin + rescale"), "{stdout}");
+    assert!(stdout.contains("2 hoisted rotations") && !stdout.contains("4 hoisted"), "{stdout}");
+
+    let out = hetal(&["bench", "--compare", "/nonexistent/peers.json", "--preset", "insecure-test-n13"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/peers.json"));
+    let out = hetal(&["bench", "--repeat", "0"]);
+    assert!(!out.status.success(), "--repeat 0 is refused");
+    let out = hetal(&["bench", "--suite", "matmul", "--shape", "128,768,6"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("power of two"));
+    // A leveled preset cannot bootstrap: a typed error, not a panic.
+    let out = hetal(&["bench", "--suite", "bootstrap", "--preset", "insecure-test-n13"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("hetal: error:") && !stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn matmul_suite_checks_and_counts_a_small_product() {
+    let args = ["bench", "--suite", "matmul", "--preset", "insecure-test-n13", "--shape", "64,64,4", "--repeat", "1"];
+    let doc = json(&[&args[..], &["--json"]].concat());
+    for op in ["diag_abt", "diag_atb"] {
+        let r = result(&doc, op);
+        assert_eq!(r["level"], 4, "{r}");
+        assert!(r["detail"].as_str().unwrap().contains("unit 64 x 64"), "{r}");
+        assert!(r["median_ms"].as_f64().unwrap() > 0.0);
+    }
+}
