@@ -279,8 +279,7 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
     let start_pos = server.state().step - server.state().epoch * n;
     let bar = Progress::bar(g, n as u64, &format!("epoch {epoch}"));
     bar.set(start_pos as u64);
-    let mut steps_here = 0;
-    for (pos, &b) in order.iter().enumerate().skip(start_pos) {
+    for (steps_here, (pos, &b)) in order.iter().enumerate().skip(start_pos).enumerate() {
         if args.max_steps.is_some_and(|m| steps_here >= m) {
             bar.finish();
             writeln!(out, "stopped after {steps_here} steps (--max-steps); continue with --resume")?;
@@ -299,7 +298,6 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
         }
         report.steps.push(rec);
         write_json(&paths.report(), &report)?;
-        steps_here += 1;
     }
     bar.finish();
     write_validation(&server, &paths, epoch, &mut report)?;
