@@ -2,7 +2,7 @@
 //! the parameters (as a CKKS blob) and name the preset and the task shape in their metadata,
 //! so every later command checks that keys, job and data belong together.
 
-use crate::files::{Container, FileError, FileKind};
+use crate::files::{Container, FileError, FileKind, ReadContainer};
 use crate::task::{TaskShape, TrainPreset};
 use ckks_scheme::bootstrap::BootstrapKeys;
 use ckks_scheme::{EvaluationKeys, Parameters, SecretKey};
@@ -43,7 +43,7 @@ fn meta(preset: TrainPreset, task: &TaskShape, params: &Parameters) -> serde_jso
     })
 }
 
-fn params_of(path: &Path, c: &Container) -> Result<Parameters, FileError> {
+fn params_of(path: &Path, c: &ReadContainer) -> Result<Parameters, FileError> {
     Parameters::from_bytes(c.part(path, 0, "parameters")?).map_err(|e| FileError::scheme(path, e))
 }
 
@@ -60,7 +60,7 @@ impl SecretKeyFile {
 
     /// Reads and checks the file.
     pub fn read(path: &Path) -> Result<Self, FileError> {
-        let c = Container::read(path, FileKind::SecretKey)?;
+        let c = ReadContainer::read(path, FileKind::SecretKey)?;
         let params = params_of(path, &c)?;
         let sk =
             SecretKey::from_bytes(&params, c.part(path, 1, "secret key")?).map_err(|e| FileError::scheme(path, e))?;
@@ -83,7 +83,7 @@ impl PublicBundle {
     /// Reads and checks the bundle. A secret-key file is refused with a message that says the
     /// server takes public keys only.
     pub fn read(path: &Path) -> Result<Self, FileError> {
-        if Container::peek_kind(path) == Some(FileKind::SecretKey) {
+        if ReadContainer::peek_kind(path) == Some(FileKind::SecretKey) {
             return Err(FileError::Format {
                 path: path.into(),
                 reason: "this is the client's SECRET key; the server takes only the public bundle \
@@ -91,7 +91,7 @@ impl PublicBundle {
                     .into(),
             });
         }
-        let c = Container::read(path, FileKind::PublicBundle)?;
+        let c = ReadContainer::read(path, FileKind::PublicBundle)?;
         let params = params_of(path, &c)?;
         let keys = EvaluationKeys::from_bytes_with(&params, c.part(path, 1, "evaluation keys")?)
             .map_err(|e| FileError::scheme(path, e))?;

@@ -123,10 +123,12 @@ impl FileError {
 
 /// FNV-1a, 64 bits: detects truncation and flipped bytes (not an adversary).
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    let mut h = Fnv::new();
+    h.feed(bytes);
+    h.0
 }
 
-/// A container: its kind, JSON metadata and binary parts.
+/// A container to write: its kind, JSON metadata and binary parts.
 #[derive(Clone, Debug)]
 pub struct Container {
     /// What it holds.
@@ -137,29 +139,83 @@ pub struct Container {
     pub parts: Vec<Vec<u8>>,
 }
 
+/// A container read from a file: the file's bytes once, parts as ranges into them (a public
+/// bundle at N = 2^16 is several GB: no second copy).
+pub struct ReadContainer {
+    /// Metadata (JSON object).
+    pub meta: serde_json::Value,
+    bytes: Vec<u8>,
+    parts: Vec<std::ops::Range<usize>>,
+}
+
+impl std::fmt::Debug for ReadContainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The bytes can be gigabytes: show the metadata and the part sizes only.
+        let sizes: Vec<usize> = self.parts.iter().map(|r| r.len()).collect();
+        f.debug_struct("ReadContainer").field("meta", &self.meta).field("part_sizes", &sizes).finish()
+    }
+}
+
+/// FNV-1a over several slices, as if concatenated.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+    fn feed(&mut self, bytes: &[u8]) {
+        self.0 = bytes.iter().fold(self.0, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    }
+}
+
 impl Container {
-    /// The bytes of the container.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// Streams the container to `w` (checksum computed on the way); returns the bytes written.
+    pub fn write_to(&self, w: &mut impl Write) -> std::io::Result<u64> {
         let meta = serde_json::to_vec(&self.meta).expect("a JSON value always serializes");
-        let size = 8 + 2 + 1 + 8 + meta.len() + 8 + self.parts.iter().map(|p| 8 + p.len()).sum::<usize>() + 8;
-        let mut out = Vec::with_capacity(size);
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        out.push(self.kind as u8);
-        out.extend_from_slice(&(meta.len() as u64).to_le_bytes());
-        out.extend_from_slice(&meta);
-        out.extend_from_slice(&(self.parts.len() as u64).to_le_bytes());
+        let mut sum = Fnv::new();
+        let mut n = 0u64;
+        let mut put = |w: &mut dyn Write, b: &[u8]| -> std::io::Result<()> {
+            sum.feed(b);
+            n += b.len() as u64;
+            w.write_all(b)
+        };
+        put(w, &MAGIC)?;
+        put(w, &VERSION.to_le_bytes())?;
+        put(w, &[self.kind as u8])?;
+        put(w, &(meta.len() as u64).to_le_bytes())?;
+        put(w, &meta)?;
+        put(w, &(self.parts.len() as u64).to_le_bytes())?;
         for p in &self.parts {
-            out.extend_from_slice(&(p.len() as u64).to_le_bytes());
-            out.extend_from_slice(p);
+            put(w, &(p.len() as u64).to_le_bytes())?;
+            put(w, p)?;
         }
-        let sum = fnv1a(&out);
-        out.extend_from_slice(&sum.to_le_bytes());
+        let total = n + 8;
+        w.write_all(&sum.0.to_le_bytes())?;
+        Ok(total)
+    }
+
+    /// The bytes of the container.
+    #[cfg(test)]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write_to(&mut out).expect("writing to a Vec cannot fail");
         out
     }
 
+    /// Writes the container atomically to `path` (mode 0600 if `private`), streaming it.
+    pub fn write(&self, path: &Path, private: bool) -> Result<u64, FileError> {
+        let mut n = 0;
+        write_atomic_with(path, private, |f| {
+            n = self.write_to(&mut std::io::BufWriter::with_capacity(1 << 20, f))?;
+            Ok(())
+        })?;
+        Ok(n)
+    }
+}
+
+impl ReadContainer {
     /// Parses `bytes` (read from `path`, named in errors); refuses other kinds than `expected`.
-    pub fn from_bytes(path: &Path, bytes: &[u8], expected: FileKind) -> Result<Self, FileError> {
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>, expected: FileKind) -> Result<Self, FileError> {
         if bytes.len() < 8 || bytes[..8] != MAGIC {
             return Err(FileError::format(path, "not a hetal file (bad magic bytes)"));
         }
@@ -167,6 +223,7 @@ impl Container {
             return Err(FileError::format(path, format!("truncated: {} bytes", bytes.len())));
         }
         let (body, sum) = bytes.split_at(bytes.len() - 8);
+        let body: &[u8] = body;
         let version = u16::from_le_bytes([body[8], body[9]]);
         if version != VERSION {
             return Err(FileError::format(
@@ -190,25 +247,25 @@ impl Container {
         let mut parts = Vec::with_capacity(count.min(1 << 16));
         for _ in 0..count {
             let n = r.len()?;
-            parts.push(r.take(n)?.to_vec());
+            let start = r.pos;
+            r.take(n)?;
+            parts.push(start..start + n);
         }
         if r.pos != body.len() {
             return Err(FileError::format(path, "trailing bytes after the last part"));
         }
-        Ok(Self { kind, meta, parts })
+        Ok(Self { meta, bytes, parts })
     }
 
     /// Reads and parses the file at `path`.
     pub fn read(path: &Path, expected: FileKind) -> Result<Self, FileError> {
         let bytes = std::fs::read(path).map_err(|source| FileError::Io { path: path.into(), source })?;
-        Self::from_bytes(path, &bytes, expected)
+        Self::from_bytes(path, bytes, expected)
     }
 
-    /// Writes the container atomically to `path` (mode 0600 if `private`).
-    pub fn write(&self, path: &Path, private: bool) -> Result<u64, FileError> {
-        let bytes = self.to_bytes();
-        write_atomic(path, &bytes, private)?;
-        Ok(bytes.len() as u64)
+    /// All parts in order.
+    pub fn parts(&self) -> impl Iterator<Item = &[u8]> {
+        self.parts.iter().map(|r| &self.bytes[r.clone()])
     }
 
     /// The kind of the file at `path`, if it is a container (for refusing secret keys).
@@ -221,7 +278,10 @@ impl Container {
 
     /// Part `i`, or a format error naming what is missing.
     pub fn part(&self, path: &Path, i: usize, what: &str) -> Result<&[u8], FileError> {
-        self.parts.get(i).map(Vec::as_slice).ok_or_else(|| FileError::format(path, format!("missing part: {what}")))
+        self.parts
+            .get(i)
+            .map(|r| &self.bytes[r.clone()])
+            .ok_or_else(|| FileError::format(path, format!("missing part: {what}")))
     }
 
     /// A metadata field deserialized, or a format error naming it.
@@ -260,6 +320,15 @@ impl<'a> Reader<'a> {
 /// over `path`), creating the folder if needed. With `private` the file has mode 0600 from
 /// its creation on (Unix).
 pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<(), FileError> {
+    write_atomic_with(path, private, |f| f.write_all(bytes))
+}
+
+/// [`write_atomic`] with the content written by `fill` into the temporary file.
+pub fn write_atomic_with(
+    path: &Path,
+    private: bool,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<(), FileError> {
     let io = |source| FileError::Io { path: path.into(), source };
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
@@ -276,7 +345,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<(), File
         #[cfg(not(unix))]
         let _ = private;
         let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
+        fill(&mut f)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
@@ -394,9 +463,9 @@ pub fn block_bytes(m: &EncryptedMatrix) -> Result<Vec<Vec<u8>>, SchemeError> {
 
 /// Reads the matrices of `path` under `params` (every block checked against them).
 pub fn read_matrices(path: &Path, params: &Parameters) -> Result<MatrixFile, FileError> {
-    let c = Container::read(path, FileKind::Matrices)?;
+    let c = ReadContainer::read(path, FileKind::Matrices)?;
     let list: Vec<serde_json::Value> = c.meta_field(path, "matrices")?;
-    let mut parts = c.parts.iter();
+    let mut parts = c.parts();
     let mut matrices = Vec::with_capacity(list.len());
     for entry in list {
         let name: String = serde_json::from_value(entry["name"].clone())
@@ -421,7 +490,7 @@ pub fn read_matrices(path: &Path, params: &Parameters) -> Result<MatrixFile, Fil
     if parts.next().is_some() {
         return Err(FileError::format(path, "more blocks than the layouts hold"));
     }
-    let mut extra = match c.meta {
+    let mut extra = match c.meta.clone() {
         serde_json::Value::Object(m) => m,
         _ => return Err(FileError::format(path, "metadata is not a JSON object")),
     };
@@ -475,20 +544,21 @@ mod tests {
         };
         let bytes = c.to_bytes();
         let p = Path::new("x.hmat");
-        let back = Container::from_bytes(p, &bytes, FileKind::Matrices).unwrap();
-        assert_eq!(back.parts, c.parts);
+        let back = ReadContainer::from_bytes(p, bytes.clone(), FileKind::Matrices).unwrap();
+        assert_eq!(back.parts().map(<[u8]>::to_vec).collect::<Vec<_>>(), c.parts);
+        assert_eq!(back.parts().count(), 3);
         assert_eq!(back.meta, c.meta);
         // Every truncation and every flipped byte is refused with a message naming the file.
         for cut in [0, 5, 11, 20, bytes.len() - 1] {
-            let e = Container::from_bytes(p, &bytes[..cut], FileKind::Matrices).unwrap_err();
+            let e = ReadContainer::from_bytes(p, bytes[..cut].to_vec(), FileKind::Matrices).unwrap_err();
             assert!(e.to_string().starts_with("x.hmat: "), "{e}");
         }
         for i in (8..bytes.len()).step_by(7) {
             let mut b = bytes.clone();
             b[i] ^= 0x40;
-            assert!(Container::from_bytes(p, &b, FileKind::Matrices).is_err(), "flip at {i}");
+            assert!(ReadContainer::from_bytes(p, b, FileKind::Matrices).is_err(), "flip at {i}");
         }
-        let e = Container::from_bytes(p, &bytes, FileKind::SecretKey).unwrap_err();
+        let e = ReadContainer::from_bytes(p, bytes, FileKind::SecretKey).unwrap_err();
         assert!(e.to_string().contains("expected a secret key"), "{e}");
     }
 
@@ -507,7 +577,7 @@ mod tests {
         let e = write_atomic(&bad, b"x", false).unwrap_err();
         assert!(e.to_string().contains("child"), "{e}");
         assert_eq!(std::fs::read(&p).unwrap(), b"first");
-        assert_eq!(Container::peek_kind(&p), None);
+        assert_eq!(ReadContainer::peek_kind(&p), None);
         std::fs::remove_dir_all(d).unwrap();
     }
 }
