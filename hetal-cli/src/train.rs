@@ -80,6 +80,9 @@ pub struct TrainReport {
     pub validation_seconds: Vec<f64>,
     /// Epochs answered by the client.
     pub epochs_answered: usize,
+    /// The client's answers, in order (all the server learns of the validation figures).
+    #[serde(default)]
+    pub answers: Vec<AnswerFile>,
     /// Whether training has ended.
     pub finished: bool,
     /// The epoch of the returned model.
@@ -246,6 +249,7 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
         };
         let decision = server.answer(&ClientAnswer { epoch: a.epoch, decision, best_so_far: a.best_so_far })?;
         report.epochs_answered = server.state().epoch;
+        report.answers.push(a);
         checkpoint::save(&ckpt, server.state())?;
         if decision == Decision::Stop || server.state().epoch >= job.hyper.max_epochs {
             finish(&server, &mut report)?;
