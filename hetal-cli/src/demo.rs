@@ -199,26 +199,17 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
         train_secs / steps.max(1) as f64
     ))?;
 
-    let loss = vec![
-        Series {
-            label: "encrypted".into(),
-            points: run.epochs.iter().map(|e| (e.epoch as f64, e.validation.loss)).collect(),
-        },
-        Series {
-            label: "plaintext".into(),
-            points: plain_exact.epochs.iter().enumerate().map(|(i, e)| ((i + 1) as f64, e.val_loss)).collect(),
-        },
-    ];
-    let acc = vec![
-        Series {
-            label: "encrypted".into(),
-            points: run.epochs.iter().map(|e| (e.epoch as f64, e.validation.accuracy)).collect(),
-        },
-        Series {
-            label: "plaintext".into(),
-            points: plain_exact.epochs.iter().enumerate().map(|(i, e)| ((i + 1) as f64, e.val_accuracy)).collect(),
-        },
-    ];
+    // (epoch, loss, accuracy) of both runs, as the plot's two panels.
+    let enc: Vec<(f64, f64, f64)> =
+        run.epochs.iter().map(|e| (e.epoch as f64, e.validation.loss, e.validation.accuracy)).collect();
+    let plain: Vec<(f64, f64, f64)> =
+        plain_exact.epochs.iter().enumerate().map(|(i, e)| ((i + 1) as f64, e.val_loss, e.val_accuracy)).collect();
+    let panel = |pick: fn(&(f64, f64, f64)) -> f64| {
+        [("encrypted", &enc), ("plaintext", &plain)]
+            .map(|(label, pts)| Series { label: label.into(), points: pts.iter().map(|p| (p.0, pick(p))).collect() })
+            .to_vec()
+    };
+    let (loss, acc) = (panel(|p| p.1), panel(|p| p.2));
     std::fs::create_dir_all(&args.out)?;
     let svg = training_curves_svg(&format!("hetal demo ({})", args.preset.name()), &loss, &acc);
     crate::files::write_atomic(&args.out.join("demo.svg"), svg.as_bytes(), false)?;
