@@ -125,6 +125,9 @@ pub fn run(args: &KeygenArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
     let mut keys = kg.evaluation_keys(&sk, &rotations, true)?;
     spin.message("generating bootstrapping keys".into());
     let bootstrap = boot.generate_keys(&mut kg, &sk, &mut keys.galois)?;
+    // The circuit's encoded DFT matrices take GBs at N = 2^16 and are not written: free them
+    // before the keys are serialized.
+    drop(boot);
     spin.message("writing".into());
     let secret = SecretKeyFile { preset: args.preset, task: task.clone(), params: params.clone(), sk };
     let sk_size = secret.write(&sk_path)?;

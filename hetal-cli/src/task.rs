@@ -17,8 +17,8 @@ pub enum TrainPreset {
     /// N = 2^16, 128-bit secure (HE Standard, dense ternary key), 12 levels after each
     /// bootstrapping. Keys take several GB and minutes to make.
     BootstrapN16,
-    /// N = 2^12 with 8 levels after bootstrapping: INSECURE, for tests and trying the
-    /// workflow in seconds. Never for real data.
+    /// N = 2^12 with 12 levels after bootstrapping, like bootstrap-n16: INSECURE, for tests and
+    /// trying the workflow in seconds. Never for real data.
     InsecureTrainN12,
 }
 
@@ -28,10 +28,11 @@ impl TrainPreset {
         match self {
             TrainPreset::BootstrapN16 => Preset::BootstrapN16.builder(),
             TrainPreset::InsecureTrainN12 => {
-                // The chain of InsecureBootstrapN12 with 8 computation levels instead of 4:
-                // fewer bootstraps per training step (the softmax alone is ~60 levels deep).
+                // The chain of InsecureBootstrapN12 with the 12 computation levels of
+                // BootstrapN16 instead of 4: the same refresh placement as the secure preset
+                // (12 levels exposed a scale drift that 8 hid) and fewer bootstraps per step.
                 let mut q = vec![50];
-                q.extend(std::iter::repeat_n(40, 8 + 3));
+                q.extend(std::iter::repeat_n(40, 12 + 3));
                 q.extend(std::iter::repeat_n(60, 12));
                 Preset::InsecureBootstrapN12.builder().q_bits(q).name("InsecureTrainN12")
             }
@@ -147,7 +148,7 @@ mod tests {
     fn presets_build_and_leave_enough_levels_for_a_step() {
         let p = TrainPreset::InsecureTrainN12.build().unwrap();
         let b = bootstrapper(&p).unwrap();
-        assert_eq!(b.output_level(), 8);
+        assert_eq!(b.output_level(), 12);
         let shape = TaskShape { classes: 3, features: 15, batch: 16 };
         let hyper = Hyper { lr: 1.0, optimizer: "nesterov".into(), patience: 3, max_epochs: 5 };
         let setup = shape.setup(&p, b.output_level(), &hyper).unwrap();
@@ -157,6 +158,6 @@ mod tests {
         // literal check is what matters here).
         assert!(!TrainPreset::BootstrapN16.is_insecure());
         let bad = Hyper { optimizer: "adam".into(), ..hyper };
-        assert!(shape.setup(&p, 8, &bad).unwrap_err().to_string().contains("adam"));
+        assert!(shape.setup(&p, 12, &bad).unwrap_err().to_string().contains("adam"));
     }
 }

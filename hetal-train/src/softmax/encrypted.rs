@@ -174,11 +174,20 @@ impl EncryptedSoftmax {
         let one_plus = ctx.eval.add_const(&t, 1.0)?;
         let mut u = ctx.eval.rescale(&ctx.eval.mul_const(&one_plus, 1.0 / self.config.inverse_r)?)?;
         ctx.record("inverse.start", entry, u.level());
+        // Squaring t k times raises its scale's ratio to the primes to the power 2^k: a refreshed
+        // scale 0.5% off the default reaches 2^15 times it after 11 squarings (12 levels between
+        // refreshes, `BootstrapN16`), past what bootstrapping takes. Pinning t to the default
+        // scale after each refresh (one level, folded into a constant product) keeps the drift
+        // to the primes' own distance from it.
+        let default_scale = s.params().default_scale();
         let mut t = t;
         for _ in 0..self.config.inverse_iters {
             if t.level() < 2 || u.level() < 1 {
                 // Refresh both and keep t one level above u, as without refreshes.
                 t = ctx.refresh(&t)?;
+                if t.level() >= 3 {
+                    t = ctx.match_scale(&t, t.level() - 1, default_scale)?;
+                }
                 u = ctx.refresh(&u)?;
                 u = ctx.eval.drop_to_level(&u, t.level() - 1)?;
             }
