@@ -16,6 +16,7 @@ mod matmul;
 mod ops;
 mod peers;
 mod timing;
+mod train;
 
 use crate::global::Global;
 use crate::preset::PresetArg;
@@ -36,6 +37,9 @@ pub enum Suite {
     Bootstrap,
     /// DiagABT and DiagATB on one shape.
     Matmul,
+    /// One encrypted training step (real bootstrapping) on the embedded data, checked against
+    /// the plaintext trainer.
+    Train,
 }
 
 impl Suite {
@@ -44,13 +48,14 @@ impl Suite {
             Suite::Ops => "ops",
             Suite::Bootstrap => "bootstrap",
             Suite::Matmul => "matmul",
+            Suite::Train => "train",
         }
     }
 
     /// The preset of the suite when `--preset` is not given: 128-bit secure sets at `N = 2^16`.
     fn default_preset(self) -> PresetArg {
         match self {
-            Suite::Bootstrap => PresetArg::BootstrapN16,
+            Suite::Bootstrap | Suite::Train => PresetArg::BootstrapN16,
             Suite::Ops | Suite::Matmul => PresetArg::LeveledN16,
         }
     }
@@ -144,6 +149,9 @@ pub enum BenchError {
         /// The bound.
         bound: f64,
     },
+    /// The training step failed (its own error, as text).
+    #[error("train suite: {0}")]
+    Train(String),
 }
 
 /// One row of the summary: an operation and its time.
@@ -348,6 +356,7 @@ pub fn run(args: &BenchArgs, g: &Global, out: &mut dyn Write) -> Result<(), Benc
             Suite::Ops => ops::run(&mut ctx, args.hoist as usize)?,
             Suite::Bootstrap => bootstrap::run(&mut ctx)?,
             Suite::Matmul => matmul::run(&mut ctx, args.shape, args.level)?,
+            Suite::Train => train::run(&mut ctx, preset_arg)?,
         }
     }
     let comparison = peer_table.as_ref().map(|p| (p.source.as_deref(), peers::compare(p, &report.records)));

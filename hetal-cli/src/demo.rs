@@ -153,9 +153,11 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
     let mut server = TrainingServer::new(Evaluator::new(keys.clone()), refresh, setup.clone(), init, val)?;
     let verbose = g.verbose || text;
     let mut lines = Vec::new();
+    let mut records = Vec::new();
     let t_train = Instant::now();
     let run = run_in_process(&mut client, &mut server, args.max_epochs, |r| {
         let rec = record(r, r.index, r.index);
+        records.push(rec.clone());
         if verbose {
             lines.push(format!("[server] {}", step_line(&rec)));
             eprintln!("[server] {}", step_line(&rec));
@@ -225,6 +227,7 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
         "validation": run.epochs.iter().map(|e| serde_json::json!({"epoch": e.epoch, "loss": e.validation.loss,
             "accuracy": e.validation.accuracy})).collect::<Vec<_>>(),
         "step_log": lines,
+        "step_records": records,
     });
     crate::files::write_json(&args.out.join("demo.json"), &json)?;
     if g.json {

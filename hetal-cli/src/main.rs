@@ -77,9 +77,8 @@ enum Command {
     /// A timed CKKS round trip (keys, encrypt, multiply, rotate, add, decrypt) checked against
     /// plaintext arithmetic: the quickest check that the build works.
     Roundtrip(roundtrip::RoundtripArgs),
-    /// Benchmarks of the lower layers (CKKS operations, bootstrapping, matrix products) with a
-    /// summary table, optionally beside peer figures. Training steps are timed by
-    /// `hetal train --verbose` and `hetal demo` (docs/BENCHMARKS.md).
+    /// Benchmarks of the lower layers (CKKS operations, bootstrapping, matrix products, one
+    /// training step) with a summary table, optionally beside peer figures.
     Bench(bench::BenchArgs),
     /// Lists the parameter presets and their budgets: levels, log QP against the 128-bit bound,
     /// slots, key-switching digits, key sizes, levels left after bootstrapping.

@@ -65,6 +65,19 @@ fn ops_suite_reports_every_operation_as_json() {
 }
 
 #[test]
+fn train_suite_times_one_checked_step() {
+    let doc = json(&["bench", "--suite", "train", "--preset", "insecure-bootstrap-n12", "--json"]);
+    let r = result(&doc, "train_step");
+    assert!(r["median_ms"].as_f64().unwrap() > 0.0, "{r}");
+    let detail = r["detail"].as_str().unwrap();
+    assert!(detail.contains("32 rows") && detail.contains("bootstraps"), "{detail}");
+    // A preset that cannot bootstrap is refused with a message.
+    let out = hetal(&["bench", "--suite", "train", "--preset", "insecure-test-n13"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bootstrap-n16"));
+}
+
+#[test]
 fn bootstrap_suite_reports_precision_and_levels() {
     let doc = json(&["bench", "--suite", "bootstrap", "--preset", "insecure-bootstrap-n12", "--repeat", "1", "--json"]);
     let r = result(&doc, "bootstrap");
