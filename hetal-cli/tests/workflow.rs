@@ -137,7 +137,27 @@ fn workflow_end_to_end_resume_and_errors() {
     let e = fails(&d, &["decrypt", "model", "--job", "job", "--out", "m3.npy"]);
     assert!(e.contains("model.hmat") && e.contains("corrupt"), "{e}");
 
-    // Data that does not fit the keys, and keys that do not fit the job.
+    // Keys made for another task shape do not fit the job: the server says which.
+    ok(
+        &d,
+        &[
+            "keygen",
+            "--preset",
+            "insecure-train-n12",
+            "--classes",
+            "2",
+            "--features",
+            "7",
+            "--batch",
+            "16",
+            "--out",
+            "keys2",
+        ],
+    );
+    let e = fails(&d, &["train", "--job", "job", "--keys", "keys2/public.hbundle", "--resume"]);
+    assert!(e.contains("keys2/public.hbundle") && e.contains("made for"), "{e}");
+
+    // Data that does not fit the keys.
     write_csv(&d.join("wide.csv"), 8, 0);
     let text =
         std::fs::read_to_string(d.join("wide.csv")).unwrap().replace("label", "f7,label").replace(",0\n", ",1,0\n");
