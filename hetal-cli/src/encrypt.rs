@@ -26,13 +26,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 /// Options of `hetal encrypt`.
-///
-/// Examples:
-///   hetal encrypt --secret-key keys/secret.hkey --embedded --job job
-///   hetal encrypt --secret-key keys/secret.hkey --data ./mnist --lr 2.0 --job job
-///   hetal encrypt --secret-key keys/secret.hkey --train-csv train.csv --val-csv val.csv --job job
 #[derive(Debug, clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    after_help = "Examples:\n  hetal encrypt --secret-key keys/secret.hkey --embedded --job job\n  hetal encrypt --secret-key keys/secret.hkey --data ./mnist --lr 2.0 --job job\n  hetal encrypt --secret-key keys/secret.hkey --train-csv train.csv --val-csv val.csv --job job"
+)]
 pub struct EncryptArgs {
     /// The client's secret key (from `hetal keygen`).
     #[arg(long, default_value = "keys/secret.hkey")]

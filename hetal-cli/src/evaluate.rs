@@ -16,11 +16,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Options of `hetal evaluate`.
-///
-/// Example:
-///   hetal evaluate --job job --model model.npy --report evaluation.json
 #[derive(Debug, clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(after_help = "Examples:\n  hetal evaluate --job job --model model.npy --report evaluation.json")]
 pub struct EvaluateArgs {
     /// The job directory (for the feature scale, the schedule and the validation history).
     #[arg(long, default_value = "job")]

@@ -15,13 +15,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 /// Options of `hetal keygen`.
-///
-/// Examples:
-///   hetal keygen --embedded --batch 256 --out keys
-///   hetal keygen --classes 10 --features 768 --batch 1024 --out keys
-///   hetal keygen --data ./mnist --batch 1024 --preset bootstrap-n16 --out keys
 #[derive(Debug, clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    after_help = "Examples:\n  hetal keygen --embedded --batch 512 --out keys\n  hetal keygen --classes 10 --features 768 --batch 1024 --out keys\n  hetal keygen --data ./mnist --batch 1024 --preset bootstrap-n16 --out keys\n  hetal keygen --embedded --batch 32 --preset insecure-train-n12 --out keys   # INSECURE, tests"
+)]
 pub struct KeygenArgs {
     /// Folder for `secret.hkey` (keep it) and `public.hbundle` (send it to the server).
     #[arg(long, default_value = "keys")]

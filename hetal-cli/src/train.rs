@@ -29,12 +29,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Options of `hetal train`.
-///
-/// Examples:
-///   hetal train --job job --keys keys/public.hbundle            # first epoch
-///   hetal train --job job --keys keys/public.hbundle --resume   # after the client's answer, or a crash
 #[derive(Debug, clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    after_help = "Examples:\n  hetal train --job job --keys keys/public.hbundle            # first epoch\n  hetal train --job job --keys keys/public.hbundle --resume   # after the client's answer, or a crash"
+)]
 pub struct TrainArgs {
     /// The job directory (from `hetal encrypt`).
     #[arg(long, default_value = "job")]
