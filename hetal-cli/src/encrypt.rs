@@ -17,7 +17,7 @@ use crate::task::Hyper;
 use ckks_scheme::bootstrap::BootstrapConfig;
 use ckks_scheme::{Encoder, SymmetricEncryptor};
 use hetal_linalg::{BlockLayout, Tiling, UnitShape};
-use hetal_train::data::{one_hot, scale_features, with_bias};
+use hetal_train::data::{max_row_norm, one_hot, scale_features, with_bias};
 use hetal_train::matrix::Matrix;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -101,10 +101,7 @@ pub fn run(args: &EncryptArgs, g: &Global, out: &mut dyn Write) -> Result<(), Bo
         .into());
     }
     let scale = scale_features(&mut ds);
-    let max_norm = [&ds.val, &ds.test]
-        .iter()
-        .flat_map(|s| (0..s.x.rows).map(|i| s.x.row(i).iter().map(|v| v * v).sum::<f64>().sqrt()))
-        .fold(0.0, f64::max);
+    let max_norm = max_row_norm(&ds.val.x).max(max_row_norm(&ds.test.x));
     if g.text() {
         writeln!(
             out,

@@ -9,7 +9,7 @@ use crate::global::Global;
 use crate::job::{read_history, ClientState, JobManifest, JobPaths};
 use crate::report::{classification_report, predictions, training_curves_svg, ClassificationReport, Series};
 use crate::schedule::{replay, Replay};
-use hetal_train::data::{read_features, Dataset};
+use hetal_train::data::{read_features, Dataset, FeatureScale};
 use hetal_train::matrix::Matrix;
 use hetal_train::plain::{LinearModel, TrainConfig};
 use std::io::Write;
@@ -57,13 +57,6 @@ pub fn test_report(model: &LinearModel, ds: &Dataset) -> Result<ClassificationRe
     Ok(classification_report(&predicted, &ds.test.y, ds.classes)?)
 }
 
-/// Divides every split's features by `divisor` (the client's training scale).
-pub fn apply_scale(ds: &mut Dataset, divisor: f64) {
-    for s in [&mut ds.train, &mut ds.val, &mut ds.test] {
-        s.x.data.iter_mut().for_each(|v| *v /= divisor);
-    }
-}
-
 /// Runs `hetal evaluate`.
 pub fn run(args: &EvaluateArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
     let paths = JobPaths(args.job.clone());
@@ -88,7 +81,7 @@ pub fn run(args: &EvaluateArgs, g: &Global, out: &mut dyn Write) -> Result<(), B
         )
         .into());
     }
-    apply_scale(&mut ds, client.feature_scale);
+    FeatureScale { divisor: client.feature_scale }.apply(&mut ds);
     let model = load_model(&args.model, classes, job.task.features + 1)?;
     let names = (!client.class_names.is_empty()).then_some(client.class_names.as_slice());
     let enc = test_report(&model, &ds)?;

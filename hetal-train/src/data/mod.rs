@@ -13,5 +13,5 @@ pub use csv::{load_csv, LabelColumn};
 pub use error::DataError;
 pub use folder::{load_npy_bytes, load_npy_dir};
 pub use npy::{check_labels, features_from_bytes, labels_from_bytes, read_features, read_labels};
-pub use prep::{one_hot, scale_features, with_bias, FeatureScale};
+pub use prep::{max_row_norm, one_hot, scale_features, with_bias, FeatureScale};
 pub use split::{padded_classes, Dataset, Split};

@@ -13,15 +13,27 @@ pub struct FeatureScale {
     pub divisor: f64,
 }
 
+impl FeatureScale {
+    /// Divides the features of all three splits of `ds` by [`FeatureScale::divisor`] (what the
+    /// client does to data after the divisor was fixed on the training split).
+    pub fn apply(self, ds: &mut Dataset) {
+        for split in [&mut ds.train, &mut ds.val, &mut ds.test] {
+            split.x.data.iter_mut().for_each(|v| *v /= self.divisor);
+        }
+    }
+}
+
+/// `max_i ||x_i||_2` over the rows of `x` (0 for no rows).
+pub fn max_row_norm(x: &Matrix) -> f64 {
+    (0..x.rows).map(|i| x.row(i).iter().map(|v| v * v).sum::<f64>().sqrt()).fold(0.0, f64::max)
+}
+
 /// Divides the features of all three splits by the largest training-row norm and reports it.
 pub fn scale_features(ds: &mut Dataset) -> FeatureScale {
-    let max_norm =
-        (0..ds.train.x.rows).map(|i| ds.train.x.row(i).iter().map(|v| v * v).sum::<f64>().sqrt()).fold(0.0, f64::max);
-    let divisor = if max_norm > 0.0 { max_norm } else { 1.0 };
-    for split in [&mut ds.train, &mut ds.val, &mut ds.test] {
-        split.x.data.iter_mut().for_each(|v| *v /= divisor);
-    }
-    FeatureScale { divisor }
+    let max_norm = max_row_norm(&ds.train.x);
+    let scale = FeatureScale { divisor: if max_norm > 0.0 { max_norm } else { 1.0 } };
+    scale.apply(ds);
+    scale
 }
 
 /// `[X | 1]`: the features with a constant-1 column appended (the bias, spec section 3), so
