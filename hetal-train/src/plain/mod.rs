@@ -8,7 +8,7 @@
 
 mod early_stopping;
 mod hyper;
-mod model;
+pub(crate) mod model;
 mod optimizer;
 mod trainer;
 

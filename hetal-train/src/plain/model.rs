@@ -18,7 +18,7 @@ pub struct LinearModel {
 }
 
 /// A standard normal sample by Box-Muller.
-fn standard_normal(rng: &mut ChaCha20Rng) -> f64 {
+pub(crate) fn standard_normal(rng: &mut ChaCha20Rng) -> f64 {
     let u1: f64 = 1.0 - rng.gen::<f64>();
     let u2: f64 = rng.gen();
     (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()

@@ -106,3 +106,36 @@ fn refuses_a_layout_that_does_not_fill_the_ciphertext() {
         Err(SoftmaxError::Layout { .. })
     ));
 }
+
+/// The double's modelled bootstrapping error has the requested spread: refreshing zeros
+/// leaves Gaussian values of standard deviation `2^-bits` (fresh encryption adds ~2^-30, far
+/// below 2^-12), centred, and a non-positive precision is refused.
+#[test]
+fn modelled_refresh_error_has_the_requested_spread() {
+    let f = fixture();
+    let encoder = Encoder::new(&f.params);
+    let zeros = vec![0.0; f.params.slots()];
+    let pt = encoder.encode_real(&zeros, 3, f.params.default_scale()).unwrap();
+    let ct = f.encryptor.lock().unwrap().encrypt(&pt).unwrap();
+    let double = InsecureDecryptReencryptRefresh::new(&f.sk, &f.public, [7; 32], 2.0)
+        .unwrap()
+        .with_modelled_error(12.0, 3)
+        .unwrap();
+    let mut samples = Vec::new();
+    for _ in 0..4 {
+        let out = double.refresh(&ct).unwrap();
+        samples.extend(
+            encoder.decode(&Decryptor::new(&f.sk).decrypt(&out).unwrap()).unwrap().iter().flat_map(|z| [z.re, z.im]),
+        );
+    }
+    let n = samples.len() as f64;
+    let mean = samples.iter().sum::<f64>() / n;
+    let std = (samples.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let want = (-12.0f64).exp2();
+    assert!((std / want - 1.0).abs() < 0.05, "std {std:e} against {want:e}");
+    assert!(mean.abs() < 5.0 * want / n.sqrt(), "mean {mean:e}");
+    for bad in [0.0, -3.0, f64::NAN] {
+        let d = InsecureDecryptReencryptRefresh::new(&f.sk, &f.public, [7; 32], 2.0).unwrap();
+        assert!(matches!(d.with_modelled_error(bad, 0), Err(SoftmaxError::Refresh { .. })));
+    }
+}
