@@ -23,7 +23,7 @@ use ckks_scheme::*;
 /// The allocator applications are advised to use (the `hetal` binary does): a caching one, so
 /// the tens of MB each operation allocates are reused instead of page-faulted in again.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: ckks_scheme::allocator::MiMalloc = ckks_scheme::allocator::MiMalloc;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode};
 use std::hint::black_box;
 use std::sync::Arc;
@@ -66,6 +66,7 @@ fn slow(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
 }
 
 fn bench_scheme(c: &mut Criterion) {
+    ckks_scheme::allocator::keep_freed_memory();
     let threads = rayon::current_num_threads();
     let t0 = Instant::now();
     let params = Preset::LeveledN16.build().expect("LeveledN16 builds");

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: ckks_scheme::allocator::MiMalloc = ckks_scheme::allocator::MiMalloc;
 
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -28,6 +28,7 @@ fn peak_rss_mb() -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ckks_scheme::allocator::keep_freed_memory();
     let mut slots: Option<usize> = None;
     let mut runs = 2usize;
     let mut preset = Preset::BootstrapN16;

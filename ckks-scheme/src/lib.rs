@@ -28,6 +28,8 @@
 //! # Ok::<(), SchemeError>(())
 //! ```
 
+#[cfg(feature = "mimalloc")]
+pub mod allocator;
 pub mod bootstrap;
 mod ciphertext;
 mod complex;

@@ -29,7 +29,7 @@ use std::time::Instant;
 type BoxErr = Box<dyn std::error::Error + Send + Sync>;
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: ckks_scheme::allocator::MiMalloc = ckks_scheme::allocator::MiMalloc;
 
 struct Args {
     preset: Preset,
@@ -115,6 +115,7 @@ fn timed<T>(f: impl FnOnce() -> Result<T, LinalgError>) -> Result<(T, f64), Lina
 }
 
 fn main() -> Result<(), BoxErr> {
+    ckks_scheme::allocator::keep_freed_memory();
     let args = parse()?;
     let params: Parameters = args.preset.build()?;
     let slots = params.slots();

@@ -18,7 +18,12 @@ use rand::{Rng, SeedableRng};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// CKKS's allocator: buffers of tens of MB are reused instead of page-faulted in again.
+#[global_allocator]
+static GLOBAL: ckks_scheme::allocator::MiMalloc = ckks_scheme::allocator::MiMalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ckks_scheme::allocator::keep_freed_memory();
     let mut args = std::env::args().skip(1);
     let classes: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(10);
     let s1: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(32);
