@@ -7,7 +7,7 @@
 use crate::global::Global;
 use crate::keygen::derived_seed;
 use crate::report::{training_curves_svg, Series};
-use crate::task::{bootstrapper, step_rotations, Hyper, TaskShape, TrainPreset};
+use crate::task::{bootstrapper, Hyper, TaskShape, TrainPreset};
 use crate::train::{record, step_line};
 use ckks_scheme::{Evaluator, KeyGenerator};
 use hetal_train::data::scale_features;
@@ -121,7 +121,7 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
     ))?;
     let mut kg = KeyGenerator::from_seed(&params, derived_seed(seed, 1));
     let sk = kg.secret_key()?;
-    let mut keys = kg.evaluation_keys(&sk, &step_rotations(&setup)?, true)?;
+    let mut keys = kg.evaluation_keys(&sk, &setup.rotation_steps()?, true)?;
     let bkeys = boot.generate_keys(&mut kg, &sk, &mut keys.galois)?;
     let key_mb = (keys.galois.size_bytes() + bkeys.size_bytes()) as f64 / 1e6;
     let keys = Arc::new(keys);

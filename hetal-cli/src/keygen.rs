@@ -5,7 +5,7 @@
 use crate::bundle::{PublicBundle, SecretKeyFile};
 use crate::global::Global;
 use crate::progress::Progress;
-use crate::task::{bootstrapper, step_rotations, Hyper, TaskShape, TrainPreset};
+use crate::task::{bootstrapper, Hyper, TaskShape, TrainPreset};
 use ckks_scheme::KeyGenerator;
 use hetal_train::data::load_npy_dir;
 use rand::{RngCore, SeedableRng};
@@ -89,7 +89,7 @@ pub fn run(args: &KeygenArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
     let boot = bootstrapper(&params)?;
     let hyper = Hyper { lr: 1.0, optimizer: "nesterov".into(), patience: 3, max_epochs: 1 };
     let setup = task.setup(&params, boot.output_level(), &hyper)?;
-    let rotations = step_rotations(&setup)?;
+    let rotations = setup.rotation_steps()?;
     if g.text() {
         if args.preset.is_insecure() {
             writeln!(

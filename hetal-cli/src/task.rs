@@ -3,12 +3,9 @@
 
 use ckks_scheme::bootstrap::{BootstrapConfig, Bootstrapper};
 use ckks_scheme::{Parameters, ParametersBuilder, Preset, SchemeError};
-use hetal_linalg::{rotation_steps, Algorithm};
 use hetal_train::encrypted::{EncryptedTrainError, TrainingSetup};
 use hetal_train::plain::Optimizer;
-use hetal_train::softmax::SoftmaxConfig;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 /// A bootstrappable parameter set for training, as named on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
@@ -112,32 +109,9 @@ impl TaskShape {
         data_level: usize,
         hyper: &Hyper,
     ) -> Result<TrainingSetup, EncryptedTrainError> {
-        let setup = TrainingSetup {
-            classes: self.classes,
-            inputs: self.features + 1,
-            batch: self.batch,
-            lr: hyper.lr,
-            optimizer: hyper.optimizer().map_err(EncryptedTrainError::config)?,
-            softmax: SoftmaxConfig::default(),
-            weight_bound_log2: 3,
-            data_level,
-            slots: params.slots(),
-        };
-        setup.check()?;
-        Ok(setup)
+        let optimizer = hyper.optimizer().map_err(EncryptedTrainError::config)?;
+        TrainingSetup::new(self.classes, self.features, self.batch, hyper.lr, optimizer, params, data_level)
     }
-}
-
-/// Every rotation one training step and the validation product need: DiagABT, both DiagATB
-/// variants and the softmax's row sums.
-pub fn step_rotations(setup: &TrainingSetup) -> Result<Vec<i64>, EncryptedTrainError> {
-    let (unit, c) = (setup.unit()?, setup.padded_classes());
-    let mut steps = BTreeSet::new();
-    for alg in [Algorithm::DiagAbt, Algorithm::DiagAtb, Algorithm::DiagAtbPRotUp] {
-        steps.extend(rotation_steps(alg, unit, c)?);
-    }
-    steps.extend(setup.softmax_layout()?.rotations());
-    Ok(steps.into_iter().collect())
 }
 
 #[cfg(test)]
@@ -153,7 +127,7 @@ mod tests {
         let hyper = Hyper { lr: 1.0, optimizer: "nesterov".into(), patience: 3, max_epochs: 5 };
         let setup = shape.setup(&p, b.output_level(), &hyper).unwrap();
         assert_eq!(setup.padded_classes(), 4);
-        assert!(!step_rotations(&setup).unwrap().is_empty());
+        assert!(!setup.rotation_steps().unwrap().is_empty());
         // The secure preset's literal passes the security table (building it is slow: the
         // literal check is what matters here).
         assert!(!TrainPreset::BootstrapN16.is_insecure());

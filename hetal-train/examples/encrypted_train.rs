@@ -17,18 +17,20 @@
 //! end each best epoch's model is scored on the test split.
 
 use ckks_scheme::{KeyGenerator, Parameters, Preset, SecretKey};
-use hetal_linalg::{rotation_steps, Algorithm};
 use hetal_train::data::{load_npy_dir, one_hot, scale_features, with_bias, Split};
-use hetal_train::encrypted::{ClientConfig, StepReport, TrainingClient, TrainingServer, TrainingSetup};
+use hetal_train::encrypted::{ClientConfig, TrainingClient, TrainingServer, TrainingSetup};
 use hetal_train::plain::{epoch_batches, Decision, EarlyStopping, Optimizer, SoftmaxKind, TrainConfig, Trainer};
-use hetal_train::softmax::{InsecureDecryptReencryptRefresh, SoftmaxApprox, SoftmaxConfig};
+use hetal_train::softmax::{InsecureDecryptReencryptRefresh, SoftmaxApprox};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// CKKS's allocator: buffers of tens of MB are reused instead of page-faulted in again.
+#[global_allocator]
+static GLOBAL: ckks_scheme::allocator::MiMalloc = ckks_scheme::allocator::MiMalloc;
 
 fn parse<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
     value.and_then(|v| v.parse().ok()).ok_or_else(|| format!("{flag} needs a valid value"))
@@ -94,46 +96,12 @@ fn head(s: &Split, n: usize) -> Split {
 }
 
 fn keys(params: &Parameters, setup: &TrainingSetup) -> Result<(SecretKey, Arc<ckks_scheme::EvaluationKeys>), String> {
-    let (unit, c) = (setup.unit().map_err(|e| e.to_string())?, setup.padded_classes());
-    let mut steps = BTreeSet::new();
-    for alg in [Algorithm::DiagAbt, Algorithm::DiagAtb, Algorithm::DiagAtbPRotUp] {
-        steps.extend(rotation_steps(alg, unit, c).map_err(|e| e.to_string())?);
-    }
-    steps.extend(setup.softmax_layout().map_err(|e| e.to_string())?.rotations());
     let mut kg = KeyGenerator::from_seed(params, [11; 32]);
     let sk = kg.secret_key().map_err(|e| e.to_string())?;
-    let keys = kg.evaluation_keys(&sk, &steps.into_iter().collect::<Vec<_>>(), true).map_err(|e| e.to_string())?;
+    let keys = kg
+        .evaluation_keys(&sk, &setup.rotation_steps().map_err(|e| e.to_string())?, true)
+        .map_err(|e| e.to_string())?;
     Ok((sk, Arc::new(keys)))
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn print_step(r: &StepReport, diff: f64) {
-    let t = &r.timings;
-    println!(
-        "  step {}.{} ({} rows): {:7.0} ms = matmul {:6.0} + softmax {:6.0} + refresh {:5.0} + other {:4.0}; \
-         refreshes {} (softmax {}, D {}, W {}); levels W {} -> logits {} -> P {} -> D {} -> G {} -> W {}; max|dW| {diff:.1e}",
-        r.epoch,
-        r.index,
-        r.rows,
-        ms(t.total()),
-        ms(t.matmul),
-        ms(t.softmax),
-        ms(t.refresh),
-        ms(t.other),
-        r.refreshes.total(),
-        r.refreshes.softmax,
-        r.refreshes.difference,
-        r.refreshes.weights,
-        r.levels.weights_in,
-        r.levels.logits,
-        r.levels.probabilities,
-        r.levels.difference,
-        r.levels.gradient,
-        r.levels.weights_out
-    );
 }
 
 fn run() -> Result<(), String> {
@@ -144,18 +112,8 @@ fn run() -> Result<(), String> {
     ds.train = head(&ds.train, o.rows);
     ds.val = head(&ds.val, o.val_rows);
     let params = o.preset.build().map_err(|e| err(&e))?;
-    let setup = TrainingSetup {
-        classes: ds.classes,
-        inputs: ds.features() + 1,
-        batch: o.batch,
-        lr: o.lr,
-        optimizer: o.optimizer,
-        softmax: SoftmaxConfig::default(),
-        weight_bound_log2: 3,
-        data_level: params.max_level(),
-        slots: params.slots(),
-    };
-    setup.check().map_err(|e| err(&e))?;
+    let setup = TrainingSetup::new(ds.classes, ds.features(), o.batch, o.lr, o.optimizer, &params, params.max_level())
+        .map_err(|e| err(&e))?;
     let unit = setup.unit().map_err(|e| err(&e))?;
     println!(
         "{}: {} train / {} val rows, {} classes (c = {}), b = {}, {:?} (N = {}, {} levels), unit {} x {}, batch {}, lr {}, {:?}",
@@ -220,7 +178,7 @@ fn run() -> Result<(), String> {
             trainer.step(&xb.select_rows(idx), &y.select_rows(idx));
             let w = client.decrypt(server.weights()).map_err(|e| err(&e))?;
             let diff = w.data.iter().zip(&trainer.model.w.data).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-            print_step(&report, diff);
+            println!("  {report}; max|dW| {diff:.1e}");
             total += report.timings.total();
             steps += 1;
             refreshes += report.refreshes.total();
@@ -262,6 +220,7 @@ fn run() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    ckks_scheme::allocator::keep_freed_memory();
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

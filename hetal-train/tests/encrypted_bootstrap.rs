@@ -36,7 +36,7 @@ fn one_step_with_real_bootstrapping_matches_the_reference() {
     // Client: keys for the step and for bootstrapping.
     let mut kg = KeyGenerator::from_seed(&params, [21; 32]);
     let sk = kg.secret_key().unwrap();
-    let mut keys = kg.evaluation_keys(&sk, &step_rotations(&setup), true).unwrap();
+    let mut keys = kg.evaluation_keys(&sk, &setup.rotation_steps().unwrap(), true).unwrap();
     let bkeys = bootstrapper.generate_keys(&mut kg, &sk, &mut keys.galois).unwrap();
     let keys = Arc::new(keys);
     let mut client = TrainingClient::new(sk, &keys.public, setup.clone(), &ds.train, &ds.val, client_config()).unwrap();

@@ -86,3 +86,82 @@ pub struct StepReport {
     /// Operations of DiagATB.
     pub backward_ops: OpCounts,
 }
+
+/// One line: time by part (seconds), refreshes by place, the level chain of the step and the
+/// rotations of both products:
+///
+/// ```text
+/// step 1.0 (512 rows): 288.10 s = matmul 30.20 + softmax 9.90 + refresh 247.00 + other 1.00;
+/// refreshes 9 (softmax 6, D 1, W/V 2); levels W 12 -> logits 9 -> P 3 -> D 12 -> G 9 -> W 8;
+/// rotations 96 + 512
+/// ```
+impl std::fmt::Display for StepReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (t, r, l) = (&self.timings, &self.refreshes, &self.levels);
+        let s = |d: Duration| d.as_secs_f64();
+        write!(
+            f,
+            "step {}.{} ({} rows): {:.2} s = matmul {:.2} + softmax {:.2} + refresh {:.2} + other {:.2}; \
+             refreshes {} (softmax {}, D {}, W/V {}); levels W {} -> logits {} -> P {} -> D {} -> G {} -> W {}; \
+             rotations {} + {}",
+            self.epoch,
+            self.index,
+            self.rows,
+            s(t.total()),
+            s(t.matmul),
+            s(t.softmax),
+            s(t.refresh),
+            s(t.other),
+            r.total(),
+            r.softmax,
+            r.difference,
+            r.weights,
+            l.weights_in,
+            l.logits,
+            l.probabilities,
+            l.difference,
+            l.gradient,
+            l.weights_out,
+            self.forward_ops.rot,
+            self.backward_ops.rot
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_names_every_part() {
+        let r = StepReport {
+            epoch: 2,
+            index: 3,
+            rows: 512,
+            eta: 0.1,
+            timings: StepTimings {
+                matmul: Duration::from_millis(1500),
+                softmax: Duration::from_millis(250),
+                refresh: Duration::from_secs(10),
+                other: Duration::from_millis(10),
+            },
+            refreshes: RefreshCounts { softmax: 6, difference: 1, weights: 2 },
+            levels: StepLevels {
+                weights_in: 12,
+                logits: 9,
+                probabilities: 3,
+                difference: 12,
+                gradient: 9,
+                weights_out: 8,
+                ..Default::default()
+            },
+            forward_ops: OpCounts { rot: 96, ..Default::default() },
+            backward_ops: OpCounts { rot: 512, ..Default::default() },
+        };
+        assert_eq!(
+            r.to_string(),
+            "step 2.3 (512 rows): 11.76 s = matmul 1.50 + softmax 0.25 + refresh 10.00 + other 0.01; \
+             refreshes 9 (softmax 6, D 1, W/V 2); levels W 12 -> logits 9 -> P 3 -> D 12 -> G 9 -> W 8; rotations 96 + 512"
+        );
+    }
+}

@@ -5,7 +5,9 @@ use super::EncryptedTrainError;
 use crate::data::padded_classes;
 use crate::plain::Optimizer;
 use crate::softmax::{SoftmaxConfig, TiledLayout};
-use hetal_linalg::UnitShape;
+use ckks_scheme::Parameters;
+use hetal_linalg::{rotation_steps, Algorithm, UnitShape};
+use std::collections::BTreeSet;
 
 /// What the client announces to the server before training (spec section 1: data-set size,
 /// class count, batch size are not hidden).
@@ -35,6 +37,33 @@ pub struct TrainingSetup {
 }
 
 impl TrainingSetup {
+    /// The setup of a run on `features` feature columns (the bias column is added: `inputs =
+    /// features + 1`) with the default softmax constants and a weight bound of `2^3`, under
+    /// `params`, data encrypted at `data_level`; checked with [`TrainingSetup::check`].
+    pub fn new(
+        classes: usize,
+        features: usize,
+        batch: usize,
+        lr: f64,
+        optimizer: Optimizer,
+        params: &Parameters,
+        data_level: usize,
+    ) -> Result<Self, EncryptedTrainError> {
+        let setup = Self {
+            classes,
+            inputs: features + 1,
+            batch,
+            lr,
+            optimizer,
+            softmax: SoftmaxConfig::default(),
+            weight_bound_log2: 3,
+            data_level,
+            slots: params.slots(),
+        };
+        setup.check()?;
+        Ok(setup)
+    }
+
     /// Padded classes `c`.
     pub fn padded_classes(&self) -> usize {
         padded_classes(self.classes)
@@ -49,6 +78,19 @@ impl TrainingSetup {
     pub fn softmax_layout(&self) -> Result<TiledLayout, EncryptedTrainError> {
         let unit = self.unit()?;
         Ok(TiledLayout::new(unit.s0, unit.s1, self.classes)?)
+    }
+
+    /// Every rotation step a training step uses, sorted, without repeats: DiagABT, both
+    /// DiagATB variants (the refresh plan picks one per step) and the softmax's row sums. The
+    /// client generates a Galois key for each (plus conjugation).
+    pub fn rotation_steps(&self) -> Result<Vec<i64>, EncryptedTrainError> {
+        let (unit, c) = (self.unit()?, self.padded_classes());
+        let mut steps = BTreeSet::new();
+        for alg in [Algorithm::DiagAbt, Algorithm::DiagAtb, Algorithm::DiagAtbPRotUp] {
+            steps.extend(rotation_steps(alg, unit, c)?);
+        }
+        steps.extend(self.softmax_layout()?.rotations());
+        Ok(steps.into_iter().collect())
     }
 
     /// Checks the settings: positive finite learning rate, positive batch, at least 2 classes

@@ -101,7 +101,7 @@ impl Refresh for InsecureDecryptReencryptRefresh {
         if let Some((std, rng)) = &self.modelled_error {
             let mut rng = rng.lock().expect("refresh lock");
             for z in values.iter_mut() {
-                *z = *z + Complex::new(std * standard_normal(&mut rng), std * standard_normal(&mut rng));
+                *z += Complex::new(std * standard_normal(&mut rng), std * standard_normal(&mut rng));
             }
         }
         let pt = self.encoder.encode(&values, self.output_level(), self.params.default_scale())?;

@@ -5,14 +5,12 @@
 #![allow(dead_code)]
 
 use ckks_scheme::{EvaluationKeys, Evaluator, KeyGenerator, Parameters, SecretKey};
-use hetal_linalg::{rotation_steps, Algorithm};
 use hetal_train::data::{load_npy_dir, scale_features, Dataset, Split};
 use hetal_train::encrypted::{ClientConfig, TrainingSetup};
 use hetal_train::plain::{Optimizer, SoftmaxKind, TrainConfig, Trainer};
-use hetal_train::softmax::{SoftmaxApprox, SoftmaxConfig};
+use hetal_train::softmax::SoftmaxApprox;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -39,17 +37,6 @@ pub fn digits_subset(train_rows: usize, val_rows: usize, classes: usize) -> Data
     ds
 }
 
-/// Every rotation a step needs: DiagABT, both DiagATB variants and the softmax.
-pub fn step_rotations(setup: &TrainingSetup) -> Vec<i64> {
-    let (unit, c) = (setup.unit().unwrap(), setup.padded_classes());
-    let mut steps: BTreeSet<i64> = BTreeSet::new();
-    for alg in [Algorithm::DiagAbt, Algorithm::DiagAtb, Algorithm::DiagAtbPRotUp] {
-        steps.extend(rotation_steps(alg, unit, c).unwrap());
-    }
-    steps.extend(setup.softmax_layout().unwrap().rotations());
-    steps.into_iter().collect()
-}
-
 /// The setup for `ds` with the given learning rate, batch and optimiser.
 pub fn setup(
     ds: &Dataset,
@@ -59,24 +46,14 @@ pub fn setup(
     optimizer: Optimizer,
     data_level: usize,
 ) -> TrainingSetup {
-    TrainingSetup {
-        classes: ds.classes,
-        inputs: ds.features() + 1,
-        batch,
-        lr,
-        optimizer,
-        softmax: SoftmaxConfig::default(),
-        weight_bound_log2: 3,
-        data_level,
-        slots: params.slots(),
-    }
+    TrainingSetup::new(ds.classes, ds.features(), batch, lr, optimizer, params, data_level).unwrap()
 }
 
 /// Keys: the secret key, and the evaluation keys with the rotations of a step and conjugation.
 pub fn keys(params: &Parameters, setup: &TrainingSetup, seed: u8) -> (SecretKey, Arc<EvaluationKeys>) {
     let mut kg = KeyGenerator::from_seed(params, [seed; 32]);
     let sk = kg.secret_key().unwrap();
-    let keys = kg.evaluation_keys(&sk, &step_rotations(setup), true).unwrap();
+    let keys = kg.evaluation_keys(&sk, &setup.rotation_steps().unwrap(), true).unwrap();
     (sk, Arc::new(keys))
 }
 

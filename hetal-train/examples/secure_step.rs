@@ -1,0 +1,178 @@
+//! Time encrypted training steps at the secure `BootstrapN16` preset (`N = 2^16`, 128-bit,
+//! real bootstrapping) at a chosen task shape, with the breakdown by part, and check the
+//! weights against the plaintext reference trainer after every step:
+//!
+//! ```text
+//! cargo run --release -p hetal-train --example secure_step -- <dataset dir>
+//!     [--classes K] [--features F] [--batch N] [--steps S] [--lr X]
+//! ```
+//!
+//! The paper's shapes (spec section 7): MNIST is `--classes 10 --features 768 --batch 1024`,
+//! Face Mask `--classes 3 --features 768 --batch 512` (768 features + the bias = 769 inputs).
+//! Rows with labels `>= K` are dropped and the first `F` feature columns are kept, then the
+//! features are scaled by the largest training-row norm; only the shape matters for the time.
+//! Keys stay in memory (no files): peak memory is the process's high-water mark, printed at the
+//! end. Defaults: all classes and features of the folder, batch 512, one step, lr 1.
+
+use ckks_scheme::bootstrap::{BootstrapConfig, Bootstrapper};
+use ckks_scheme::{Evaluator, KeyGenerator, Preset};
+use hetal_train::data::{load_npy_dir, one_hot, scale_features, with_bias, Dataset, Split};
+use hetal_train::encrypted::{ClientConfig, TrainingClient, TrainingServer, TrainingSetup};
+use hetal_train::matrix::Matrix;
+use hetal_train::plain::{epoch_batches, Optimizer, SoftmaxKind, TrainConfig, Trainer};
+use hetal_train::softmax::{BootstrapRefresh, SoftmaxApprox};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+struct Options {
+    dir: PathBuf,
+    classes: Option<usize>,
+    features: Option<usize>,
+    batch: usize,
+    steps: usize,
+    lr: f64,
+}
+
+/// CKKS's allocator: buffers of tens of MB are reused instead of page-faulted in again.
+#[global_allocator]
+static GLOBAL: ckks_scheme::allocator::MiMalloc = ckks_scheme::allocator::MiMalloc;
+
+fn parse<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
+    value.and_then(|v| v.parse().ok()).ok_or_else(|| format!("{flag} needs a valid value"))
+}
+
+fn options() -> Result<Options, String> {
+    let mut args = std::env::args().skip(1);
+    let mut o = Options { dir: PathBuf::new(), classes: None, features: None, batch: 512, steps: 1, lr: 1.0 };
+    let mut dir = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--classes" => o.classes = Some(parse("--classes", args.next())?),
+            "--features" => o.features = Some(parse("--features", args.next())?),
+            "--batch" => o.batch = parse("--batch", args.next())?,
+            "--steps" => o.steps = parse("--steps", args.next())?,
+            "--lr" => o.lr = parse("--lr", args.next())?,
+            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            path => dir = Some(PathBuf::from(path)),
+        }
+    }
+    o.dir = dir.ok_or("usage: secure_step <dataset dir> [options]")?;
+    Ok(o)
+}
+
+/// The rows of `s` with labels below `classes`, first `features` columns.
+fn reshape(s: &Split, classes: usize, features: usize) -> Split {
+    let rows: Vec<usize> = (0..s.len()).filter(|&i| s.y[i] < classes).collect();
+    let data = rows.iter().flat_map(|&i| s.x.row(i)[..features].iter().copied()).collect();
+    Split { x: Matrix::from_vec(rows.len(), features, data).expect("shape"), y: rows.iter().map(|&i| s.y[i]).collect() }
+}
+
+/// The process's peak resident memory in GB (`VmHWM`), where `/proc` has it.
+fn peak_rss_gb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0 / 1024.0)
+}
+
+fn run() -> Result<(), String> {
+    let o = options()?;
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let full = load_npy_dir(&o.dir).map_err(|e| err(&e))?;
+    let classes = o.classes.unwrap_or(full.classes).min(full.classes);
+    let features = o.features.unwrap_or(full.features()).min(full.features());
+    let mut ds = Dataset {
+        name: full.name.clone(),
+        classes,
+        train: reshape(&full.train, classes, features),
+        val: reshape(&full.val, classes, features),
+        test: reshape(&full.test, classes, features),
+    };
+    scale_features(&mut ds);
+    ds.val = ds.val.select(&(0..16.min(ds.val.len())).collect::<Vec<_>>());
+    if ds.train.len() < o.batch * o.steps {
+        return Err(format!("{} training rows, fewer than {} steps of {}", ds.train.len(), o.steps, o.batch));
+    }
+    ds.train = ds.train.select(&(0..o.batch * o.steps).collect::<Vec<_>>());
+
+    let t = Instant::now();
+    let params = Preset::BootstrapN16.build().map_err(|e| err(&e))?;
+    let bootstrapper = Bootstrapper::new(&params, BootstrapConfig::standard()).map_err(|e| err(&e))?;
+    let setup =
+        TrainingSetup::new(classes, features, o.batch, o.lr, Optimizer::Nesterov, &params, bootstrapper.output_level())
+            .map_err(|e| err(&e))?;
+    let unit = setup.unit().map_err(|e| err(&e))?;
+    println!(
+        "{}: shape batch {} x {} inputs, {} classes (c = {}), unit {} x {}; {}",
+        ds.name,
+        o.batch,
+        setup.inputs,
+        classes,
+        setup.padded_classes(),
+        unit.s0,
+        unit.s1,
+        params.summary()
+    );
+
+    // Client: keys for the step's rotations and for bootstrapping.
+    let mut kg = KeyGenerator::from_seed(&params, [31; 32]);
+    let sk = kg.secret_key().map_err(|e| err(&e))?;
+    let mut keys = kg.evaluation_keys(&sk, &setup.rotation_steps().map_err(|e| err(&e))?, true).map_err(|e| err(&e))?;
+    let bkeys = bootstrapper.generate_keys(&mut kg, &sk, &mut keys.galois).map_err(|e| err(&e))?;
+    let keys = Arc::new(keys);
+    println!(
+        "keys: {} Galois keys, {:.2} GB in memory, {:.1} s",
+        keys.galois.elements().count(),
+        keys.galois.size_bytes() as f64 / 1e9,
+        t.elapsed().as_secs_f64()
+    );
+    let config = ClientConfig { seed: 0, patience: 3, encryption_seed: [32; 32] };
+    let mut client =
+        TrainingClient::new(sk, &keys.public, setup.clone(), &ds.train, &ds.val, config).map_err(|e| err(&e))?;
+    let (init, _) = client.initial_model().map_err(|e| err(&e))?;
+    let val = client.encrypted_validation().map_err(|e| err(&e))?;
+
+    // Server: public keys only, real bootstrapping.
+    let refresh = BootstrapRefresh::new(Evaluator::new(keys.clone()), bootstrapper, bkeys).map_err(|e| err(&e))?;
+    let mut server =
+        TrainingServer::new(Evaluator::new(keys.clone()), refresh, setup.clone(), init, val).map_err(|e| err(&e))?;
+    println!("keys, encryption and setup: {:.1} s", t.elapsed().as_secs_f64());
+
+    let mut rng = ChaCha20Rng::seed_from_u64(0);
+    let cfg = TrainConfig {
+        softmax: SoftmaxKind::Approx(Box::new(SoftmaxApprox::new(setup.softmax.clone()).map_err(|e| err(&e))?)),
+        ..TrainConfig::new(o.lr, o.batch)
+    };
+    let mut trainer = Trainer::new(&cfg, classes, setup.inputs, &mut rng);
+    let xb = with_bias(&ds.train.x);
+    let y = one_hot(&ds.train.y, setup.padded_classes());
+    let n = client.begin_epoch().map_err(|e| err(&e))?;
+    let batches = epoch_batches(ds.train.len(), o.batch, &mut rng);
+    for (k, idx) in batches.iter().enumerate().take(n) {
+        let batch = client.encrypt_batch(k).map_err(|e| err(&e))?;
+        let r = server.step(&batch).map_err(|e| err(&e))?;
+        trainer.step(&xb.select_rows(idx), &y.select_rows(idx));
+        let w = client.decrypt(server.weights()).map_err(|e| err(&e))?;
+        let diff = w.data.iter().zip(&trainer.model.w.data).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        println!("{r}; max |W_enc - W_plain| {diff:.1e}");
+    }
+    if let Some(gb) = peak_rss_gb() {
+        println!("peak resident memory {gb:.1} GB");
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    ckks_scheme::allocator::keep_freed_memory();
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
