@@ -32,6 +32,10 @@ use std::time::{Duration, Instant};
 /// The low level of the "low level" rows (3 primes of `Q` left).
 const LOW_LEVEL: usize = 2;
 
+/// The level with OpenFHE's top limb count (21 primes of `Q` in the peers' 128-bit set), for
+/// a comparison at equal limbs.
+const OPENFHE_LEVEL: usize = 20;
+
 /// Available memory in bytes, from `/proc/meminfo`.
 fn mem_available() -> Option<u64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -100,6 +104,8 @@ fn bench_scheme(c: &mut Criterion) {
     let pt_y = encoder.encode_real(&ys, top, scale).unwrap();
     let x_low = eval.drop_to_level(&x, LOW_LEVEL).unwrap();
     let y_low = eval.drop_to_level(&y, LOW_LEVEL).unwrap();
+    let x_mid = eval.drop_to_level(&x, OPENFHE_LEVEL).unwrap();
+    let y_mid = eval.drop_to_level(&y, OPENFHE_LEVEL).unwrap();
 
     // Correctness of what is timed, once, so that a fast wrong answer cannot pass unnoticed.
     {
@@ -123,6 +129,9 @@ fn bench_scheme(c: &mut Criterion) {
             ("mul_relin_rescale low", max_abs_err(&dec(&eval.mul_relin_rescale(&x_low, &y_low).unwrap()), &prod)),
             ("rotate 1 top", max_abs_err(&dec(&eval.rotate(&x, 1).unwrap()), &rot(&xs, 1))),
             ("rotate 1 low", max_abs_err(&dec(&eval.rotate(&x_low, 1).unwrap()), &rot(&xs, 1))),
+            ("mul_relin_rescale mid", max_abs_err(&dec(&eval.mul_relin_rescale(&x_mid, &y_mid).unwrap()), &prod)),
+            ("mul_relin mid", max_abs_err(&dec(&eval.relinearize(&eval.mul(&x_mid, &y_mid).unwrap()).unwrap()), &prod)),
+            ("rotate 1 mid", max_abs_err(&dec(&eval.rotate(&x_mid, 1).unwrap()), &rot(&xs, 1))),
         ];
         let hoisted = eval.rotate_hoisted(&x, &rotations).unwrap();
         let hoist_err = hoisted
@@ -162,6 +171,13 @@ fn bench_scheme(c: &mut Criterion) {
         b.iter(|| eval.mul_relin_rescale(black_box(&x), black_box(&y)).unwrap())
     });
     g.bench_function(format!("rotate_1_top_l{top}"), |b| b.iter(|| eval.rotate(black_box(&x), 1).unwrap()));
+    g.bench_function(format!("mul_relin_l{OPENFHE_LEVEL}"), |b| {
+        b.iter(|| eval.relinearize(&eval.mul(black_box(&x_mid), black_box(&y_mid)).unwrap()).unwrap())
+    });
+    g.bench_function(format!("mul_relin_rescale_l{OPENFHE_LEVEL}"), |b| {
+        b.iter(|| eval.mul_relin_rescale(black_box(&x_mid), black_box(&y_mid)).unwrap())
+    });
+    g.bench_function(format!("rotate_1_l{OPENFHE_LEVEL}"), |b| b.iter(|| eval.rotate(black_box(&x_mid), 1).unwrap()));
     g.bench_function("rotate_hoisted_4_top", |b| {
         b.iter(|| eval.rotate_hoisted(black_box(&x), &rotations[..4]).unwrap())
     });
