@@ -174,26 +174,30 @@ struct SeededCiphertextBody {
 }
 
 #[derive(Serialize, Deserialize)]
-struct PublicKeyBody {
-    b: Vec<u64>,
+struct PublicKeyBody<V = Vec<u64>> {
+    b: V,
     a_seed: [u8; 32],
 }
 
 #[derive(Serialize, Deserialize)]
-struct SwitchingKeyBody {
+struct SwitchingKeyBody<V = Vec<u64>> {
     /// Per digit: `b` over `Q`, `b` over `P`, and the seed of `(a_Q, a_P)`.
-    digits: Vec<(Vec<u64>, Vec<u64>, [u8; 32])>,
+    digits: Vec<(V, V, [u8; 32])>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct EvaluationKeysBody {
-    public: PublicKeyBody,
-    relinearization: Option<SwitchingKeyBody>,
-    galois: BTreeMap<usize, SwitchingKeyBody>,
+struct EvaluationKeysBody<V = Vec<u64>> {
+    public: PublicKeyBody<V>,
+    relinearization: Option<SwitchingKeyBody<V>>,
+    galois: BTreeMap<usize, SwitchingKeyBody<V>>,
 }
 
-fn public_body(pk: &PublicKey) -> PublicKeyBody {
-    PublicKeyBody { b: pk.b.data().to_vec(), a_seed: pk.a_seed }
+// The bodies are written from borrowed residues (`V = &[u64]`, which bincode encodes exactly as
+// `Vec<u64>`) and read into owned ones: writing the server's keys at N = 2^16 (9 GB in memory)
+// must not copy them first.
+
+fn public_body(pk: &PublicKey) -> PublicKeyBody<&[u64]> {
+    PublicKeyBody { b: pk.b.data(), a_seed: pk.a_seed }
 }
 
 fn public_from(params: &Parameters, body: PublicKeyBody) -> Result<PublicKey, SchemeError> {
@@ -206,10 +210,8 @@ fn public_from(params: &Parameters, body: PublicKeyBody) -> Result<PublicKey, Sc
     Ok(PublicKey { params: params.clone(), b, a, a_seed: body.a_seed })
 }
 
-fn switching_body(k: &SwitchingKey) -> SwitchingKeyBody {
-    SwitchingKeyBody {
-        digits: k.digits.iter().map(|d| (d.b_q.data().to_vec(), d.b_p.data().to_vec(), d.a_seed)).collect(),
-    }
+fn switching_body(k: &SwitchingKey) -> SwitchingKeyBody<&[u64]> {
+    SwitchingKeyBody { digits: k.digits.iter().map(|d| (d.b_q.data(), d.b_p.data(), d.a_seed)).collect() }
 }
 
 fn switching_from(params: &Parameters, body: SwitchingKeyBody) -> Result<SwitchingKey, SchemeError> {
@@ -249,12 +251,12 @@ fn switching_from(params: &Parameters, body: SwitchingKeyBody) -> Result<Switchi
 }
 
 #[derive(Serialize, Deserialize)]
-struct BootstrapKeysBody {
+struct BootstrapKeysBody<V = Vec<u64>> {
     /// Hamming weight of the ephemeral key and the dense-to-sparse key (encapsulation
     /// parameters, rebuilt from the main ones on load).
-    to_sparse: Option<(usize, SwitchingKeyBody)>,
+    to_sparse: Option<(usize, SwitchingKeyBody<V>)>,
     /// The sparse-to-dense key (main parameters).
-    to_dense: Option<SwitchingKeyBody>,
+    to_dense: Option<SwitchingKeyBody<V>>,
 }
 
 // ----- public API ---------------------------------------------------------------------------
@@ -366,7 +368,8 @@ impl RelinearizationKey {
 impl GaloisKeys {
     /// Serializes every key, by Galois element.
     pub fn to_bytes(&self, params: &Parameters) -> Result<Vec<u8>, SchemeError> {
-        let body: BTreeMap<usize, SwitchingKeyBody> = self.keys.iter().map(|(&k, v)| (k, switching_body(v))).collect();
+        let body: BTreeMap<usize, SwitchingKeyBody<&[u64]>> =
+            self.keys.iter().map(|(&k, v)| (k, switching_body(v))).collect();
         encode(params, Kind::GaloisKeys, &body)
     }
 
