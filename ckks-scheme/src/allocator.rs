@@ -4,9 +4,9 @@
 //! ciphertext is 29 limbs x 2 x 512 KB). glibc returns blocks above its mmap threshold to the
 //! OS on free, and mimalloc (v3, what the `mimalloc` crate builds) returns ("purges") pages that
 //! stayed free for 1 s; either way a later operation page-faults every 4 KB back in and the
-//! kernel zeroes it. Measured on a
-//! bootstrapping at `N = 2^15` (one thread): 164 k minor faults and about 10 % of the time with
-//! mimalloc's default, 4 k faults with purging off (docs/BENCHMARKS.md).
+//! kernel zeroes it. Measured on one thread: a bootstrapping at `N = 2^15` had 164 k minor
+//! faults with mimalloc's default and 4 k with purging off (21.7 -> 19.4 s); at `N = 2^16`
+//! 491 k and 8 k (57.2 -> 47.6-52.0 s; docs/BENCHMARKS.md).
 //!
 //! ```ignore
 //! #[global_allocator]
