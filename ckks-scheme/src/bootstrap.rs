@@ -156,6 +156,48 @@ pub struct Bootstrapper {
     slot_to_coeff: HomomorphicDft,
 }
 
+/// The keys a [`Bootstrapper`] needs, as a list (from [`Bootstrapper::key_plan`]): Galois
+/// elements with full keys, elements with keys truncated to SlotToCoeff's level, and the
+/// encapsulation parameters.
+#[derive(Clone, Debug)]
+pub struct BootstrapKeyPlan {
+    params: Parameters,
+    full: Vec<usize>,
+    truncated: Vec<usize>,
+    truncated_level: usize,
+    encapsulation: Option<Parameters>,
+}
+
+impl BootstrapKeyPlan {
+    /// Every Galois element of the plan (as [`Bootstrapper::galois_elements`]).
+    pub fn galois_elements(&self) -> Vec<usize> {
+        let mut all: Vec<usize> = self.full.iter().chain(&self.truncated).copied().collect();
+        all.sort_unstable();
+        all
+    }
+
+    /// Client side: see [`Bootstrapper::generate_keys`].
+    pub fn generate_keys(
+        &self,
+        kg: &mut KeyGenerator,
+        sk: &SecretKey,
+        galois: &mut GaloisKeys,
+    ) -> Result<BootstrapKeys, SchemeError> {
+        kg.extend_galois_keys(sk, galois, &self.full)?;
+        kg.extend_galois_keys_at(sk, galois, &self.truncated, self.truncated_level)?;
+        let Some(enc) = &self.encapsulation else {
+            return Ok(BootstrapKeys::none());
+        };
+        let mut small = kg.fork(enc);
+        let sparse = small.secret_key()?;
+        let dense_small = SecretKey::from_coeffs(enc, sk.coeffs().to_vec())?;
+        let to_sparse = small.switching_key_between(&dense_small, &sparse)?;
+        let sparse_big = SecretKey::from_coeffs(&self.params, sparse.coeffs().to_vec())?;
+        let to_dense = kg.switching_key_between(&sparse_big, sk)?;
+        Ok(BootstrapKeys { to_sparse: Some(to_sparse), to_dense: Some(to_dense) })
+    }
+}
+
 impl Bootstrapper {
     /// Builds the circuit for `params` (full or sparse slots). Errors if the chain is too short
     /// for [`BootstrapConfig::depth`], or if encapsulation is asked at secure parameters whose
@@ -290,29 +332,30 @@ impl Bootstrapper {
     /// here and dropped: nobody keeps it. Rotations that only SlotToCoeff uses get keys
     /// truncated to its level (about 40% of a full key at `BootstrapN16`): add your own
     /// rotation keys to `galois` *before* calling this, or a rotation you share with
-    /// SlotToCoeff would get the truncated key.
+    /// SlotToCoeff would get the truncated key. Same as `self.key_plan().generate_keys(..)`.
     pub fn generate_keys(
         &self,
         kg: &mut KeyGenerator,
         sk: &SecretKey,
         galois: &mut GaloisKeys,
     ) -> Result<BootstrapKeys, SchemeError> {
+        self.key_plan().generate_keys(kg, sk, galois)
+    }
+
+    /// What key generation needs of the circuit, without its encoded DFT matrices (GBs at
+    /// `N = 2^16`): a client can drop the `Bootstrapper` before making the keys.
+    pub fn key_plan(&self) -> BootstrapKeyPlan {
         let element = |r: i64| crate::rotation_element(&self.params, r);
         let high: BTreeSet<usize> = self.coeff_to_slot.rotations().into_iter().map(element).collect();
-        let (full, low): (Vec<usize>, Vec<usize>) =
-            self.galois_elements().into_iter().partition(|k| high.contains(k) || !self.stc_elements().contains(k));
-        kg.extend_galois_keys(sk, galois, &full)?;
-        kg.extend_galois_keys_at(sk, galois, &low, self.stc_level())?;
-        let Some(enc) = &self.encapsulation else {
-            return Ok(BootstrapKeys::none());
-        };
-        let mut small = kg.fork(enc);
-        let sparse = small.secret_key()?;
-        let dense_small = SecretKey::from_coeffs(enc, sk.coeffs().to_vec())?;
-        let to_sparse = small.switching_key_between(&dense_small, &sparse)?;
-        let sparse_big = SecretKey::from_coeffs(&self.params, sparse.coeffs().to_vec())?;
-        let to_dense = kg.switching_key_between(&sparse_big, sk)?;
-        Ok(BootstrapKeys { to_sparse: Some(to_sparse), to_dense: Some(to_dense) })
+        let stc = self.stc_elements();
+        let (full, truncated) = self.galois_elements().into_iter().partition(|k| high.contains(k) || !stc.contains(k));
+        BootstrapKeyPlan {
+            params: self.params.clone(),
+            full,
+            truncated,
+            truncated_level: self.stc_level(),
+            encapsulation: self.encapsulation.clone(),
+        }
     }
 
     /// Refreshes `ct` (dropped to level 0 first if higher): the result, at
@@ -534,6 +577,16 @@ mod tests {
         assert_eq!(to_sparse.dnum(), 1);
         assert_eq!(keys.to_dense().unwrap().params(), &small);
         assert_eq!(galois.elements().count(), boot.galois_elements().len());
+        // The plan (what a client keeps after dropping the circuit) lists the same keys and
+        // makes the same ones from the same seed.
+        let plan = boot.key_plan();
+        assert_eq!(plan.galois_elements(), boot.galois_elements());
+        drop(boot);
+        let mut kg2 = KeyGenerator::from_seed(&small, [9; 32]);
+        let sk2 = kg2.secret_key().unwrap();
+        let mut galois2 = GaloisKeys::default();
+        plan.generate_keys(&mut kg2, &sk2, &mut galois2).unwrap();
+        assert_eq!(galois.to_bytes(&small).unwrap(), galois2.to_bytes(&small).unwrap());
         // Files: the keys come back over the same moduli; other parameters are refused.
         let bytes = keys.to_bytes(&small).unwrap();
         let back = BootstrapKeys::from_bytes(&small, &bytes).unwrap();

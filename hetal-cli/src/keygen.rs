@@ -118,13 +118,15 @@ pub fn run(args: &KeygenArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
         Some(s) => KeyGenerator::from_seed(&params, derived_seed(s, 1)),
         None => KeyGenerator::new(&params),
     };
+    // The circuit's encoded DFT matrices take GBs at N = 2^16 and key generation needs only its
+    // list of keys: free them before the keys are made (peak 19.5 -> 15.7 GB at the Face Mask
+    // shape).
+    let plan = boot.key_plan();
+    drop(boot);
     let sk = kg.secret_key()?;
     let mut keys = kg.evaluation_keys(&sk, &rotations, true)?;
     spin.message("generating bootstrapping keys".into());
-    let bootstrap = boot.generate_keys(&mut kg, &sk, &mut keys.galois)?;
-    // The circuit's encoded DFT matrices take GBs at N = 2^16 and are not written: free them
-    // before the keys are serialized.
-    drop(boot);
+    let bootstrap = plan.generate_keys(&mut kg, &sk, &mut keys.galois)?;
     spin.message("writing".into());
     let secret = SecretKeyFile { preset: args.preset, task: task.clone(), params: params.clone(), sk };
     let sk_size = secret.write(&sk_path)?;
