@@ -180,8 +180,7 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
     let approx = SoftmaxKind::Approx(Box::new(SoftmaxApprox::new(SoftmaxConfig::default())?));
     let plain_approx = train(&ds, &TrainConfig { softmax: approx, ..cfg.clone() })?;
     let test_plain = plain_exact.model.evaluate(&ds.test);
-    let max_dw =
-        run.model.w.data.iter().zip(&plain_approx.model.w.data).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let max_dw = run.model.w.max_abs_diff(&plain_approx.model.w);
     let steps: usize = run.epochs.iter().map(|e| e.steps.len()).sum();
     let boots: usize = run.epochs.iter().flat_map(|e| &e.steps).map(|s| s.refreshes.total()).sum();
     say(format!(

@@ -179,7 +179,7 @@ fn run() -> Result<(), String> {
             let report = server.step(&batch).map_err(|e| err(&e))?;
             trainer.step(&xb.select_rows(idx), &y.select_rows(idx));
             let w = client.decrypt(server.weights()).map_err(|e| err(&e))?;
-            let diff = w.data.iter().zip(&trainer.model.w.data).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            let diff = w.max_abs_diff(&trainer.model.w);
             println!("  {report}; max|dW| {diff:.1e}");
             total += report.timings.total();
             steps += 1;

@@ -157,7 +157,7 @@ fn run() -> Result<(), String> {
         let r = server.step(&batch).map_err(|e| err(&e))?;
         trainer.step(&xb.select_rows(idx), &y.select_rows(idx));
         let w = client.decrypt(server.weights()).map_err(|e| err(&e))?;
-        let diff = w.data.iter().zip(&trainer.model.w.data).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let diff = w.max_abs_diff(&trainer.model.w);
         println!("{r}; max |W_enc - W_plain| {diff:.1e}");
     }
     if let Some(gb) = peak_rss_gb() {

@@ -34,6 +34,16 @@ impl Matrix {
         &mut self.data[i * cols..(i + 1) * cols]
     }
 
+    /// `max_ij |self_ij - other_ij|`: how far apart two models (or any two matrices of one
+    /// shape) are, e.g. encrypted and plaintext weights after the same steps.
+    ///
+    /// # Panics
+    /// If the shapes differ.
+    pub fn max_abs_diff(&self, other: &Matrix) -> f64 {
+        assert_eq!((self.rows, self.cols), (other.rows, other.cols), "max_abs_diff of different shapes");
+        self.data.iter().zip(&other.data).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max)
+    }
+
     /// The rows listed in `indices`, in that order.
     ///
     /// # Panics
@@ -91,6 +101,20 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_abs_diff_is_the_largest_entry_gap() {
+        let a = Matrix::from_vec(2, 2, vec![1.0, -2.0, 3.0, 4.0]).unwrap();
+        let b = Matrix::from_vec(2, 2, vec![1.5, 2.0, 3.0, 3.9]).unwrap();
+        assert_eq!(a.max_abs_diff(&b), 4.0);
+        assert_eq!(a.max_abs_diff(&a), 0.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "different shapes")]
+    fn max_abs_diff_refuses_other_shapes() {
+        Matrix::zeros(2, 3).max_abs_diff(&Matrix::zeros(3, 2));
+    }
 
     #[test]
     fn products_match_definitions() {

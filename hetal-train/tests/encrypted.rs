@@ -55,7 +55,7 @@ fn steps_agree(optimizer: Optimizer) {
     let mut run = start(digits_subset(96, 40, 10), 1.0, 32, optimizer);
     let (mut trainer, mut rng) = reference(&run.setup, 0);
     let w0 = run.client.decrypt(run.server.weights()).unwrap();
-    assert!(max_diff(&w0.data, &trainer.model.w.data) < 1e-6);
+    assert!(w0.max_abs_diff(&trainer.model.w) < 1e-6);
     let xb = with_bias(&run.ds.train.x);
     let y = one_hot(&run.ds.train.y, run.setup.padded_classes());
     let batches = run.client.begin_epoch().unwrap();
@@ -67,7 +67,7 @@ fn steps_agree(optimizer: Optimizer) {
         let report = run.server.step(&batch).unwrap();
         trainer.step(&xb.select_rows(idx), &y.select_rows(idx));
         let w = run.client.decrypt(run.server.weights()).unwrap();
-        let diff = max_diff(&w.data, &trainer.model.w.data);
+        let diff = w.max_abs_diff(&trainer.model.w);
         eprintln!(
             "{optimizer:?} step {k}: max |W_enc - W_ref| = {diff:.2e}, refreshes {:?}, levels {:?}, {:?}",
             report.refreshes, report.levels, report.timings
@@ -79,10 +79,6 @@ fn steps_agree(optimizer: Optimizer) {
         // Padded classes stay exactly zero in the reference, and near zero encrypted.
         assert!(w.data[10 * w.cols..].iter().all(|v| v.abs() < 1e-6));
     }
-}
-
-fn max_diff(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
 }
 
 #[test]
@@ -133,7 +129,7 @@ fn early_stopping_round_trip() {
     }
     let model = run.client.decrypt_model(&run.server.final_model()).unwrap();
     assert_eq!(run.server.final_model().epoch, best.0);
-    assert!(max_diff(&model.w.data, &best.2.w.data) < STEP_TOLERANCE);
+    assert!(model.w.max_abs_diff(&best.2.w) < STEP_TOLERANCE);
 
     // A stop: the server refuses further batches.
     let n = run.client.begin_epoch().unwrap();
@@ -209,10 +205,8 @@ fn checkpoint_round_trip_and_resume() {
     let mut resumed =
         TrainingServer::resume_with_insecure_refresh(evaluator(&keys2), double, run.setup.clone(), val, state).unwrap();
     resumed.step(&b1).unwrap();
-    let diff = max_diff(
-        &run.client.decrypt(resumed.weights()).unwrap().data,
-        &run.client.decrypt(run.server.weights()).unwrap().data,
-    );
+    let diff =
+        run.client.decrypt(resumed.weights()).unwrap().max_abs_diff(&run.client.decrypt(run.server.weights()).unwrap());
     assert!(diff < 1e-6, "{diff:e}");
 
     // Corruption and mismatches.

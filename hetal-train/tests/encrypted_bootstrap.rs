@@ -56,7 +56,7 @@ fn one_step_with_real_bootstrapping_matches_the_reference() {
     let xb = with_bias(&ds.train.x);
     trainer.step(&xb.select_rows(&idx), &one_hot(&ds.train.y, setup.padded_classes()).select_rows(&idx));
     let w = client.decrypt(server.weights()).unwrap();
-    let diff = w.data.iter().zip(&trainer.model.w.data).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let diff = w.max_abs_diff(&trainer.model.w);
     eprintln!(
         "bootstrapped step: {:.1} s, max |W_enc - W_ref| = {diff:.2e}, refreshes {:?} ({} in all), levels {:?}, {:?}",
         t.elapsed().as_secs_f64(),

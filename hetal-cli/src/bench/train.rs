@@ -41,7 +41,8 @@ pub fn run(ctx: &mut Ctx<'_, '_>, preset: PresetArg) -> Result<(), BenchError> {
     let doc: serde_json::Value =
         serde_json::from_slice(&sink).map_err(|e| BenchError::Train(format!("demo output: {e}")))?;
     let field = |k: &str| doc[k].as_f64().ok_or_else(|| BenchError::Train(format!("demo output lacks {k}")));
-    check("train_step", field("max_abs_weight_difference_vs_plaintext_approx")?, MAX_WEIGHT_ERROR)?;
+    let weight_error = field("max_abs_weight_difference_vs_plaintext_approx")?;
+    check("train_step", weight_error, MAX_WEIGHT_ERROR)?;
     let step = &doc["step_records"][0];
     let secs = |i: usize| step["seconds"][i].as_f64().unwrap_or(f64::NAN);
     let boots: u64 = (0..3).filter_map(|i| step["bootstraps"][i].as_u64()).sum();
@@ -57,7 +58,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, preset: PresetArg) -> Result<(), BenchError> {
         secs(3),
         secs(1),
         secs(2),
-        field("max_abs_weight_difference_vs_plaintext_approx")?
+        weight_error
     ));
     ctx.emit(r)
 }
