@@ -26,6 +26,30 @@ impl Encoder {
     /// chain, or a scaled coefficient does not fit below `Q_level / 2` (or `2^126`).
     /// Cost: one inverse special FFT of `slots` points and `level + 1` NTTs.
     pub fn encode(&self, values: &[Complex], level: usize, scale: f64) -> Result<Plaintext, SchemeError> {
+        let ints = self.scaled_coefficients(values, level, scale)?;
+        let poly = reduce_into(self.params.q_basis(), level + 1, &ints)?;
+        Ok(Plaintext { params: self.params.clone(), poly, scale })
+    }
+
+    /// [`Encoder::encode`], together with the same integer polynomial modulo every prime of the
+    /// key-switching modulus `P` (NTT form): a plaintext over `Q_level * P`, for products with
+    /// ciphertexts kept over `Q * P` between key switching and ModDown (double hoisting).
+    /// Cost: `alpha` more NTTs.
+    pub(crate) fn encode_extended(
+        &self,
+        values: &[Complex],
+        level: usize,
+        scale: f64,
+    ) -> Result<(Plaintext, RnsPoly), SchemeError> {
+        let ints = self.scaled_coefficients(values, level, scale)?;
+        let poly = reduce_into(self.params.q_basis(), level + 1, &ints)?;
+        let p = self.params.p_basis();
+        let p_part = reduce_into(p, p.len(), &ints)?;
+        Ok((Plaintext { params: self.params.clone(), poly, scale }, p_part))
+    }
+
+    /// `round(scale * iDFT(z))` as integers, checked against `Q_level / 2` (and `2^126`).
+    fn scaled_coefficients(&self, values: &[Complex], level: usize, scale: f64) -> Result<Vec<i128>, SchemeError> {
         let p = &self.params;
         let slots = p.slots();
         if values.len() > slots {
@@ -38,22 +62,9 @@ impl Encoder {
         let mut z = values.to_vec();
         z.resize(slots, Complex::ZERO);
         let coeffs = p.fft().encode_coeffs(&z)?;
-        let q = p.q_basis();
-        let log_half_q = q.log_product(level + 1) - 1.0;
+        let log_half_q = p.q_basis().log_product(level + 1) - 1.0;
         let bound = 2f64.powf(log_half_q.min(126.0));
-        let ints = scale_round(&coeffs, scale, bound)?;
-        let mut poly = RnsPoly::zero(q, level + 1, Representation::Coefficient)?;
-        let n = p.degree();
-        for i in 0..=level {
-            let m = *q.modulus(i);
-            let limb = poly.limb_mut(i);
-            for (o, &x) in limb.iter_mut().zip(&ints) {
-                *o = m.reduce_i128(x);
-            }
-            debug_assert_eq!(limb.len(), n);
-        }
-        poly.to_ntt();
-        Ok(Plaintext { params: p.clone(), poly, scale })
+        Ok(scale_round(&coeffs, scale, bound)?)
     }
 
     /// Encodes real values (imaginary parts zero); see [`Encoder::encode`].
@@ -80,6 +91,23 @@ impl Encoder {
     pub fn decode_real(&self, pt: &Plaintext) -> Result<Vec<f64>, SchemeError> {
         Ok(self.decode(pt)?.into_iter().map(|z| z.re).collect())
     }
+}
+
+/// The integers `ints` modulo the first `limbs` primes of `basis`, in NTT form.
+fn reduce_into(
+    basis: &std::sync::Arc<ckks_math::RnsBasis>,
+    limbs: usize,
+    ints: &[i128],
+) -> Result<RnsPoly, SchemeError> {
+    let mut poly = RnsPoly::zero(basis, limbs, Representation::Coefficient)?;
+    for i in 0..limbs {
+        let m = *basis.modulus(i);
+        for (o, &x) in poly.limb_mut(i).iter_mut().zip(ints) {
+            *o = m.reduce_i128(x);
+        }
+    }
+    poly.to_ntt();
+    Ok(poly)
 }
 
 /// The coefficients of `poly` (coefficient form, at least two limbs) as centered integers

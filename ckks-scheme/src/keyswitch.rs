@@ -45,6 +45,9 @@ struct DigitUp {
 pub(crate) struct LevelKeySwitch {
     digits: Vec<DigitUp>,
     down: ModUpDown,
+    /// `[P]_{q_i}` and Shoup, for `i <= l`: lifts a `Q_l` polynomial to `P` times itself over
+    /// `Q_l * P` (its `P` limbs are zero).
+    p_mod_q: Vec<(u64, u64)>,
     /// ModDown fused with a rescale (level >= 1): see [`FusedDown`].
     fused: Option<FusedDown>,
 }
@@ -102,11 +105,11 @@ impl LevelKeySwitch {
                     (inv, qi.shoup(inv))
                 })
                 .collect();
-            Some(FusedDown { conv, inv, p_mod_q })
+            Some(FusedDown { conv, inv, p_mod_q: p_mod_q.clone() })
         } else {
             None
         };
-        Ok(Self { digits, down: ModUpDown::new(q, limbs, p)?, fused })
+        Ok(Self { digits, down: ModUpDown::new(q, limbs, p)?, p_mod_q, fused })
     }
 }
 
@@ -298,6 +301,70 @@ pub(crate) fn mod_down_pair(
     ks.down.mod_down(&mut d0, RnsPoly::from_data(p, p.len(), Representation::Ntt, acc0_p)?)?;
     ks.down.mod_down(&mut d1, RnsPoly::from_data(p, p.len(), Representation::Ntt, acc1_p)?)?;
     Ok((d0, d1))
+}
+
+/// ModDown of one extended-basis polynomial at `level`: `round(acc / P)` over `Q_l` (NTT
+/// form), for `acc` over `Q_l * P` (limb-major, reduced, NTT form).
+pub(crate) fn mod_down_one(params: &Parameters, level: usize, mut acc: Vec<u64>) -> Result<RnsPoly, SchemeError> {
+    let (q, p) = (params.q_basis(), params.p_basis());
+    let limbs = level + 1;
+    let acc_p = acc.split_off(limbs * params.degree());
+    let mut d = RnsPoly::from_data(q, limbs, Representation::Ntt, acc)?;
+    params.key_switch(level)?.down.mod_down(&mut d, RnsPoly::from_data(p, p.len(), Representation::Ntt, acc_p)?)?;
+    Ok(d)
+}
+
+/// `acc += P * c` over `Q_l * P` for `c` over `Q_l` (NTT form), read through the NTT-domain
+/// automorphism table `perm` when given (`P sigma(c)`): only the `Q_l` limbs change, since
+/// `P c` vanishes modulo every prime of `P`. This is how a ciphertext component that needs no
+/// key switching joins a key-switching result before ModDown.
+pub(crate) fn add_p_times_assign(
+    params: &Parameters,
+    acc: &mut [u64],
+    c: &RnsPoly,
+    perm: Option<&[usize]>,
+) -> Result<(), SchemeError> {
+    let level = c.level();
+    let ks = params.key_switch(level)?;
+    let q = params.q_basis();
+    let n = params.degree();
+    acc[..(level + 1) * n].par_chunks_exact_mut(n).enumerate().for_each(|(i, e)| {
+        let (m, (w, ws)) = (q.modulus(i), ks.p_mod_q[i]);
+        let src = c.limb(i);
+        match perm {
+            Some(perm) => {
+                for (x, &t) in e.iter_mut().zip(perm) {
+                    *x = m.add(*x, m.mul_shoup(src[t], w, ws));
+                }
+            }
+            None => {
+                for (x, &y) in e.iter_mut().zip(src) {
+                    *x = m.add(*x, m.mul_shoup(y, w, ws));
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// `acc += sigma(c)` limb by limb over `Q_l * P` for `c` over `Q_l * P` (both reduced,
+/// limb-major, NTT form), `sigma` given by its NTT-domain table (the same for every prime).
+pub(crate) fn add_automorphism_extended_assign(
+    params: &Parameters,
+    level: usize,
+    acc: &mut [u64],
+    c: &[u64],
+    perm: &[usize],
+) {
+    let (q, p) = (params.q_basis(), params.p_basis());
+    let n = params.degree();
+    let limbs = level + 1;
+    acc.par_chunks_exact_mut(n).zip(c.par_chunks_exact(n)).enumerate().for_each(|(t, (x, y))| {
+        let m = if t < limbs { q.modulus(t) } else { p.modulus(t - limbs) };
+        for (u, &s) in x.iter_mut().zip(perm) {
+            *u = m.add(*u, y[s]);
+        }
+    });
 }
 
 /// `a += b` limb by limb over `Q_l * P` (both reduced, limb-major, `l + 1` limbs of `Q` then

@@ -17,14 +17,17 @@
 //! M z = sum_g rot( sum_b diag'_{s + g n1 + b} ⊙ rot(z, b), s + g n1 )
 //! ```
 //!
-//! The `n1` baby-step rotations of `z` share one decomposition ([`Evaluator::rotate_hoisted`]);
-//! each giant step costs one more rotation. Cost: at most `n1 - 1 + n2 - 1` key switches (one
-//! more if `s != 0`), `n1 n2` plaintext products (only for the non-zero diagonals), one level.
+//! The `n1` baby-step rotations of `z` share one decomposition and stay over `Q * P` until the
+//! giant steps (double hoisting, see [`LinearTransform::apply`]); each giant step costs one more
+//! rotation. Cost: at most `n1 - 1` inner products with keys and `n2` key switches (`n2 - 1`
+//! if `s = 0`), `n1 n2` plaintext products (only for the non-zero diagonals), one level.
 
 use crate::ciphertext::{Ciphertext, Plaintext};
-use crate::{Complex, Encoder, Evaluator, Parameters, SchemeError};
+use crate::keyswitch::{self, Decomposition};
+use crate::{Complex, Encoder, Evaluator, Parameters, SchemeError, SwitchingKey};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// A plaintext `n x n` complex matrix (`n = slots`), pre-encoded for a homomorphic
 /// matrix-vector product by the baby-step giant-step diagonal method (see the
@@ -49,8 +52,15 @@ pub struct LinearTransform {
     stride: usize,
     /// Baby steps `n1`.
     n1: usize,
-    /// Giant step `g` -> baby step `b` -> `diag'_{s + g n1 + b}` encoded.
-    groups: BTreeMap<usize, BTreeMap<usize, Plaintext>>,
+    /// Giant step `g` -> baby step `b` -> `diag'_{s + g n1 + b}` encoded over `Q_level * P`.
+    groups: BTreeMap<usize, BTreeMap<usize, ExtendedPlaintext>>,
+}
+
+/// A plaintext over `Q_l * P`: the products with baby steps run before their ModDown.
+#[derive(Clone, Debug)]
+struct ExtendedPlaintext {
+    q: Plaintext,
+    p: ckks_math::RnsPoly,
 }
 
 impl LinearTransform {
@@ -147,19 +157,21 @@ impl LinearTransform {
                 let shift = (start + g * n1 * stride) % n;
                 // diag'[j] = diag[(j - shift) mod n]
                 let rotated: Vec<Complex> = (0..n).map(|j| d[(j + n - shift) % n]).collect();
-                Ok((g, b, encoder.encode(&rotated, level, scale)?))
+                let (q, p) = encoder.encode_extended(&rotated, level, scale)?;
+                Ok((g, b, ExtendedPlaintext { q, p }))
             })
             .collect::<Result<Vec<_>, SchemeError>>()?;
-        let mut groups: BTreeMap<usize, BTreeMap<usize, Plaintext>> = BTreeMap::new();
+        let mut groups: BTreeMap<usize, BTreeMap<usize, ExtendedPlaintext>> = BTreeMap::new();
         for (g, b, pt) in encoded {
             groups.entry(g).or_default().insert(b, pt);
         }
         Ok(Self { params: params.clone(), level, scale, diagonals: kept, start, stride, n1, groups })
     }
 
-    /// The default number of baby steps for these diagonal indices: the power of two near
-    /// `sqrt(span)` (`span` = the smallest cyclic window holding every index) that needs the
-    /// fewest rotations.
+    /// The default number of baby steps for these diagonal indices: of the powers of two
+    /// near `sqrt(span)` (`span` = the smallest cyclic window holding every index), the one of
+    /// least cost `baby + 4 giant` rotations (a baby step is far cheaper than a giant step
+    /// under double hoisting), then of fewest rotations (keys).
     pub fn default_baby_steps(indices: &[usize], slots: usize) -> usize {
         let (_, stride, reduced) = reduce_by_stride(indices.iter().copied(), slots);
         let (start, span) = window(reduced.iter().copied(), slots / stride);
@@ -229,67 +241,96 @@ impl LinearTransform {
         out
     }
 
-    /// `M ct`, homomorphically: the baby-step rotations of `ct` in one hoisted call, for each
-    /// giant step the sum of the plaintext products with the pre-rotated diagonals, rotated by
-    /// the giant step, and the total summed. Scale `scale(ct) * self.scale()`, **not**
-    /// rescaled: the caller rescales once (one level consumed).
+    /// `M ct`, homomorphically, with double hoisting (Bossuat-Mouchet-Troncoso-Pastoriza-
+    /// Hubaux, eprint 2020/1203, section 6): the baby-step rotations of `ct` share one
+    /// decomposition and are **kept over `Q_l * P`** (no ModDown: each is `P sigma_b(ct)` plus
+    /// key-switching noise); for each giant step the products with the diagonals, encoded over
+    /// `Q_l * P`, are summed there in one lazily reduced pass; the `c_1` of that sum is divided
+    /// by `P` once and key-switched for the giant-step rotation, while its `c_0` is only
+    /// permuted; all giant steps are summed over `Q_l * P` and divided by `P` once. Scale
+    /// `scale(ct) * self.scale()`, **not** rescaled: the caller rescales once (one level).
     ///
     /// A ciphertext above the transform's level is first dropped to it; below it, the
-    /// diagonals are dropped to the ciphertext's level (a copy per call: encode at the level
-    /// of use to avoid it). Errors: parameter mismatch, a ciphertext that is not of degree 1,
-    /// [`SchemeError::MissingGaloisKey`] for a rotation of [`LinearTransform::rotations`]
-    /// without its key (before any key switch).
+    /// diagonals are read at the ciphertext's level. Errors: parameter mismatch, a ciphertext
+    /// that is not of degree 1, [`SchemeError::MissingGaloisKey`] for a rotation of
+    /// [`LinearTransform::rotations`] without its key (before any key switch).
     ///
-    /// Cost: `|baby steps| - 1` hoisted key switches (one decomposition), at most `n2` further
-    /// rotations sharing one ModDown ([`Evaluator::sum_of_rotations`]), one plaintext product
-    /// per non-zero diagonal.
+    /// Cost: one decomposition and `|baby steps| - 1` inner products with keys (no ModDown);
+    /// per non-trivial giant step one ModDown, one decomposition and one inner product; one
+    /// final ModDown pair; one multiply-accumulate per non-zero diagonal over `Q_l * P`.
     pub fn apply(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, SchemeError> {
         const OP: &str = "LinearTransform::apply";
-        self.params.check_same(OP, eval.params())?;
-        self.params.check_same(OP, ct.params())?;
+        let params = &self.params;
+        params.check_same(OP, eval.params())?;
+        params.check_same(OP, ct.params())?;
         if ct.size() != 2 {
             return Err(SchemeError::Degree { op: OP, expected: 2, found: ct.size() });
         }
         let level = ct.level().min(self.level);
         let ct = if ct.level() > level { eval.drop_to_level(ct, level)? } else { ct.clone() };
-        // Fail on a missing giant-step key before the (expensive) baby steps.
-        if let Some(keys) = eval.keys() {
-            for &g in self.groups.keys() {
-                let r = self.giant_rotation(g);
-                let k = crate::rotation_element(&self.params, r);
-                if k != 1 && keys.galois.get(k).is_none() {
-                    return Err(SchemeError::MissingGaloisKey { op: OP, galois_element: k, rotation: Some(r) });
-                }
+        // Every key first, so a missing one fails before the (expensive) key switches.
+        let key_of = |r: i64| -> Result<Option<RotationKey<'_>>, SchemeError> {
+            let k = crate::rotation_element(params, r);
+            if k == 1 {
+                return Ok(None);
             }
-        }
-        let rotated = eval.rotate_hoisted(&ct, &self.baby_rotations())?;
-        let baby: BTreeMap<usize, &Ciphertext> = self.baby_indices().into_iter().zip(&rotated).collect();
-        let partial = self
+            let key = eval.keys().and_then(|keys| keys.galois.get(k)).ok_or(SchemeError::MissingGaloisKey {
+                op: OP,
+                galois_element: k,
+                rotation: Some(r),
+            })?;
+            Ok(Some((key, params.galois_table(k)?)))
+        };
+        let baby_keys = self
+            .baby_indices()
+            .into_iter()
+            .map(|b| Ok((b, key_of((b * self.stride) as i64)?)))
+            .collect::<Result<Vec<_>, SchemeError>>()?;
+        let giant_keys = self
             .groups
+            .iter()
+            .map(|(&g, diags)| Ok((diags, key_of(self.giant_rotation(g))?)))
+            .collect::<Result<Vec<_>, SchemeError>>()?;
+
+        let decomposition = Decomposition::new(params, &ct.c[1])?;
+        let baby: BTreeMap<usize, Extended> = baby_keys
             .par_iter()
-            .map(|(&g, diags)| {
-                let mut inner: Option<Ciphertext> = None;
-                for (b, pt) in diags {
-                    let dropped;
-                    let pt = if pt.level() > level {
-                        let mut p = pt.clone();
-                        p.poly.drop_to_limbs(level + 1)?;
-                        dropped = p;
-                        &dropped
-                    } else {
-                        pt
-                    };
-                    match inner.as_mut() {
-                        Some(acc) => eval.add_mul_plain_assign(acc, baby[b], pt)?,
-                        None => inner = Some(eval.mul_plain(baby[b], pt)?),
+            .map(|(b, key)| {
+                let ext = match key {
+                    None => Extended::lift(params, &ct)?,
+                    Some((key, table)) => {
+                        let (mut c0, c1) = key.switch_extended(&decomposition, Some(table))?;
+                        keyswitch::add_p_times_assign(params, &mut c0, &ct.c[0], Some(table))?;
+                        Extended { c0, c1 }
                     }
-                }
-                Ok((inner.expect("every giant step holds a diagonal"), self.giant_rotation(g)))
+                };
+                Ok((*b, ext))
+            })
+            .collect::<Result<_, SchemeError>>()?;
+        drop(decomposition);
+
+        let parts = giant_keys
+            .par_iter()
+            .map(|(diags, key)| {
+                let terms: Vec<(&Extended, &ExtendedPlaintext)> = diags.iter().map(|(b, pt)| (&baby[b], pt)).collect();
+                let sum = inner_sum(params, level, &terms);
+                let Some((key, table)) = key else { return Ok(sum) };
+                // Only c_1 is key-switched; c_0 (still P times the value) is only permuted.
+                let c1 = keyswitch::mod_down_one(params, level, sum.c1)?;
+                let (mut c0, c1) = key.switch_extended(&Decomposition::new(params, &c1)?, Some(table))?;
+                keyswitch::add_automorphism_extended_assign(params, level, &mut c0, &sum.c0, table);
+                Ok(Extended { c0, c1 })
             })
             .collect::<Result<Vec<_>, SchemeError>>()?;
-        // The giant-step rotations share one ModDown.
-        let (inners, steps): (Vec<Ciphertext>, Vec<i64>) = partial.into_iter().unzip();
-        eval.sum_of_rotations(&inners, &steps)
+        let mut parts = parts.into_iter();
+        let mut total = parts.next().expect("every transform has a giant step");
+        for part in parts {
+            keyswitch::add_extended_assign(params, level, &mut total.c0, &part.c0);
+            keyswitch::add_extended_assign(params, level, &mut total.c1, &part.c1);
+        }
+        let (d0, d1) = keyswitch::mod_down_pair(params, level, total.c0, total.c1)?;
+        let scale = ct.scale.mul(crate::scale::Scale::new(self.scale));
+        Ok(Ciphertext { params: params.clone(), c: vec![d0, d1], scale })
     }
 
     /// The reference product `M z` in double precision: `out[j] = sum_k diag_k[j] z[(j + k) mod n]`.
@@ -308,6 +349,74 @@ impl LinearTransform {
         Ok(out)
     }
 }
+
+/// A rotation's key and its NTT-domain permutation table.
+type RotationKey<'a> = (&'a SwitchingKey, Arc<Vec<usize>>);
+
+/// A ciphertext over `Q_l * P` that decrypts to `P` times its message (a key-switching result
+/// before ModDown): components limb-major, `l + 1` limbs of `Q` then `P`, reduced, NTT form.
+struct Extended {
+    c0: Vec<u64>,
+    c1: Vec<u64>,
+}
+
+impl Extended {
+    /// `(P c_0, P c_1)` over `Q_l * P` (the baby step of rotation 0).
+    fn lift(params: &Parameters, ct: &Ciphertext) -> Result<Self, SchemeError> {
+        let width = (ct.level() + 1 + params.p_basis().len()) * params.degree();
+        let mut c0 = vec![0u64; width];
+        let mut c1 = vec![0u64; width];
+        keyswitch::add_p_times_assign(params, &mut c0, &ct.c[0], None)?;
+        keyswitch::add_p_times_assign(params, &mut c1, &ct.c[1], None)?;
+        Ok(Self { c0, c1 })
+    }
+}
+
+/// `sum_b (x_b ⊙ pt_b)` over `Q_l * P` for both components, in one pass: the products (below
+/// `2^122`) are accumulated in `u128` and reduced once per [`TERMS_PER_REDUCTION`] terms.
+fn inner_sum(params: &Parameters, level: usize, terms: &[(&Extended, &ExtendedPlaintext)]) -> Extended {
+    const BLOCK: usize = 128;
+    let (q, p) = (params.q_basis(), params.p_basis());
+    let n = params.degree();
+    let limbs = level + 1;
+    let width = (limbs + p.len()) * n;
+    let mut c0 = vec![0u64; width];
+    let mut c1 = vec![0u64; width];
+    c0.par_chunks_exact_mut(n).zip(c1.par_chunks_exact_mut(n)).enumerate().for_each(|(t, (o0, o1))| {
+        let m = if t < limbs { q.modulus(t) } else { p.modulus(t - limbs) };
+        let rows: Vec<(&[u64], &[u64], &[u64])> = terms
+            .iter()
+            .map(|(x, pt)| {
+                let w = if t < limbs { pt.q.poly.limb(t) } else { pt.p.limb(t - limbs) };
+                (&x.c0[t * n..(t + 1) * n], &x.c1[t * n..(t + 1) * n], w)
+            })
+            .collect();
+        let mut s0 = [0u128; BLOCK];
+        let mut s1 = [0u128; BLOCK];
+        for start in (0..n).step_by(BLOCK) {
+            let end = (start + BLOCK).min(n);
+            for chunk in rows.chunks(TERMS_PER_REDUCTION) {
+                s0.fill(0);
+                s1.fill(0);
+                for (x0, x1, w) in chunk {
+                    for (c, ((a0, a1), &wc)) in s0.iter_mut().zip(s1.iter_mut()).zip(&w[start..end]).enumerate() {
+                        let wc = wc as u128;
+                        *a0 += x0[start + c] as u128 * wc;
+                        *a1 += x1[start + c] as u128 * wc;
+                    }
+                }
+                for c in 0..end - start {
+                    o0[start + c] = m.add(o0[start + c], m.reduce_u128(s0[c]));
+                    o1[start + c] = m.add(o1[start + c], m.reduce_u128(s1[c]));
+                }
+            }
+        }
+    });
+    Extended { c0, c1 }
+}
+
+/// Products of two residues below `2^61` summed in a `u128` before one reduction.
+const TERMS_PER_REDUCTION: usize = 32;
 
 /// `r` in `(-n/2, n/2]` for `r` in `0..n`.
 fn signed(r: usize, n: usize) -> i64 {
@@ -351,8 +460,8 @@ fn window(indices: impl Iterator<Item = usize>, n: usize) -> (usize, usize) {
     (start, n - best_gap + 1)
 }
 
-/// The number of distinct non-trivial rotations for `n1` baby steps.
-fn rotation_count(indices: &[usize], start: usize, n1: usize, n: usize) -> usize {
+/// The distinct non-trivial baby-step and giant-step rotations for `n1` baby steps.
+fn rotation_counts(indices: &[usize], start: usize, n1: usize, n: usize) -> (usize, usize) {
     let mut baby = BTreeSet::new();
     let mut giant = BTreeSet::new();
     for &k in indices {
@@ -360,18 +469,27 @@ fn rotation_count(indices: &[usize], start: usize, n1: usize, n: usize) -> usize
         baby.insert(offset % n1);
         giant.insert((start + (offset / n1) * n1) % n);
     }
-    let mut all: BTreeSet<usize> = baby.into_iter().collect();
-    all.extend(giant);
-    all.remove(&0);
-    all.len()
+    baby.remove(&0);
+    giant.remove(&0);
+    (baby.len(), giant.len())
 }
+
+/// Cost of a giant step relative to a baby step under double hoisting: a baby step is one
+/// inner product with a key (no ModDown), a giant step adds a ModDown and a whole
+/// decomposition. At `N = 2^15` (bootstrapping's CoeffToSlot, one thread) weights 3 and 8 ran
+/// equally fast and 3-4 need fewer keys (`docs/BOOTSTRAPPING.md`), so the default takes 4.
+const GIANT_STEP_COST: usize = 4;
 
 fn default_n1(indices: impl Iterator<Item = usize>, start: usize, span: usize, n: usize) -> usize {
     let indices: Vec<usize> = indices.collect();
     let root = (span as f64).sqrt();
     let lo = (root.floor().max(1.0) as usize).next_power_of_two().max(1);
     let candidates = [lo / 2, lo, lo * 2].into_iter().filter(|&c| c >= 1 && c <= span.next_power_of_two());
-    candidates.min_by_key(|&c| (rotation_count(&indices, start, c.min(span), n), c)).unwrap_or(1).min(span)
+    let cost = |c: usize| {
+        let (baby, giant) = rotation_counts(&indices, start, c.min(span), n);
+        (baby + GIANT_STEP_COST * giant, baby + giant, c)
+    };
+    candidates.min_by_key(|&c| cost(c)).unwrap_or(1).min(span)
 }
 
 #[cfg(test)]
