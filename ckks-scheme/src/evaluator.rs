@@ -251,6 +251,65 @@ impl Evaluator {
         Ok(out)
     }
 
+    /// `sum_j round(c_j s_j) a_j`: each constant `c_j` encoded at its own scale `s_j` (rounded
+    /// to an integer) and every term read at `level` (the primes above it are ignored, nothing
+    /// is copied). The result, at `level`, has the scale `scale(a_j) * s_j`, which must agree
+    /// for every term (within [`SCALE_TOLERANCE`]), and is **not** rescaled: the baby-step sums
+    /// of polynomial evaluation ([`Evaluator::mul_const_at_scale`] per term, then additions) in
+    /// one pass, the products accumulated in `u128` and reduced once per coefficient.
+    ///
+    /// Errors: no terms, a term below `level` or not of degree 1, scales that disagree, a
+    /// constant that does not fit below `Q_level / 2`. No level consumed.
+    pub fn sum_mul_const_at_scale(
+        &self,
+        terms: &[(&Ciphertext, f64, f64)],
+        level: usize,
+    ) -> Result<Ciphertext, SchemeError> {
+        const OP: &str = "sum_mul_const_at_scale";
+        let Some(&(first, _, first_scale)) = terms.first() else {
+            return Err(SchemeError::InvalidParameters { reason: format!("{OP}: no terms") });
+        };
+        let scale = first.scale.mul(Scale::new(first_scale));
+        let mut constants = Vec::with_capacity(terms.len());
+        for &(a, c, s) in terms {
+            self.check_ct(OP, a)?;
+            check_scale(OP, s)?;
+            if a.size() != 2 {
+                return Err(SchemeError::Degree { op: OP, expected: 2, found: a.size() });
+            }
+            if a.level() < level {
+                return Err(SchemeError::OutOfLevels { op: OP, level: a.level(), needed: level });
+            }
+            Self::check_scales(OP, scale.value(), a.scale() * s)?;
+            constants.push(round_const_at(OP, c * s, a.c[0].basis(), level)?);
+        }
+        let basis = first.c[0].basis().clone();
+        let n = self.params.degree();
+        let limbs = level + 1;
+        // Products below 2^122 (residues below 2^61): 32 of them fit a u128.
+        const TERMS_PER_REDUCTION: usize = 32;
+        let mut out = [vec![0u64; limbs * n], vec![0u64; limbs * n]];
+        for (k, o) in out.iter_mut().enumerate() {
+            o.par_chunks_exact_mut(n).enumerate().for_each(|(i, limb)| {
+                let m = basis.modulus(i);
+                let rows: Vec<(&[u64], u128)> =
+                    terms.iter().zip(&constants).map(|(t, &v)| (t.0.c[k].limb(i), m.reduce_i128(v) as u128)).collect();
+                for chunk in rows.chunks(TERMS_PER_REDUCTION) {
+                    for (c, x) in limb.iter_mut().enumerate() {
+                        let s: u128 = chunk.iter().map(|&(a, v)| a[c] as u128 * v).sum();
+                        *x = m.add(*x, m.reduce_u128(s));
+                    }
+                }
+            });
+        }
+        let [c0, c1] = out;
+        let c = vec![
+            RnsPoly::from_data(&basis, limbs, ckks_math::Representation::Ntt, c0)?,
+            RnsPoly::from_data(&basis, limbs, ckks_math::Representation::Ntt, c1)?,
+        ];
+        Ok(Ciphertext { params: self.params.clone(), c, scale })
+    }
+
     /// `a * k` for an integer `k` (scale unchanged, no level consumed).
     pub fn mul_int(&self, a: &Ciphertext, k: i64) -> Result<Ciphertext, SchemeError> {
         self.check_ct("mul_int", a)?;
@@ -358,11 +417,8 @@ impl Evaluator {
         if level > a.level() {
             return Err(SchemeError::OutOfLevels { op: "drop_to_level", level: a.level(), needed: level });
         }
-        let mut out = a.clone();
-        for p in out.c.iter_mut() {
-            p.drop_to_limbs(level + 1)?;
-        }
-        Ok(out)
+        let c = a.c.iter().map(|p| p.prefix(level + 1)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Ciphertext { params: a.params.clone(), c, scale: a.scale })
     }
 
     /// Brings two ciphertexts to the lower of their levels (by dropping primes of the higher
@@ -596,7 +652,12 @@ pub fn power_of_two_rotations(params: &Parameters) -> Vec<i64> {
 /// `round(v)` as an integer, refused (like [`crate::Encoder::encode`]) unless it lies below
 /// `Q_l / 2` (and `2^126`) at the level of `a`: a larger constant would wrap modulo `Q_l`.
 fn round_const(op: &'static str, v: f64, a: &Ciphertext) -> Result<i128, SchemeError> {
-    let log_half_q = a.c[0].basis().log_product(a.level() + 1) - 1.0;
+    round_const_at(op, v, a.c[0].basis(), a.level())
+}
+
+/// [`round_const`] for a ciphertext at `level` over `basis`.
+fn round_const_at(op: &'static str, v: f64, basis: &ckks_math::RnsBasis, level: usize) -> Result<i128, SchemeError> {
+    let log_half_q = basis.log_product(level + 1) - 1.0;
     let bound = 2f64.powf(log_half_q.min(126.0));
     let r = v.round();
     if !r.is_finite() || r.abs() >= bound {

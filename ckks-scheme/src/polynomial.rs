@@ -199,32 +199,39 @@ impl Context<'_> {
         Ok(out)
     }
 
-    fn power(&mut self, j: usize) -> Result<Ciphertext, SchemeError> {
-        if let Some(t) = &self.powers[j] {
-            return Ok(t.clone());
+    /// `T_j`, computed on first use and kept.
+    fn power(&mut self, j: usize) -> Result<&Ciphertext, SchemeError> {
+        if self.powers[j].is_none() {
+            let t = self.compute_power(j)?;
+            debug_assert_eq!(t.level(), self.power_level(j));
+            self.powers[j] = Some(t);
         }
+        Ok(self.powers[j].as_ref().expect("just computed"))
+    }
+
+    fn compute_power(&mut self, j: usize) -> Result<Ciphertext, SchemeError> {
         let eval = self.eval;
-        let t = if j == 1 {
+        if j == 1 {
             let y = if self.alpha == 1.0 {
                 self.x.clone()
             } else {
                 self.mul_const_to(self.x, self.alpha, self.x.level() - 1, self.x.scale())?
             };
-            eval.add_const(&y, self.beta)?
-        } else if j % 2 == 0 {
+            return eval.add_const(&y, self.beta);
+        }
+        if j % 2 == 0 {
             // T_{2k} = 2 T_k^2 - 1.
             let h = self.power(j / 2)?;
-            eval.add_const(&eval.mul_int(&eval.mul_relin_rescale(&h, &h)?, 2)?, -1.0)?
-        } else {
-            // T_{2k+1} = 2 T_{k+1} T_k - T_1.
-            let (u, v) = eval.align_levels(&self.power(j / 2 + 1)?, &self.power(j / 2)?)?;
-            let p = eval.mul_int(&eval.mul_relin_rescale(&u, &v)?, 2)?;
-            let t1 = self.power(1)?;
-            eval.sub(&p, &self.mul_const_to(&t1, 1.0, p.level(), p.scale())?)?
-        };
-        debug_assert_eq!(t.level(), self.power_level(j));
-        self.powers[j] = Some(t.clone());
-        Ok(t)
+            return eval.add_const(&eval.mul_int(&eval.mul_relin_rescale(h, h)?, 2)?, -1.0);
+        }
+        // T_{2k+1} = 2 T_{k+1} T_k - T_1.
+        self.power(j / 2 + 1)?;
+        self.power(j / 2)?;
+        self.power(1)?;
+        let [u, v, t1] = [j / 2 + 1, j / 2, 1].map(|i| self.powers[i].as_ref().expect("computed above"));
+        let (u, v) = eval.align_levels(u, v)?;
+        let p = eval.mul_int(&eval.mul_relin_rescale(&u, &v)?, 2)?;
+        eval.sub(&p, &self.mul_const_to(t1, 1.0, p.level(), p.scale())?)
     }
 
     /// `0 * x + c` at `level` and `scale`.
@@ -247,18 +254,20 @@ impl Context<'_> {
             // term is multiplied at level + 1 by its constant encoded so that all products
             // share the scale `scale * q_{level+1}`: one rescale for the whole sum.
             let target = scale * self.q(level + 1);
-            let term = |t: &Ciphertext, c: f64| -> Result<Ciphertext, SchemeError> {
-                let t = self.eval.drop_to_level(t, level + 1)?;
-                self.eval.mul_const_at_scale(&t, c, target / t.scale())
-            };
-            let mut acc = term(self.x, coeffs[1] * self.alpha)?;
-            let constant = coeffs[0] + coeffs[1] * self.beta;
             for (j, &c) in coeffs.iter().enumerate().skip(2) {
                 if c != 0.0 {
-                    let t = self.power(j)?;
-                    self.eval.add_assign(&mut acc, &term(&t, c)?)?;
+                    self.power(j)?;
                 }
             }
+            let mut terms = vec![(self.x, coeffs[1] * self.alpha, target / self.x.scale())];
+            for (j, &c) in coeffs.iter().enumerate().skip(2) {
+                if c != 0.0 {
+                    let t = self.powers[j].as_ref().expect("computed above");
+                    terms.push((t, c, target / t.scale()));
+                }
+            }
+            let constant = coeffs[0] + coeffs[1] * self.beta;
+            let acc = self.eval.sum_mul_const_at_scale(&terms, level + 1)?;
             let mut acc = self.eval.rescale(&acc)?;
             acc.set_scale(scale);
             return self.eval.add_const(&acc, constant);
@@ -274,7 +283,7 @@ impl Context<'_> {
             q[i] = 2.0 * coeffs[m + i];
             r[m - i] -= coeffs[m + i];
         }
-        let tm = self.eval.drop_to_level(&self.power(m)?, level + 1)?;
+        let tm = self.eval.drop_to_level(self.power(m)?, level + 1)?;
         let mut prod = if q.len() == 1 {
             self.mul_const_to(&tm, q[0], level, scale)?
         } else {

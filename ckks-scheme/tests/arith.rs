@@ -198,6 +198,45 @@ proptest! {
         let sum = ev.add(&dropped, &low).unwrap();
         check_precision("drop_to_level+add", &zip(&a, &b, |x, y| x + y), &f.decrypt(&sum), LINEAR_BITS);
     }
+
+    /// The fused sum of constant multiples equals the per-term `mul_const_at_scale` sum
+    /// bit for bit, reads terms from higher levels, and decrypts to `sum c_j z_j`.
+    #[test]
+    fn sum_mul_const_at_scale_matches_the_per_term_sum(
+        values in proptest::collection::vec(slots(N12_SLOTS), 1..5),
+        consts in proptest::collection::vec(-2.0..2.0f64, 4),
+        level in 1..=5usize,
+        seed in any::<u64>(),
+    ) {
+        let (f, ev) = (n12(), &n12().eval);
+        let target = f.scale() * f.params.q_basis().modulus(level).value() as f64;
+        let cts: Vec<_> = values
+            .iter()
+            .enumerate()
+            .map(|(j, v)| f.encrypt_at(&halve(v), level + j % 2, seed ^ j as u64))
+            .collect();
+        let terms: Vec<_> = cts.iter().zip(&consts).map(|(ct, &c)| (ct, c, target / ct.scale())).collect();
+        let fused = ev.sum_mul_const_at_scale(&terms, level).unwrap();
+        let mut expected: Option<ckks_scheme::Ciphertext> = None;
+        for &(ct, c, s) in &terms {
+            let t = ev.mul_const_at_scale(&ev.drop_to_level(ct, level).unwrap(), c, s).unwrap();
+            match expected.as_mut() {
+                Some(acc) => ev.add_assign(acc, &t).unwrap(),
+                None => expected = Some(t),
+            }
+        }
+        let expected = expected.unwrap();
+        prop_assert_eq!((fused.level(), fused.scale()), (level, expected.scale()));
+        prop_assert_eq!(f.decrypt(&fused), f.decrypt(&expected));
+        let plain: Vec<Complex> = (0..N12_SLOTS)
+            .map(|i| values.iter().zip(&consts).map(|(v, &c)| v[i] * 0.5 * c).fold(Complex::ZERO, |a, b| a + b))
+            .collect();
+        let out = ev.rescale(&fused).unwrap();
+        check_precision("sum_mul_const_at_scale", &plain, &f.decrypt(&out), PRODUCT_BITS);
+        // A term below the level, or no term at all, is refused.
+        prop_assert!(ev.sum_mul_const_at_scale(&terms, level + 2).is_err());
+        prop_assert!(ev.sum_mul_const_at_scale(&[], level).is_err());
+    }
 }
 
 #[test]

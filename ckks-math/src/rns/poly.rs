@@ -486,18 +486,27 @@ impl RnsPoly {
         self.drop_to_limbs(self.limbs - 1)
     }
 
+    /// A copy of the first `limbs` limbs: `clone` then [`RnsPoly::drop_to_limbs`], copying only
+    /// the limbs kept.
+    pub fn prefix(&self, limbs: usize) -> Result<Self, MathError> {
+        self.check_kept_limbs("RnsPoly::prefix", limbs)?;
+        let data = self.data[..limbs * self.degree()].to_vec();
+        Ok(Self { basis: self.basis.clone(), limbs, repr: self.repr, data })
+    }
+
     /// Keeps only the first `limbs` limbs.
     pub fn drop_to_limbs(&mut self, limbs: usize) -> Result<(), MathError> {
-        if limbs == 0 || limbs > self.limbs {
-            return Err(MathError::Level {
-                op: "RnsPoly::drop_to_limbs",
-                level: limbs.wrapping_sub(1),
-                min: 0,
-                max: self.level(),
-            });
-        }
+        self.check_kept_limbs("RnsPoly::drop_to_limbs", limbs)?;
         self.limbs = limbs;
         self.data.truncate(limbs * self.degree());
+        Ok(())
+    }
+
+    /// Keeping `limbs` limbs needs at least one and at most the current count.
+    fn check_kept_limbs(&self, op: &'static str, limbs: usize) -> Result<(), MathError> {
+        if limbs == 0 || limbs > self.limbs {
+            return Err(MathError::Level { op, level: limbs.wrapping_sub(1), min: 0, max: self.level() });
+        }
         Ok(())
     }
 

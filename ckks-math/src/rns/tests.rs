@@ -315,6 +315,13 @@ fn drop_and_parallel_paths_agree() {
     d.drop_last_limb().unwrap();
     assert_eq!(d.limbs(), 5);
     assert_eq!(d.data(), &par.data()[..5 << 12]);
+    // prefix copies exactly what clone + drop_to_limbs keeps, and refuses 0 or too many limbs.
+    let mut dropped = par.clone();
+    dropped.drop_to_limbs(3).unwrap();
+    assert_eq!(par.prefix(3).unwrap(), dropped);
+    assert_eq!(par.prefix(6).unwrap(), par);
+    assert!(matches!(par.prefix(0), Err(MathError::Level { .. })));
+    assert!(matches!(par.prefix(7), Err(MathError::Level { .. })));
 }
 
 #[test]
