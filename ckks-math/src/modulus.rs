@@ -14,15 +14,18 @@ use crate::MathError;
 /// Largest supported bit size of a modulus: `q < 2^MAX_MODULUS_BITS`.
 pub const MAX_MODULUS_BITS: u32 = 61;
 
-/// A prime modulus `q` with precomputed Barrett constants.
+/// A prime modulus `q` with precomputed Barrett and Montgomery constants.
 ///
 /// Barrett: `ratio = floor(2^128 / q)` split into two words, so any `u128` reduces with three
-/// word products and one conditional subtraction.
+/// word products and one conditional subtraction. Montgomery: `q^-1 mod 2^64`, so a `u128`
+/// below `q 2^64` reduces to `x 2^-64 mod q` with two ([`Modulus::redc`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Modulus {
     q: u64,
     ratio_hi: u64,
     ratio_lo: u64,
+    /// `q^-1 mod 2^64`.
+    q_inv_word: u64,
 }
 
 #[inline(always)]
@@ -51,7 +54,15 @@ impl Modulus {
     pub const fn new_unchecked(q: u64) -> Self {
         // floor(2^128 / q) = floor((2^128 - 1) / q) because q is odd and > 1 (no exact division).
         let ratio = u128::MAX / (q as u128);
-        Self { q, ratio_hi: (ratio >> 64) as u64, ratio_lo: ratio as u64 }
+        // Newton's iteration for q^-1 mod 2^64: q q = 1 mod 8 for odd q (3 bits), and each
+        // step doubles the correct bits (3, 6, 12, 24, 48, 96).
+        let mut inv = q;
+        let mut i = 0;
+        while i < 5 {
+            inv = inv.wrapping_mul(2u64.wrapping_sub(q.wrapping_mul(inv)));
+            i += 1;
+        }
+        Self { q, ratio_hi: (ratio >> 64) as u64, ratio_lo: ratio as u64, q_inv_word: inv }
     }
 
     /// The modulus `q`.
@@ -127,6 +138,31 @@ impl Modulus {
         let r = x0.wrapping_sub(quot.wrapping_mul(self.q));
         debug_assert!(r < 2 * self.q);
         r
+    }
+
+    /// Montgomery reduction: `x 2^-64 mod q` in `[0, q)` for `x < q 2^64` (two word
+    /// products, against five for [`Modulus::reduce_u128`]).
+    ///
+    /// With `m = x q^-1 mod 2^64`, `x - m q` is divisible by `2^64` and its quotient
+    /// `hi(x) - hi(m q)` lies in `(-q, q)`. Sums of products `sum_i y_i w_i` with one factor
+    /// pre-multiplied by `2^64` ([`Modulus::to_montgomery`]) reduce this way while
+    /// `sum_i y_i w_i < q 2^64`, e.g. up to `2^64 / q_max` products with `y_i < q_max`, `w_i < q`.
+    #[inline(always)]
+    pub const fn redc(&self, x: u128) -> u64 {
+        debug_assert!(hi(x) < self.q);
+        let m = (x as u64).wrapping_mul(self.q_inv_word);
+        let (xh, mh) = (hi(x), hi(mul_wide(m, self.q)));
+        if xh >= mh {
+            xh - mh
+        } else {
+            xh + self.q - mh
+        }
+    }
+
+    /// `a 2^64 mod q`: the Montgomery form of `a`, for products reduced by [`Modulus::redc`].
+    #[inline]
+    pub const fn to_montgomery(&self, a: u64) -> u64 {
+        self.reduce_u128((a as u128) << 64)
     }
 
     /// Reduces a `u64` to `[0, q)`.
@@ -333,6 +369,19 @@ mod tests {
     }
 
     proptest! {
+        /// `redc` of `a * to_montgomery(b)` is `a b mod q`, and of any `x < q 2^64` it is
+        /// `x 2^-64 mod q`, checked against big integers.
+        #[test]
+        fn montgomery_reduction_matches_bigint((m, a, b) in modulus_and_two(), lo in any::<u64>(), hi_frac in 0.0..1.0f64) {
+            let q = m.value();
+            prop_assert_eq!(m.redc(a as u128 * m.to_montgomery(b) as u128) as u128, a as u128 * b as u128 % q as u128);
+            let x = (((q - 1) as f64 * hi_frac) as u128) << 64 | lo as u128;
+            let r = m.redc(x);
+            prop_assert!(r < q);
+            let two64 = BigUint::from(1u8) << 64;
+            prop_assert_eq!((BigUint::from(r) * two64) % q, BigUint::from(x) % q);
+        }
+
         #[test]
         fn add_sub_neg_match_u128((m, a, b) in modulus_and_two()) {
             let q = m.value() as u128;

@@ -38,6 +38,10 @@ pub struct BasisConverter {
     qhat_inv: Vec<(u64, u64)>,
     /// `qhat_i mod p_j`, stored `[j][i]`.
     qhat_mod_p: Vec<Vec<u64>>,
+    /// `qhat_i 2^64 mod p_j` (Montgomery form), stored `[j][i]`, when every dot product stays
+    /// below `p_j 2^64` (`k max_i q_i < 2^64`, true for the `alpha + 1 <= 8` source primes of
+    /// key switching): each target residue is then reduced by [`Modulus::redc`].
+    qhat_mod_p_mont: Option<Vec<Vec<u64>>>,
     /// `1 / q_i` as `f64`, for the correction of [`BasisConverter::convert_centered`].
     q_inv: Vec<f64>,
     /// `Q mod p_j`.
@@ -74,7 +78,14 @@ impl BasisConverter {
             .collect();
         let q_inv = from.iter().map(|q| 1.0 / q.value() as f64).collect();
         let q_mod_p = to.iter().map(|pj| pj.product_of(from)).collect();
-        Ok(Self { from: from.to_vec(), to: to.to_vec(), qhat_inv, qhat_mod_p, q_inv, q_mod_p })
+        let max_from = from.iter().map(|q| q.value() as u128).max().unwrap_or(0);
+        let qhat_mod_p_mont = (from.len() as u128 * max_from < 1u128 << 64).then(|| {
+            to.iter()
+                .zip(&qhat_mod_p)
+                .map(|(pj, row): (&Modulus, &Vec<u64>)| row.iter().map(|&w| pj.to_montgomery(w)).collect())
+                .collect()
+        });
+        Ok(Self { from: from.to_vec(), to: to.to_vec(), qhat_inv, qhat_mod_p, qhat_mod_p_mont, q_inv, q_mod_p })
     }
 
     /// Source primes.
@@ -142,6 +153,24 @@ impl BasisConverter {
         if self.from.len() > MAX_ACCUMULATED {
             return self.convert_segment_wide(input, n, start, outs, centered);
         }
+        match &self.qhat_mod_p_mont {
+            Some(mont) => self.convert_segment_dot::<true>(mont, input, n, start, outs, centered),
+            None => self.convert_segment_dot::<false>(&self.qhat_mod_p, input, n, start, outs, centered),
+        }
+    }
+
+    /// The conversion of one segment as dot products of the `k` values `y_i` with the rows of
+    /// `consts` (`qhat_i mod p_j`, in Montgomery form when `MONT`), one `u128` sum per target
+    /// residue reduced by [`Modulus::redc`] (`MONT`) or [`Modulus::reduce_u128`].
+    fn convert_segment_dot<const MONT: bool>(
+        &self,
+        consts: &[Vec<u64>],
+        input: &[u64],
+        n: usize,
+        start: usize,
+        outs: &mut [&mut [u64]],
+        centered: bool,
+    ) {
         let k = self.from.len();
         let len = outs[0].len();
         // y transposed within a block (`yt[c*k + i]`), so that each output coefficient is a
@@ -149,7 +178,7 @@ impl BasisConverter {
         let mut yt = vec![0u64; k * BLOCK];
         let mut v = [0u64; BLOCK];
         let reduce_pair = |pj: &Modulus, j: usize, s: u128, vv: u64| {
-            let r = pj.reduce_u128(s);
+            let r = if MONT { pj.redc(s) } else { pj.reduce_u128(s) };
             if centered {
                 pj.sub(r, pj.mul(vv, self.q_mod_p[j]))
             } else {
@@ -178,8 +207,8 @@ impl BasisConverter {
             let mut j = 0;
             while j < self.to.len() {
                 let pair = j + 1 < self.to.len();
-                let c0 = &self.qhat_mod_p[j];
-                let c1 = if pair { &self.qhat_mod_p[j + 1] } else { c0 };
+                let c0 = &consts[j];
+                let c1 = if pair { &consts[j + 1] } else { c0 };
                 for c in 0..w {
                     let row = &yt[c * k..(c + 1) * k];
                     let (mut s0, mut s1) = (0u128, 0u128);
