@@ -375,7 +375,6 @@ impl Extended {
 /// `sum_b (x_b ⊙ pt_b)` over `Q_l * P` for both components, in one pass: the products (below
 /// `2^122`) are accumulated in `u128` and reduced once per [`TERMS_PER_REDUCTION`] terms.
 fn inner_sum(params: &Parameters, level: usize, terms: &[(&Extended, &ExtendedPlaintext)]) -> Extended {
-    const BLOCK: usize = 128;
     let (q, p) = (params.q_basis(), params.p_basis());
     let n = params.degree();
     let limbs = level + 1;
@@ -391,29 +390,35 @@ fn inner_sum(params: &Parameters, level: usize, terms: &[(&Extended, &ExtendedPl
                 (&x.c0[t * n..(t + 1) * n], &x.c1[t * n..(t + 1) * n], w)
             })
             .collect();
-        let mut s0 = [0u128; BLOCK];
-        let mut s1 = [0u128; BLOCK];
-        for start in (0..n).step_by(BLOCK) {
-            let end = (start + BLOCK).min(n);
+        let mut s0 = vec![0u128; ACCUMULATOR_BLOCK.min(n)];
+        let mut s1 = vec![0u128; ACCUMULATOR_BLOCK.min(n)];
+        // Term by term over long runs of coefficients: three sequential streams at a time
+        // read memory far faster than all terms interleaved per coefficient.
+        for start in (0..n).step_by(ACCUMULATOR_BLOCK) {
+            let end = (start + ACCUMULATOR_BLOCK).min(n);
             for chunk in rows.chunks(TERMS_PER_REDUCTION) {
                 s0.fill(0);
                 s1.fill(0);
                 for (x0, x1, w) in chunk {
-                    for (c, ((a0, a1), &wc)) in s0.iter_mut().zip(s1.iter_mut()).zip(&w[start..end]).enumerate() {
+                    let (x0, x1, w) = (&x0[start..end], &x1[start..end], &w[start..end]);
+                    for ((((a0, a1), &u0), &u1), &wc) in s0.iter_mut().zip(s1.iter_mut()).zip(x0).zip(x1).zip(w) {
                         let wc = wc as u128;
-                        *a0 += x0[start + c] as u128 * wc;
-                        *a1 += x1[start + c] as u128 * wc;
+                        *a0 += u0 as u128 * wc;
+                        *a1 += u1 as u128 * wc;
                     }
                 }
-                for c in 0..end - start {
-                    o0[start + c] = m.add(o0[start + c], m.reduce_u128(s0[c]));
-                    o1[start + c] = m.add(o1[start + c], m.reduce_u128(s1[c]));
+                for (c, (a0, a1)) in s0.iter().zip(&s1).take(end - start).enumerate() {
+                    o0[start + c] = m.add(o0[start + c], m.reduce_u128(*a0));
+                    o1[start + c] = m.add(o1[start + c], m.reduce_u128(*a1));
                 }
             }
         }
     });
     Extended { c0, c1 }
 }
+
+/// Coefficients whose `u128` sums are accumulated together (64 KB for both components).
+const ACCUMULATOR_BLOCK: usize = 2048;
 
 /// Products of two residues below `2^61` summed in a `u128` before one reduction.
 const TERMS_PER_REDUCTION: usize = 32;
