@@ -525,8 +525,8 @@ impl Evaluator {
         let mut parts = switched.into_iter();
         if let Some((mut acc0, mut acc1, mut c0)) = parts.next() {
             for (a0, a1, d0) in parts {
-                crate::keyswitch::add_extended_assign(&self.params, level, &mut acc0, &a0);
-                crate::keyswitch::add_extended_assign(&self.params, level, &mut acc1, &a1);
+                crate::keyswitch::add_extended_assign(&self.params, level, &mut acc0, &a0, None);
+                crate::keyswitch::add_extended_assign(&self.params, level, &mut acc1, &a1, None);
                 c0.add_assign(&d0)?;
             }
             let (mut d0, d1) = crate::keyswitch::mod_down_pair(&self.params, level, acc0, acc1)?;

@@ -194,22 +194,8 @@ impl SwitchingKey {
         d: &Decomposition,
         perm: Option<&[usize]>,
     ) -> Result<(RnsPoly, RnsPoly), SchemeError> {
-        let params = &self.params;
-        let (q, p) = (params.q_basis(), params.p_basis());
-        let n = params.degree();
-        let limbs = d.level + 1;
-        let alpha = p.len();
-        let ks = params.key_switch(d.level)?;
-        let (mut acc0, mut acc1) = self.inner_products(d, perm)?;
-        let acc0_p = acc0.split_off(limbs * n);
-        let acc1_p = acc1.split_off(limbs * n);
-        let mut d0 = RnsPoly::from_data(q, limbs, Representation::Ntt, acc0)?;
-        let mut d1 = RnsPoly::from_data(q, limbs, Representation::Ntt, acc1)?;
-        let e0 = RnsPoly::from_data(p, alpha, Representation::Ntt, acc0_p)?;
-        let e1 = RnsPoly::from_data(p, alpha, Representation::Ntt, acc1_p)?;
-        ks.down.mod_down(&mut d0, e0)?;
-        ks.down.mod_down(&mut d1, e1)?;
-        Ok((d0, d1))
+        let (acc0, acc1) = self.inner_products(d, perm)?;
+        mod_down_pair(&self.params, d.level, acc0, acc1)
     }
 
     /// The inner products of key switching, before ModDown: `(acc_0, acc_1)` over `Q_l * P`
@@ -287,20 +273,10 @@ impl SwitchingKey {
 pub(crate) fn mod_down_pair(
     params: &Parameters,
     level: usize,
-    mut acc0: Vec<u64>,
-    mut acc1: Vec<u64>,
+    acc0: Vec<u64>,
+    acc1: Vec<u64>,
 ) -> Result<(RnsPoly, RnsPoly), SchemeError> {
-    let (q, p) = (params.q_basis(), params.p_basis());
-    let n = params.degree();
-    let limbs = level + 1;
-    let ks = params.key_switch(level)?;
-    let acc0_p = acc0.split_off(limbs * n);
-    let acc1_p = acc1.split_off(limbs * n);
-    let mut d0 = RnsPoly::from_data(q, limbs, Representation::Ntt, acc0)?;
-    let mut d1 = RnsPoly::from_data(q, limbs, Representation::Ntt, acc1)?;
-    ks.down.mod_down(&mut d0, RnsPoly::from_data(p, p.len(), Representation::Ntt, acc0_p)?)?;
-    ks.down.mod_down(&mut d1, RnsPoly::from_data(p, p.len(), Representation::Ntt, acc1_p)?)?;
-    Ok((d0, d1))
+    Ok((mod_down_one(params, level, acc0)?, mod_down_one(params, level, acc1)?))
 }
 
 /// ModDown of one extended-basis polynomial at `level`: `round(acc / P)` over `Q_l` (NTT
@@ -347,36 +323,18 @@ pub(crate) fn add_p_times_assign(
     Ok(())
 }
 
-/// `acc += sigma(c)` limb by limb over `Q_l * P` for `c` over `Q_l * P` (both reduced,
-/// limb-major, NTT form), `sigma` given by its NTT-domain table (the same for every prime).
-pub(crate) fn add_automorphism_extended_assign(
-    params: &Parameters,
-    level: usize,
-    acc: &mut [u64],
-    c: &[u64],
-    perm: &[usize],
-) {
-    let (q, p) = (params.q_basis(), params.p_basis());
-    let n = params.degree();
-    let limbs = level + 1;
-    acc.par_chunks_exact_mut(n).zip(c.par_chunks_exact(n)).enumerate().for_each(|(t, (x, y))| {
-        let m = if t < limbs { q.modulus(t) } else { p.modulus(t - limbs) };
-        for (u, &s) in x.iter_mut().zip(perm) {
-            *u = m.add(*u, y[s]);
-        }
-    });
-}
-
 /// `a += b` limb by limb over `Q_l * P` (both reduced, limb-major, `l + 1` limbs of `Q` then
-/// `P`).
-pub(crate) fn add_extended_assign(params: &Parameters, level: usize, a: &mut [u64], b: &[u64]) {
+/// `P`, NTT form), or `a += sigma(b)` with `perm` the NTT-domain table of `sigma` (the same for
+/// every prime).
+pub(crate) fn add_extended_assign(params: &Parameters, level: usize, a: &mut [u64], b: &[u64], perm: Option<&[usize]>) {
     let (q, p) = (params.q_basis(), params.p_basis());
     let n = params.degree();
     let limbs = level + 1;
     a.par_chunks_exact_mut(n).zip(b.par_chunks_exact(n)).enumerate().for_each(|(t, (x, y))| {
         let m = if t < limbs { q.modulus(t) } else { p.modulus(t - limbs) };
-        for (u, &v) in x.iter_mut().zip(y) {
-            *u = m.add(*u, v);
+        match perm {
+            Some(perm) => x.iter_mut().zip(perm).for_each(|(u, &s)| *u = m.add(*u, y[s])),
+            None => x.iter_mut().zip(y).for_each(|(u, &v)| *u = m.add(*u, v)),
         }
     });
 }

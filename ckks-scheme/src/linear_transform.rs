@@ -318,15 +318,15 @@ impl LinearTransform {
                 // Only c_1 is key-switched; c_0 (still P times the value) is only permuted.
                 let c1 = keyswitch::mod_down_one(params, level, sum.c1)?;
                 let (mut c0, c1) = key.switch_extended(&Decomposition::new(params, &c1)?, Some(table))?;
-                keyswitch::add_automorphism_extended_assign(params, level, &mut c0, &sum.c0, table);
+                keyswitch::add_extended_assign(params, level, &mut c0, &sum.c0, Some(table));
                 Ok(Extended { c0, c1 })
             })
             .collect::<Result<Vec<_>, SchemeError>>()?;
         let mut parts = parts.into_iter();
         let mut total = parts.next().expect("every transform has a giant step");
         for part in parts {
-            keyswitch::add_extended_assign(params, level, &mut total.c0, &part.c0);
-            keyswitch::add_extended_assign(params, level, &mut total.c1, &part.c1);
+            keyswitch::add_extended_assign(params, level, &mut total.c0, &part.c0, None);
+            keyswitch::add_extended_assign(params, level, &mut total.c1, &part.c1, None);
         }
         let (d0, d1) = keyswitch::mod_down_pair(params, level, total.c0, total.c1)?;
         let scale = ct.scale.mul(crate::scale::Scale::new(self.scale));
