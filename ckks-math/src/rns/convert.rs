@@ -150,19 +150,27 @@ impl BasisConverter {
     }
 
     fn convert_segment(&self, input: &[u64], n: usize, start: usize, outs: &mut [&mut [u64]], centered: bool) {
-        if self.from.len() > MAX_ACCUMULATED {
-            return self.convert_segment_wide(input, n, start, outs, centered);
+        macro_rules! fixed {
+            ($($k:literal)*) => {
+                match (self.from.len(), &self.qhat_mod_p_mont) {
+                    $(
+                        ($k, Some(m)) => self.convert_segment_fixed::<$k, true>(m, input, n, start, outs, centered),
+                        ($k, None) => self.convert_segment_fixed::<$k, false>(&self.qhat_mod_p, input, n, start, outs, centered),
+                    )*
+                    _ => self.convert_segment_wide(input, n, start, outs, centered),
+                }
+            };
         }
-        match &self.qhat_mod_p_mont {
-            Some(mont) => self.convert_segment_dot::<true>(mont, input, n, start, outs, centered),
-            None => self.convert_segment_dot::<false>(&self.qhat_mod_p, input, n, start, outs, centered),
-        }
+        fixed!(1 2 3 4 5 6 7 8)
     }
 
-    /// The conversion of one segment as dot products of the `k` values `y_i` with the rows of
-    /// `consts` (`qhat_i mod p_j`, in Montgomery form when `MONT`), one `u128` sum per target
-    /// residue reduced by [`Modulus::redc`] (`MONT`) or [`Modulus::reduce_u128`].
-    fn convert_segment_dot<const MONT: bool>(
+    /// The conversion of one segment from `K` source primes (key switching's digits and `P`
+    /// have at most 8) as dot products of the `K` values `y_i` with the rows of `consts`
+    /// (`qhat_i mod p_j`, in Montgomery form when `MONT`): one `u128` sum per target residue,
+    /// reduced by [`Modulus::redc`] (`MONT`) or [`Modulus::reduce_u128`]. `K` is a constant so
+    /// that a target's `K` constants live in registers and the dot product is unrolled: this
+    /// loop is most of ModUp and ModDown.
+    fn convert_segment_fixed<const K: usize, const MONT: bool>(
         &self,
         consts: &[Vec<u64>],
         input: &[u64],
@@ -171,57 +179,74 @@ impl BasisConverter {
         outs: &mut [&mut [u64]],
         centered: bool,
     ) {
-        let k = self.from.len();
+        debug_assert_eq!(self.from.len(), K);
         let len = outs[0].len();
-        // y transposed within a block (`yt[c*k + i]`), so that each output coefficient is a
-        // contiguous dot product accumulated in registers.
-        let mut yt = vec![0u64; k * BLOCK];
-        let mut v = [0u64; BLOCK];
-        let reduce_pair = |pj: &Modulus, j: usize, s: u128, vv: u64| {
-            let r = if MONT { pj.redc(s) } else { pj.reduce_u128(s) };
-            if centered {
-                pj.sub(r, pj.mul(vv, self.q_mod_p[j]))
-            } else {
-                r
-            }
-        };
+        // y transposed within a block (`yt[c][i]`): each output coefficient is a contiguous
+        // dot product.
+        let mut yt = vec![[0u64; K]; BLOCK];
+        let mut v = [0usize; BLOCK];
+        // `v Q mod p_j` for the correction `v = u + [x >= Q/2]` in `0..=K` of the centered
+        // conversion, per target.
+        let mut v_q = [0u64; 9];
         let mut b = 0;
         while b < len {
             let w = BLOCK.min(len - b);
             for (i, qi) in self.from.iter().enumerate() {
                 let (inv, inv_s) = self.qhat_inv[i];
                 let src = &input[i * n + start + b..i * n + start + b + w];
-                for (c, &x) in src.iter().enumerate() {
-                    yt[c * k + i] = qi.mul_shoup(x, inv, inv_s);
+                for (row, &x) in yt.iter_mut().zip(src) {
+                    row[i] = qi.mul_shoup(x, inv, inv_s);
                 }
             }
             if centered {
-                // v = round(sum_i y_i / q_i) = u + [x >= Q/2].
-                for (c, vv) in v[..w].iter_mut().enumerate() {
-                    let row = &yt[c * k..(c + 1) * k];
+                // v = round(sum_i y_i / q_i) = u + [x >= Q/2], at most K.
+                for (vv, row) in v[..w].iter_mut().zip(&yt) {
                     let f: f64 = row.iter().zip(&self.q_inv).map(|(&y, &inv)| y as f64 * inv).sum();
-                    *vv = (f + 0.5) as u64;
+                    *vv = ((f + 0.5) as usize).min(K);
                 }
             }
-            // Two targets per pass: every y is loaded once for both dot products.
-            let mut j = 0;
-            while j < self.to.len() {
-                let pair = j + 1 < self.to.len();
-                let c0 = &consts[j];
-                let c1 = if pair { &consts[j + 1] } else { c0 };
-                for c in 0..w {
-                    let row = &yt[c * k..(c + 1) * k];
-                    let (mut s0, mut s1) = (0u128, 0u128);
-                    for ((&y, &a), &bb) in row.iter().zip(c0).zip(c1) {
-                        s0 += y as u128 * a as u128;
-                        s1 += y as u128 * bb as u128;
+            for (j, ((pj, out), cj)) in self.to.iter().zip(outs.iter_mut()).zip(consts).enumerate() {
+                let cj: &[u64; K] = cj[..].try_into().expect("one constant per source prime");
+                let out = &mut out[b..b + w];
+                let dot = |row: &[u64; K]| {
+                    let mut s = 0u128;
+                    for i in 0..K {
+                        s += row[i] as u128 * cj[i] as u128;
                     }
-                    outs[j][b + c] = reduce_pair(&self.to[j], j, s0, v[c]);
-                    if pair {
-                        outs[j + 1][b + c] = reduce_pair(&self.to[j + 1], j + 1, s1, v[c]);
+                    if MONT {
+                        pj.redc(s)
+                    } else {
+                        pj.reduce_u128(s)
+                    }
+                };
+                if centered {
+                    for (t, vq) in v_q[..=K].iter_mut().enumerate() {
+                        *vq = pj.mul(t as u64 % pj.value(), self.q_mod_p[j]);
+                    }
+                    for ((o, row), &vv) in out.iter_mut().zip(&yt).zip(&v[..w]) {
+                        *o = pj.sub(dot(row), v_q[vv]);
+                    }
+                } else {
+                    let mut pairs = out.chunks_exact_mut(2);
+                    let mut rows = yt[..w].chunks_exact(2);
+                    for (o, r) in (&mut pairs).zip(&mut rows) {
+                        let (mut s0, mut s1) = (0u128, 0u128);
+                        for i in 0..K {
+                            s0 += r[0][i] as u128 * cj[i] as u128;
+                            s1 += r[1][i] as u128 * cj[i] as u128;
+                        }
+                        if MONT {
+                            o[0] = pj.redc(s0);
+                            o[1] = pj.redc(s1);
+                        } else {
+                            o[0] = pj.reduce_u128(s0);
+                            o[1] = pj.reduce_u128(s1);
+                        }
+                    }
+                    for (o, row) in pairs.into_remainder().iter_mut().zip(rows.remainder()) {
+                        *o = dot(row);
                     }
                 }
-                j += 2;
             }
             b += w;
         }

@@ -192,6 +192,45 @@ proptest! {
     }
 
     #[test]
+    // Lengths that are not a multiple of the conversion's block, odd ones included, so that
+    // every tail of the block loops runs; both representatives, against big integers.
+    fn conversion_of_any_length(k in 1usize..10, n in 1usize..700, seed in any::<u64>(), centered in any::<bool>()) {
+        let b = basis(64, 16);
+        let (from, to) = (&b.moduli()[..k], &b.moduli()[k..]);
+        let conv = BasisConverter::new(from, to).unwrap();
+        let mut state = seed | 1;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let input: Vec<u64> = (0..k * n).map(|w| next() % from[w / n].value()).collect();
+        let mut out = vec![0u64; to.len() * n];
+        if centered {
+            conv.convert_centered(&input, &mut out, n);
+        } else {
+            conv.convert(&input, &mut out, n);
+        }
+        let crt = b.crt(k).unwrap();
+        let qk = BigInt::from(b.product(k));
+        for c in 0..n {
+            let res: Vec<u64> = (0..k).map(|i| input[i * n + c]).collect();
+            let x = BigInt::from(crt.compose(&res));
+            let wants: Vec<BigInt> = if centered {
+                let x = if &x * 2 >= qk { x - &qk } else { x };
+                vec![x]
+            } else {
+                (0..k as u64).map(|u| &x + &qk * u).collect()
+            };
+            let ok = wants.iter().any(|w| {
+                to.iter().enumerate().all(|(j, pj)| BigInt::from(out[j * n + c]) == w.mod_floor(&BigInt::from(pj.value())))
+            });
+            prop_assert!(ok, "coefficient {} of {} (k = {}, centered = {})", c, n, k, centered);
+        }
+    }
+
+    #[test]
     fn centered_conversion_is_exact(k in 1usize..13, seed in any::<u64>()) {
         let b = basis(64, 16);
         let (from, to) = (&b.moduli()[..k], &b.moduli()[k..]);
