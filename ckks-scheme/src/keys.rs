@@ -236,7 +236,7 @@ impl KeyGenerator {
             debug_assert_eq!(b_q.degree(), n);
             digits.push(KeyDigit { b_q, b_p, a_q, a_p, a_seed });
         }
-        Ok(SwitchingKey { params, digits })
+        SwitchingKey::from_digits(params, digits)
     }
 
     /// A key that switches ciphertexts under `from` to ciphertexts under `to` (both keys of

@@ -186,15 +186,15 @@ struct SwitchingKeyBody<V = Vec<u64>> {
 }
 
 #[derive(Serialize, Deserialize)]
-struct EvaluationKeysBody<V = Vec<u64>> {
+struct EvaluationKeysBody<V = Vec<u64>, K = Vec<u64>> {
     public: PublicKeyBody<V>,
-    relinearization: Option<SwitchingKeyBody<V>>,
-    galois: BTreeMap<usize, SwitchingKeyBody<V>>,
+    relinearization: Option<SwitchingKeyBody<K>>,
+    galois: BTreeMap<usize, SwitchingKeyBody<K>>,
 }
 
-// The bodies are written from borrowed residues (`V = &[u64]`, which bincode encodes exactly as
-// `Vec<u64>`) and read into owned ones: writing the server's keys at N = 2^16 (9 GB in memory)
-// must not copy them first.
+// The bodies are written from borrowed residues (`V = &[u64]`, and for switching keys
+// `KeyWords`, which bincode encodes exactly as `Vec<u64>`) and read into owned ones: writing
+// the server's keys at N = 2^16 (9 GB in memory) must not copy them first.
 
 fn public_body(pk: &PublicKey) -> PublicKeyBody<&[u64]> {
     PublicKeyBody { b: pk.b.data(), a_seed: pk.a_seed }
@@ -210,8 +210,24 @@ fn public_from(params: &Parameters, body: PublicKeyBody) -> Result<PublicKey, Sc
     Ok(PublicKey { params: params.clone(), b, a, a_seed: body.a_seed })
 }
 
-fn switching_body(k: &SwitchingKey) -> SwitchingKeyBody<&[u64]> {
-    SwitchingKeyBody { digits: k.digits.iter().map(|d| (d.b_q.data(), d.b_p.data(), d.a_seed)).collect() }
+/// One digit's `b_j` over `Q` or `P`, gathered from the packed key while it is written: it
+/// serialises exactly as the `&[u64]` of the digit-major layout would (a length, then the
+/// words), without a copy of the key.
+struct KeyWords<'a> {
+    key: &'a SwitchingKey,
+    digit: usize,
+    over_p: bool,
+}
+
+impl Serialize for KeyWords<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.key.b_words(self.digit, self.over_p))
+    }
+}
+
+fn switching_body(k: &SwitchingKey) -> SwitchingKeyBody<KeyWords<'_>> {
+    let words = |digit, over_p| KeyWords { key: k, digit, over_p };
+    SwitchingKeyBody { digits: (0..k.dnum()).map(|j| (words(j, false), words(j, true), k.seed(j))).collect() }
 }
 
 fn switching_from(params: &Parameters, body: SwitchingKeyBody) -> Result<SwitchingKey, SchemeError> {
@@ -247,7 +263,7 @@ fn switching_from(params: &Parameters, body: SwitchingKeyBody) -> Result<Switchi
             })
         })
         .collect::<Result<Vec<_>, SchemeError>>()?;
-    Ok(SwitchingKey { params: params.clone(), digits })
+    SwitchingKey::from_digits(params.clone(), digits).map_err(|e| format_err(e.to_string()))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -368,7 +384,7 @@ impl RelinearizationKey {
 impl GaloisKeys {
     /// Serializes every key, by Galois element.
     pub fn to_bytes(&self, params: &Parameters) -> Result<Vec<u8>, SchemeError> {
-        let body: BTreeMap<usize, SwitchingKeyBody<&[u64]>> =
+        let body: BTreeMap<usize, SwitchingKeyBody<KeyWords<'_>>> =
             self.keys.iter().map(|(&k, v)| (k, switching_body(v))).collect();
         encode(params, Kind::GaloisKeys, &body)
     }
@@ -511,9 +527,7 @@ mod tests {
         assert_eq!(keys2.public.a, keys.public.a);
         let relin = keys.relinearization.as_ref().unwrap();
         let relin2 = RelinearizationKey::from_bytes(&params, &relin.to_bytes().unwrap()).unwrap();
-        for (d, e) in relin.0.digits.iter().zip(&relin2.0.digits) {
-            assert_eq!((&d.b_q, &d.a_q, &d.b_p, &d.a_p), (&e.b_q, &e.a_q, &e.b_p, &e.a_p));
-        }
+        assert_eq!(relin.0.packed(), relin2.0.packed());
         // Seeded a-parts: the key blob is about half the key in memory.
         let in_memory = relin.0.size_bytes();
         let on_disk = relin.to_bytes().unwrap().len();
