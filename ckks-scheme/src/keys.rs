@@ -208,7 +208,6 @@ impl KeyGenerator {
     fn switching_key(&mut self, sk: &SecretKey, sp_q: &RnsPoly) -> Result<SwitchingKey, SchemeError> {
         let params = self.params.clone();
         let (q, p) = (params.q_basis().clone(), params.p_basis().clone());
-        let alpha = p.len();
         let n = params.degree();
         // [P]_{q_i} for every prime of Q.
         let p_mod_q: Vec<u64> = q.moduli().iter().map(|m| m.product_of(p.moduli())).collect();
@@ -225,7 +224,7 @@ impl KeyGenerator {
             t.mul_assign(&sk.s_p)?;
             b_p.sub_assign(&t)?;
             // + P * g_j * s': only the limbs of digit j of Q change (P * s' vanishes mod P).
-            for i in j * alpha..((j + 1) * alpha).min(q.len()) {
+            for i in params.digits()[j].clone() {
                 let m = *q.modulus(i);
                 let src = sp_q.limb(i).to_vec();
                 let (w, ws) = (p_mod_q[i], m.shoup(p_mod_q[i]));

@@ -20,6 +20,7 @@
 use crate::{Parameters, SchemeError};
 use ckks_math::{BasisConverter, MathError, ModUpDown, Modulus, Representation, RnsBasis, RnsPoly};
 use rayon::prelude::*;
+use std::ops::Range;
 use std::sync::Arc;
 
 /// Where a converted limb goes: a prime of `Q` (by index) or of `P`.
@@ -65,13 +66,17 @@ struct FusedDown {
 }
 
 impl LevelKeySwitch {
-    pub(crate) fn new(q: &Arc<RnsBasis>, p: &Arc<RnsBasis>, level: usize) -> Result<Self, MathError> {
+    pub(crate) fn new(
+        q: &Arc<RnsBasis>,
+        p: &Arc<RnsBasis>,
+        key_digits: &[Range<usize>],
+        level: usize,
+    ) -> Result<Self, MathError> {
         let alpha = p.len();
         let limbs = level + 1;
         let mut digits = Vec::new();
-        let mut start = 0;
-        while start < limbs {
-            let end = (start + alpha).min(limbs);
+        for range in key_digits.iter().take_while(|d| d.start < limbs) {
+            let (start, end) = (range.start, range.end.min(limbs));
             let mut targets: Vec<Target> = (0..limbs).filter(|i| !(start..end).contains(i)).map(Target::Q).collect();
             targets.extend((0..alpha).map(Target::P));
             let to: Vec<_> = targets
@@ -83,7 +88,6 @@ impl LevelKeySwitch {
                 .collect();
             let conv = BasisConverter::new(&q.moduli()[start..end], &to)?;
             digits.push(DigitUp { start, end, conv, targets });
-            start = end;
         }
         let p_mod_q: Vec<(u64, u64)> = q.moduli()[..limbs]
             .iter()
@@ -157,7 +161,7 @@ impl SwitchingKey {
         let bad = |reason: String| SchemeError::InvalidParameters { reason };
         let first = digits.first().ok_or_else(|| bad("switching key without digits".into()))?;
         let (limbs, alpha, n) = (first.b_q.limbs(), params.alpha(), params.degree());
-        if digits.len() != limbs.div_ceil(alpha) {
+        if digits.len() != params.digits_at(limbs - 1) {
             return Err(bad(format!("switching key over {limbs} primes has {} digits", digits.len())));
         }
         if let Some(d) = digits.iter().find(|d| {
@@ -228,16 +232,16 @@ impl SwitchingKey {
     }
 
     /// Keeps only what switching at levels `<= level` reads: the first `level + 1` primes of
-    /// `Q` and the `ceil((level + 1) / alpha)` digits covering them. A key used only low in the
+    /// `Q` and the [`Parameters::digits_at`] digits covering them. A key used only low in the
     /// chain (SlotToCoeff's rotations in bootstrapping) shrinks to
-    /// `2 * ceil((level + 1) / alpha) * (level + 1 + alpha)` limbs. Using it higher is an
+    /// `2 * digits_at(level) * (level + 1 + alpha)` limbs. Using it higher is an
     /// [`SchemeError::OutOfLevels`] error. No-op if `level >= max_level()`.
     pub fn truncate(&mut self, level: usize) -> Result<(), SchemeError> {
         if level >= self.max_level() {
             return Ok(());
         }
         let limbs = level + 1;
-        let dnum = limbs.div_ceil(self.params.alpha());
+        let dnum = self.params.digits_at(level);
         self.packed.drain(limbs..self.limbs);
         if dnum < self.dnum {
             let (old, new) = (2 * self.dnum, 2 * dnum);

@@ -10,6 +10,7 @@ use ckks_math::RnsBasis;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Named parameter sets. The secure ones pass the 128-bit table; the test ones carry
@@ -20,17 +21,17 @@ pub enum Preset {
     /// (`log QP` = 435 of 438 allowed, `dnum` = 4), scale `2^40`.
     LeveledN14,
     /// `N = 2^15`, `q_0` 60 bits, 16 levels of 40 bits, three 60-bit special primes
-    /// (`log QP` = 880 of 881, `dnum` = 6), scale `2^40`.
+    /// (`log QP` = 880 of 881, `dnum` = 5: `q_0` with two primes, then four per digit), scale `2^40`.
     LeveledN15,
     /// `N = 2^16`, `q_0` 60 bits, 28 levels of 40 bits, eight 60-bit special primes
-    /// (`log QP` = 1660 of 1747, `dnum` = 4), scale `2^40`. Eight special primes keep the
+    /// (`log QP` = 1660 of 1747, `dnum` = 3: digits of 11, 11 and 7 primes), scale `2^40`. Eight special primes keep the
     /// number of key-switching digits, hence the NTTs of every relinearization and rotation,
     /// low; `log QP` matches OpenFHE's default bootstrapping set at this degree.
     LeveledN16,
     /// `N = 2^16`, bootstrappable (with `bootstrap::BootstrapConfig::standard`): `q_0` 50
     /// bits, 12 levels of 40 bits for computation, 3 more of 40 bits for SlotToCoeff, 9 of 60
     /// bits for EvalMod and 3 of 60 bits for CoeffToSlot; six 61-bit special primes
-    /// (`log QP` about 1736 of 1747, `dnum` = 5), scale `2^40`, dense ternary secret. After
+    /// (`log QP` about 1736 of 1747, `dnum` = 4: digits of 8, 8, 6 and 6 primes), scale `2^40`, dense ternary secret. After
     /// bootstrapping 12 levels remain at a scale of about `2^40`.
     BootstrapN16,
     /// `N = 2^12` with the layout of [`Preset::BootstrapN16`] (4 computation levels): insecure,
@@ -243,16 +244,7 @@ fn assemble(
     let q = RnsBasis::new(n, q_primes)?;
     let p = RnsBasis::new(n, p_primes)?;
     let log_qp = q.log_product(q.len()) + p.log_product(p.len());
-    let alpha = p.len();
-    let log_p = p.log_product(alpha);
-    for (d, digit) in q_primes.chunks(alpha).enumerate() {
-        let log_digit: f64 = digit.iter().map(|&x| (x as f64).log2()).sum();
-        if log_digit > log_p + 1e-9 {
-            return Err(bad(format!(
-                "key-switching digit {d} has {log_digit:.1} bits but P only {log_p:.1}: add special primes"
-            )));
-        }
-    }
+    let digits = key_switching_digits(q_primes, p.log_product(p.len())).map_err(bad)?;
     let levels = q.len();
     Ok(Parameters {
         inner: Arc::new(Inner {
@@ -264,10 +256,52 @@ fn assemble(
             security,
             log_qp,
             fft,
+            digits,
             key_switch: (0..levels).map(|_| OnceLock::new()).collect(),
             galois_tables: Mutex::new(HashMap::new()),
         }),
     })
+}
+
+/// Most primes of `Q` in one key-switching digit: the basis conversion of ModUp is unrolled up
+/// to this many source primes.
+pub(crate) const MAX_DIGIT_PRIMES: usize = 12;
+
+/// Bits by which a digit's product `Q_j` stays below `P`: the key-switching noise grows with
+/// `Q_j / P` (at `Q_j ~ P` the insecure test presets lost 2-3 bits in a rotation).
+pub(crate) const DIGIT_MARGIN_BITS: f64 = 4.0;
+
+/// Groups `Q`'s primes, from `q_0` up, into key-switching digits: each digit takes consecutive
+/// primes while their product stays [`DIGIT_MARGIN_BITS`] below `P` (`log_p` bits) and they
+/// number at most [`MAX_DIGIT_PRIMES`]. Hybrid key switching needs `Q_j < P` for each digit's
+/// product `Q_j` (its noise is about `Q_j / P` times the key's); grouping by bits rather than by a fixed count
+/// lets small primes share a digit: at `Preset::BootstrapN16` the 40-bit primes go eight to a
+/// digit under a 366-bit `P`, and the chain takes 4 digits instead of 5, so every key switch
+/// does a quarter fewer ModUp conversions and NTTs and its keys are a fifth smaller.
+fn key_switching_digits(q_primes: &[u64], log_p: f64) -> Result<Vec<Range<usize>>, String> {
+    let mut digits = Vec::new();
+    let mut start = 0;
+    while start < q_primes.len() {
+        let mut end = start;
+        let mut bits = 0.0;
+        while end < q_primes.len() && end - start < MAX_DIGIT_PRIMES {
+            let b = (q_primes[end] as f64).log2();
+            if bits + b > log_p - DIGIT_MARGIN_BITS {
+                break;
+            }
+            bits += b;
+            end += 1;
+        }
+        if end == start {
+            return Err(format!(
+                "prime q_{start} has {:.1} bits but P only {log_p:.1} (a digit must stay {DIGIT_MARGIN_BITS} bits below P): add special primes",
+                (q_primes[start] as f64).log2()
+            ));
+        }
+        digits.push(start..end);
+        start = end;
+    }
+    Ok(digits)
 }
 
 struct Inner {
@@ -279,6 +313,8 @@ struct Inner {
     security: SecurityLevel,
     log_qp: f64,
     fft: SpecialFft,
+    /// The key-switching digits: ranges of consecutive primes of `Q`.
+    digits: Vec<Range<usize>>,
     /// Basis-conversion constants of key switching, built on first use per level.
     key_switch: Vec<OnceLock<LevelKeySwitch>>,
     /// NTT-domain gather tables of automorphisms, by Galois element, built on first use.
@@ -356,14 +392,26 @@ impl Parameters {
         self.inner.log_qp
     }
 
-    /// Digit size `alpha` (number of special primes).
+    /// Number `alpha` of special primes (the primes of `P`).
     pub fn alpha(&self) -> usize {
         self.inner.p.len()
     }
 
     /// Number of key-switching digits at the top level.
     pub fn dnum(&self) -> usize {
-        self.inner.q.len().div_ceil(self.alpha())
+        self.inner.digits.len()
+    }
+
+    /// The key-switching digits: ranges of consecutive primes of `Q` whose products stay below
+    /// `P`, from `q_0` up (see `MAX_DIGIT_PRIMES`).
+    pub fn digits(&self) -> &[Range<usize>] {
+        &self.inner.digits
+    }
+
+    /// Number of digits that key switching at `level` decomposes into: those holding a prime
+    /// `q_i` with `i <= level` (the last one clipped to the level).
+    pub fn digits_at(&self, level: usize) -> usize {
+        self.inner.digits.iter().take_while(|d| d.start <= level).count()
     }
 
     /// The builder the set was made from.
@@ -413,7 +461,7 @@ impl Parameters {
         if let Some(ks) = cell.get() {
             return Ok(ks);
         }
-        let ks = LevelKeySwitch::new(&self.inner.q, &self.inner.p, level)?;
+        let ks = LevelKeySwitch::new(&self.inner.q, &self.inner.p, &self.inner.digits, level)?;
         Ok(cell.get_or_init(|| ks))
     }
 
@@ -466,7 +514,7 @@ impl Parameters {
              log P        {:.1}  [{}]\n\
              log QP       {:.1}  (128-bit bound: {})\n\
              scale        2^{}\n\
-             key switch   dnum = {} digits of alpha = {} primes\n\
+             key switch   dnum = {} digits ({}), alpha = {} special primes\n\
              secret       {}\n\
              security     {}",
             b.name,
@@ -484,6 +532,7 @@ impl Parameters {
             bound,
             b.log_scale,
             self.dnum(),
+            self.digits().iter().map(|d| (d.end - d.start).to_string()).collect::<Vec<_>>().join(" + "),
             self.alpha(),
             b.secret,
             match self.security() {
@@ -529,8 +578,35 @@ mod tests {
     fn full_size_preset_builds() {
         let p = Preset::LeveledN16.build().unwrap();
         assert_eq!(p.max_level(), 28);
-        assert_eq!(p.dnum(), 4);
+        // q_0 + 10 primes of 40 bits, 11, then the last 7, under a 480-bit P.
+        assert_eq!(p.digits(), &[0..11, 11..22, 22..29]);
         assert!(p.log_qp() <= 1747.0);
+    }
+
+    #[test]
+    fn digits_group_primes_by_bits_under_p() {
+        // The bootstrapping preset's chain (50, 15 x 40, 12 x 60 bits) under six 61-bit
+        // special primes: eight small primes per digit, six large ones.
+        let mut b = Preset::BootstrapN16.builder();
+        b.log_n = 12;
+        let p = b.build_insecure().unwrap();
+        assert_eq!(p.digits(), &[0..8, 8..16, 16..22, 22..28]);
+        assert_eq!((p.dnum(), p.digits_at(0), p.digits_at(7), p.digits_at(8), p.digits_at(27)), (4, 1, 1, 2, 4));
+        let log_p = p.p_basis().log_product(p.alpha());
+        for d in p.digits() {
+            let bits = p.q_basis().log_product(d.end) - p.q_basis().log_product(d.start);
+            assert!(bits <= log_p - DIGIT_MARGIN_BITS, "{d:?}: {bits} bits under {log_p}");
+            assert!(d.end - d.start <= MAX_DIGIT_PRIMES);
+        }
+        // Contiguous from q_0 to the top.
+        assert!(p.digits().windows(2).all(|w| w[0].end == w[1].start));
+        // Many small primes under a large P: capped at MAX_DIGIT_PRIMES per digit.
+        let q: Vec<u32> = std::iter::once(50).chain(std::iter::repeat_n(30, 29)).collect();
+        let many = Preset::InsecureTestN11.builder().q_bits(q).p_bits(vec![60; 8]).build_insecure().unwrap();
+        assert_eq!(many.digits(), &[0..12, 12..24, 24..30]);
+        // A prime too large for P (less the margin) is an error naming it.
+        let err = Preset::InsecureTestN11.builder().q_bits(vec![50, 40]).p_bits(vec![45]).build_insecure().unwrap_err();
+        assert!(err.to_string().contains("q_0"), "{err}");
     }
 
     #[test]

@@ -25,8 +25,10 @@ use std::collections::BTreeMap;
 
 /// The magic bytes at the start of every blob.
 pub const MAGIC: [u8; 8] = *b"HETALCKS";
-/// The current format version; loading refuses other versions.
-pub const FORMAT_VERSION: u16 = 1;
+/// The current format version; loading refuses other versions. Version 2: switching keys have
+/// one digit per [`Parameters::digits`] range (grouped by bits) instead of one per `alpha`
+/// primes.
+pub const FORMAT_VERSION: u16 = 2;
 /// Upper bound on a blob's size accepted by the decoder (guards allocations on corrupt input).
 const MAX_BLOB: u64 = 1 << 40;
 
@@ -236,7 +238,7 @@ fn switching_from(params: &Parameters, body: SwitchingKeyBody) -> Result<Switchi
     // A key may be truncated to a lower level (SwitchingKey::truncate): its digits then cover
     // the first `limbs` primes of Q.
     let limbs = body.digits.first().map_or(0, |d| d.0.len() / n);
-    if limbs == 0 || limbs > q.len() || body.digits.len() != limbs.div_ceil(params.alpha()) {
+    if limbs == 0 || limbs > q.len() || body.digits.len() != params.digits_at(limbs - 1) {
         return Err(format_err(format!(
             "switching key has {} digits over {limbs} primes, expected {} digits over {} (or a truncation)",
             body.digits.len(),

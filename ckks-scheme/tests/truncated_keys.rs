@@ -54,7 +54,7 @@ fn truncation_keeps_low_levels_bit_for_bit() {
     let cut = 3;
     let mut low = full.clone();
     low.truncate(cut).unwrap();
-    assert_eq!((low.max_level(), low.dnum()), (cut, (cut + 1).div_ceil(params.alpha())));
+    assert_eq!((low.max_level(), low.dnum()), (cut, params.digits_at(cut)));
     let enc = Encoder::new(&params);
     let z: Vec<f64> = (0..params.slots()).map(|j| (j as f64 * 0.37).cos()).collect();
     let pt = enc.encode_real(&z, params.max_level(), params.default_scale()).unwrap();

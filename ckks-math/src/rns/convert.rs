@@ -161,11 +161,11 @@ impl BasisConverter {
                 }
             };
         }
-        fixed!(1 2 3 4 5 6 7 8)
+        fixed!(1 2 3 4 5 6 7 8 9 10 11 12)
     }
 
-    /// The conversion of one segment from `K` source primes (key switching's digits and `P`
-    /// have at most 8) as dot products of the `K` values `y_i` with the rows of `consts`
+    /// The conversion of one segment from `K` source primes (key switching's digits have at
+    /// most 12, `P` and the fused ModDown's sources at most 9 at the presets) as dot products of the `K` values `y_i` with the rows of `consts`
     /// (`qhat_i mod p_j`, in Montgomery form when `MONT`): one `u128` sum per target residue,
     /// reduced by [`Modulus::redc`] (`MONT`) or [`Modulus::reduce_u128`]. `K` is a constant so
     /// that a target's `K` constants live in registers and the dot product is unrolled: this
@@ -187,7 +187,7 @@ impl BasisConverter {
         let mut v = [0usize; BLOCK];
         // `v Q mod p_j` for the correction `v = u + [x >= Q/2]` in `0..=K` of the centered
         // conversion, per target.
-        let mut v_q = [0u64; 9];
+        let mut v_q = vec![0u64; K + 1];
         let mut b = 0;
         while b < len {
             let w = BLOCK.min(len - b);
@@ -220,7 +220,7 @@ impl BasisConverter {
                     }
                 };
                 if centered {
-                    for (t, vq) in v_q[..=K].iter_mut().enumerate() {
+                    for (t, vq) in v_q.iter_mut().enumerate() {
                         *vq = pj.mul(t as u64 % pj.value(), self.q_mod_p[j]);
                     }
                     for ((o, row), &vv) in out.iter_mut().zip(&yt).zip(&v[..w]) {
