@@ -61,8 +61,6 @@ struct FusedDown {
     conv: BasisConverter,
     /// `(P q_l)^-1 mod q_i` and Shoup, for `i < l`.
     inv: Vec<(u64, u64)>,
-    /// `[P]_{q_i}` and Shoup, for `i <= l`.
-    p_mod_q: Vec<(u64, u64)>,
 }
 
 impl LevelKeySwitch {
@@ -109,7 +107,7 @@ impl LevelKeySwitch {
                     (inv, qi.shoup(inv))
                 })
                 .collect();
-            Some(FusedDown { conv, inv, p_mod_q: p_mod_q.clone() })
+            Some(FusedDown { conv, inv })
         } else {
             None
         };
@@ -277,7 +275,7 @@ impl SwitchingKey {
         d: &Decomposition,
         perm: Option<&[usize]>,
     ) -> Result<(RnsPoly, RnsPoly), SchemeError> {
-        let (acc0, acc1) = self.inner_products(d, perm)?;
+        let (acc0, acc1) = self.inner_products(d, perm, [None, None])?;
         mod_down_pair(&self.params, d.level, acc0, acc1)
     }
 
@@ -289,7 +287,20 @@ impl SwitchingKey {
         d: &Decomposition,
         perm: Option<&[usize]>,
     ) -> Result<(Vec<u64>, Vec<u64>), SchemeError> {
-        self.inner_products(d, perm)
+        self.inner_products(d, perm, [None, None])
+    }
+
+    /// [`SwitchingKey::switch_extended`] with `P sigma(c_0)` added to `acc_0` (`sigma` the
+    /// automorphism of `perm`, the identity without): the whole rotated ciphertext
+    /// `(c_0, c_1)` over `Q_l * P`, times `P`, before ModDown. `c_0` is at the decomposition's
+    /// level, NTT form.
+    pub(crate) fn switch_extended_with(
+        &self,
+        d: &Decomposition,
+        perm: Option<&[usize]>,
+        c0: &RnsPoly,
+    ) -> Result<(Vec<u64>, Vec<u64>), SchemeError> {
+        self.inner_products(d, perm, [Some(c0), None])
     }
 
     /// Key switching of `c` fused with the rescale that follows a relinearization: returns
@@ -308,12 +319,21 @@ impl SwitchingKey {
         let d = Decomposition::new(params, c)?;
         let ks = params.key_switch(d.level)?;
         let fused = ks.fused.as_ref().ok_or(SchemeError::OutOfLevels { op: "rescale", level: 0, needed: 1 })?;
-        let (acc0, acc1) = self.inner_products(&d, None)?;
-        Ok((fused_down(params, fused, d.level, acc0, c0)?, fused_down(params, fused, d.level, acc1, c1)?))
+        let (acc0, acc1) = self.inner_products(&d, None, [Some(c0), Some(c1)])?;
+        Ok((fused_down(params, fused, d.level, acc0)?, fused_down(params, fused, d.level, acc1)?))
     }
 
-    /// `(sum_j x_j b_j, sum_j x_j a_j)` over `Q_l * P` (limb-major, `Q_l` limbs then `P`).
-    fn inner_products(&self, d: &Decomposition, perm: Option<&[usize]>) -> Result<(Vec<u64>, Vec<u64>), SchemeError> {
+    /// `(sum_j x_j b_j + P u_0, sum_j x_j a_j + P u_1)` over `Q_l * P` (limb-major, `Q_l` limbs
+    /// then `P`), with `x_j` (and the `u_i`) read through `perm` when given. The lifts `u_0`,
+    /// `u_1` (NTT form over `Q_l`, zero when absent; `u_1` only with `u_0`) are how ciphertext
+    /// components that need no key switching join the result before ModDown; `P u` vanishes
+    /// modulo `P`, so they are one more term of the `Q_l` limbs' sums.
+    fn inner_products(
+        &self,
+        d: &Decomposition,
+        perm: Option<&[usize]>,
+        lift: [Option<&RnsPoly>; 2],
+    ) -> Result<(Vec<u64>, Vec<u64>), SchemeError> {
         if d.level > self.max_level() {
             return Err(SchemeError::OutOfLevels {
                 op: "key switch (truncated key)",
@@ -330,12 +350,17 @@ impl SwitchingKey {
         let mut acc0 = vec![0u64; width * n];
         let mut acc1 = vec![0u64; width * n];
         let stride = 2 * self.dnum;
+        if let Some(u) = lift.iter().flatten().find(|u| u.level() != d.level || u.representation() != Representation::Ntt) {
+            return Err(SchemeError::LevelMismatch { op: "key switch (lift)", left: d.level, right: u.level() });
+        }
+        let p_mod_q = &params.key_switch(d.level)?.p_mod_q;
         acc0.par_chunks_exact_mut(n).zip(acc1.par_chunks_exact_mut(n)).enumerate().for_each(|(t, (o0, o1))| {
             // Limb t of the extended basis Q_l * P: key limb t of Q, or limb t - limbs of P.
             let (m, key) =
                 if t < limbs { (q.modulus(t), &self.packed[t]) } else { (p.modulus(t - limbs), &self.packed[self.limbs + t - limbs]) };
             let xs: Vec<&[u64]> = d.digits.iter().map(|dig| &dig[t * n..(t + 1) * n]).collect();
-            inner_product(m, &xs, key, stride, perm, o0, o1);
+            let lifts = if t < limbs { lift.map(|u| u.map(|u| (u.limb(t), p_mod_q[t].0))) } else { [None, None] };
+            inner_product(m, &xs, key, stride, perm, lifts, o0, o1);
         });
         Ok((acc0, acc1))
     }
@@ -412,27 +437,14 @@ pub(crate) fn add_extended_assign(params: &Parameters, level: usize, a: &mut [u6
     });
 }
 
-/// `round((P c + acc) / (P q_l))` over `Q_{l-1}` for `acc` over `Q_l * P` (NTT, limb-major)
-/// and `c` over `Q_l` (NTT): the `P` limbs and limb `q_l` of `E = acc + P c` are taken to the
-/// coefficient domain, converted exactly (centered) to `Q_{l-1}`, and subtracted:
-/// `(E - [E]_{P q_l}) * (P q_l)^-1 mod q_i`.
-fn fused_down(
-    params: &Parameters,
-    f: &FusedDown,
-    level: usize,
-    mut acc: Vec<u64>,
-    c: &RnsPoly,
-) -> Result<RnsPoly, SchemeError> {
+/// `round(E / (P q_l))` over `Q_{l-1}` for `E` over `Q_l * P` (NTT, limb-major; key
+/// switching's inner product with the lifted component `P c` already added): the `P` limbs
+/// and limb `q_l` of `E` are taken to the coefficient domain, converted exactly (centered) to
+/// `Q_{l-1}`, and subtracted: `(E - [E]_{P q_l}) * (P q_l)^-1 mod q_i`.
+fn fused_down(params: &Parameters, f: &FusedDown, level: usize, mut acc: Vec<u64>) -> Result<RnsPoly, SchemeError> {
     let (q, p) = (params.q_basis(), params.p_basis());
     let n = params.degree();
     let (limbs, alpha) = (level + 1, p.len());
-    // E = acc + P * c on the Q_l limbs (P * c vanishes modulo P).
-    acc[..limbs * n].par_chunks_exact_mut(n).enumerate().for_each(|(i, e)| {
-        let (m, (w, ws)) = (q.modulus(i), f.p_mod_q[i]);
-        for (x, &y) in e.iter_mut().zip(c.limb(i)) {
-            *x = m.add(*x, m.mul_shoup(y, w, ws));
-        }
-    });
     // Source limbs [P..., q_l] in coefficient form.
     let mut src = vec![0u64; (alpha + 1) * n];
     src[..alpha * n].copy_from_slice(&acc[limbs * n..]);
@@ -542,44 +554,62 @@ impl Decomposition {
 /// `forward_lazy`) and keys are reduced (`< q < 2^61`), so each product is below `2^124` and
 /// 16 of them fit a `u128`: up to 8 digits (every preset) the sums are unrolled for the digit
 /// count and reduced once; more digits are reduced every 16 terms.
+#[allow(clippy::too_many_arguments)]
 fn inner_product(
     m: &Modulus,
     xs: &[&[u64]],
     key: &[u64],
     stride: usize,
     perm: Option<&[usize]>,
+    lifts: [Option<(&[u64], u64)>; 2],
     o0: &mut [u64],
     o1: &mut [u64],
 ) {
     macro_rules! fixed {
         ($($d:literal)*) => {
-            match xs.len() {
-                $($d => inner_product_fixed::<$d>(m, xs.try_into().expect("digit count"), key, stride, perm, o0, o1),)*
-                _ => inner_product_any(m, xs, key, stride, perm, o0, o1),
+            match (xs.len(), lifts) {
+                $(
+                    ($d, [None, None]) => inner_product_fixed::<$d, 0>(m, xs.try_into().expect("digit count"), key, stride, perm, [(&[], 0); 2], o0, o1),
+                    ($d, [Some(u0), None]) => inner_product_fixed::<$d, 1>(m, xs.try_into().expect("digit count"), key, stride, perm, [u0, (&[], 0)], o0, o1),
+                    ($d, [Some(u0), Some(u1)]) => inner_product_fixed::<$d, 2>(m, xs.try_into().expect("digit count"), key, stride, perm, [u0, u1], o0, o1),
+                )*
+                _ => inner_product_any(m, xs, key, stride, perm, lifts, o0, o1),
             }
         };
     }
     fixed!(1 2 3 4 5 6 7 8)
 }
 
-fn inner_product_fixed<const D: usize>(
+/// [`inner_product`] for `D` digits and `LIFTS` lifted components (0, 1: `o0`, 2: both): the
+/// lift `(u, [P]_q)` adds `u[src] [P]_q` to the sum, one more product below `2^122`.
+#[allow(clippy::too_many_arguments)]
+fn inner_product_fixed<const D: usize, const LIFTS: usize>(
     m: &Modulus,
     xs: &[&[u64]; D],
     key: &[u64],
     stride: usize,
     perm: Option<&[usize]>,
+    lifts: [(&[u64], u64); 2],
     o0: &mut [u64],
     o1: &mut [u64],
 ) {
     let n = o0.len();
     debug_assert!(xs.iter().all(|x| x.len() == n) && key.len() == n * stride && 2 * D <= stride);
+    debug_assert!(lifts[..LIFTS].iter().all(|(u, _)| u.len() == n));
     let groups = key.chunks_exact(stride).zip(o0.iter_mut().zip(o1.iter_mut()));
+    let [(u0, w0), (u1, w1)] = lifts;
     let sum = |g: &[u64], src: usize| {
         let (mut s0, mut s1) = (0u128, 0u128);
         for j in 0..D {
             let x = xs[j][src] as u128;
             s0 += x * g[2 * j] as u128;
             s1 += x * g[2 * j + 1] as u128;
+        }
+        if LIFTS >= 1 {
+            s0 += u0[src] as u128 * w0 as u128;
+        }
+        if LIFTS >= 2 {
+            s1 += u1[src] as u128 * w1 as u128;
         }
         (m.reduce_u128(s0), m.reduce_u128(s1))
     };
@@ -589,12 +619,14 @@ fn inner_product_fixed<const D: usize>(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn inner_product_any(
     m: &Modulus,
     xs: &[&[u64]],
     key: &[u64],
     stride: usize,
     perm: Option<&[usize]>,
+    lifts: [Option<(&[u64], u64)>; 2],
     o0: &mut [u64],
     o1: &mut [u64],
 ) {
@@ -619,6 +651,12 @@ fn inner_product_any(
                 o0[c] = m.add(o0[c], r0);
                 o1[c] = m.add(o1[c], r1);
             }
+        }
+    }
+    for ((u, w), o) in lifts.into_iter().zip([o0, o1]).filter_map(|(l, o)| l.map(|l| (l, o))) {
+        let ws = m.shoup(w);
+        for (c, x) in o.iter_mut().enumerate() {
+            *x = m.add(*x, m.mul_shoup(u[perm.map_or(c, |p| p[c])], w, ws));
         }
     }
 }

@@ -299,8 +299,7 @@ impl LinearTransform {
                 let ext = match key {
                     None => Extended::lift(params, &ct)?,
                     Some((key, table)) => {
-                        let (mut c0, c1) = key.switch_extended(&decomposition, Some(table))?;
-                        keyswitch::add_p_times_assign(params, &mut c0, &ct.c[0], Some(table))?;
+                        let (c0, c1) = key.switch_extended_with(&decomposition, Some(table), &ct.c[0])?;
                         Extended { c0, c1 }
                     }
                 };
