@@ -179,8 +179,11 @@ impl SwitchingKey {
             .map(|t| {
                 let mut v = vec![0u64; n * 2 * dnum];
                 for (j, d) in digits.iter().enumerate() {
-                    let (b, a) =
-                        if t < limbs { (d.b_q.limb(t), d.a_q.limb(t)) } else { (d.b_p.limb(t - limbs), d.a_p.limb(t - limbs)) };
+                    let (b, a) = if t < limbs {
+                        (d.b_q.limb(t), d.a_q.limb(t))
+                    } else {
+                        (d.b_p.limb(t - limbs), d.a_p.limb(t - limbs))
+                    };
                     for ((g, &bc), &ac) in v.chunks_exact_mut(2 * dnum).zip(b).zip(a) {
                         g[2 * j] = bc;
                         g[2 * j + 1] = ac;
@@ -221,12 +224,14 @@ impl SwitchingKey {
     }
 
     /// The words of `b_j` over the key's primes of `Q` (`over_p = false`, limb-major) or over
-    /// `P`: the digit-major form that files store.
-    pub(crate) fn b_words(&self, j: usize, over_p: bool) -> impl ExactSizeIterator<Item = u64> + '_ {
-        let n = self.params.degree();
+    /// `P`, with their number: the digit-major form that files store.
+    pub(crate) fn b_words(&self, j: usize, over_p: bool) -> (usize, impl Iterator<Item = u64> + '_) {
         let (first, count) = if over_p { (self.limbs, self.params.alpha()) } else { (0, self.limbs) };
         let stride = 2 * self.dnum;
-        (0..count * n).map(move |w| self.packed[first + w / n][(w % n) * stride + 2 * j])
+        let words = self.packed[first..first + count]
+            .iter()
+            .flat_map(move |limb| limb.iter().skip(2 * j).step_by(stride).copied());
+        (count * self.params.degree(), words)
     }
 
     /// Keeps only what switching at levels `<= level` reads: the first `level + 1` primes of
@@ -350,14 +355,19 @@ impl SwitchingKey {
         let mut acc0 = vec![0u64; width * n];
         let mut acc1 = vec![0u64; width * n];
         let stride = 2 * self.dnum;
-        if let Some(u) = lift.iter().flatten().find(|u| u.level() != d.level || u.representation() != Representation::Ntt) {
+        if let Some(u) =
+            lift.iter().flatten().find(|u| u.level() != d.level || u.representation() != Representation::Ntt)
+        {
             return Err(SchemeError::LevelMismatch { op: "key switch (lift)", left: d.level, right: u.level() });
         }
         let p_mod_q = &params.key_switch(d.level)?.p_mod_q;
         acc0.par_chunks_exact_mut(n).zip(acc1.par_chunks_exact_mut(n)).enumerate().for_each(|(t, (o0, o1))| {
             // Limb t of the extended basis Q_l * P: key limb t of Q, or limb t - limbs of P.
-            let (m, key) =
-                if t < limbs { (q.modulus(t), &self.packed[t]) } else { (p.modulus(t - limbs), &self.packed[self.limbs + t - limbs]) };
+            let (m, key) = if t < limbs {
+                (q.modulus(t), &self.packed[t])
+            } else {
+                (p.modulus(t - limbs), &self.packed[self.limbs + t - limbs])
+            };
             let xs: Vec<&[u64]> = d.digits.iter().map(|dig| &dig[t * n..(t + 1) * n]).collect();
             let lifts = if t < limbs { lift.map(|u| u.map(|u| (u.limb(t), p_mod_q[t].0))) } else { [None, None] };
             inner_product(m, &xs, key, stride, perm, lifts, o0, o1);

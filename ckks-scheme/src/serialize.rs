@@ -223,7 +223,13 @@ struct KeyWords<'a> {
 
 impl Serialize for KeyWords<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.key.b_words(self.digit, self.over_p))
+        use serde::ser::SerializeSeq;
+        let (len, words) = self.key.b_words(self.digit, self.over_p);
+        let mut seq = serializer.serialize_seq(Some(len))?;
+        for w in words {
+            seq.serialize_element(&w)?;
+        }
+        seq.end()
     }
 }
 

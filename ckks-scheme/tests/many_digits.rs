@@ -13,7 +13,8 @@ fn max_err(want: &[Complex], got: &[Complex]) -> f64 {
 #[test]
 fn more_than_eight_digits() {
     let q: Vec<u32> = std::iter::once(50).chain(std::iter::repeat_n(40, 9)).collect();
-    let params = Preset::InsecureTestN11.builder().q_bits(q).p_bits(vec![60]).name("many-digits").build_insecure().unwrap();
+    let params =
+        Preset::InsecureTestN11.builder().q_bits(q).p_bits(vec![60]).name("many-digits").build_insecure().unwrap();
     assert_eq!(params.dnum(), 10, "{:?}", params.digits());
     let n = params.slots();
     let mut kg = KeyGenerator::from_seed(&params, [31; 32]);

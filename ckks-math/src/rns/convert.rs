@@ -164,12 +164,12 @@ impl BasisConverter {
         fixed!(1 2 3 4 5 6 7 8 9 10 11 12)
     }
 
-    /// The conversion of one segment from `K` source primes (key switching's digits have at
-    /// most 12, `P` and the fused ModDown's sources at most 9 at the presets) as dot products of the `K` values `y_i` with the rows of `consts`
-    /// (`qhat_i mod p_j`, in Montgomery form when `MONT`): one `u128` sum per target residue,
-    /// reduced by [`Modulus::redc`] (`MONT`) or [`Modulus::reduce_u128`]. `K` is a constant so
-    /// that a target's `K` constants live in registers and the dot product is unrolled: this
-    /// loop is most of ModUp and ModDown.
+    /// The conversion of one segment from `K` source primes (key-switching digits have at most
+    /// 12; `P`, plus `q_l` in the fused ModDown, at most 9 at the presets) as dot products of
+    /// the `K` values `y_i` with the rows of `consts` (`qhat_i mod p_j`, in Montgomery form
+    /// when `MONT`): one `u128` sum per target residue, reduced by [`Modulus::redc`] (`MONT`)
+    /// or [`Modulus::reduce_u128`]. `K` is a constant so that a target's `K` constants live in
+    /// registers and the dot product is unrolled: this loop is most of ModUp and ModDown.
     fn convert_segment_fixed<const K: usize, const MONT: bool>(
         &self,
         consts: &[Vec<u64>],
