@@ -308,11 +308,15 @@ impl LinearTransform {
             .collect::<Result<_, SchemeError>>()?;
         drop(decomposition);
 
-        let parts = giant_keys
-            .par_iter()
-            .map(|(diags, key)| {
-                let terms: Vec<(&Extended, &ExtendedPlaintext)> = diags.iter().map(|(b, pt)| (&baby[b], pt)).collect();
-                let sum = inner_sum(params, level, &terms);
+        let groups: Vec<Vec<(&Extended, &ExtendedPlaintext)>> =
+            giant_keys.iter().map(|(diags, _)| diags.iter().map(|(b, pt)| (&baby[b], pt)).collect()).collect();
+        let sums = inner_sums(params, level, &groups);
+        drop(groups);
+        drop(baby);
+        let parts = sums
+            .into_par_iter()
+            .zip(&giant_keys)
+            .map(|(sum, (_, key))| {
                 let Some((key, table)) = key else { return Ok(sum) };
                 // Only c_1 is key-switched; c_0 (still P times the value) is only permuted.
                 let c1 = keyswitch::mod_down_one(params, level, sum.c1)?;
@@ -371,53 +375,78 @@ impl Extended {
     }
 }
 
-/// `sum_b (x_b ⊙ pt_b)` over `Q_l * P` for both components, in one pass: the products (below
-/// `2^122`) are accumulated in `u128` and reduced once per [`TERMS_PER_REDUCTION`] terms.
-fn inner_sum(params: &Parameters, level: usize, terms: &[(&Extended, &ExtendedPlaintext)]) -> Extended {
+/// For every group `g` of terms, `sum_b (x_b ⊙ pt_b)` over `Q_l * P` for both components (the
+/// diagonal sums of all giant steps): the products (below `2^122`) are accumulated in `u128` and
+/// reduced once per [`TERMS_PER_REDUCTION`] terms.
+///
+/// Memory order: per limb, over blocks of [`ACCUMULATOR_BLOCK`] coefficients, every group in
+/// turn, term by term. A baby step's block is read by each group that uses it while it is
+/// still in cache (a baby step's block of one limb takes 2 x 4 KB), so each baby step
+/// comes from memory about once instead of once per giant step; within a group each term is
+/// one sequential run (a few streams at a time read far faster than all terms interleaved).
+fn inner_sums(params: &Parameters, level: usize, groups: &[Vec<(&Extended, &ExtendedPlaintext)>]) -> Vec<Extended> {
     let (q, p) = (params.q_basis(), params.p_basis());
     let n = params.degree();
     let limbs = level + 1;
     let width = (limbs + p.len()) * n;
-    let mut c0 = vec![0u64; width];
-    let mut c1 = vec![0u64; width];
-    c0.par_chunks_exact_mut(n).zip(c1.par_chunks_exact_mut(n)).enumerate().for_each(|(t, (o0, o1))| {
+    let mut out: Vec<Extended> =
+        groups.iter().map(|_| Extended { c0: vec![0u64; width], c1: vec![0u64; width] }).collect();
+    // Limb t of every output, handed to the thread that computes limb t.
+    let mut by_limb: Vec<Vec<(&mut [u64], &mut [u64])>> =
+        (0..limbs + p.len()).map(|_| Vec::with_capacity(groups.len())).collect();
+    for e in out.iter_mut() {
+        for (t, (o0, o1)) in e.c0.chunks_exact_mut(n).zip(e.c1.chunks_exact_mut(n)).enumerate() {
+            by_limb[t].push((o0, o1));
+        }
+    }
+    by_limb.into_par_iter().enumerate().for_each(|(t, mut outs)| {
         let m = if t < limbs { q.modulus(t) } else { p.modulus(t - limbs) };
-        let rows: Vec<(&[u64], &[u64], &[u64])> = terms
+        let rows: Vec<Vec<TermLimb<'_>>> = groups
             .iter()
-            .map(|(x, pt)| {
-                let w = if t < limbs { pt.q.poly.limb(t) } else { pt.p.limb(t - limbs) };
-                (&x.c0[t * n..(t + 1) * n], &x.c1[t * n..(t + 1) * n], w)
+            .map(|terms| {
+                terms
+                    .iter()
+                    .map(|(x, pt)| {
+                        let w = if t < limbs { pt.q.poly.limb(t) } else { pt.p.limb(t - limbs) };
+                        (&x.c0[t * n..(t + 1) * n], &x.c1[t * n..(t + 1) * n], w)
+                    })
+                    .collect()
             })
             .collect();
-        let mut s0 = vec![0u128; ACCUMULATOR_BLOCK.min(n)];
-        let mut s1 = vec![0u128; ACCUMULATOR_BLOCK.min(n)];
-        // Term by term over long runs of coefficients: three sequential streams at a time
-        // read memory far faster than all terms interleaved per coefficient.
-        for start in (0..n).step_by(ACCUMULATOR_BLOCK) {
-            let end = (start + ACCUMULATOR_BLOCK).min(n);
-            for chunk in rows.chunks(TERMS_PER_REDUCTION) {
-                s0.fill(0);
-                s1.fill(0);
-                for (x0, x1, w) in chunk {
-                    let (x0, x1, w) = (&x0[start..end], &x1[start..end], &w[start..end]);
-                    for ((((a0, a1), &u0), &u1), &wc) in s0.iter_mut().zip(s1.iter_mut()).zip(x0).zip(x1).zip(w) {
-                        let wc = wc as u128;
-                        *a0 += u0 as u128 * wc;
-                        *a1 += u1 as u128 * wc;
+        let block = ACCUMULATOR_BLOCK.min(n);
+        let mut s0 = vec![0u128; block];
+        let mut s1 = vec![0u128; block];
+        for start in (0..n).step_by(block) {
+            let end = (start + block).min(n);
+            for (rows, (o0, o1)) in rows.iter().zip(outs.iter_mut()) {
+                for chunk in rows.chunks(TERMS_PER_REDUCTION) {
+                    s0.fill(0);
+                    s1.fill(0);
+                    for (x0, x1, w) in chunk {
+                        let (x0, x1, w) = (&x0[start..end], &x1[start..end], &w[start..end]);
+                        for ((((a0, a1), &u0), &u1), &wc) in s0.iter_mut().zip(s1.iter_mut()).zip(x0).zip(x1).zip(w) {
+                            let wc = wc as u128;
+                            *a0 += u0 as u128 * wc;
+                            *a1 += u1 as u128 * wc;
+                        }
                     }
-                }
-                for (c, (a0, a1)) in s0.iter().zip(&s1).take(end - start).enumerate() {
-                    o0[start + c] = m.add(o0[start + c], m.reduce_u128(*a0));
-                    o1[start + c] = m.add(o1[start + c], m.reduce_u128(*a1));
+                    for (c, (a0, a1)) in s0.iter().zip(&s1).take(end - start).enumerate() {
+                        o0[start + c] = m.add(o0[start + c], m.reduce_u128(*a0));
+                        o1[start + c] = m.add(o1[start + c], m.reduce_u128(*a1));
+                    }
                 }
             }
         }
     });
-    Extended { c0, c1 }
+    out
 }
 
-/// Coefficients whose `u128` sums are accumulated together (64 KB for both components).
-const ACCUMULATOR_BLOCK: usize = 2048;
+/// One limb of a diagonal-sum term: the baby step's two components and the diagonal.
+type TermLimb<'a> = (&'a [u64], &'a [u64], &'a [u64]);
+
+/// Coefficients whose `u128` sums are accumulated together (16 KB for both components; a
+/// baby step's block is 2 x 4 KB, so the baby steps of a block stay in L2 for every group).
+const ACCUMULATOR_BLOCK: usize = 512;
 
 /// Products of two residues below `2^61` summed in a `u128` before one reduction.
 const TERMS_PER_REDUCTION: usize = 32;
