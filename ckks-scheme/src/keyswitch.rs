@@ -398,34 +398,18 @@ pub(crate) fn mod_down_one(params: &Parameters, level: usize, mut acc: Vec<u64>)
     Ok(d)
 }
 
-/// `acc += P * c` over `Q_l * P` for `c` over `Q_l` (NTT form), read through the NTT-domain
-/// automorphism table `perm` when given (`P sigma(c)`): only the `Q_l` limbs change, since
-/// `P c` vanishes modulo every prime of `P`. This is how a ciphertext component that needs no
-/// key switching joins a key-switching result before ModDown.
-pub(crate) fn add_p_times_assign(
-    params: &Parameters,
-    acc: &mut [u64],
-    c: &RnsPoly,
-    perm: Option<&[usize]>,
-) -> Result<(), SchemeError> {
+/// `acc += P * c` over `Q_l * P` for `c` over `Q_l` (NTT form): only the `Q_l` limbs change,
+/// since `P c` vanishes modulo every prime of `P`. (Key switching adds such terms inside its
+/// inner product, [`SwitchingKey::switch_extended_with`]; this serves the rotation by 0.)
+pub(crate) fn add_p_times_assign(params: &Parameters, acc: &mut [u64], c: &RnsPoly) -> Result<(), SchemeError> {
     let level = c.level();
     let ks = params.key_switch(level)?;
     let q = params.q_basis();
     let n = params.degree();
     acc[..(level + 1) * n].par_chunks_exact_mut(n).enumerate().for_each(|(i, e)| {
         let (m, (w, ws)) = (q.modulus(i), ks.p_mod_q[i]);
-        let src = c.limb(i);
-        match perm {
-            Some(perm) => {
-                for (x, &t) in e.iter_mut().zip(perm) {
-                    *x = m.add(*x, m.mul_shoup(src[t], w, ws));
-                }
-            }
-            None => {
-                for (x, &y) in e.iter_mut().zip(src) {
-                    *x = m.add(*x, m.mul_shoup(y, w, ws));
-                }
-            }
+        for (x, &y) in e.iter_mut().zip(c.limb(i)) {
+            *x = m.add(*x, m.mul_shoup(y, w, ws));
         }
     });
     Ok(())
@@ -609,12 +593,8 @@ fn inner_product_fixed<const D: usize, const LIFTS: usize>(
     let groups = key.chunks_exact(stride).zip(o0.iter_mut().zip(o1.iter_mut()));
     let [(u0, w0), (u1, w1)] = lifts;
     let sum = |g: &[u64], src: usize| {
-        let (mut s0, mut s1) = (0u128, 0u128);
-        for j in 0..D {
-            let x = xs[j][src] as u128;
-            s0 += x * g[2 * j] as u128;
-            s1 += x * g[2 * j + 1] as u128;
-        }
+        // `xs` has the constant length D here, so the digit loop unrolls.
+        let (mut s0, mut s1) = digit_sums(xs, g, src);
         if LIFTS >= 1 {
             s0 += u0[src] as u128 * w0 as u128;
         }
@@ -627,6 +607,19 @@ fn inner_product_fixed<const D: usize, const LIFTS: usize>(
         None => groups.enumerate().for_each(|(c, (g, (r0, r1)))| (*r0, *r1) = sum(g, c)),
         Some(perm) => groups.zip(perm).for_each(|((g, (r0, r1)), &src)| (*r0, *r1) = sum(g, src)),
     }
+}
+
+/// `(sum_j x_j[src] g[2j], sum_j x_j[src] g[2j + 1])` over the digits `xs`, unreduced (at most
+/// 16 digits: each product is below `2^124`).
+#[inline(always)]
+fn digit_sums(xs: &[&[u64]], g: &[u64], src: usize) -> (u128, u128) {
+    let (mut s0, mut s1) = (0u128, 0u128);
+    for j in 0..xs.len() {
+        let x = xs[j][src] as u128;
+        s0 += x * g[2 * j] as u128;
+        s1 += x * g[2 * j + 1] as u128;
+    }
+    (s0, s1)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -646,13 +639,8 @@ fn inner_product_any(
         let end = (start + CHUNK).min(xs.len());
         for c in 0..n {
             let src = perm.map_or(c, |p| p[c]);
-            let g = &key[c * stride..(c + 1) * stride];
-            let (mut s0, mut s1) = (0u128, 0u128);
-            for j in start..end {
-                let x = xs[j][src] as u128;
-                s0 += x * g[2 * j] as u128;
-                s1 += x * g[2 * j + 1] as u128;
-            }
+            let g = &key[c * stride + 2 * start..(c + 1) * stride];
+            let (s0, s1) = digit_sums(&xs[start..end], g, src);
             let (r0, r1) = (m.reduce_u128(s0), m.reduce_u128(s1));
             if start == 0 {
                 o0[c] = r0;

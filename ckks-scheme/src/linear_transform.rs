@@ -369,8 +369,8 @@ impl Extended {
         let width = (ct.level() + 1 + params.p_basis().len()) * params.degree();
         let mut c0 = vec![0u64; width];
         let mut c1 = vec![0u64; width];
-        keyswitch::add_p_times_assign(params, &mut c0, &ct.c[0], None)?;
-        keyswitch::add_p_times_assign(params, &mut c1, &ct.c[1], None)?;
+        keyswitch::add_p_times_assign(params, &mut c0, &ct.c[0])?;
+        keyswitch::add_p_times_assign(params, &mut c1, &ct.c[1])?;
         Ok(Self { c0, c1 })
     }
 }

@@ -227,23 +227,7 @@ impl BasisConverter {
                         *o = pj.sub(dot(row), v_q[vv]);
                     }
                 } else {
-                    let mut pairs = out.chunks_exact_mut(2);
-                    let mut rows = yt[..w].chunks_exact(2);
-                    for (o, r) in (&mut pairs).zip(&mut rows) {
-                        let (mut s0, mut s1) = (0u128, 0u128);
-                        for i in 0..K {
-                            s0 += r[0][i] as u128 * cj[i] as u128;
-                            s1 += r[1][i] as u128 * cj[i] as u128;
-                        }
-                        if MONT {
-                            o[0] = pj.redc(s0);
-                            o[1] = pj.redc(s1);
-                        } else {
-                            o[0] = pj.reduce_u128(s0);
-                            o[1] = pj.reduce_u128(s1);
-                        }
-                    }
-                    for (o, row) in pairs.into_remainder().iter_mut().zip(rows.remainder()) {
+                    for (o, row) in out.iter_mut().zip(&yt) {
                         *o = dot(row);
                     }
                 }
