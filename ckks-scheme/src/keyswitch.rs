@@ -295,19 +295,6 @@ impl SwitchingKey {
         self.inner_products(d, perm, [None, None])
     }
 
-    /// [`SwitchingKey::switch_extended`] with `P sigma(c_0)` added to `acc_0` (`sigma` the
-    /// automorphism of `perm`, the identity without): the whole rotated ciphertext
-    /// `(c_0, c_1)` over `Q_l * P`, times `P`, before ModDown. `c_0` is at the decomposition's
-    /// level, NTT form.
-    pub(crate) fn switch_extended_with(
-        &self,
-        d: &Decomposition,
-        perm: Option<&[usize]>,
-        c0: &RnsPoly,
-    ) -> Result<(Vec<u64>, Vec<u64>), SchemeError> {
-        self.inner_products(d, perm, [Some(c0), None])
-    }
-
     /// Key switching of `c` fused with the rescale that follows a relinearization: returns
     /// `(round((P c0 + acc_0) / (P q_l)), round((P c1 + acc_1) / (P q_l)))` over `Q_{l-1}`,
     /// where `(acc_0, acc_1)` is the inner product of the decomposition of `c` with the key.
@@ -339,6 +326,27 @@ impl SwitchingKey {
         perm: Option<&[usize]>,
         lift: [Option<&RnsPoly>; 2],
     ) -> Result<(Vec<u64>, Vec<u64>), SchemeError> {
+        let n = self.params.degree();
+        let limbs = self.limb_products(d, lift)?;
+        let mut acc0 = vec![0u64; limbs.len() * n];
+        let mut acc1 = vec![0u64; limbs.len() * n];
+        acc0.par_chunks_exact_mut(n)
+            .zip(acc1.par_chunks_exact_mut(n))
+            .zip(limbs.par_iter())
+            .for_each(|((o0, o1), limb)| limb.compute(perm, 0..n, o0, o1));
+        Ok((acc0, acc1))
+    }
+
+    /// The inner products of [`SwitchingKey::inner_products`] split by limb of `Q_l * P`
+    /// (`Q_l` limbs, then `P`), to be computed block by block
+    /// ([`LimbProduct::compute`]): hoisted linear transforms consume each block of a rotation
+    /// while it is in cache instead of writing the whole rotation out. Errors if the key does
+    /// not reach the decomposition's level or a lift is not at that level in NTT form.
+    pub(crate) fn limb_products<'a>(
+        &'a self,
+        d: &'a Decomposition,
+        lift: [Option<&'a RnsPoly>; 2],
+    ) -> Result<Vec<LimbProduct<'a>>, SchemeError> {
         if d.level > self.max_level() {
             return Err(SchemeError::OutOfLevels {
                 op: "key switch (truncated key)",
@@ -346,34 +354,91 @@ impl SwitchingKey {
                 needed: d.level,
             });
         }
-        let params = &self.params;
-        let (q, p) = (params.q_basis(), params.p_basis());
-        let n = params.degree();
-        let limbs = d.level + 1;
-        let alpha = p.len();
-        let width = limbs + alpha;
-        let mut acc0 = vec![0u64; width * n];
-        let mut acc1 = vec![0u64; width * n];
-        let stride = 2 * self.dnum;
         if let Some(u) =
             lift.iter().flatten().find(|u| u.level() != d.level || u.representation() != Representation::Ntt)
         {
             return Err(SchemeError::LevelMismatch { op: "key switch (lift)", left: d.level, right: u.level() });
         }
+        let params = &self.params;
+        let (q, p) = (params.q_basis(), params.p_basis());
+        let n = params.degree();
+        let limbs = d.level + 1;
         let p_mod_q = &params.key_switch(d.level)?.p_mod_q;
-        acc0.par_chunks_exact_mut(n).zip(acc1.par_chunks_exact_mut(n)).enumerate().for_each(|(t, (o0, o1))| {
-            // Limb t of the extended basis Q_l * P: key limb t of Q, or limb t - limbs of P.
-            let (m, key) = if t < limbs {
-                (q.modulus(t), &self.packed[t])
-            } else {
-                (p.modulus(t - limbs), &self.packed[self.limbs + t - limbs])
-            };
-            let xs: Vec<&[u64]> = d.digits.iter().map(|dig| &dig[t * n..(t + 1) * n]).collect();
-            let lifts = if t < limbs { lift.map(|u| u.map(|u| (u.limb(t), p_mod_q[t].0))) } else { [None, None] };
-            inner_product(m, &xs, key, stride, perm, lifts, o0, o1);
-        });
-        Ok((acc0, acc1))
+        Ok((0..limbs + p.len())
+            .map(|t| {
+                // Limb t of the extended basis Q_l * P: key limb t of Q, or limb t - limbs of P.
+                let (m, key) = if t < limbs {
+                    (q.modulus(t), &self.packed[t])
+                } else {
+                    (p.modulus(t - limbs), &self.packed[self.limbs + t - limbs])
+                };
+                let lifts = if t < limbs { lift.map(|u| u.map(|u| (u.limb(t), p_mod_q[t].0))) } else { [None, None] };
+                LimbProduct {
+                    m,
+                    xs: d.digits.iter().map(|dig| &dig[t * n..(t + 1) * n]).collect(),
+                    key,
+                    stride: 2 * self.dnum,
+                    lifts,
+                }
+            })
+            .collect())
     }
+}
+
+/// One limb of a key switch's inner products (see [`SwitchingKey::limb_products`]): the
+/// decomposition's digits, the packed key and the lifted components at that limb.
+pub(crate) struct LimbProduct<'a> {
+    m: &'a Modulus,
+    xs: Vec<&'a [u64]>,
+    key: &'a [u64],
+    stride: usize,
+    lifts: [Option<(&'a [u64], u64)>; 2],
+}
+
+impl LimbProduct<'_> {
+    /// Coefficients `range` of this limb's `(sum_j x_j b_j + [P] u_0, sum_j x_j a_j + [P] u_1)`
+    /// into `o0`, `o1` (of `range.len()` words, reduced), with coefficient `c` reading the
+    /// digits and lifts at `perm[c]` (the automorphism of a rotation) or at `c`.
+    pub(crate) fn compute(&self, perm: Option<&[usize]>, range: Range<usize>, o0: &mut [u64], o1: &mut [u64]) {
+        let key = &self.key[range.start * self.stride..range.end * self.stride];
+        let src = match perm {
+            Some(perm) => Source::Perm(&perm[range]),
+            None => Source::Offset(range.start),
+        };
+        inner_product(self.m, &self.xs, key, self.stride, src, self.lifts, o0, o1);
+    }
+}
+
+/// Where output coefficient `c` of an inner product reads its inputs.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// At `offset + c` (no automorphism; a block starting at `offset`).
+    Offset(usize),
+    /// At `perm[c]` (a block of an automorphism's NTT-domain table).
+    Perm(&'a [usize]),
+}
+
+/// Coefficients `range` of limb `t` of `P c` over `Q_l * P` (`c` over `Q_l`, NTT form, `l` its
+/// level) into `out`: `[P]_{q_t} c_t` for a limb of `Q_l`, zero for a limb of `P`. The baby step
+/// of rotation 0 in a hoisted linear transform.
+pub(crate) fn p_times_block(
+    params: &Parameters,
+    c: &RnsPoly,
+    t: usize,
+    range: Range<usize>,
+    out: &mut [u64],
+) -> Result<(), SchemeError> {
+    let level = c.level();
+    if t > level {
+        out.fill(0);
+        return Ok(());
+    }
+    let (w, ws) = params.key_switch(level)?.p_mod_q[t];
+    let m = params.q_basis().modulus(t);
+    for (o, &y) in out.iter_mut().zip(&c.limb(t)[range]) {
+        *o = m.mul_shoup(y, w, ws);
+    }
+    Ok(())
 }
 
 /// ModDown of a pair of extended-basis accumulators (as [`SwitchingKey::switch_extended`]
@@ -396,23 +461,6 @@ pub(crate) fn mod_down_one(params: &Parameters, level: usize, mut acc: Vec<u64>)
     let mut d = RnsPoly::from_data(q, limbs, Representation::Ntt, acc)?;
     params.key_switch(level)?.down.mod_down(&mut d, RnsPoly::from_data(p, p.len(), Representation::Ntt, acc_p)?)?;
     Ok(d)
-}
-
-/// `acc += P * c` over `Q_l * P` for `c` over `Q_l` (NTT form): only the `Q_l` limbs change,
-/// since `P c` vanishes modulo every prime of `P`. (Key switching adds such terms inside its
-/// inner product, [`SwitchingKey::switch_extended_with`]; this serves the rotation by 0.)
-pub(crate) fn add_p_times_assign(params: &Parameters, acc: &mut [u64], c: &RnsPoly) -> Result<(), SchemeError> {
-    let level = c.level();
-    let ks = params.key_switch(level)?;
-    let q = params.q_basis();
-    let n = params.degree();
-    acc[..(level + 1) * n].par_chunks_exact_mut(n).enumerate().for_each(|(i, e)| {
-        let (m, (w, ws)) = (q.modulus(i), ks.p_mod_q[i]);
-        for (x, &y) in e.iter_mut().zip(c.limb(i)) {
-            *x = m.add(*x, m.mul_shoup(y, w, ws));
-        }
-    });
-    Ok(())
 }
 
 /// `a += b` limb by limb over `Q_l * P` (both reduced, limb-major, `l + 1` limbs of `Q` then
@@ -542,8 +590,8 @@ impl Decomposition {
     }
 }
 
-/// `o0 = sum_j x_j * b_j`, `o1 = sum_j x_j * a_j` modulo `m`, with `x_j` read through `perm`
-/// when given and `(b_j, a_j)` at words `2j, 2j + 1` of each `stride`-word group of `key` (the
+/// `o0 = sum_j x_j * b_j`, `o1 = sum_j x_j * a_j` modulo `m`, with `x_j` read where `src`
+/// says and `(b_j, a_j)` at words `2j, 2j + 1` of each `stride`-word group of `key` (the
 /// packed layout of [`SwitchingKey`]). The decomposition is lazy (`x < 4q < 2^63`, from
 /// `forward_lazy`) and keys are reduced (`< q < 2^61`), so each product is below `2^124` and
 /// 16 of them fit a `u128`: up to 8 digits (every preset) the sums are unrolled for the digit
@@ -554,7 +602,7 @@ fn inner_product(
     xs: &[&[u64]],
     key: &[u64],
     stride: usize,
-    perm: Option<&[usize]>,
+    src: Source<'_>,
     lifts: [Option<(&[u64], u64)>; 2],
     o0: &mut [u64],
     o1: &mut [u64],
@@ -563,11 +611,11 @@ fn inner_product(
         ($($d:literal)*) => {
             match (xs.len(), lifts) {
                 $(
-                    ($d, [None, None]) => inner_product_fixed::<$d, 0>(m, xs.try_into().expect("digit count"), key, stride, perm, [(&[], 0); 2], o0, o1),
-                    ($d, [Some(u0), None]) => inner_product_fixed::<$d, 1>(m, xs.try_into().expect("digit count"), key, stride, perm, [u0, (&[], 0)], o0, o1),
-                    ($d, [Some(u0), Some(u1)]) => inner_product_fixed::<$d, 2>(m, xs.try_into().expect("digit count"), key, stride, perm, [u0, u1], o0, o1),
+                    ($d, [None, None]) => inner_product_fixed::<$d, 0>(m, xs.try_into().expect("digit count"), key, stride, src, [(&[], 0); 2], o0, o1),
+                    ($d, [Some(u0), None]) => inner_product_fixed::<$d, 1>(m, xs.try_into().expect("digit count"), key, stride, src, [u0, (&[], 0)], o0, o1),
+                    ($d, [Some(u0), Some(u1)]) => inner_product_fixed::<$d, 2>(m, xs.try_into().expect("digit count"), key, stride, src, [u0, u1], o0, o1),
                 )*
-                _ => inner_product_any(m, xs, key, stride, perm, lifts, o0, o1),
+                _ => inner_product_any(m, xs, key, stride, src, lifts, o0, o1),
             }
         };
     }
@@ -582,14 +630,13 @@ fn inner_product_fixed<const D: usize, const LIFTS: usize>(
     xs: &[&[u64]; D],
     key: &[u64],
     stride: usize,
-    perm: Option<&[usize]>,
+    src: Source<'_>,
     lifts: [(&[u64], u64); 2],
     o0: &mut [u64],
     o1: &mut [u64],
 ) {
     let n = o0.len();
-    debug_assert!(xs.iter().all(|x| x.len() == n) && key.len() == n * stride && 2 * D <= stride);
-    debug_assert!(lifts[..LIFTS].iter().all(|(u, _)| u.len() == n));
+    debug_assert!(o1.len() == n && key.len() == n * stride && 2 * D <= stride);
     let groups = key.chunks_exact(stride).zip(o0.iter_mut().zip(o1.iter_mut()));
     let [(u0, w0), (u1, w1)] = lifts;
     let sum = |g: &[u64], src: usize| {
@@ -603,9 +650,9 @@ fn inner_product_fixed<const D: usize, const LIFTS: usize>(
         }
         (m.reduce_u128(s0), m.reduce_u128(s1))
     };
-    match perm {
-        None => groups.enumerate().for_each(|(c, (g, (r0, r1)))| (*r0, *r1) = sum(g, c)),
-        Some(perm) => groups.zip(perm).for_each(|((g, (r0, r1)), &src)| (*r0, *r1) = sum(g, src)),
+    match src {
+        Source::Offset(offset) => groups.enumerate().for_each(|(c, (g, (r0, r1)))| (*r0, *r1) = sum(g, offset + c)),
+        Source::Perm(perm) => groups.zip(perm).for_each(|((g, (r0, r1)), &src)| (*r0, *r1) = sum(g, src)),
     }
 }
 
@@ -628,19 +675,22 @@ fn inner_product_any(
     xs: &[&[u64]],
     key: &[u64],
     stride: usize,
-    perm: Option<&[usize]>,
+    src: Source<'_>,
     lifts: [Option<(&[u64], u64)>; 2],
     o0: &mut [u64],
     o1: &mut [u64],
 ) {
     const CHUNK: usize = 16;
     let n = o0.len();
+    let at = |c: usize| match src {
+        Source::Offset(offset) => offset + c,
+        Source::Perm(perm) => perm[c],
+    };
     for start in (0..xs.len()).step_by(CHUNK) {
         let end = (start + CHUNK).min(xs.len());
         for c in 0..n {
-            let src = perm.map_or(c, |p| p[c]);
             let g = &key[c * stride + 2 * start..(c + 1) * stride];
-            let (s0, s1) = digit_sums(&xs[start..end], g, src);
+            let (s0, s1) = digit_sums(&xs[start..end], g, at(c));
             let (r0, r1) = (m.reduce_u128(s0), m.reduce_u128(s1));
             if start == 0 {
                 o0[c] = r0;
@@ -654,7 +704,7 @@ fn inner_product_any(
     for ((u, w), o) in lifts.into_iter().zip([o0, o1]).filter_map(|(l, o)| l.map(|l| (l, o))) {
         let ws = m.shoup(w);
         for (c, x) in o.iter_mut().enumerate() {
-            *x = m.add(*x, m.mul_shoup(u[perm.map_or(c, |p| p[c])], w, ws));
+            *x = m.add(*x, m.mul_shoup(u[at(c)], w, ws));
         }
     }
 }
