@@ -6,6 +6,7 @@
 //! RAYON_NUM_THREADS=2 cargo run --release -p ckks-scheme --example bootstrap_bench -- --slots 4096 --runs 3
 //! cargo run --release -p ckks-scheme --example bootstrap_bench -- --preset insecure-bootstrap-n12
 //! cargo run --release -p ckks-scheme --example bootstrap_bench -- --log-n 15   # insecure, profiling
+//! cargo run --release -p ckks-scheme --example bootstrap_bench -- --slim   # SlotToCoeff first
 //! ```
 //!
 //! Key generation at `N = 2^16` takes about a minute and the Galois keys several GB: the
@@ -33,12 +34,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut runs = 2usize;
     let mut preset = Preset::BootstrapN16;
     let mut log_n: Option<u32> = None;
+    let mut config = BootstrapConfig::standard();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--slots" => slots = Some(args.next().ok_or("--slots needs a value")?.parse()?),
             "--log-n" => log_n = Some(args.next().ok_or("--log-n needs a value")?.parse()?),
             "--runs" => runs = args.next().ok_or("--runs needs a value")?.parse()?,
+            "--slim" => config = BootstrapConfig::slim(),
             "--preset" => {
                 preset = match args.next().ok_or("--preset needs a value")?.as_str() {
                     "bootstrap-n16" => Preset::BootstrapN16,
@@ -47,7 +50,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             other => {
-                return Err(format!("unknown argument {other} (--slots N, --runs R, --preset P, --log-n L)").into())
+                return Err(
+                    format!("unknown argument {other} (--slots N, --runs R, --preset P, --log-n L, --slim)").into()
+                )
             }
         }
     }
@@ -64,7 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("threads      {threads}");
 
     let t = Instant::now();
-    let boot = Bootstrapper::new(&params, BootstrapConfig::standard())?;
+    let boot = Bootstrapper::new(&params, config)?;
     println!("circuit      {:?} to encode the DFT matrices", t.elapsed());
     println!("contract     {}", boot.contract());
 
@@ -94,11 +99,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Complex::new(r * a.cos(), r * a.sin())
         })
         .collect();
-    let pt = enc.encode(&z, 0, params.default_scale())?;
+    let pt = enc.encode(&z, boot.input_level(), params.default_scale())?;
     let ct = Encryptor::from_seed(&keys.public, [2; 32]).encrypt(&pt)?;
     let dec = Decryptor::new(&sk);
     let fresh = PrecisionStats::compare(&z, &enc.decode(&dec.decrypt(&ct)?)?);
-    println!("input        level 0, scale 2^{:.1}: {fresh}", ct.scale().log2());
+    println!("input        level {}, scale 2^{:.1}: {fresh}", ct.level(), ct.scale().log2());
     for run in 0..runs {
         let (out, tm) = boot.bootstrap_timed(&eval, &bkeys, &ct)?;
         let stats = PrecisionStats::compare(&z, &enc.decode(&dec.decrypt(&out)?)?);

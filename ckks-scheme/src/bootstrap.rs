@@ -23,6 +23,13 @@
 //! Every stage runs at a scale equal to the primes it rescales by, so the Chebyshev evaluation
 //! keeps full precision; the error of steps 3-5, relative to `t / q_0`, is amplified by
 //! `q_0 / Delta` in step 6, which is why `q_0 / Delta` is a parameter of the contract.
+//!
+//! With [`BootstrapConfig::slots_to_coeff_first`] ([`BootstrapConfig::slim`]) SlotToCoeff runs
+//! first, on the input at level `stc_depth` (its primes are few there, so it is about 3x
+//! cheaper), and brings the slot values into the coefficients at scale
+//! `q_0 / SLIM_MESSAGE_RATIO`; steps 0-5 follow, EvalMod ends at the scale that reads its
+//! output `sin(2 pi x)` as `m` at the input's scale, and the result is `x' + i y'`, at a level
+//! `stc_depth` higher than step 6 would leave.
 
 use crate::eval_mod::EvalMod;
 use crate::homomorphic_dft::{DftDirection, HomomorphicDft};
@@ -56,6 +63,14 @@ pub struct BootstrapConfig {
     /// Hamming weight of the ephemeral sparse key of sparse-secret encapsulation, or `None` to
     /// bootstrap under the main key directly (then `K` must cover its `||s||_1`).
     pub ephemeral_hamming_weight: Option<usize>,
+    /// SlotToCoeff first, on the input at its low level, before ModRaise ("slim"
+    /// bootstrapping, Chen-Chillotti-Song eprint 2018/1043): the input must keep `stc_depth`
+    /// levels ([`Bootstrapper::input_level`]) and comes out `stc_depth` levels higher, so a
+    /// computation between two bootstrappings has the same levels either way, but SlotToCoeff's
+    /// key switches run over a few primes instead of the middle of the chain, its keys are
+    /// truncated to them, and its errors are not amplified by `q_0 / Delta`.
+    #[serde(default)]
+    pub slots_to_coeff_first: bool,
 }
 
 impl BootstrapConfig {
@@ -63,7 +78,21 @@ impl BootstrapConfig {
     /// angles (EvalMod depth 9, approximation error about `2^-43`), encapsulation with `h = 32`.
     /// 15 levels in all.
     pub fn standard() -> Self {
-        Self { cts_depth: 3, stc_depth: 3, k: 16, degree: 31, double_angles: 4, ephemeral_hamming_weight: Some(32) }
+        Self {
+            cts_depth: 3,
+            stc_depth: 3,
+            k: 16,
+            degree: 31,
+            double_angles: 4,
+            ephemeral_hamming_weight: Some(32),
+            slots_to_coeff_first: false,
+        }
+    }
+
+    /// [`BootstrapConfig::standard`] with SlotToCoeff first ([`BootstrapConfig::slots_to_coeff_first`]):
+    /// input at level 3 or above, output 15 levels below the top, the same 15 levels in all.
+    pub fn slim() -> Self {
+        Self { slots_to_coeff_first: true, ..Self::standard() }
     }
 
     /// Levels consumed by the circuit.
@@ -71,6 +100,13 @@ impl BootstrapConfig {
         self.cts_depth + ceil_log2(self.degree + 1) + self.double_angles + self.stc_depth
     }
 }
+
+/// `q_0 / Delta'` for SlotToCoeff first: the scale of the coefficients ModRaise sees. Each
+/// slot value becomes one coefficient (not spread over `N` as in an encoding), so the sine's
+/// nonlinearity, `(2 pi m / ratio)^2 / 6` relative, needs a larger ratio than the standard
+/// `q_0 / Delta` (`2^-23` at `|m| = 1` here); EvalMod's error reaches the slots without the
+/// `sqrt(N)` gain of a SlotToCoeff after it, which leaves room for the larger ratio.
+const SLIM_MESSAGE_RATIO: f64 = 8192.0;
 
 fn ceil_log2(x: usize) -> usize {
     x.next_power_of_two().trailing_zeros() as usize
@@ -109,13 +145,16 @@ impl BootstrapKeys {
     }
 }
 
-/// What a bootstrapper promises (see the [module documentation](self)): inputs at level 0
-/// (higher levels are dropped to 0) with scale `Delta < q_0 / 2` and `|m| <= 1` for the stated
-/// precision, output at `output_level` on `slots` slots.
+/// What a bootstrapper promises (see the [module documentation](self)): inputs at
+/// `input_level` or above (higher levels are dropped; `input_level` is 0 unless SlotToCoeff
+/// runs first) with scale `Delta < q_0 / 2` and `|m| <= 1` for the stated precision, output at
+/// `output_level` on `slots` slots.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BootstrapContract {
     /// Slots per ciphertext.
     pub slots: usize,
+    /// Lowest level of an input (0, or SlotToCoeff's depth when it runs first).
+    pub input_level: usize,
     /// Level of the result.
     pub output_level: usize,
     /// Levels the circuit consumes (from the top of the chain).
@@ -137,9 +176,16 @@ impl fmt::Display for BootstrapContract {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "bootstrapping: {} slots, level 0 -> level {} ({} levels consumed), K = {} under a {}, \
+            "bootstrapping: {} slots, level {} -> level {} ({} levels consumed), K = {} under a {}, \
              failure probability 2^{:.0} per bootstrap, q_0 = 2^{:.1} (message ratio q_0 / Delta)",
-            self.slots, self.output_level, self.depth, self.k, self.secret, self.log2_failure_probability, self.log_q0
+            self.slots,
+            self.input_level,
+            self.output_level,
+            self.depth,
+            self.k,
+            self.secret,
+            self.log2_failure_probability,
+            self.log_q0
         )
     }
 }
@@ -228,18 +274,31 @@ impl Bootstrapper {
             q.modulus(0).value() as f64,
             q.modulus(eval_mod_level).value() as f64,
         )?;
-        // EvalMod leaves a scale close to its primes; SlotToCoeff brings it back to q_0 so that
-        // the result, read at `scale * Delta / q_0`, is at about `Delta`.
-        let stc_level = eval_mod_level - eval_mod.depth();
-        let slot_to_coeff = HomomorphicDft::retargeted(
-            params,
-            DftDirection::SlotToCoeff,
-            config.stc_depth,
-            stc_level,
-            1.0 / (2.0 * PI),
-            q.modulus(eval_mod_level).value() as f64,
-            q.modulus(0).value() as f64,
-        )?;
+        let slot_to_coeff = if config.slots_to_coeff_first {
+            // On the input (nominally at the default scale) down to level 0 at
+            // q_0 / SLIM_MESSAGE_RATIO: the coefficients ModRaise sees are the slot values.
+            HomomorphicDft::retargeted(
+                params,
+                DftDirection::SlotToCoeff,
+                config.stc_depth,
+                config.stc_depth,
+                1.0,
+                params.default_scale(),
+                q.modulus(0).value() as f64 / SLIM_MESSAGE_RATIO,
+            )?
+        } else {
+            // EvalMod leaves a scale close to its primes; SlotToCoeff brings it back to q_0 so
+            // that the result, read at `scale * Delta / q_0`, is at about `Delta`.
+            HomomorphicDft::retargeted(
+                params,
+                DftDirection::SlotToCoeff,
+                config.stc_depth,
+                eval_mod_level - eval_mod.depth(),
+                1.0 / (2.0 * PI),
+                q.modulus(eval_mod_level).value() as f64,
+                q.modulus(0).value() as f64,
+            )?
+        };
         Ok(Self { params: params.clone(), config, encapsulation, coeff_to_slot, eval_mod, slot_to_coeff })
     }
 
@@ -258,9 +317,20 @@ impl Bootstrapper {
         self.coeff_to_slot.depth() + self.eval_mod.depth() + self.slot_to_coeff.depth()
     }
 
-    /// Level of the refreshed ciphertext.
+    /// Level of the refreshed ciphertext: `stc_depth` levels more with SlotToCoeff first,
+    /// which the next bootstrapping's input needs ([`Bootstrapper::input_level`]).
     pub fn output_level(&self) -> usize {
-        self.params.max_level() - self.depth()
+        self.params.max_level() - self.depth() + self.input_level()
+    }
+
+    /// The lowest level an input may have: 0, or SlotToCoeff's depth when it runs first
+    /// ([`BootstrapConfig::slots_to_coeff_first`]). Levels above it are dropped.
+    pub fn input_level(&self) -> usize {
+        if self.config.slots_to_coeff_first {
+            self.slot_to_coeff.depth()
+        } else {
+            0
+        }
     }
 
     /// The promises of this circuit (see [`BootstrapContract`]).
@@ -282,6 +352,7 @@ impl Bootstrapper {
         let log2_tail = (-z * z / 2.0) / std::f64::consts::LN_2 - (z * (PI / 2.0).sqrt()).log2();
         BootstrapContract {
             slots: self.params.slots(),
+            input_level: self.input_level(),
             output_level: self.output_level(),
             depth: self.depth(),
             log_q0: (self.params.q_basis().modulus(0).value() as f64).log2(),
@@ -300,7 +371,11 @@ impl Bootstrapper {
 
     /// Level of SlotToCoeff's first matrix (the highest level its rotations run at).
     fn stc_level(&self) -> usize {
-        self.params.max_level() - self.coeff_to_slot.depth() - self.eval_mod.depth()
+        if self.config.slots_to_coeff_first {
+            self.slot_to_coeff.depth()
+        } else {
+            self.params.max_level() - self.coeff_to_slot.depth() - self.eval_mod.depth()
+        }
     }
 
     /// Galois elements of SlotToCoeff's rotations.
@@ -396,7 +471,32 @@ impl Bootstrapper {
                 reason: "the input scale must be below q_0 / 2",
             });
         }
-        let ct = if ct.level() > 0 { eval.drop_to_level(ct, 0)? } else { ct.clone() };
+        let slim = self.config.slots_to_coeff_first;
+        let ct = if slim {
+            if ct.level() < self.input_level() {
+                return Err(SchemeError::OutOfLevels {
+                    op: "bootstrap (SlotToCoeff first)",
+                    level: ct.level(),
+                    needed: self.input_level(),
+                });
+            }
+            let t = self.slot_to_coeff.apply(eval, ct)?;
+            lap(&mut timings.slot_to_coeff);
+            t
+        } else if ct.level() > 0 {
+            eval.drop_to_level(ct, 0)?
+        } else {
+            ct.clone()
+        };
+        // The scale ModRaise sees: the message's, or SlotToCoeff's output.
+        let delta_raised = ct.scale();
+        if slim && delta_raised >= q0 / 2.0 {
+            return Err(SchemeError::InvalidScale {
+                op: "bootstrap (SlotToCoeff first)",
+                log2: delta_raised.log2(),
+                reason: "the input scale is too large for q_0 after SlotToCoeff",
+            });
+        }
         let mut raised = match &self.encapsulation {
             Some(enc) => {
                 let missing = |which| SchemeError::InvalidParameters {
@@ -422,6 +522,19 @@ impl Bootstrapper {
         let x = eval.add(&w, &w_conj)?; // Re(w) / (K + 1)
         let y = eval.neg(&eval.mul_by_i(&eval.sub(&w, &w_conj)?)?)?; // Im(w) / (K + 1)
         lap(&mut timings.coeff_to_slot);
+        if slim {
+            // sin(2 pi x) ~ 2 pi delta_raised m / q_0: EvalMod ends at the scale that reads as
+            // m at the input's scale, so no product is left after it.
+            let target = delta * q0 / (2.0 * PI * delta_raised);
+            let (x, y) = rayon::join(
+                || self.eval_mod.evaluate_to_scale(eval, &x, target),
+                || self.eval_mod.evaluate_to_scale(eval, &y, target),
+            );
+            let mut out = eval.add(&x?, &eval.mul_by_i(&y?)?)?;
+            out.set_scale(out.scale() * 2.0 * PI * delta_raised / q0);
+            lap(&mut timings.eval_mod);
+            return Ok((out, timings));
+        }
         // Independent: on two or more threads they run side by side.
         let (x, y) = rayon::join(|| self.eval_mod.evaluate(eval, &x), || self.eval_mod.evaluate(eval, &y));
         let (x, y) = (x?, y?);
@@ -497,7 +610,7 @@ mod tests {
                 Complex::new(r * a.cos(), r * a.sin())
             })
             .collect();
-        let pt = enc.encode(&z, 0, params.default_scale()).unwrap();
+        let pt = enc.encode(&z, boot.input_level(), params.default_scale()).unwrap();
         let ct = Encryptor::from_seed(&keys.public, [seed ^ 0x55; 32]).encrypt(&pt).unwrap();
         let before = enc.decode(&Decryptor::new(&sk).decrypt(&ct).unwrap()).unwrap();
         eprintln!("input ciphertext: {}", PrecisionStats::compare(&z, &before));
@@ -519,6 +632,31 @@ mod tests {
         assert_eq!(level, 4);
         assert_eq!(boot.output_level(), 4);
         assert!(stats.mean_bits >= 20.0 && stats.min_bits >= 15.0, "{stats}");
+    }
+
+    /// SlotToCoeff first: the input keeps 3 levels and the output has 3 more; full and sparse
+    /// slots at the precision of the standard order; an input below level 3 is refused.
+    #[test]
+    fn bootstraps_with_slots_to_coeff_first() {
+        for slots in [2048, 64] {
+            let params = Preset::InsecureBootstrapN12.builder().slots(slots).build_insecure().unwrap();
+            let (boot, level, stats) = run(&params, BootstrapConfig::slim(), 4);
+            eprintln!("SlotToCoeff first, {slots} slots, N = 2^12: {stats}");
+            assert_eq!((boot.input_level(), level, boot.output_level()), (3, 7, 7));
+            assert_eq!(boot.contract().input_level, 3);
+            assert!(stats.mean_bits >= 20.0 && stats.min_bits >= 15.0, "{slots} slots: {stats}");
+            // SlotToCoeff's own rotations run at levels 3..1 only: their keys stop there.
+            assert_eq!(boot.key_plan().truncated_level, 3);
+        }
+        let params = Preset::InsecureBootstrapN12.build().unwrap();
+        let boot = Bootstrapper::new(&params, BootstrapConfig::slim()).unwrap();
+        let mut kg = KeyGenerator::from_seed(&params, [5; 32]);
+        let sk = kg.secret_key().unwrap();
+        let keys = Arc::new(kg.evaluation_keys(&sk, &[], false).unwrap());
+        let pt = Encoder::new(&params).encode_real(&[0.5], 2, params.default_scale()).unwrap();
+        let ct = Encryptor::from_seed(&keys.public, [6; 32]).encrypt(&pt).unwrap();
+        let err = boot.bootstrap(&Evaluator::new(keys), &BootstrapKeys::none(), &ct).unwrap_err();
+        assert!(matches!(err, SchemeError::OutOfLevels { level: 2, needed: 3, .. }), "{err}");
     }
 
     /// Sparse slots (the trace before CoeffToSlot).

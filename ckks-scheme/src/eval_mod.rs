@@ -88,10 +88,36 @@ impl EvalMod {
     /// Evaluates on every slot of `ct`; the result is `depth()` levels lower, at the scale the
     /// double-angle products leave (close to the input's).
     pub fn evaluate(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, SchemeError> {
+        self.evaluate_with(eval, ct, None)
+    }
+
+    /// [`EvalMod::evaluate`] with the result at `scale` (up to floating-point rounding): the
+    /// interpolant's output scale is chosen so that the double angles, each squaring its input
+    /// and dividing by the prime it drops (`S_k = S_(k-1)^2 / q`), end at `scale`, i.e.
+    /// `S_(k-1) = sqrt(S_k q)` backwards from the last step. Bootstrapping with SlotToCoeff first
+    /// uses it to land on the caller's scale without a further product. Same levels and errors
+    /// as [`EvalMod::evaluate`], plus [`SchemeError::InvalidScale`] for a scale that is not
+    /// finite and positive.
+    pub fn evaluate_to_scale(&self, eval: &Evaluator, ct: &Ciphertext, scale: f64) -> Result<Ciphertext, SchemeError> {
+        self.evaluate_with(eval, ct, Some(scale))
+    }
+
+    fn evaluate_with(&self, eval: &Evaluator, ct: &Ciphertext, scale: Option<f64>) -> Result<Ciphertext, SchemeError> {
         if ct.level() < self.depth() {
             return Err(SchemeError::OutOfLevels { op: "EvalMod::evaluate", level: ct.level(), needed: self.depth() });
         }
-        let mut y = self.poly.evaluate(eval, ct)?;
+        let mut y = match scale {
+            None => self.poly.evaluate(eval, ct)?,
+            Some(target) => {
+                // Double angle k (from 1) runs at level l_c - k + 1 and drops that prime.
+                let q = ct.params().q_basis();
+                let l_c = ct.level() - self.poly.depth();
+                let start = (1..=self.double_angles)
+                    .rev()
+                    .fold(target, |s, k| (s * q.modulus(l_c - k + 1).value() as f64).sqrt());
+                self.poly.evaluate_at_scale(eval, ct, start)?
+            }
+        };
         for _ in 0..self.double_angles {
             let sq = eval.mul_relin_rescale(&y, &y)?;
             y = eval.add_const(&eval.mul_int(&sq, 2)?, -1.0)?;

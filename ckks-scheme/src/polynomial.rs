@@ -153,6 +153,22 @@ impl Chebyshev {
     /// [`SchemeError::OutOfLevels`] (`needed` = the depth) when `x` is below that level, and
     /// with the evaluator's errors (a missing relinearization key, scale overflow).
     pub fn evaluate(&self, eval: &Evaluator, x: &Ciphertext) -> Result<Ciphertext, SchemeError> {
+        self.evaluate_at_scale(eval, x, x.scale())
+    }
+
+    /// [`Chebyshev::evaluate`] with the output at exactly `scale` instead of the input's (every
+    /// constant is encoded for it, so any scale costs the same levels): lets a caller plan the
+    /// scales of the products that follow, as EvalMod does for its double angles
+    /// ([`crate::eval_mod::EvalMod::evaluate_to_scale`]). Errors as [`Chebyshev::evaluate`],
+    /// and with [`SchemeError::InvalidScale`] for a scale that is not finite and positive.
+    pub fn evaluate_at_scale(&self, eval: &Evaluator, x: &Ciphertext, scale: f64) -> Result<Ciphertext, SchemeError> {
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(SchemeError::InvalidScale {
+                op: "Chebyshev::evaluate_at_scale",
+                log2: scale.log2(),
+                reason: "the output scale must be finite and positive",
+            });
+        }
         let depth = self.depth();
         if x.level() < depth {
             return Err(SchemeError::OutOfLevels { op: "Chebyshev::evaluate", level: x.level(), needed: depth });
@@ -162,7 +178,7 @@ impl Chebyshev {
         let t1_level = top - self.affine_levels().min(top);
         let baby = 1usize << ceil_log2(self.degree() + 1).div_ceil(2).max(1);
         let mut ctx = Context { eval, x, alpha, beta, t1_level, baby, powers: vec![None; self.degree() + 1] };
-        let out = ctx.eval_at(&self.coeffs, top - depth, x.scale())?;
+        let out = ctx.eval_at(&self.coeffs, top - depth, scale)?;
         debug_assert_eq!(out.level(), top - depth);
         Ok(out)
     }
