@@ -522,24 +522,21 @@ impl Bootstrapper {
         let x = eval.add(&w, &w_conj)?; // Re(w) / (K + 1)
         let y = eval.neg(&eval.mul_by_i(&eval.sub(&w, &w_conj)?)?)?; // Im(w) / (K + 1)
         lap(&mut timings.coeff_to_slot);
-        if slim {
-            // sin(2 pi x) ~ 2 pi delta_raised m / q_0: EvalMod ends at the scale that reads as
-            // m at the input's scale, so no product is left after it.
-            let target = delta * q0 / (2.0 * PI * delta_raised);
-            let (x, y) = rayon::join(
-                || self.eval_mod.evaluate_to_scale(eval, &x, target),
-                || self.eval_mod.evaluate_to_scale(eval, &y, target),
-            );
-            let mut out = eval.add(&x?, &eval.mul_by_i(&y?)?)?;
-            out.set_scale(out.scale() * 2.0 * PI * delta_raised / q0);
-            lap(&mut timings.eval_mod);
-            return Ok((out, timings));
-        }
+        // With SlotToCoeff first, sin(2 pi x) ~ 2 pi delta_raised m / q_0: EvalMod ends at the
+        // scale that reads as m at the input's scale, so no product is left after it.
+        let target = slim.then(|| delta * q0 / (2.0 * PI * delta_raised));
+        let eval_mod = |c: &Ciphertext| match target {
+            Some(scale) => self.eval_mod.evaluate_to_scale(eval, c, scale),
+            None => self.eval_mod.evaluate(eval, c),
+        };
         // Independent: on two or more threads they run side by side.
-        let (x, y) = rayon::join(|| self.eval_mod.evaluate(eval, &x), || self.eval_mod.evaluate(eval, &y));
-        let (x, y) = (x?, y?);
-        let w = eval.add(&x, &eval.mul_by_i(&y)?)?;
+        let (x, y) = rayon::join(|| eval_mod(&x), || eval_mod(&y));
+        let mut w = eval.add(&x?, &eval.mul_by_i(&y?)?)?;
         lap(&mut timings.eval_mod);
+        if slim {
+            w.set_scale(w.scale() * 2.0 * PI * delta_raised / q0);
+            return Ok((w, timings));
+        }
         let mut out = self.slot_to_coeff.apply(eval, &w)?;
         out.set_scale(out.scale() * delta / q0);
         lap(&mut timings.slot_to_coeff);

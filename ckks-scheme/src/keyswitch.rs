@@ -1,7 +1,7 @@
 //! Hybrid key switching (Han-Ki, eprint 2019/688).
 //!
-//! A [`SwitchingKey`] from `s'` to `s` holds, for every digit `j` (a block of `alpha`
-//! consecutive primes of `Q`), a pair over `Q * P`:
+//! A [`SwitchingKey`] from `s'` to `s` holds, for every digit `j` (a range of consecutive
+//! primes of `Q` whose product stays below `P`, [`Parameters::digits`]), a pair over `Q * P`:
 //!
 //! ```text
 //! (b_j, a_j),   b_j = -a_j * s + e_j + P * g_j * s'     (mod Q * P)
@@ -13,7 +13,8 @@
 //! `(sum_j c_j * b_j, sum_j c_j * a_j)` over `Q_l * P`, and divides both by `P` (ModDown):
 //! the result `(d_0, d_1)` satisfies `d_0 + d_1 * s = c * s' + e_ks` with a small `e_ks`.
 //!
-//! Cost at level `l` with `d = ceil((l+1)/alpha)` digits: `d` fast conversions, about
+//! Cost at level `l` with `d = digits_at(l)` digits ([`Parameters::digits_at`]) and `alpha`
+//! special primes: `d` fast conversions, about
 //! `d * (l + 1 + alpha)` forward NTTs, `2 * d * (l + 1 + alpha)` pointwise products, and the
 //! ModDown (`2 * alpha` inverse and `2 * (l+1)` forward NTTs). No level is consumed.
 
@@ -144,9 +145,8 @@ pub struct SwitchingKey {
     pub(crate) params: Parameters,
     /// Primes of `Q` covered (`max_level + 1`).
     limbs: usize,
-    /// Digits stored: `ceil(limbs / alpha)`.
-    dnum: usize,
-    /// The seed of each `a_j` (what files store instead of `a_j`).
+    /// The seed of each `a_j` (what files store instead of `a_j`), one per digit stored
+    /// ([`Parameters::digits_at`] the key's top level): their number is the key's `dnum`.
     seeds: Vec<[u8; 32]>,
     /// `limbs + alpha` limbs of `N * 2 * dnum` words (see the layout above).
     packed: Vec<Vec<u64>>,
@@ -193,7 +193,7 @@ impl SwitchingKey {
             })
             .collect();
         let seeds = digits.iter().map(|d| d.a_seed).collect();
-        Ok(Self { params, limbs, dnum, seeds, packed })
+        Ok(Self { params, limbs, seeds, packed })
     }
 
     /// The parameters the key was made for.
@@ -203,7 +203,7 @@ impl SwitchingKey {
 
     /// Number of digits (`dnum`).
     pub fn dnum(&self) -> usize {
-        self.dnum
+        self.seeds.len()
     }
 
     /// The highest level the key switches at: the top of the chain, or lower after
@@ -227,7 +227,7 @@ impl SwitchingKey {
     /// `P`, with their number: the digit-major form that files store.
     pub(crate) fn b_words(&self, j: usize, over_p: bool) -> (usize, impl Iterator<Item = u64> + '_) {
         let (first, count) = if over_p { (self.limbs, self.params.alpha()) } else { (0, self.limbs) };
-        let stride = 2 * self.dnum;
+        let stride = 2 * self.dnum();
         let words = self.packed[first..first + count]
             .iter()
             .flat_map(move |limb| limb.iter().skip(2 * j).step_by(stride).copied());
@@ -246,8 +246,8 @@ impl SwitchingKey {
         let limbs = level + 1;
         let dnum = self.params.digits_at(level);
         self.packed.drain(limbs..self.limbs);
-        if dnum < self.dnum {
-            let (old, new) = (2 * self.dnum, 2 * dnum);
+        if dnum < self.dnum() {
+            let (old, new) = (2 * self.dnum(), 2 * dnum);
             self.packed.par_iter_mut().for_each(|v| {
                 let kept: Vec<u64> = v.chunks_exact(old).flat_map(|g| g[..new].iter().copied()).collect();
                 *v = kept;
@@ -255,7 +255,6 @@ impl SwitchingKey {
         }
         self.seeds.truncate(dnum);
         self.limbs = limbs;
-        self.dnum = dnum;
         Ok(())
     }
 
@@ -377,7 +376,7 @@ impl SwitchingKey {
                     m,
                     xs: d.digits.iter().map(|dig| &dig[t * n..(t + 1) * n]).collect(),
                     key,
-                    stride: 2 * self.dnum,
+                    stride: 2 * self.dnum(),
                     lifts,
                 }
             })
