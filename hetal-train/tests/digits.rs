@@ -1,20 +1,47 @@
-//! Plaintext training on the real `digits8x8_raw` feature set of `shared/datasets` (folder from
-//! `HETAL_DATASETS`, or `../shared/datasets` beside the repository).
+//! Plaintext training on the real `digits8x8_raw` feature set, committed in
+//! `data/digits8x8_raw` (a byte copy of `shared/datasets/digits8x8_raw`; its README holds the
+//! checksums that the first test verifies).
 
-use hetal_train::data::{load_npy_dir, scale_features, Dataset};
+mod enc_common;
+
+use enc_common::DIGITS_DIR;
+use hetal_train::data::{scale_features, Dataset};
 use hetal_train::plain::{train, Optimizer, SoftmaxKind, TrainConfig};
 use hetal_train::softmax::{SoftmaxApprox, SoftmaxConfig};
-use std::path::PathBuf;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
 
-fn datasets_dir() -> PathBuf {
-    std::env::var_os("HETAL_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets"))
+/// Every file of the committed folder is listed in its README with its SHA-256 (lines in
+/// `sha256sum` format) and has that SHA-256; every file besides the README and
+/// `.gitattributes` is listed. A damaged or partial copy fails here, not as a training result.
+#[test]
+fn committed_digits_files_match_their_checksums() {
+    let dir = Path::new(DIGITS_DIR);
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    let listed: BTreeMap<&str, &str> = readme
+        .lines()
+        .filter_map(|line| line.split_once("  "))
+        .filter(|(hash, _)| hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .map(|(hash, name)| (name, hash))
+        .collect();
+    let mut present: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name != "README.md" && name != ".gitattributes")
+        .collect();
+    present.sort();
+    assert_eq!(listed.keys().copied().collect::<Vec<_>>(), present, "files listed in the README against {DIGITS_DIR}");
+    for (name, hash) in &listed {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        let digest: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(&digest, hash, "SHA-256 of {DIGITS_DIR}/{name} differs from its README's");
+    }
 }
 
+/// Digits, scaled, with the shape and scale of its manifest.
 fn digits() -> Dataset {
-    let dir = datasets_dir().join("digits8x8_raw");
-    let mut ds = load_npy_dir(&dir).unwrap_or_else(|e| panic!("{e} (set HETAL_DATASETS to the datasets folder)"));
+    let mut ds = enc_common::digits();
     let scale = scale_features(&mut ds);
     // The manifest's feature_scale_divisor (largest train-row norm).
     assert!((scale.divisor - 4.789718806986481).abs() < 1e-5, "{scale:?}");

@@ -1,6 +1,8 @@
-//! Shared setup of the encrypted-training tests: a subset of the real `digits8x8_raw`, keys
-//! with exactly the rotations of a step, the client and a server with the decrypt-and-re-encrypt
-//! double, and the plaintext reference trainer with the same seed.
+//! Shared setup of the hetal-train tests: the real `digits8x8_raw` committed in
+//! `data/digits8x8_raw` (whole, or a subset for encrypted training), keys with exactly the
+//! rotations of a step, the client and a server with the decrypt-and-re-encrypt double, and the
+//! plaintext reference trainer with the same seed. Tests read only committed data, never
+//! `shared/` (see `data/digits8x8_raw/README.md`).
 
 #![allow(dead_code)]
 
@@ -11,21 +13,21 @@ use hetal_train::plain::{Optimizer, SoftmaxKind, TrainConfig, Trainer};
 use hetal_train::softmax::SoftmaxApprox;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 
-/// The data folder (`HETAL_DATASETS` or `shared/datasets` beside the repository).
-pub fn datasets_dir() -> PathBuf {
-    std::env::var_os("HETAL_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets"))
+/// The committed copy of `digits8x8_raw` (`data/digits8x8_raw` of hetal-train).
+pub const DIGITS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/digits8x8_raw");
+
+/// The whole of digits, unscaled, from [`DIGITS_DIR`].
+pub fn digits() -> Dataset {
+    load_npy_dir(Path::new(DIGITS_DIR)).unwrap_or_else(|e| panic!("{e} (the committed test data)"))
 }
 
 /// The first `train_rows` / `val_rows` rows of digits (scaled on the full training split),
 /// keeping only labels below `classes`.
 pub fn digits_subset(train_rows: usize, val_rows: usize, classes: usize) -> Dataset {
-    let dir = datasets_dir().join("digits8x8_raw");
-    let mut ds = load_npy_dir(&dir).unwrap_or_else(|e| panic!("{e} (set HETAL_DATASETS to the datasets folder)"));
+    let mut ds = digits();
     scale_features(&mut ds);
     let pick = |s: &Split, n: usize| {
         let idx: Vec<usize> = (0..s.len()).filter(|&i| s.y[i] < classes).take(n).collect();
