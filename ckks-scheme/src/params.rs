@@ -5,8 +5,8 @@ use crate::encoding::SpecialFft;
 use crate::keyswitch::LevelKeySwitch;
 use crate::security::{check_security, SecretDistribution, SecurityLevel};
 use crate::SchemeError;
-use ckks_math::primes::ntt_primes;
-use ckks_math::RnsBasis;
+use ckks_math::primes::{ntt_primes, MIN_PRIME_BITS};
+use ckks_math::{RnsBasis, MAX_MODULUS_BITS};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
@@ -125,6 +125,20 @@ pub struct ParametersBuilder {
 }
 
 impl ParametersBuilder {
+    /// Most primes in the chain `Q` (`q_0 ..= q_L`) a builder may ask for. Parameter literals
+    /// come from files (every blob's header), and each prime costs a search and an NTT table
+    /// of `N` words, so their number is bounded before anything is built. 64 primes are over
+    /// twice the largest preset's 29 (`Preset::LeveledN16`); 64 primes of 40 bits plus
+    /// [`Self::MAX_P_PRIMES`] of 61 (3536 bits) reach the 128-bit bound of the largest degree,
+    /// `N = 2^17` (3523 bits).
+    pub const MAX_Q_PRIMES: usize = 64;
+
+    /// Most special primes `P` a builder may ask for (bounded for the same reason as
+    /// [`Self::MAX_Q_PRIMES`]). The presets use at most 8. A `P` above the largest digit is
+    /// never needed, and a digit holds at most 12 primes of at most 61 bits (732 bits), which
+    /// 16 special primes of 50 bits or more cover.
+    pub const MAX_P_PRIMES: usize = 16;
+
     /// A builder for `N = 2^log_n` with no primes yet, ternary secret, scale `2^40`.
     pub fn new(log_n: u32) -> Self {
         Self {
@@ -186,28 +200,8 @@ impl ParametersBuilder {
     }
 
     fn build_with(self, security: SecurityLevel) -> Result<Parameters, SchemeError> {
-        let bad = |reason: String| SchemeError::InvalidParameters { reason };
-        if !(1..=17).contains(&self.log_n) {
-            return Err(bad(format!("log N = {} is outside 1..=17", self.log_n)));
-        }
+        let slots = self.validate(security)?;
         let n = 1usize << self.log_n;
-        if self.q_bits.is_empty() {
-            return Err(bad("the modulus chain needs at least q_0".into()));
-        }
-        if self.p_bits.is_empty() {
-            return Err(bad("hybrid key switching needs at least one special prime".into()));
-        }
-        let slots = self.slots.unwrap_or(n / 2);
-        let fft = SpecialFft::new(n, slots)?;
-        if !(1..=60).contains(&self.log_scale) {
-            return Err(bad(format!("log scale {} is outside 1..=60", self.log_scale)));
-        }
-        if self.q_bits[0] <= self.log_scale {
-            return Err(bad(format!(
-                "q_0 has {} bits, not more than the scale 2^{}: nothing would survive the last rescale",
-                self.q_bits[0], self.log_scale
-            )));
-        }
         // Generate primes size by size, in chain order, never reusing one.
         let mut used: Vec<u64> = Vec::new();
         let mut gen = |bits: &[u32]| -> Result<Vec<u64>, SchemeError> {
@@ -225,8 +219,84 @@ impl ParametersBuilder {
             let log_qp: f64 = q_primes.iter().chain(&p_primes).map(|&x| (x as f64).log2()).sum();
             check_security(n, log_qp, self.secret)?;
         }
+        let fft = SpecialFft::new(n, slots)?;
         assemble(self, slots, fft, &q_primes, &p_primes, security)
     }
+
+    /// Checks the whole literal before any prime is generated or table allocated, so that a
+    /// literal read from a file (a blob's header) costs at most [`Self::MAX_Q_PRIMES`] +
+    /// [`Self::MAX_P_PRIMES`] primes of supported sizes however large the numbers it claims.
+    /// For `Classical128`, a chain that cannot pass the security table is refused here too;
+    /// the exact check on the real primes follows in `build_with`. Returns the slot count.
+    fn validate(&self, security: SecurityLevel) -> Result<usize, SchemeError> {
+        let bad = |reason: String| SchemeError::InvalidParameters { reason };
+        if !(1..=17).contains(&self.log_n) {
+            return Err(bad(format!("log N = {} is outside 1..=17", self.log_n)));
+        }
+        let n = 1usize << self.log_n;
+        if self.q_bits.is_empty() {
+            return Err(bad("the modulus chain needs at least q_0".into()));
+        }
+        if self.p_bits.is_empty() {
+            return Err(bad("hybrid key switching needs at least one special prime".into()));
+        }
+        for (what, bits, max) in [("q", &self.q_bits, Self::MAX_Q_PRIMES), ("p", &self.p_bits, Self::MAX_P_PRIMES)] {
+            if bits.len() > max {
+                return Err(bad(format!("{} {what} primes requested, at most {max} are supported", bits.len())));
+            }
+            // A prime q = 1 mod 2N is at least 2N + 1, i.e. has at least log N + 2 bits;
+            // `Modulus` holds primes of up to MAX_MODULUS_BITS bits.
+            let range = MIN_PRIME_BITS.max(self.log_n + 2)..=MAX_MODULUS_BITS;
+            if let Some((i, b)) = bits.iter().enumerate().find(|(_, b)| !range.contains(b)) {
+                return Err(bad(format!(
+                    "{what}_{i} has {b} bits, outside {}..={} for N = 2^{}",
+                    range.start(),
+                    range.end(),
+                    self.log_n
+                )));
+            }
+        }
+        let slots = self.slots.unwrap_or(n / 2);
+        SpecialFft::check_dimensions(n, slots)?;
+        if !(1..=60).contains(&self.log_scale) {
+            return Err(bad(format!("log scale {} is outside 1..=60", self.log_scale)));
+        }
+        if self.q_bits[0] <= self.log_scale {
+            return Err(bad(format!(
+                "q_0 has {} bits, not more than the scale 2^{}: nothing would survive the last rescale",
+                self.q_bits[0], self.log_scale
+            )));
+        }
+        if let SecretDistribution::SparseTernary { hamming_weight } = self.secret {
+            check_hamming_weight(n, hamming_weight)?;
+        }
+        if security == SecurityLevel::Classical128 {
+            // Every prime of b bits exceeds 2^(b - 1), so log QP > sum(b - 1): when that is
+            // above the table, the exact check on the real primes would fail as well, and
+            // check_security fails here on the nominal log QP = sum(b) (which is larger).
+            // Degrees and secrets outside the table fail whatever the modulus.
+            let nominal: u32 = self.q_bits.iter().chain(&self.p_bits).sum();
+            let primes = (self.q_bits.len() + self.p_bits.len()) as u32;
+            let hopeless =
+                crate::security::max_log_qp(n, self.secret, security).is_none_or(|bound| nominal - primes > bound);
+            if hopeless {
+                check_security(n, f64::from(nominal), self.secret)?;
+            }
+        }
+        Ok(slots)
+    }
+}
+
+/// Accepts a sparse secret's Hamming weight `h` for ring degree `n` when `1 <= h <= n`: the
+/// weight may come from a file (a header's secret, a bootstrapping-key blob), and sampling a
+/// key of weight `h` needs `h` distinct coefficients; weight 0 is the zero key.
+fn check_hamming_weight(n: usize, hamming_weight: usize) -> Result<(), SchemeError> {
+    if !(1..=n).contains(&hamming_weight) {
+        return Err(SchemeError::InvalidParameters {
+            reason: format!("sparse secret of Hamming weight {hamming_weight} for N = {n}: it must be in 1..={n}"),
+        });
+    }
+    Ok(())
 }
 
 /// Builds the bases and the caches of a parameter set from its primes (security already
@@ -432,10 +502,12 @@ impl Parameters {
     ///
     /// Secure parameters give secure encapsulation parameters or an error: the modulus is
     /// checked by [`crate::security::check_sparse_encapsulation`]. Insecure parameters give
-    /// insecure ones. Errors if `p_0 < q_0` (the single digit must fit under `P`).
+    /// insecure ones. Errors if `p_0 < q_0` (the single digit must fit under `P`) or if the
+    /// weight is outside `1..=N` (it may come from a bootstrapping-key file).
     pub fn encapsulation_parameters(&self, hamming_weight: usize) -> Result<Parameters, SchemeError> {
         let (q0, p0) = (self.inner.q.modulus(0).value(), self.inner.p.modulus(0).value());
         let log_qp = (q0 as f64).log2() + (p0 as f64).log2();
+        check_hamming_weight(self.degree(), hamming_weight)?;
         let security = self.inner.security;
         if security == SecurityLevel::Classical128 {
             crate::security::check_sparse_encapsulation(self.degree(), log_qp, hamming_weight)?;

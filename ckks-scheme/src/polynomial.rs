@@ -235,7 +235,7 @@ impl Context<'_> {
             };
             return eval.add_const(&y, self.beta);
         }
-        if j % 2 == 0 {
+        if j.is_multiple_of(2) {
             // T_{2k} = 2 T_k^2 - 1.
             let h = self.power(j / 2)?;
             return eval.add_const(&eval.mul_int(&eval.mul_relin_rescale(h, h)?, 2)?, -1.0);

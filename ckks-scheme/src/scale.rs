@@ -26,6 +26,12 @@ impl Scale {
         Self { hi: x, lo: 0.0 }
     }
 
+    /// Whether `hi + lo` is a double-double as every operation leaves it: `lo` finite and
+    /// `hi + lo` rounding to `hi`. Both parts of a loaded scale come from a file.
+    pub(crate) fn is_canonical(self) -> bool {
+        self.lo.is_finite() && self.hi + self.lo == self.hi
+    }
+
     /// The scale rounded to `f64`.
     pub(crate) fn value(self) -> f64 {
         self.hi

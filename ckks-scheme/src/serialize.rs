@@ -29,7 +29,8 @@ pub const MAGIC: [u8; 8] = *b"HETALCKS";
 /// one digit per [`Parameters::digits`] range (grouped by bits) instead of one per `alpha`
 /// primes.
 pub const FORMAT_VERSION: u16 = 2;
-/// Upper bound on a blob's size accepted by the decoder (guards allocations on corrupt input).
+/// Upper bound on a blob's size written by the encoder. Decoding is bounded by the input
+/// instead (see `decode_options`).
 const MAX_BLOB: u64 = 1 << 40;
 
 /// What a blob holds.
@@ -66,9 +67,12 @@ pub struct Header {
     pub version: u16,
     /// What follows.
     pub kind: Kind,
-    /// The parameter literal the object was made under.
+    /// The parameter literal the object was made under. Read from a file it is untrusted:
+    /// parameters are made from it only through `ParametersBuilder`'s checks.
     pub params: ParametersBuilder,
-    /// Whether those parameters were checked against the security table.
+    /// The security level the writer claims for those parameters: a claim, never trusted.
+    /// Loading re-runs the security check for `Classical128` and gives `Insecure` parameters
+    /// for `Insecure`; [`Parameters::security`] is what to report.
     pub security: SecurityLevel,
 }
 
@@ -79,6 +83,15 @@ fn format_err(reason: impl Into<String>) -> SchemeError {
 fn options() -> impl bincode::Options {
     use bincode::Options;
     bincode::DefaultOptions::new().with_fixint_encoding().with_limit(MAX_BLOB)
+}
+
+/// The options for reading `bytes`: a declared length beyond the input fails as soon as it is
+/// read (strings and byte buffers are checked against the limit before they are copied).
+/// Sequences are read element by element, each consuming input; serde preallocates at most
+/// 1 MiB for one (`size_hint::cautious`), so memory stays proportional to the input.
+fn decode_options(bytes: &[u8]) -> impl bincode::Options {
+    use bincode::Options;
+    bincode::DefaultOptions::new().with_fixint_encoding().with_limit(bytes.len() as u64)
 }
 
 fn encode<T: Serialize>(params: &Parameters, kind: Kind, body: &T) -> Result<Vec<u8>, SchemeError> {
@@ -99,8 +112,10 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, SchemeError> {
     if bytes.len() < 8 || bytes[..8] != MAGIC {
         return Err(format_err("not a hetal CKKS blob (bad magic bytes)"));
     }
-    let header: Header =
-        options().allow_trailing_bytes().deserialize(bytes).map_err(|e| format_err(format!("corrupt header: {e}")))?;
+    let header: Header = decode_options(bytes)
+        .allow_trailing_bytes()
+        .deserialize(bytes)
+        .map_err(|e| format_err(format!("corrupt header: {e}")))?;
     if header.version != FORMAT_VERSION {
         return Err(format_err(format!(
             "format version {} is not supported (this build reads version {FORMAT_VERSION})",
@@ -129,10 +144,13 @@ fn decode<T: DeserializeOwned>(
         }
     }
     let (header, body): (Header, T) =
-        options().deserialize(bytes).map_err(|e| format_err(format!("corrupt {kind:?} payload: {e}")))?;
+        decode_options(bytes).deserialize(bytes).map_err(|e| format_err(format!("corrupt {kind:?} payload: {e}")))?;
     Ok((header, body))
 }
 
+/// The parameters a header names, built through [`ParametersBuilder`]'s checks (counts and sizes
+/// of primes bounded before any is generated). Its security field is a claim: `Classical128`
+/// is verified against the table, `Insecure` gives parameters that say `Insecure`.
 fn params_from_header(h: &Header) -> Result<Parameters, SchemeError> {
     match h.security {
         SecurityLevel::Classical128 => h.params.clone().build(),
@@ -148,7 +166,7 @@ fn poly(params: &Parameters, over_p: bool, limbs: usize, data: Vec<u64>) -> Resu
 
 fn limbs_of(params: &Parameters, words: usize) -> Result<usize, SchemeError> {
     let n = params.degree();
-    if words == 0 || words % n != 0 || words / n > params.max_level() + 1 {
+    if words == 0 || !words.is_multiple_of(n) || words / n > params.max_level() + 1 {
         return Err(format_err(format!("{words} words is not a whole number of limbs of degree {n}")));
     }
     Ok(words / n)
@@ -340,6 +358,9 @@ impl Ciphertext {
             c.push(poly(params, false, limbs, data)?);
         }
         crate::ciphertext::check_scale("Ciphertext::from_bytes", body.scale.value())?;
+        if !body.scale.is_canonical() {
+            return Err(format_err(format!("ciphertext scale {:?} is not a normalized double-double", body.scale)));
+        }
         let mut ct = Ciphertext::from_components(params, c, body.scale.value())?;
         ct.scale = body.scale;
         Ok(ct)

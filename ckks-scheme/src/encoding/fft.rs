@@ -50,11 +50,7 @@ impl SpecialFft {
     /// multiplication, whose error would grow along the table). Cost: `slots - 1` `sin_cos`
     /// calls; memory `slots` complex numbers and `slots` indices.
     pub fn new(n: usize, slots: usize) -> Result<Self, EncodingError> {
-        let valid =
-            n.is_power_of_two() && (MIN_DEGREE..=MAX_DEGREE).contains(&n) && slots.is_power_of_two() && slots <= n / 2;
-        if !valid {
-            return Err(EncodingError::InvalidDimensions { n, slots });
-        }
+        Self::check_dimensions(n, slots)?;
         let mut twiddles = Vec::with_capacity(slots.saturating_sub(1));
         let mut h = 1;
         while h < slots {
@@ -70,6 +66,20 @@ impl SpecialFft {
         let log_slots = slots.trailing_zeros();
         let bit_rev = (0..slots).map(|i| bit_reverse(i, log_slots) as u32).collect();
         Ok(Self { n, slots, gap: n / (2 * slots), twiddles, bit_rev })
+    }
+
+    /// Accepts what [`SpecialFft::new`] accepts (`n` a power of two in
+    /// [`MIN_DEGREE`]`..=`[`MAX_DEGREE`], `slots` a power of two in `[1, n/2]`) without
+    /// allocating: parameter literals read from a file are checked with it before anything is
+    /// built.
+    pub fn check_dimensions(n: usize, slots: usize) -> Result<(), EncodingError> {
+        let valid =
+            n.is_power_of_two() && (MIN_DEGREE..=MAX_DEGREE).contains(&n) && slots.is_power_of_two() && slots <= n / 2;
+        if valid {
+            Ok(())
+        } else {
+            Err(EncodingError::InvalidDimensions { n, slots })
+        }
     }
 
     /// The ring degree `N`.
