@@ -13,7 +13,7 @@ use crate::MathError;
 
 /// Checks that `k` is a valid Galois element for degree `n` (odd; it is used modulo `2n`).
 pub fn check_galois_element(k: usize, n: usize) -> Result<(), MathError> {
-    if k % 2 == 0 {
+    if k.is_multiple_of(2) {
         return Err(MathError::InvalidGaloisElement { k, n });
     }
     Ok(())

@@ -44,7 +44,7 @@ impl Modulus {
     /// Primality is not checked here (it is checked by [`crate::primes`]); composite moduli are
     /// fine for everything but [`Modulus::inv`] and the NTT.
     pub fn new(q: u64) -> Result<Self, MathError> {
-        if q < 3 || q % 2 == 0 || q >> MAX_MODULUS_BITS != 0 {
+        if q < 3 || q.is_multiple_of(2) || q >> MAX_MODULUS_BITS != 0 {
             return Err(MathError::InvalidModulus { q, max_bits: MAX_MODULUS_BITS });
         }
         Ok(Self::new_unchecked(q))

@@ -70,7 +70,7 @@ impl NttTable {
         }
         let q = modulus.value();
         let two_n = 2 * n as u64;
-        if (q - 1) % two_n != 0 || !crate::primes::is_prime(q) {
+        if !(q - 1).is_multiple_of(two_n) || !crate::primes::is_prime(q) {
             return Err(MathError::NotNttFriendly { q, n, two_n: 2 * n });
         }
         let psi = (2..q)

@@ -141,7 +141,7 @@ impl Sampler {
             return;
         }
         assert!(
-            out.len() % moduli.len() == 0,
+            out.len().is_multiple_of(moduli.len()),
             "uniform_rns_into: output length {} is not a multiple of {} limbs",
             out.len(),
             moduli.len()
