@@ -13,14 +13,32 @@ pub struct Matrix {
 }
 
 impl Matrix {
-    /// The zero matrix of the given shape.
+    /// The zero matrix of the given shape, for shapes the program fixes (products of matrices
+    /// it holds, the padded class count). Shapes taken from a file or a user go through
+    /// [`Matrix::try_zeros`].
+    ///
+    /// # Panics
+    /// If `rows * cols` overflows `usize` (or the allocation fails).
     pub fn zeros(rows: usize, cols: usize) -> Self {
-        Self { rows, cols, data: vec![0.0; rows * cols] }
+        let len = rows.checked_mul(cols).unwrap_or_else(|| panic!("Matrix::zeros: {rows} x {cols} overflows usize"));
+        Self { rows, cols, data: vec![0.0; len] }
     }
 
-    /// A matrix from row-major data; `None` unless `data.len() == rows * cols`.
+    /// The zero matrix of the given shape, or `None` if `rows * cols` overflows `usize` or the
+    /// allocation fails: no panic and no abort for a shape from untrusted input (the memory
+    /// is reserved, and written, at once).
+    pub fn try_zeros(rows: usize, cols: usize) -> Option<Self> {
+        let len = rows.checked_mul(cols)?;
+        let mut data = Vec::new();
+        data.try_reserve_exact(len).ok()?;
+        data.resize(len, 0.0);
+        Some(Self { rows, cols, data })
+    }
+
+    /// A matrix from row-major data; `None` unless `data.len() == rows * cols` (checked: a
+    /// product that overflows `usize` is `None` too).
     pub fn from_vec(rows: usize, cols: usize, data: Vec<f64>) -> Option<Self> {
-        (data.len() == rows * cols).then_some(Self { rows, cols, data })
+        (rows.checked_mul(cols) == Some(data.len())).then_some(Self { rows, cols, data })
     }
 
     /// Row `i` as a slice.
@@ -47,9 +65,10 @@ impl Matrix {
     /// The rows listed in `indices`, in that order.
     ///
     /// # Panics
-    /// If an index is not below `rows`.
+    /// If an index is not below `rows`, or `indices.len() * cols` overflows `usize`.
     pub fn select_rows(&self, indices: &[usize]) -> Self {
-        let mut data = Vec::with_capacity(indices.len() * self.cols);
+        let len = indices.len().checked_mul(self.cols).expect("Matrix::select_rows: size overflows usize");
+        let mut data = Vec::with_capacity(len);
         for &i in indices {
             data.extend_from_slice(self.row(i));
         }
@@ -127,5 +146,36 @@ mod tests {
         assert_eq!(t.row(0), &[9.0, 4.0, -1.0]);
         assert_eq!(a.select_rows(&[1, 1]).data, vec![4.0, 5.0, 6.0, 4.0, 5.0, 6.0]);
         assert!(Matrix::from_vec(2, 2, vec![0.0; 3]).is_none());
+    }
+
+    #[test]
+    fn sizes_that_overflow_are_refused() {
+        assert!(Matrix::from_vec(usize::MAX, 2, vec![]).is_none());
+        // 2^32 x 2^32 wraps to 0 unchecked: it must not match an empty vector.
+        assert!(Matrix::from_vec(1 << 32, 1 << 32, vec![]).is_none());
+        assert!(Matrix::try_zeros(usize::MAX, 2).is_none());
+        assert!(Matrix::try_zeros(1 << 32, 1 << 32).is_none());
+        // No overflow, but more than any allocator gives: None, not an abort.
+        assert!(Matrix::try_zeros(1 << 31, 1 << 31).is_none());
+        assert_eq!(Matrix::try_zeros(2, 3), Some(Matrix::zeros(2, 3)));
+        assert_eq!(Matrix::from_vec(0, usize::MAX, vec![]).map(|m| m.rows), Some(0));
+    }
+
+    #[test]
+    #[should_panic(expected = "overflows usize")]
+    fn zeros_panics_on_overflow_with_a_message() {
+        Matrix::zeros(usize::MAX, 2);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn from_vec_and_try_zeros_never_panic(rows in proptest::prelude::any::<usize>(), cols in 0usize..4) {
+            let fits = rows.checked_mul(cols);
+            proptest::prop_assert_eq!(Matrix::from_vec(rows, cols, vec![]).is_some(), fits == Some(0));
+            if fits.is_some_and(|n| n <= 1 << 16) {
+                let m = Matrix::try_zeros(rows, cols).unwrap();
+                proptest::prop_assert_eq!(m.data.len(), rows * cols);
+            }
+        }
     }
 }

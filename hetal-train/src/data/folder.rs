@@ -1,15 +1,17 @@
 //! Loading a data-set folder of `shared/datasets`: `{train,val,test}_{x,y}.npy` plus the class
 //! count from `manifest.json` when there is one.
 
+use super::limits::{read_text, within, MAX_CLASSES, MAX_MANIFEST_BYTES};
 use super::npy::{check_labels, features_from_bytes, labels_from_bytes, read_features, read_labels};
 use super::{DataError, Dataset, Split};
 use crate::matrix::Matrix;
 use std::path::Path;
 
 /// The value of the integer field `"n_classes"` in a `manifest.json`, found by a plain text
-/// scan (the manifests are flat enough; no JSON dependency). `None` if absent or unreadable.
+/// scan (the manifests are flat enough; no JSON dependency). `None` if absent or unreadable
+/// (a manifest over 1 MiB is not read).
 fn manifest_classes(dir: &Path) -> Option<usize> {
-    let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
+    let text = read_text(&dir.join("manifest.json"), MAX_MANIFEST_BYTES).ok()?;
     let rest = &text[text.find("\"n_classes\"")? + "\"n_classes\"".len()..];
     let rest = rest.trim_start().strip_prefix(':')?.trim_start();
     let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
@@ -22,7 +24,8 @@ const SPLITS: [&str; 3] = ["train", "val", "test"];
 /// Loads `dir/{train,val,test}_{x,y}.npy`. The class count is `n_classes` of
 /// `dir/manifest.json` if present, otherwise one more than the largest training label. Checks:
 /// features 2-D float32/float64 and finite, labels 1-D int64/int32 in `0..classes`, as many
-/// labels as feature rows, the same feature width in every split, no empty split.
+/// labels as feature rows, the same feature width in every split, no empty split, at most
+/// [`MAX_CLASSES`] classes, and the size limits of [`read_features`].
 pub fn load_npy_dir(dir: &Path) -> Result<Dataset, DataError> {
     let raw: Vec<(Matrix, Vec<i64>)> = SPLITS
         .iter()
@@ -74,7 +77,16 @@ fn assemble(dir: &Path, raw: Vec<(Matrix, Vec<i64>)>, classes: Option<usize>) ->
             });
         }
     }
-    let classes = classes.unwrap_or_else(|| raw[0].1.iter().map(|&l| l.max(0) as usize + 1).max().unwrap_or(0));
+    let (classes, source) = match classes {
+        Some(c) => (c, dir.join("manifest.json")),
+        // One more than the largest label (saturating: too many classes either way).
+        None => {
+            let most =
+                raw[0].1.iter().map(|&l| usize::try_from(l.max(0)).map_or(usize::MAX, |l| l.saturating_add(1))).max();
+            (most.unwrap_or(0), dir.join("train_y.npy"))
+        }
+    };
+    within(&source, "class count", classes as u64, MAX_CLASSES as u64)?;
     if classes == 0 {
         return Err(DataError::Empty { path: dir.into(), reason: "class count is zero".into() });
     }
@@ -145,5 +157,24 @@ mod tests {
         let swapped = [files[0], (files[1].0, files[2].1), files[2]];
         let err = load_npy_bytes(source, swapped, None).unwrap_err();
         assert!(matches!(err, DataError::Shape { .. }) && err.to_string().contains("val_y.npy"), "{err}");
+    }
+
+    #[test]
+    fn class_counts_are_bounded() {
+        let dir = temp_dir("folder-classes");
+        write_split(&dir, "train", 2, 2, &[0, 1]);
+        write_split(&dir, "val", 1, 2, &[1]);
+        write_split(&dir, "test", 1, 2, &[0]);
+        std::fs::write(dir.join("manifest.json"), "{\"n_classes\": 18446744073709551615}").unwrap();
+        let err = load_npy_dir(&dir).unwrap_err();
+        assert!(matches!(err, DataError::TooLarge { what: "class count", .. }), "{err}");
+        assert!(err.to_string().contains("manifest.json"), "{err}");
+        std::fs::remove_file(dir.join("manifest.json")).unwrap();
+        write_split(&dir, "train", 2, 2, &[0, i64::MAX]);
+        let err = load_npy_dir(&dir).unwrap_err();
+        assert!(matches!(err, DataError::TooLarge { what: "class count", .. }), "{err}");
+        assert!(err.to_string().contains("train_y.npy"), "{err}");
+        write_split(&dir, "train", 2, 2, &[0, MAX_CLASSES as i64 - 1]);
+        assert_eq!(load_npy_dir(&dir).unwrap().classes, MAX_CLASSES);
     }
 }
