@@ -1,10 +1,18 @@
 //! The two key files: the client's secret key and the server's public bundle. Both start with
-//! the parameters (as a CKKS blob) and name the preset and the task shape in their metadata,
-//! so every later command checks that keys, job and data belong together.
+//! the parameters (as a CKKS blob), name the preset and the task shape in their metadata, and
+//! carry the key's fingerprint in their header, so every later command checks that keys, job
+//! and data belong together.
+//!
+//! Nothing in a key file is trusted: the parameters must be exactly the named preset's (a file
+//! that says `bootstrap-n16` over `N = 2^12` parameters is refused), their security is what the
+//! CKKS layer finds when it checks them against the HE Standard table (so "INSECURE" comes from
+//! the parameters, never from a label), the bundle's fingerprint is recomputed from its public
+//! key, and a file with parts it should not have (a secret key appended to a bundle) is refused.
 
-use crate::files::{Container, FileError, FileKind, ReadContainer};
+use crate::files::{Binding, Container, FileError, FileKind, Fingerprint, ReadContainer};
 use crate::task::{TaskShape, TrainPreset};
 use ckks_scheme::bootstrap::BootstrapKeys;
+use ckks_scheme::security::SecurityLevel;
 use ckks_scheme::{EvaluationKeys, Parameters, SecretKey};
 use std::path::Path;
 
@@ -18,6 +26,8 @@ pub struct SecretKeyFile {
     pub params: Parameters,
     /// The secret key.
     pub sk: SecretKey,
+    /// The fingerprint of the key pair (of its public key, recorded when it was made).
+    pub key: Fingerprint,
 }
 
 /// The server's key file: everything public.
@@ -32,6 +42,8 @@ pub struct PublicBundle {
     pub keys: EvaluationKeys,
     /// Bootstrapping's encapsulation keys.
     pub bootstrap: BootstrapKeys,
+    /// The fingerprint of its public key, computed on load.
+    pub key: Fingerprint,
 }
 
 fn meta(preset: TrainPreset, task: &TaskShape, params: &Parameters) -> serde_json::Value {
@@ -39,12 +51,37 @@ fn meta(preset: TrainPreset, task: &TaskShape, params: &Parameters) -> serde_jso
         "preset": preset,
         "task": task,
         "parameters": params.builder().name,
-        "insecure": preset.is_insecure(),
+        "insecure": params.security() == SecurityLevel::Insecure,
     })
 }
 
-fn params_of(path: &Path, c: &ReadContainer) -> Result<Parameters, FileError> {
-    Parameters::from_bytes(c.part(path, 0, "parameters")?).map_err(|e| FileError::scheme(path, e))
+/// The task shape named in the metadata, checked.
+fn task_of(path: &Path, c: &ReadContainer) -> Result<TaskShape, FileError> {
+    let task: TaskShape = c.meta_field(path, "task")?;
+    task.check().map_err(|reason| FileError::format(path, reason))?;
+    Ok(task)
+}
+
+/// The preset named in the metadata and the parameters of part 0, which must be exactly that
+/// preset's, at its security level.
+fn preset_and_params(path: &Path, c: &ReadContainer, part: &[u8]) -> Result<(TrainPreset, Parameters), FileError> {
+    let preset: TrainPreset = c.meta_field(path, "preset")?;
+    let params = Parameters::from_bytes(part).map_err(|e| FileError::scheme(path, e))?;
+    let security = if preset.is_insecure() { SecurityLevel::Insecure } else { SecurityLevel::Classical128 };
+    if *params.builder() != preset.builder() || params.security() != security {
+        return Err(FileError::format(
+            path,
+            format!(
+                "the file names preset {} but holds other parameters ('{}', N = 2^{}, {} primes, {:?})",
+                preset.name(),
+                params.builder().name,
+                params.log_n(),
+                params.max_level() + 1 + params.alpha(),
+                params.security()
+            ),
+        ));
+    }
+    Ok((preset, params))
 }
 
 impl SecretKeyFile {
@@ -54,17 +91,25 @@ impl SecretKeyFile {
             self.params.to_bytes().map_err(|e| FileError::scheme(path, e))?,
             self.sk.to_bytes().map_err(|e| FileError::scheme(path, e))?,
         ];
-        Container { kind: FileKind::SecretKey, meta: meta(self.preset, &self.task, &self.params), parts }
-            .write(path, true)
+        Container {
+            kind: FileKind::SecretKey,
+            binding: Binding::key(self.key),
+            meta: meta(self.preset, &self.task, &self.params),
+            parts,
+        }
+        .write(path, true)
     }
 
     /// Reads and checks the file.
     pub fn read(path: &Path) -> Result<Self, FileError> {
         let c = ReadContainer::read(path, FileKind::SecretKey)?;
-        let params = params_of(path, &c)?;
-        let sk =
-            SecretKey::from_bytes(&params, c.part(path, 1, "secret key")?).map_err(|e| FileError::scheme(path, e))?;
-        Ok(Self { preset: c.meta_field(path, "preset")?, task: c.meta_field(path, "task")?, params, sk })
+        let parts = c.exact_parts(path, &["parameters", "secret key"])?;
+        let (preset, params) = preset_and_params(path, &c, parts[0])?;
+        let sk = SecretKey::from_bytes(&params, parts[1]).map_err(|e| FileError::scheme(path, e))?;
+        if c.binding.key.is_none() {
+            return Err(FileError::format(path, "the key file has no fingerprint"));
+        }
+        Ok(Self { preset, task: task_of(path, &c)?, params, sk, key: c.binding.key })
     }
 }
 
@@ -76,27 +121,37 @@ impl PublicBundle {
             self.keys.to_bytes().map_err(|e| FileError::scheme(path, e))?,
             self.bootstrap.to_bytes(&self.params).map_err(|e| FileError::scheme(path, e))?,
         ];
-        Container { kind: FileKind::PublicBundle, meta: meta(self.preset, &self.task, &self.params), parts }
-            .write(path, false)
+        Container {
+            kind: FileKind::PublicBundle,
+            binding: Binding::key(self.key),
+            meta: meta(self.preset, &self.task, &self.params),
+            parts,
+        }
+        .write(path, false)
     }
 
     /// Reads and checks the bundle. A secret-key file is refused with a message that says the
-    /// server takes public keys only.
+    /// server takes public keys only, and so is a bundle with any part beyond its three.
     pub fn read(path: &Path) -> Result<Self, FileError> {
         if ReadContainer::peek_kind(path) == Some(FileKind::SecretKey) {
-            return Err(FileError::Format {
-                path: path.into(),
-                reason: "this is the client's SECRET key; the server takes only the public bundle \
-                         (public.hbundle) and never a secret key"
-                    .into(),
-            });
+            return Err(FileError::format(
+                path,
+                "this is the client's SECRET key; the server takes only the public bundle \
+                 (public.hbundle) and never a secret key",
+            ));
         }
         let c = ReadContainer::read(path, FileKind::PublicBundle)?;
-        let params = params_of(path, &c)?;
-        let keys = EvaluationKeys::from_bytes_with(&params, c.part(path, 1, "evaluation keys")?)
-            .map_err(|e| FileError::scheme(path, e))?;
-        let bootstrap = BootstrapKeys::from_bytes(&params, c.part(path, 2, "bootstrapping keys")?)
-            .map_err(|e| FileError::scheme(path, e))?;
-        Ok(Self { preset: c.meta_field(path, "preset")?, task: c.meta_field(path, "task")?, params, keys, bootstrap })
+        let parts = c.exact_parts(path, &["parameters", "evaluation keys", "bootstrapping keys"])?;
+        let (preset, params) = preset_and_params(path, &c, parts[0])?;
+        let keys = EvaluationKeys::from_bytes_with(&params, parts[1]).map_err(|e| FileError::scheme(path, e))?;
+        let key = Fingerprint::of_public_key(&keys.public).map_err(|e| FileError::scheme(path, e))?;
+        if key != c.binding.key {
+            return Err(FileError::format(
+                path,
+                format!("the header names key {} but the public key in the file is {key}", c.binding.key),
+            ));
+        }
+        let bootstrap = BootstrapKeys::from_bytes(&params, parts[2]).map_err(|e| FileError::scheme(path, e))?;
+        Ok(Self { preset, task: task_of(path, &c)?, params, keys, bootstrap, key })
     }
 }

@@ -1,7 +1,7 @@
 //! Where a command reads its data from: a folder of `.npy` files, CSV files with a header, or
 //! the embedded data set.
 
-use hetal_train::data::{load_csv, load_npy_dir, DataError, Dataset, LabelColumn};
+use hetal_train::data::{load_csv, load_csv_with_features, load_npy_dir, DataError, Dataset, LabelColumn};
 use std::path::PathBuf;
 
 /// Data options shared by `encrypt` and `evaluate`.
@@ -52,9 +52,12 @@ impl DataArgs {
         if let (Some(train), Some(val)) = (&self.train_csv, &self.val_csv) {
             let label = self.label_column.clone().map_or(LabelColumn::Last, LabelColumn::Named);
             let train_split = load_csv(train, &label, classes)?;
-            let val_split = load_csv(val, &label, classes)?;
+            // Validation and test must have the training data's width: refused here, at the
+            // client, not on the server or in a product.
+            let features = train_split.x.cols;
+            let val_split = load_csv_with_features(val, &label, classes, features)?;
             let test_split = match &self.test_csv {
-                Some(t) => load_csv(t, &label, classes)?,
+                Some(t) => load_csv_with_features(t, &label, classes, features)?,
                 None => val_split.clone(),
             };
             let name = train.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();

@@ -2,11 +2,12 @@
 //! loss and accuracy and writing the early-stopping answer for the server), or the model.
 
 use crate::bundle::SecretKeyFile;
-use crate::files::{read_json, read_matrices, write_atomic, write_json};
+use crate::files::{read_matrices, refuse_overwrite, write_atomic, write_json, Binding, FileError};
 use crate::global::Global;
 use crate::job::{read_history, AnswerFile, ClientState, HistoryEntry, JobManifest, JobPaths};
 use ckks_scheme::{Decryptor, Encoder};
 use hetal_linalg::EncryptedMatrix;
+use hetal_train::encrypted::release::{round_for_release, RELEASE_BITS};
 use hetal_train::matrix::Matrix;
 use hetal_train::plain::{metrics, Decision, EarlyStopping};
 use npyz::WriterBuilder;
@@ -66,6 +67,14 @@ pub struct ModelArgs {
     /// Decrypt this encrypted model file instead of the job's `server/model.hmat`.
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// Replace existing output files.
+    #[arg(long)]
+    pub force: bool,
+    /// Write the exact decrypted weights instead of rounding them to 2^-16. Exact decryptions
+    /// carry the encryption noise, which depends on the secret key: do not share them
+    /// (IND-CPA-D, docs/SECURITY.md).
+    #[arg(long)]
+    pub exact: bool,
 }
 
 /// Runs `hetal decrypt`.
@@ -86,11 +95,23 @@ fn latest_validation(paths: &JobPaths) -> Option<usize> {
     (1..10_000).take_while(|&e| paths.validation(e).exists()).last()
 }
 
+/// The job's manifest and the client's key, checked to belong together.
+fn job_and_key(job_dir: &Path, secret_key: &Path) -> Result<(JobManifest, SecretKeyFile), Box<dyn std::error::Error>> {
+    let job = JobManifest::read(job_dir)?;
+    let key = SecretKeyFile::read(secret_key)?;
+    if key.key != job.key {
+        return Err(
+            FileError::Mismatch { path: secret_key.into(), what: "key", expected: job.key, found: key.key }.into()
+        );
+    }
+    Ok((job, key))
+}
+
 fn validation(args: &ValidationArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
     let paths = JobPaths(args.job.clone());
-    let job = JobManifest::read(&args.job)?;
-    let key = SecretKeyFile::read(&args.secret_key)?;
-    let client: ClientState = read_json(&paths.client_state(), "client state")?;
+    let _lock = paths.lock()?;
+    let (job, key) = job_and_key(&args.job, &args.secret_key)?;
+    let client = ClientState::read(&paths)?;
     let epoch = match args.epoch.or_else(|| latest_validation(&paths)) {
         Some(e) => e,
         None => {
@@ -100,7 +121,7 @@ fn validation(args: &ValidationArgs, g: &Global, out: &mut dyn Write) -> Result<
         }
     };
     let path = paths.validation(epoch);
-    let mut f = read_matrices(&path, &key.params)?;
+    let mut f = read_matrices(&path, &key.params, &job.binding())?;
     let all = decrypt_matrix(&key, &f.take(&path, "logits")?)?;
     let classes = job.task.classes;
     if all.rows != client.val_labels.len() || all.cols < classes {
@@ -142,8 +163,8 @@ fn validation(args: &ValidationArgs, g: &Global, out: &mut dyn Write) -> Result<
         decision: if decision == Decision::Stop { "stop" } else { "continue" }.into(),
         best_so_far,
     };
-    write_json(&paths.history(), &history)?;
-    write_json(&paths.answer(epoch), &answer)?;
+    write_json(&paths.history(), &history, true)?;
+    write_json(&paths.answer(epoch), &answer, false)?;
     if g.json {
         writeln!(
             out,
@@ -166,6 +187,26 @@ fn validation(args: &ValidationArgs, g: &Global, out: &mut dyn Write) -> Result<
     Ok(())
 }
 
+/// Refuses an output path inside the job directory: the job's files are hetal's, and a model
+/// written over its manifest or the client's state would destroy the job.
+fn outside_job(out: &Path, job: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let canonical_dir = |p: &Path| {
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::canonicalize(dir).ok()
+    };
+    if let (Some(o), Ok(j)) = (canonical_dir(out), std::fs::canonicalize(job)) {
+        if o.starts_with(&j) {
+            return Err(format!(
+                "{} is inside the job directory {}: write the model elsewhere",
+                out.display(),
+                job.display()
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// Writes a 2-D float64 C-order .npy file.
 pub fn write_npy(path: &Path, m: &Matrix) -> Result<(), Box<dyn std::error::Error>> {
     let mut bytes = Vec::new();
@@ -184,15 +225,23 @@ pub fn write_npy(path: &Path, m: &Matrix) -> Result<(), Box<dyn std::error::Erro
 
 fn model(args: &ModelArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
     let paths = JobPaths(args.job.clone());
-    let job = JobManifest::read(&args.job)?;
-    let key = SecretKeyFile::read(&args.secret_key)?;
+    let json_path = args.out.with_extension("json");
+    if json_path == args.out {
+        return Err(format!("--out {}: give a .npy name (the JSON goes beside it)", args.out.display()).into());
+    }
+    for p in [&args.out, &json_path] {
+        outside_job(p, &args.job)?;
+        refuse_overwrite(p, args.force)?;
+    }
+    let _lock = paths.lock()?;
+    let (job, key) = job_and_key(&args.job, &args.secret_key)?;
     let path = args.model.clone().unwrap_or_else(|| paths.model());
     if !path.exists() {
         return Err(
             format!("{} does not exist: training has not ended (run `hetal train --resume`)", path.display()).into()
         );
     }
-    let mut f = read_matrices(&path, &key.params)?;
+    let mut f = read_matrices(&path, &key.params, &Binding::key(job.key))?;
     let epoch: usize = f.field(&path, "epoch").unwrap_or(0);
     let w = decrypt_matrix(&key, &f.take(&path, "w")?)?;
     let (classes, inputs) = (job.task.classes, job.task.features + 1);
@@ -201,10 +250,13 @@ fn model(args: &ModelArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dy
             format!("{}: a {} x {} model, expected {classes} x {inputs}", path.display(), w.rows, w.cols).into()
         );
     }
-    let real = Matrix { rows: classes, cols: inputs, data: w.data[..classes * inputs].to_vec() };
+    let mut real = Matrix { rows: classes, cols: inputs, data: w.data[..classes * inputs].to_vec() };
+    let precision_bits = (!args.exact).then_some(RELEASE_BITS);
+    if let Some(bits) = precision_bits {
+        round_for_release(&mut real.data, bits);
+    }
     write_npy(&args.out, &real)?;
-    let json_path = args.out.with_extension("json");
-    let client: Option<ClientState> = read_json(&paths.client_state(), "client state").ok();
+    let client = ClientState::read(&paths).ok();
     let weights: Vec<&[f64]> = (0..classes).map(|i| real.row(i)).collect();
     write_json(
         &json_path,
@@ -213,8 +265,10 @@ fn model(args: &ModelArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dy
             "classes": classes, "features": job.task.features, "bias": "last column",
             "feature_scale": client.as_ref().map(|c| c.feature_scale),
             "note": "logits = (x / feature_scale) . w[:-1] + w[-1]",
+            "precision_bits": precision_bits,
             "weights": weights,
         }),
+        false,
     )?;
     if g.json {
         writeln!(

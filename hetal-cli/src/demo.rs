@@ -82,7 +82,7 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
     let mut ds = crate::embedded::dataset()?;
     ds.train = head(&ds.train, args.train_rows);
     ds.val = head(&ds.val, args.val_rows);
-    let scale = scale_features(&mut ds);
+    let scale = scale_features(&mut ds)?;
     let seed = g.seed.unwrap_or(0);
     say(format!(
         "hetal demo: HETAL encrypted training on the embedded data set {} ({} train / {} validation / {} test rows, \
@@ -94,13 +94,13 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
         ds.features(),
         ds.classes
     ))?;
-    if args.preset.is_insecure() {
-        say(format!("WARNING: preset {} is INSECURE (a demo of the workflow only)", args.preset.name()))?;
-    }
 
     // Client: parameters and keys.
     let t = Instant::now();
     let params = args.preset.build()?;
+    if params.security() == ckks_scheme::security::SecurityLevel::Insecure {
+        say(format!("WARNING: preset {} is INSECURE (a demo of the workflow only)", args.preset.name()))?;
+    }
     let boot = bootstrapper(&params)?;
     let batch = args.batch.unwrap_or(if args.preset.is_insecure() { 32 } else { 512 });
     let task = TaskShape { classes: ds.classes, features: ds.features(), batch };
@@ -225,7 +225,7 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
         "step_log": lines,
         "step_records": records,
     });
-    crate::files::write_json(&args.out.join("demo.json"), &json)?;
+    crate::files::write_json(&args.out.join("demo.json"), &json, false)?;
     if g.json {
         writeln!(out, "{json}")?;
     } else {

@@ -7,7 +7,7 @@
 
 use crate::bundle::SecretKeyFile;
 use crate::data_args::{describe, DataArgs};
-use crate::files::write_matrices;
+use crate::files::{refuse_overwrite, write_matrices, Fingerprint};
 use crate::global::Global;
 use crate::job::{ClientState, JobManifest, JobPaths, JOB_FORMAT, JOB_VERSION};
 use crate::keygen::derived_seed;
@@ -15,6 +15,7 @@ use crate::progress::Progress;
 use crate::schedule::{initial_model, partition};
 use crate::task::Hyper;
 use ckks_scheme::bootstrap::BootstrapConfig;
+use ckks_scheme::security::SecurityLevel;
 use ckks_scheme::{Encoder, SymmetricEncryptor};
 use hetal_linalg::{BlockLayout, Tiling, UnitShape};
 use hetal_train::data::{max_row_norm, one_hot, scale_features, with_bias};
@@ -83,9 +84,21 @@ pub fn run(args: &EncryptArgs, g: &Global, out: &mut dyn Write) -> Result<(), Bo
     let start = Instant::now();
     let key = SecretKeyFile::read(&args.secret_key)?;
     let paths = JobPaths(args.job.clone());
-    if paths.manifest().exists() && !args.force {
-        return Err(format!("{} exists; pass --force to replace the job", paths.manifest().display()).into());
+    for p in [paths.manifest(), paths.server(), paths.client(), paths.batch(0)] {
+        refuse_overwrite(&p, args.force).map_err(|_| {
+            format!(
+                "{} holds a job ({} exists); pass --force to replace the whole job",
+                args.job.display(),
+                p.display()
+            )
+        })?;
     }
+    let hyper =
+        Hyper { lr: args.lr, optimizer: args.optimizer.clone(), patience: args.patience, max_epochs: args.max_epochs };
+    hyper.check()?;
+    let _lock = paths.lock()?;
+    // A new job starts clean: an old job's checkpoint, model or answers never carry over.
+    paths.clear()?;
     let task = &key.task;
     let mut ds = args.data.load(task.classes)?;
     if ds.features() != task.features || ds.classes != task.classes {
@@ -100,7 +113,7 @@ pub fn run(args: &EncryptArgs, g: &Global, out: &mut dyn Write) -> Result<(), Bo
         )
         .into());
     }
-    let scale = scale_features(&mut ds);
+    let scale = scale_features(&mut ds)?;
     let max_norm = max_row_norm(&ds.val.x).max(max_row_norm(&ds.test.x));
     if g.text() {
         writeln!(
@@ -123,10 +136,8 @@ pub fn run(args: &EncryptArgs, g: &Global, out: &mut dyn Write) -> Result<(), Bo
         );
     }
     let params = &key.params;
-    let hyper =
-        Hyper { lr: args.lr, optimizer: args.optimizer.clone(), patience: args.patience, max_epochs: args.max_epochs };
-    if args.max_epochs == 0 {
-        return Err("--max-epochs must be at least 1".into());
+    if params.security() == SecurityLevel::Insecure && g.text() {
+        writeln!(out, "WARNING: the keys' parameters are INSECURE (tests only); never use them for real data")?;
     }
     let data_level = params.max_level() - BootstrapConfig::standard().depth();
     let setup = task.setup(params, data_level, &hyper)?;
@@ -140,6 +151,11 @@ pub fn run(args: &EncryptArgs, g: &Global, out: &mut dyn Write) -> Result<(), Bo
         }
     };
     let (batch_seed, init_seed, shuffle_seed) = (seed_of(2), seed_of(3), seed_of(4));
+    let job_id = match g.seed {
+        Some(s) => Fingerprint(derived_seed(s, 6)[..16].try_into().expect("16 bytes")),
+        None => Fingerprint::random(&mut rand::rngs::OsRng),
+    };
+    let binding = crate::files::Binding { key: key.key, job: job_id };
     let encoder = Encoder::new(params);
     let mut enc = match g.seed {
         Some(s) => SymmetricEncryptor::from_seed(&key.sk, derived_seed(s, 5)),
@@ -159,18 +175,18 @@ pub fn run(args: &EncryptArgs, g: &Global, out: &mut dyn Write) -> Result<(), Bo
         let bx = encrypt_blocks(&x, &lx, data_level, &encoder, &mut enc, delta)?;
         let by = encrypt_blocks(&yb, &ly, data_level, &encoder, &mut enc, delta)?;
         let meta = extra(&[("role", "batch".into()), ("index", k.into()), ("rows", idx.len().into())]);
-        bytes += write_matrices(&paths.batch(k), &[("x", &lx, bx), ("y", &ly, by)], meta)?;
+        bytes += write_matrices(&paths.batch(k), binding, &[("x", &lx, bx), ("y", &ly, by)], meta)?;
         bar.inc();
     }
     let xv = with_bias(&ds.val.x);
     let lv = BlockLayout::new(xv.rows, xv.cols, unit, Tiling::None)?;
     let bv = encrypt_blocks(&xv, &lv, data_level, &encoder, &mut enc, delta)?;
-    bytes += write_matrices(&paths.val(), &[("x", &lv, bv)], extra(&[("role", "validation".into())]))?;
+    bytes += write_matrices(&paths.val(), binding, &[("x", &lv, bv)], extra(&[("role", "validation".into())]))?;
     bar.inc();
     let w0 = initial_model(task.classes, setup.inputs, init_seed);
     let lw = BlockLayout::new(c, setup.inputs, unit, Tiling::Vertical { period: c })?;
     let bw = encrypt_blocks(&w0.w, &lw, data_level, &encoder, &mut enc, delta)?;
-    bytes += write_matrices(&paths.init(), &[("w", &lw, bw)], extra(&[("role", "initial model".into())]))?;
+    bytes += write_matrices(&paths.init(), binding, &[("w", &lw, bw)], extra(&[("role", "initial model".into())]))?;
     bar.finish();
 
     let manifest = JobManifest {
@@ -185,8 +201,9 @@ pub fn run(args: &EncryptArgs, g: &Global, out: &mut dyn Write) -> Result<(), Bo
         batches: batches.len(),
         shuffle_seed,
         data_level,
+        key: key.key,
+        job: job_id,
     };
-    manifest.write(&args.job)?;
     let class_names =
         if args.data.given() && !args.data.embedded { Vec::new() } else { crate::embedded::class_names() };
     let client = ClientState {
@@ -197,7 +214,9 @@ pub fn run(args: &EncryptArgs, g: &Global, out: &mut dyn Write) -> Result<(), Bo
         val_labels: ds.val.y.clone(),
         class_names,
     };
-    crate::files::write_json(&paths.client_state(), &client)?;
+    client.write(&paths)?;
+    // The manifest last: a job without one is incomplete, and the server refuses it.
+    manifest.write(&args.job)?;
     if g.json {
         let v = serde_json::json!({ "job": args.job, "batches": batches.len(), "bytes": bytes,
             "unit": [unit.s0, unit.s1], "seconds": start.elapsed().as_secs_f64() });

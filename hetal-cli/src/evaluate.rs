@@ -4,7 +4,7 @@
 //! the validation curves of both runs.
 
 use crate::data_args::DataArgs;
-use crate::files::{read_json, write_atomic, write_json};
+use crate::files::{refuse_overwrite, write_atomic, write_json};
 use crate::global::Global;
 use crate::job::{read_history, ClientState, JobManifest, JobPaths};
 use crate::report::{classification_report, predictions, training_curves_svg, ClassificationReport, Series};
@@ -34,6 +34,9 @@ pub struct EvaluateArgs {
     /// JSON report (an SVG plot of the validation curves is written beside it).
     #[arg(long, default_value = "evaluation.json")]
     pub report: PathBuf,
+    /// Replace an existing report and plot.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// A model from its .npy (`classes x (features + 1)`), padded to `c` rows.
@@ -60,8 +63,15 @@ pub fn test_report(model: &LinearModel, ds: &Dataset) -> Result<ClassificationRe
 /// Runs `hetal evaluate`.
 pub fn run(args: &EvaluateArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
     let paths = JobPaths(args.job.clone());
+    let svg_path = args.report.with_extension("svg");
+    if svg_path == args.report {
+        return Err(format!("--report {}: give a .json name (the plot goes beside it)", args.report.display()).into());
+    }
+    for p in [&args.report, &svg_path] {
+        refuse_overwrite(p, args.force)?;
+    }
     let job = JobManifest::read(&args.job)?;
-    let client: ClientState = read_json(&paths.client_state(), "client state")?;
+    let client = ClientState::read(&paths)?;
     let classes = job.task.classes;
     let mut ds = if args.data.given() {
         args.data.load(classes)?
@@ -81,7 +91,7 @@ pub fn run(args: &EvaluateArgs, g: &Global, out: &mut dyn Write) -> Result<(), B
         )
         .into());
     }
-    FeatureScale { divisor: client.feature_scale }.apply(&mut ds);
+    FeatureScale::new(client.feature_scale)?.apply(&mut ds)?;
     let model = load_model(&args.model, classes, job.task.features + 1)?;
     let names = (!client.class_names.is_empty()).then_some(client.class_names.as_slice());
     let enc = test_report(&model, &ds)?;
@@ -101,7 +111,6 @@ pub fn run(args: &EvaluateArgs, g: &Global, out: &mut dyn Write) -> Result<(), B
         Some((r, rep))
     };
 
-    let svg_path = args.report.with_extension("svg");
     let mut loss =
         vec![Series { label: "encrypted".into(), points: history.iter().map(|h| (h.epoch as f64, h.loss)).collect() }];
     let mut acc = vec![Series {
@@ -130,7 +139,7 @@ pub fn run(args: &EvaluateArgs, g: &Global, out: &mut dyn Write) -> Result<(), B
             "report": rep, "epochs": r.epochs, "best_epoch": r.best_epoch })),
         "accuracy_gap_points": plain.as_ref().map(|(_, rep)| 100.0 * (rep.accuracy - enc.accuracy)),
     });
-    write_json(&args.report, &json)?;
+    write_json(&args.report, &json, false)?;
     if g.json {
         writeln!(out, "{json}")?;
     } else if !g.quiet {

@@ -2,7 +2,9 @@
 //! client's private folder inside it.
 //!
 //! ```text
-//! job/job.json                 public manifest (preset, task shape, hyperparameters, counts, shuffle seed)
+//! job/.lock                    held by the one hetal process working on the job
+//! job/job.json                 public manifest (preset, task shape, hyperparameters, counts, shuffle
+//!                              seed, the key's and the job's fingerprints)
 //! job/init.hmat                W_0, encrypted (Kaiming-He from the client's seed)
 //! job/val.hmat                 [X_val | 1], encrypted
 //! job/batches/batch-NNNN.hmat  fixed mini-batches [X_B | 1] and one-hot Y_B, encrypted
@@ -15,16 +17,23 @@
 //!   answer-EEEE.json           the client's answer to epoch EEEE (continue or stop, best)
 //!   history.json               validation loss and accuracy per epoch
 //! ```
+//!
+//! Every binary file of the job carries the key's and the job's fingerprints in its header; a
+//! file of another key or job is refused. Every JSON file is read with a size bound, and the
+//! manifest's counts are checked against each other before anything is sized by them.
 
-use crate::files::{read_json, write_json, FileError};
+use crate::files::{read_json, write_json, Binding, FileError, Fingerprint, JobLock};
 use crate::task::{Hyper, TaskShape, TrainPreset};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The format name of `job.json`.
 pub const JOB_FORMAT: &str = "hetal-job";
-/// Its version.
-pub const JOB_VERSION: u32 = 1;
+/// Its version (2: the key's and the job's fingerprints).
+pub const JOB_VERSION: u32 = 2;
+/// Most training or validation rows a job may declare (far above any real feature set; a bound
+/// so that no count read from a file sizes an allocation unchecked).
+pub const MAX_ROWS: usize = 1 << 26;
 
 /// `job.json`: everything the server may know.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -51,6 +60,10 @@ pub struct JobManifest {
     pub shuffle_seed: u64,
     /// Level the data is encrypted at.
     pub data_level: usize,
+    /// The fingerprint of the key the job is encrypted under.
+    pub key: Fingerprint,
+    /// The job's own fingerprint (random, drawn by `hetal encrypt`).
+    pub job: Fingerprint,
 }
 
 /// `client/client.json`: the client's private state.
@@ -150,26 +163,95 @@ impl JobPaths {
     }
 }
 
+impl JobPaths {
+    /// Locks the job directory for this process (refused while another holds it) and removes
+    /// the temporary files interrupted writes left in its folders.
+    pub fn lock(&self) -> Result<JobLock, FileError> {
+        JobLock::acquire(&self.0, &["batches", "server", "client"])
+    }
+
+    /// Removes everything `hetal` writes into a job directory (the manifest, the encrypted data,
+    /// the server's and the client's folders), for `hetal encrypt --force`: a new job never
+    /// inherits an old one's checkpoint, model or answers. Other files are left alone.
+    pub fn clear(&self) -> Result<(), FileError> {
+        for dir in [self.0.join("batches"), self.server(), self.client()] {
+            match std::fs::remove_dir_all(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(FileError::io(&dir, e)),
+                _ => {}
+            }
+        }
+        for file in [self.manifest(), self.init(), self.val()] {
+            match std::fs::remove_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(FileError::io(&file, e)),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ClientState {
+    /// Reads `client/client.json`.
+    pub fn read(paths: &JobPaths) -> Result<Self, FileError> {
+        read_json(&paths.client_state(), "client state")
+    }
+
+    /// Writes `client/client.json` with mode 0600: it holds the client's seeds and labels.
+    pub fn write(&self, paths: &JobPaths) -> Result<(), FileError> {
+        write_json(&paths.client_state(), self, true)
+    }
+}
+
 impl JobManifest {
     /// Reads and checks `job.json`.
     pub fn read(dir: &Path) -> Result<Self, FileError> {
         let path = JobPaths(dir.into()).manifest();
         let m: JobManifest = read_json(&path, "job manifest")?;
         if m.format != JOB_FORMAT || m.version != JOB_VERSION {
-            return Err(FileError::Format {
-                path,
-                reason: format!(
-                    "format {} version {} (this hetal reads {JOB_FORMAT} version {JOB_VERSION})",
+            return Err(FileError::format(
+                &path,
+                format!(
+                    "format {} version {} (this hetal reads {JOB_FORMAT} version {JOB_VERSION}; encrypt the job again)",
                     m.format, m.version
                 ),
-            });
+            ));
         }
+        m.check().map_err(|reason| FileError::format(&path, reason))?;
         Ok(m)
+    }
+
+    /// Checks that the counts fit together and within bounds: the batches are those of the
+    /// training rows, the hyperparameters are usable.
+    pub fn check(&self) -> Result<(), String> {
+        let t = &self.task;
+        t.check()?;
+        if !(1..=MAX_ROWS).contains(&self.train_rows) || !(1..=MAX_ROWS).contains(&self.val_rows) {
+            return Err(format!(
+                "{} training and {} validation rows (each 1..={MAX_ROWS})",
+                self.train_rows, self.val_rows
+            ));
+        }
+        if t.batch == 0 || self.batches != self.train_rows.div_ceil(t.batch) {
+            return Err(format!(
+                "{} batches for {} training rows in batches of {}",
+                self.batches, self.train_rows, t.batch
+            ));
+        }
+        self.hyper.check()?;
+        if self.key.is_none() || self.job.is_none() {
+            return Err("the job has no key or job fingerprint".into());
+        }
+        Ok(())
+    }
+
+    /// What every binary file of the job is bound to.
+    pub fn binding(&self) -> Binding {
+        Binding { key: self.key, job: self.job }
     }
 
     /// Writes `job.json`.
     pub fn write(&self, dir: &Path) -> Result<(), FileError> {
-        write_json(&JobPaths(dir.into()).manifest(), self)
+        write_json(&JobPaths(dir.into()).manifest(), self, false)
     }
 }
 

@@ -3,9 +3,11 @@
 //! DiagABT / DiagATB / the softmax for that shape, and bootstrapping's keys.
 
 use crate::bundle::{PublicBundle, SecretKeyFile};
+use crate::files::{refuse_overwrite, Fingerprint};
 use crate::global::Global;
 use crate::progress::Progress;
 use crate::task::{bootstrapper, Hyper, TaskShape, TrainPreset};
+use ckks_scheme::security::SecurityLevel;
 use ckks_scheme::KeyGenerator;
 use hetal_train::data::load_npy_dir;
 use rand::{RngCore, SeedableRng};
@@ -76,13 +78,8 @@ pub fn run(args: &KeygenArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
     let task = shape(args)?;
     let (sk_path, pk_path) = (args.out.join("secret.hkey"), args.out.join("public.hbundle"));
     for p in [&sk_path, &pk_path] {
-        if p.exists() && !args.force {
-            return Err(format!(
-                "{} exists; pass --force to replace it (its old keys cannot decrypt new data)",
-                p.display()
-            )
-            .into());
-        }
+        refuse_overwrite(p, args.force)
+            .map_err(|e| format!("{e} (data encrypted under the old keys cannot be decrypted with new ones)"))?;
     }
     let start = Instant::now();
     let params = args.preset.build()?;
@@ -91,7 +88,7 @@ pub fn run(args: &KeygenArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
     let setup = task.setup(&params, boot.output_level(), &hyper)?;
     let rotations = setup.rotation_steps()?;
     if g.text() {
-        if args.preset.is_insecure() {
+        if params.security() == SecurityLevel::Insecure {
             writeln!(
                 out,
                 "WARNING: preset {} is INSECURE (tests only); never use it for real data",
@@ -128,17 +125,20 @@ pub fn run(args: &KeygenArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
     spin.message("generating bootstrapping keys".into());
     let bootstrap = plan.generate_keys(&mut kg, &sk, &mut keys.galois)?;
     spin.message("writing".into());
-    let secret = SecretKeyFile { preset: args.preset, task: task.clone(), params: params.clone(), sk };
-    let sk_size = secret.write(&sk_path)?;
-    let bundle = PublicBundle { preset: args.preset, task, params, keys, bootstrap };
+    let key = Fingerprint::of_public_key(&keys.public)?;
+    // The bundle first: if it cannot be written (a full disk), the old secret key stays, and
+    // if only the secret key fails, the fingerprints tell the mismatched pair apart.
+    let bundle = PublicBundle { preset: args.preset, task: task.clone(), params: params.clone(), keys, bootstrap, key };
     let pk_size = bundle.write(&pk_path)?;
+    let secret = SecretKeyFile { preset: args.preset, task, params, sk, key };
+    let sk_size = secret.write(&sk_path)?;
     spin.finish();
     let mb = |b: u64| b as f64 / 1e6;
     if g.json {
         let v = serde_json::json!({
             "secret_key": sk_path, "secret_key_bytes": sk_size,
             "public_bundle": pk_path, "public_bundle_bytes": pk_size,
-            "galois_keys": bundle.keys.galois.elements().count(),
+            "galois_keys": bundle.keys.galois.elements().count(), "key": key,
             "seconds": start.elapsed().as_secs_f64(),
         });
         writeln!(out, "{v}")?;
@@ -156,7 +156,7 @@ pub fn run(args: &KeygenArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
             mb(pk_size),
             bundle.keys.galois.elements().count()
         )?;
-        writeln!(out, "done in {:.1} s", start.elapsed().as_secs_f64())?;
+        writeln!(out, "key fingerprint {key}; done in {:.1} s", start.elapsed().as_secs_f64())?;
     }
     Ok(())
 }

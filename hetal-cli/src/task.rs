@@ -89,7 +89,30 @@ pub struct Hyper {
     pub max_epochs: usize,
 }
 
+/// Most epochs a run may ask for.
+pub const MAX_EPOCHS: usize = 100_000;
+/// The largest learning rate accepted: features are scaled to norm at most 1, and the paper's
+/// rates are 0.5-2 (spec section 6); far beyond this the weights leave the softmax
+/// approximation's domain at once.
+pub const MAX_LR: f64 = 1000.0;
+
 impl Hyper {
+    /// Checks the values: a learning rate in `(0, MAX_LR]`, a known optimizer, a patience of at
+    /// least 1, `1..=MAX_EPOCHS` epochs.
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= MAX_LR) {
+            return Err(format!("learning rate {} is outside (0, {MAX_LR}]", self.lr));
+        }
+        self.optimizer()?;
+        if self.patience == 0 {
+            return Err("patience 0: early stopping needs at least 1 epoch".into());
+        }
+        if !(1..=MAX_EPOCHS).contains(&self.max_epochs) {
+            return Err(format!("{} epochs (1..={MAX_EPOCHS})", self.max_epochs));
+        }
+        Ok(())
+    }
+
     /// The optimizer.
     pub fn optimizer(&self) -> Result<Optimizer, String> {
         match self.optimizer.as_str() {
@@ -100,7 +123,30 @@ impl Hyper {
     }
 }
 
+/// Most classes a task may have (the data layer's bound on class counts).
+pub const MAX_CLASSES: usize = 1 << 16;
+/// Most features a task may have.
+pub const MAX_FEATURES: usize = 1 << 20;
+/// The largest mini-batch.
+pub const MAX_BATCH: usize = 1 << 20;
+
 impl TaskShape {
+    /// Checks the shape read from a file before anything is sized by it: `2..=MAX_CLASSES`
+    /// classes, `1..=MAX_FEATURES` features, a batch in `1..=MAX_BATCH`.
+    pub fn check(&self) -> Result<(), String> {
+        if !(2..=MAX_CLASSES).contains(&self.classes)
+            || !(1..=MAX_FEATURES).contains(&self.features)
+            || !(1..=MAX_BATCH).contains(&self.batch)
+        {
+            return Err(format!(
+                "task of {} classes, {} features, batch {} (classes 2..={MAX_CLASSES}, features 1..={MAX_FEATURES}, \
+                 batch 1..={MAX_BATCH})",
+                self.classes, self.features, self.batch
+            ));
+        }
+        Ok(())
+    }
+
     /// The training setup for this shape under `params`, with data encrypted at the
     /// bootstrapping's output level (fresh and refreshed ciphertexts look alike).
     pub fn setup(

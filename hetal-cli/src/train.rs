@@ -10,12 +10,13 @@
 //! except the client's answers.
 
 use crate::bundle::PublicBundle;
-use crate::files::{block_bytes, read_json, read_matrices, write_json, write_matrices, FileError};
+use crate::files::{block_bytes, read_json, read_matrices, write_json, write_matrices, Binding, FileError};
 use crate::global::Global;
 use crate::job::{AnswerFile, JobManifest, JobPaths};
 use crate::progress::Progress;
 use crate::schedule::epoch_order;
 use crate::task::bootstrapper;
+use ckks_scheme::security::SecurityLevel;
 use ckks_scheme::Evaluator;
 use hetal_train::encrypted::{
     checkpoint, ClientAnswer, EncryptedBatch, EncryptedValidation, InitialModel, StepReport, TrainingServer,
@@ -141,7 +142,9 @@ pub fn step_line(r: &StepRecord) -> String {
 /// Runs `hetal train`.
 pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
     let paths = JobPaths(args.job.clone());
+    let _lock = paths.lock()?;
     let job = JobManifest::read(&args.job)?;
+    let binding = job.binding();
     let spin = Progress::spinner(g, "loading the public bundle");
     let t_load = Instant::now();
     let bundle = PublicBundle::read(&args.keys)?;
@@ -155,6 +158,11 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
             job.task
         )
         .into());
+    }
+    if bundle.key != job.key {
+        return Err(
+            FileError::Mismatch { path: args.keys.clone(), what: "key", expected: job.key, found: bundle.key }.into()
+        );
     }
     let params = bundle.params.clone();
     let setup = job.task.setup(&params, job.data_level, &job.hyper)?;
@@ -171,7 +179,7 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
     let keys = Arc::new(bundle.keys);
     let refresh = BootstrapRefresh::new(Evaluator::new(keys.clone()), boot, bundle.bootstrap)?;
     let eval = Evaluator::new(keys);
-    let mut val = read_matrices(&paths.val(), &params)?;
+    let mut val = read_matrices(&paths.val(), &params, &binding)?;
     let validation = EncryptedValidation { x: val.take(&paths.val(), "x")? };
     let ckpt = paths.checkpoint();
     std::fs::create_dir_all(paths.server()).map_err(|source| FileError::Io { path: paths.server(), source })?;
@@ -189,10 +197,10 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
             )
             .into());
         }
-        let state = checkpoint::load(&ckpt, &params)?;
+        let state = checkpoint::load(&ckpt, &params, &binding)?;
         TrainingServer::resume(eval, refresh, setup, validation, state)?
     } else {
-        let mut init = read_matrices(&paths.init(), &params)?;
+        let mut init = read_matrices(&paths.init(), &params, &binding)?;
         let w = init.take(&paths.init(), "w")?;
         report = TrainReport { preset: job.preset.name().into(), ..Default::default() };
         TrainingServer::new(eval, refresh, setup, InitialModel { w }, validation)?
@@ -201,21 +209,22 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
     if g.verbose {
         writeln!(out, "loaded keys and job in {:.1} s", t_load.elapsed().as_secs_f64())?;
     }
-    if job.preset.is_insecure() && g.text() {
-        writeln!(out, "WARNING: preset {} is INSECURE (tests only)", job.preset.name())?;
+    if params.security() == SecurityLevel::Insecure && g.text() {
+        writeln!(out, "WARNING: the bundle's parameters ({}) are INSECURE (tests only)", params.builder().name)?;
     }
     let n = job.batches;
     let finish = |server: &TrainingServer<BootstrapRefresh>, report: &mut TrainReport| -> Result<(), FileError> {
         let model = server.final_model();
         write_matrices(
             &paths.model(),
+            binding,
             &[("w", model.w.layout(), block_bytes(&model.w).map_err(|e| FileError::scheme(&paths.model(), e))?)],
             [("role".to_string(), "model".into()), ("epoch".to_string(), model.epoch.into())].into_iter().collect(),
         )?;
         report.finished = true;
         report.best_epoch = model.epoch;
         report.epochs_answered = server.state().epoch;
-        write_json(&paths.report(), report)
+        write_json(&paths.report(), report, false)
     };
     if server.state().stopped {
         finish(&server, &mut report)?;
@@ -224,11 +233,18 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
     }
 
     // An epoch whose steps are all done waits for the client's answer.
-    let done_in_epoch = server.state().step - server.state().epoch * n;
+    let done_in_epoch = steps_done_in_epoch(server.state().step, server.state().epoch, n).ok_or_else(|| {
+        format!(
+            "{}: step {} and epoch {} do not fit a job of {n} batches per epoch",
+            ckpt.display(),
+            server.state().step,
+            server.state().epoch
+        )
+    })?;
     if done_in_epoch == n {
         let epoch = server.state().epoch + 1;
         if !paths.validation(epoch).exists() {
-            write_validation(&server, &paths, epoch, &mut report)?;
+            write_validation(&server, &paths, binding, epoch, &mut report)?;
         }
         let answer_path = paths.answer(epoch);
         if !answer_path.exists() {
@@ -248,7 +264,7 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
         let decision = server.answer(&ClientAnswer { epoch: a.epoch, decision, best_so_far: a.best_so_far })?;
         report.epochs_answered = server.state().epoch;
         report.answers.push(a);
-        checkpoint::save(&ckpt, server.state())?;
+        checkpoint::save(&ckpt, server.state(), binding)?;
         if decision == Decision::Stop || server.state().epoch >= job.hyper.max_epochs {
             finish(&server, &mut report)?;
             if g.json {
@@ -272,13 +288,13 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
             }
             return Ok(());
         }
-        write_json(&paths.report(), &report)?;
+        write_json(&paths.report(), &report, false)?;
     }
 
     // Train (the rest of) the current epoch.
     let epoch = server.state().epoch + 1;
     let order = epoch_order(n, job.shuffle_seed, epoch);
-    let start_pos = server.state().step - server.state().epoch * n;
+    let start_pos = done_in_epoch;
     let bar = Progress::bar(g, n as u64, &format!("epoch {epoch}"));
     bar.set(start_pos as u64);
     for (steps_here, (pos, &b)) in order.iter().enumerate().skip(start_pos).enumerate() {
@@ -288,10 +304,10 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
             return Ok(());
         }
         let path = paths.batch(b);
-        let mut f = read_matrices(&path, &params)?;
+        let mut f = read_matrices(&path, &params, &binding)?;
         let batch = EncryptedBatch { epoch, index: pos, x: f.take(&path, "x")?, y: f.take(&path, "y")? };
         let r = server.step(&batch)?;
-        checkpoint::save(&ckpt, server.state())?;
+        checkpoint::save(&ckpt, server.state(), binding)?;
         let rec = record(&r, pos, b);
         bar.message(format!("{} bootstraps, {:.1} s/step", rec.bootstraps.iter().sum::<usize>(), rec.seconds[0]));
         bar.inc();
@@ -299,10 +315,10 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
             writeln!(out, "{}", step_line(&rec))?;
         }
         report.steps.push(rec);
-        write_json(&paths.report(), &report)?;
+        write_json(&paths.report(), &report, false)?;
     }
     bar.finish();
-    write_validation(&server, &paths, epoch, &mut report)?;
+    write_validation(&server, &paths, binding, epoch, &mut report)?;
     let epoch_steps: Vec<&StepRecord> = report.steps.iter().filter(|s| s.epoch == epoch).collect();
     let secs: f64 = epoch_steps.iter().map(|s| s.seconds[0]).sum();
     let boots: usize = epoch_steps.iter().map(|s| s.bootstraps.iter().sum::<usize>()).sum();
@@ -325,10 +341,17 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
     Ok(())
 }
 
+/// Steps done in the current epoch: `step - epoch * n`, which must lie in `0..=n` (a checkpoint
+/// of another job could say anything).
+fn steps_done_in_epoch(step: usize, epoch: usize, n: usize) -> Option<usize> {
+    step.checked_sub(epoch.checked_mul(n)?).filter(|&d| d <= n)
+}
+
 /// Writes the encrypted validation logits of `epoch`.
 fn write_validation(
     server: &TrainingServer<BootstrapRefresh>,
     paths: &JobPaths,
+    binding: Binding,
     epoch: usize,
     report: &mut TrainReport,
 ) -> Result<(), Box<dyn std::error::Error>> {
@@ -336,8 +359,28 @@ fn write_validation(
     let v = server.validation_outputs()?;
     let path = paths.validation(epoch);
     let meta = [("role".to_string(), "validation outputs".into()), ("epoch".to_string(), epoch.into())];
-    write_matrices(&path, &[("logits", v.logits.layout(), block_bytes(&v.logits)?)], meta.into_iter().collect())?;
+    write_matrices(
+        &path,
+        binding,
+        &[("logits", v.logits.layout(), block_bytes(&v.logits)?)],
+        meta.into_iter().collect(),
+    )?;
     report.validation_seconds.push(t.elapsed().as_secs_f64());
-    write_json(&paths.report(), report)?;
+    write_json(&paths.report(), report, false)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::steps_done_in_epoch;
+
+    #[test]
+    fn steps_in_an_epoch_never_wrap() {
+        assert_eq!(steps_done_in_epoch(7, 1, 5), Some(2));
+        assert_eq!(steps_done_in_epoch(10, 1, 5), Some(5));
+        // A checkpoint of another job: fewer steps than its epochs, or more than one epoch ahead.
+        assert_eq!(steps_done_in_epoch(3, 1, 5), None);
+        assert_eq!(steps_done_in_epoch(11, 1, 5), None);
+        assert_eq!(steps_done_in_epoch(0, usize::MAX, 5), None);
+    }
 }

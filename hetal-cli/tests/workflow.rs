@@ -166,3 +166,271 @@ fn workflow_end_to_end_resume_and_errors() {
     assert!(e.contains("wide.csv") || e.contains("features"), "{e}");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+// ----- Trust: files that never lie, keys that cannot be mixed (docs/SECURITY.md) -----------
+
+const KEYGEN: [&str; 9] =
+    ["keygen", "--preset", "insecure-train-n12", "--classes", "3", "--features", "7", "--batch", "16"];
+
+/// Keys (from `seed`) in `keys_dir` and an encrypted job `job` in `d` (2 batches, 1 epoch).
+fn keys_and_job(d: &Path, seed: &str, keys_dir: &str, job: &str) {
+    write_csv(&d.join("train.csv"), 32, 0);
+    write_csv(&d.join("val.csv"), 16, 100);
+    ok(d, &[&["--seed", seed][..], &KEYGEN[..], &["--out", keys_dir]].concat());
+    let sk = format!("{keys_dir}/secret.hkey");
+    let encrypt = ["encrypt", "--secret-key", &sk, "--train-csv", "train.csv", "--val-csv", "val.csv"];
+    ok(d, &[&["--seed", seed][..], &encrypt[..], &["--max-epochs", "1", "--job", job]].concat());
+}
+
+/// Whether the process may mount a file system (root in CI and on developer machines here).
+fn tiny_tmpfs(dir: &Path, kib: usize) -> bool {
+    std::fs::create_dir_all(dir).unwrap();
+    Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+        .arg(dir)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Fills the file system of `dir` to the last byte.
+fn fill_up(dir: &Path) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(dir.join("filler")).unwrap();
+    let block = vec![0u8; 4096];
+    while f.write_all(&block).is_ok() {}
+    while f.write_all(&[0]).is_ok() {}
+    let _ = f.sync_all();
+}
+
+/// Every file under `dir` whose name is not a temporary one, with its size.
+fn real_files(dir: &Path) -> Vec<(PathBuf, u64)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            out.extend(real_files(&e.path()));
+        } else {
+            out.push((e.path(), e.metadata().unwrap().len()));
+        }
+    }
+    out
+}
+
+/// A full disk (a 400 MB tmpfs: the bundle alone is 296 MB) makes a command fail and never replaces a good file or leaves an empty one
+/// under a real name (it used to: `keygen --force` wrote a 0-byte secret key, `train --resume`
+/// truncated a good model and exited 0, `encrypt` left 0-byte batches).
+#[test]
+fn a_full_disk_never_replaces_a_good_file() {
+    let d = temp("full");
+    keys_and_job(&d, "7", "keys", "job");
+    ok(&d, &["train", "--job", "job"]);
+    ok(&d, &["decrypt", "validation", "--job", "job"]);
+    ok(&d, &["train", "--job", "job", "--resume"]);
+    let mnt = d.join("mnt");
+    if !tiny_tmpfs(&mnt, 400 * 1024) {
+        eprintln!("SKIPPED: cannot mount a tmpfs here (not root?); the writer's flush is unit-tested in hetal-train");
+        std::fs::remove_dir_all(&d).unwrap();
+        return;
+    }
+    let result = std::panic::catch_unwind(|| {
+        copy_dir(&d.join("keys"), &mnt.join("keys"));
+        copy_dir(&d.join("job"), &mnt.join("job"));
+        let keys_before = real_files(&mnt.join("keys"));
+        let model = mnt.join("job/server/model.hmat");
+        let model_before = std::fs::read(&model).unwrap();
+        fill_up(&mnt);
+        let e = fails(&mnt, &[&KEYGEN[..], &["--force"]].concat());
+        assert!(e.contains("No space left"), "{e}");
+        assert_eq!(real_files(&mnt.join("keys")), keys_before);
+        let e = fails(&mnt, &["train", "--job", "job", "--resume"]);
+        assert!(e.contains("No space left") && e.contains("model.hmat"), "{e}");
+        assert_eq!(std::fs::read(&model).unwrap(), model_before);
+        let encrypt = ["encrypt", "--train-csv", "../train.csv", "--val-csv", "../val.csv", "--job", "job2"];
+        let e = fails(&mnt, &encrypt);
+        assert!(e.contains("No space left"), "{e}");
+        for (p, size) in real_files(&mnt.join("job2")) {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(!name.contains(".tmp-"), "temporary file left behind: {}", p.display());
+            assert!(size > 0 || name == ".lock", "empty file under a real name: {}", p.display());
+        }
+        assert!(!mnt.join("job2/job.json").exists(), "an incomplete job must have no manifest");
+    });
+    let _ = Command::new("umount").arg(&mnt).output();
+    std::fs::remove_dir_all(&d).unwrap();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+/// A job made under key A refuses key B's bundle and secret key, and every file of job A
+/// refuses job B (a job re-encrypted with `--force` starts from nothing).
+#[test]
+fn keys_and_jobs_cannot_be_mixed() {
+    let d = temp("mix");
+    keys_and_job(&d, "7", "keys", "job");
+    ok(&d, &[&["--seed", "8"][..], &KEYGEN[..], &["--out", "other"]].concat());
+    let e = fails(&d, &["train", "--job", "job", "--keys", "other/public.hbundle"]);
+    assert!(e.contains("made under key") && e.contains("other/public.hbundle"), "{e}");
+    ok(&d, &["train", "--job", "job"]);
+    let e = fails(&d, &["decrypt", "validation", "--job", "job", "--secret-key", "other/secret.hkey"]);
+    assert!(e.contains("made under key"), "{e}");
+    // A batch of another job under the same key is refused by its job fingerprint.
+    let encrypt = ["encrypt", "--train-csv", "train.csv", "--val-csv", "val.csv", "--max-epochs", "1"];
+    ok(&d, &[&["--seed", "9"][..], &encrypt[..], &["--job", "job2"]].concat());
+    std::fs::copy(d.join("job2/batches/batch-0000.hmat"), d.join("job/batches/batch-0000.hmat")).unwrap();
+    std::fs::remove_dir_all(d.join("job/server")).unwrap();
+    let e = fails(&d, &["train", "--job", "job"]);
+    assert!(e.contains("batch-0000.hmat") && e.contains("made under job"), "{e}");
+    // encrypt --force over a job in progress starts a new job: no old checkpoint, no answers.
+    ok(&d, &["train", "--job", "job2", "--max-steps", "1"]);
+    let e = fails(&d, &[&encrypt[..], &["--job", "job2"]].concat());
+    assert!(e.contains("--force"), "{e}");
+    ok(&d, &[&encrypt[..], &["--job", "job2", "--force"]].concat());
+    assert!(!d.join("job2/server").exists() && d.join("job2/client/client.json").exists());
+    let s = ok(&d, &["train", "--job", "job2"]);
+    assert!(s.contains("epoch 1: 2 steps"), "{s}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.join("job2/client/client.json")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "client.json holds seeds and labels");
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Rewrites the container at `path` with `edit` applied (checksum recomputed, as a forger would).
+fn forge(path: &Path, kind: hetal_train::store::FileKind, edit: impl FnOnce(&mut hetal_train::store::Container)) {
+    use hetal_train::store::{Container, ReadContainer};
+    let c = ReadContainer::read(path, kind).unwrap();
+    let mut out = Container {
+        kind,
+        binding: c.binding,
+        meta: serde_json::Value::Object(c.meta.clone()),
+        parts: c.parts().map(<[u8]>::to_vec).collect(),
+    };
+    edit(&mut out);
+    std::fs::write(path, out.to_bytes()).unwrap();
+}
+
+/// Damaged and hostile files are refused with an error that names the file, never loaded,
+/// never an abort.
+#[test]
+fn damaged_and_hostile_files_are_refused() {
+    use hetal_train::store::FileKind;
+    let d = temp("hostile");
+    keys_and_job(&d, "7", "keys", "job");
+    // A checkpoint with one flipped bit: refused (it used to resume into weights of 1e149).
+    ok(&d, &["train", "--job", "job", "--max-steps", "1"]);
+    let ckpt = d.join("job/server/state.hckpt");
+    let good = std::fs::read(&ckpt).unwrap();
+    let mut bad = good.clone();
+    bad[good.len() / 2] ^= 0x10;
+    std::fs::write(&ckpt, &bad).unwrap();
+    let e = fails(&d, &["train", "--job", "job", "--resume"]);
+    assert!(e.contains("state.hckpt") && e.contains("checksum"), "{e}");
+    std::fs::write(&ckpt, &good).unwrap();
+
+    // A bundle with the secret key appended as a fourth part.
+    std::fs::copy(d.join("keys/public.hbundle"), d.join("four.hbundle")).unwrap();
+    let sk_part = hetal_train::store::ReadContainer::read(&d.join("keys/secret.hkey"), FileKind::SecretKey)
+        .unwrap()
+        .parts()
+        .nth(1)
+        .unwrap()
+        .to_vec();
+    forge(&d.join("four.hbundle"), FileKind::PublicBundle, |c| c.parts.push(sk_part));
+    let e = fails(&d, &["train", "--job", "job", "--keys", "four.hbundle", "--resume"]);
+    assert!(e.contains("four.hbundle") && e.contains("4 parts"), "{e}");
+
+    // A key file whose label says bootstrap-n16 over N = 2^12 parameters.
+    std::fs::copy(d.join("keys/secret.hkey"), d.join("label.hkey")).unwrap();
+    forge(&d.join("label.hkey"), FileKind::SecretKey, |c| c.meta["preset"] = "bootstrap-n16".into());
+    let e = fails(&d, &["decrypt", "validation", "--job", "job", "--secret-key", "label.hkey"]);
+    assert!(e.contains("label.hkey") && e.contains("bootstrap-n16") && e.contains("other parameters"), "{e}");
+
+    // A manifest that declares 10^15 batches.
+    let manifest = d.join("job/job.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let mut m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    m["batches"] = 1_000_000_000_000_000u64.into();
+    std::fs::write(&manifest, m.to_string()).unwrap();
+    let e = fails(&d, &["train", "--job", "job", "--resume"]);
+    assert!(e.contains("job.json") && e.contains("batches"), "{e}");
+    std::fs::write(&manifest, &text).unwrap();
+
+    // Another process holds the job.
+    let lock = hetal_train::store::JobLock::acquire(&d.join("job"), &[]).unwrap();
+    let e = fails(&d, &["train", "--job", "job", "--resume"]);
+    assert!(e.contains("locked"), "{e}");
+    drop(lock);
+
+    // decrypt model never writes over the user's files or into the job.
+    ok(&d, &["train", "--job", "job", "--resume"]);
+    ok(&d, &["decrypt", "validation", "--job", "job"]);
+    ok(&d, &["train", "--job", "job", "--resume"]);
+    std::fs::write(d.join("mine.npy"), b"mine").unwrap();
+    let e = fails(&d, &["decrypt", "model", "--job", "job", "--out", "mine.npy"]);
+    assert!(e.contains("mine.npy") && e.contains("--force"), "{e}");
+    assert_eq!(std::fs::read(d.join("mine.npy")).unwrap(), b"mine");
+    for inside in ["job/job.npy", "job/client/client.npy"] {
+        let e = fails(&d, &["decrypt", "model", "--job", "job", "--out", inside]);
+        assert!(e.contains("inside the job"), "{e}");
+    }
+    ok(&d, &["decrypt", "model", "--job", "job", "--out", "mine.npy", "--force"]);
+    // Released weights are rounded to 2^-16 (IND-CPA-D); --exact opts out.
+    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("mine.json")).unwrap()).unwrap();
+    assert_eq!(meta["precision_bits"], 16);
+    for w in meta["weights"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap()) {
+        let scaled = w.as_f64().unwrap() * 65536.0;
+        assert_eq!(scaled, scaled.round(), "{w} is not on the 2^-16 grid");
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Data the keys or the job cannot take is refused at the client, with the value and place.
+#[test]
+fn bad_data_and_settings_are_refused_at_the_client() {
+    let d = temp("data");
+    keys_and_job(&d, "7", "keys", "job");
+    let encrypt = ["encrypt", "--train-csv", "train.csv", "--val-csv", "val.csv", "--job", "job3"];
+    let e = fails(&d, &[&encrypt[..], &["--lr", "1e308"]].concat());
+    assert!(e.contains("learning rate") && e.contains("outside"), "{e}");
+    // A feature of 1e200 (its row norm overflows): refused with its value and position.
+    let text = std::fs::read_to_string(d.join("train.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut fields: Vec<String> = lines[3].split(',').map(String::from).collect();
+    fields[2] = "1e200".into();
+    lines[3] = fields.join(",");
+    std::fs::write(d.join("huge.csv"), lines.join("\n") + "\n").unwrap();
+    let e = fails(&d, &["encrypt", "--train-csv", "huge.csv", "--val-csv", "val.csv", "--job", "job3"]);
+    assert!(e.contains("1e200") || e.contains("infinite") || e.contains("overflow"), "{e}");
+    // A validation set with one column too many: refused at encrypt, not on the server.
+    let wide: String = std::fs::read_to_string(d.join("val.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.rsplit_once(',').map_or(format!("{l}\n"), |(a, b)| format!("{a},0.5,{b}\n")))
+        .collect();
+    std::fs::write(d.join("wide_val.csv"), wide).unwrap();
+    let e = fails(&d, &["encrypt", "--train-csv", "train.csv", "--val-csv", "wide_val.csv", "--job", "job3"]);
+    assert!(e.contains("wide_val.csv"), "{e}");
+    assert!(!d.join("job3/job.json").exists());
+    // evaluate with a test set one column short: an error (exit 1), not a panic (101).
+    let short: String = std::fs::read_to_string(d.join("val.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            f.remove(0);
+            f.join(",") + "\n"
+        })
+        .collect();
+    std::fs::write(d.join("short.csv"), short).unwrap();
+    std::fs::write(d.join("model.npy"), b"placeholder").unwrap();
+    let out = hetal(
+        &d,
+        &["evaluate", "--job", "job", "--train-csv", "train.csv", "--val-csv", "val.csv", "--test-csv", "short.csv"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("short.csv"));
+    std::fs::remove_dir_all(&d).unwrap();
+}

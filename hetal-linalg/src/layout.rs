@@ -114,7 +114,7 @@ impl BlockLayout {
         let (block_rows, block_cols) = match tiling {
             Tiling::None => (rows.div_ceil(unit.s0), cols.div_ceil(unit.s1)),
             Tiling::Vertical { period } => {
-                if period == 0 || unit.s0 % period != 0 || rows > period {
+                if period == 0 || !unit.s0.is_multiple_of(period) || rows > period {
                     return Err(LinalgError::InvalidLayout {
                         op,
                         reason: format!(
@@ -126,7 +126,7 @@ impl BlockLayout {
                 (1, cols.div_ceil(unit.s1))
             }
             Tiling::Horizontal { period } => {
-                if period == 0 || unit.s1 % period != 0 || cols > period {
+                if period == 0 || !unit.s1.is_multiple_of(period) || cols > period {
                     return Err(LinalgError::InvalidLayout {
                         op,
                         reason: format!(

@@ -108,7 +108,7 @@ fn run() -> Result<(), String> {
     let o = options()?;
     let err = |e: &dyn std::fmt::Display| e.to_string();
     let mut ds = load_npy_dir(&o.dir).map_err(|e| err(&e))?;
-    scale_features(&mut ds);
+    scale_features(&mut ds).map_err(|e| e.to_string())?;
     ds.train = head(&ds.train, o.rows);
     ds.val = head(&ds.val, o.val_rows);
     let params = o.preset.build().map_err(|e| err(&e))?;

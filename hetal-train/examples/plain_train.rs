@@ -40,7 +40,7 @@ fn run() -> Result<(), String> {
     }
     let dir = dir.ok_or("usage: plain_train <dataset dir> [options]")?;
     let mut ds = load_npy_dir(&dir).map_err(|e| e.to_string())?;
-    let scale = scale_features(&mut ds);
+    let scale = scale_features(&mut ds).map_err(|e| e.to_string())?;
     let paper = paper_hyperparameters(&ds.name);
     let lr = lr.or(paper.map(|h| h.lr)).unwrap_or(1.0);
     let batch = batch.or(paper.map(|h| h.batch)).unwrap_or(128);

@@ -92,7 +92,7 @@ fn run() -> Result<(), String> {
         val: reshape(&full.val, classes, features),
         test: reshape(&full.test, classes, features),
     };
-    scale_features(&mut ds);
+    scale_features(&mut ds).map_err(|e| e.to_string())?;
     ds.val = ds.val.select(&(0..16.min(ds.val.len())).collect::<Vec<_>>());
     if ds.train.len() < o.batch * o.steps {
         return Err(format!("{} training rows, fewer than {} steps of {}", ds.train.len(), o.steps, o.batch));

@@ -18,6 +18,7 @@ pub mod encrypted;
 pub mod matrix;
 pub mod plain;
 pub mod softmax;
+pub mod store;
 
 pub use ckks_scheme;
 pub use hetal_linalg;

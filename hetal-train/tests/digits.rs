@@ -42,7 +42,7 @@ fn committed_digits_files_match_their_checksums() {
 /// Digits, scaled, with the shape and scale of its manifest.
 fn digits() -> Dataset {
     let mut ds = enc_common::digits();
-    let scale = scale_features(&mut ds);
+    let scale = scale_features(&mut ds).unwrap();
     // The manifest's feature_scale_divisor (largest train-row norm).
     assert!((scale.divisor - 4.789718806986481).abs() < 1e-5, "{scale:?}");
     assert_eq!((ds.classes, ds.padded_classes(), ds.features()), (10, 16, 64));

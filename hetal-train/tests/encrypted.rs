@@ -11,6 +11,7 @@ use hetal_train::data::{one_hot, with_bias, Dataset};
 use hetal_train::encrypted::{checkpoint, run_in_process, TrainingClient, TrainingServer, TrainingSetup};
 use hetal_train::plain::{epoch_batches, Decision, Optimizer};
 use hetal_train::softmax::InsecureDecryptReencryptRefresh;
+use hetal_train::store::{Binding, Fingerprint};
 
 /// Weights max abs difference allowed between the encrypted run and the plaintext reference
 /// after each step. Sources: encryption noise at scale 2^40 (about 1e-7 on the softmax output,
@@ -178,8 +179,9 @@ fn checkpoint_round_trip_and_resume() {
     let dir = std::env::temp_dir().join(format!("hetal-enctrain-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("server.ckpt");
-    checkpoint::save(&path, run.server.state()).unwrap();
-    let state = checkpoint::load(&path, &run.params).unwrap();
+    let binding = Binding { key: Fingerprint([1; 16]), job: Fingerprint([2; 16]) };
+    checkpoint::save(&path, run.server.state(), binding).unwrap();
+    let state = checkpoint::load(&path, &run.params, &binding).unwrap();
     assert_eq!((state.epoch, state.step, state.schedule), (0, 1, run.server.state().schedule));
     let w = run.client.decrypt(&state.w).unwrap();
     assert_eq!(w, run.client.decrypt(run.server.weights()).unwrap());
@@ -209,18 +211,29 @@ fn checkpoint_round_trip_and_resume() {
         run.client.decrypt(resumed.weights()).unwrap().max_abs_diff(&run.client.decrypt(run.server.weights()).unwrap());
     assert!(diff < 1e-6, "{diff:e}");
 
-    // Corruption and mismatches.
+    // Corruption and mismatches. A single flipped bit anywhere (the magic, the counters, a
+    // ciphertext's residues) is refused: a checkpoint without a checksum once resumed into
+    // weights of 1e149.
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-    assert!(checkpoint::load(&path, &run.params).is_err());
-    let mut bad = bytes.clone();
-    bad[0] ^= 1;
-    std::fs::write(&path, &bad).unwrap();
-    assert!(checkpoint::load(&path, &run.params).is_err());
+    assert!(checkpoint::load(&path, &run.params, &binding).is_err());
+    for at in [0, 60, bytes.len() / 3, bytes.len() / 2, bytes.len() - 20] {
+        let mut bad = bytes.clone();
+        bad[at] ^= 1;
+        std::fs::write(&path, &bad).unwrap();
+        let e = checkpoint::load(&path, &run.params, &binding).unwrap_err();
+        assert!(e.to_string().contains("server.ckpt"), "bit {at}: {e}");
+    }
     std::fs::write(&path, &bytes).unwrap();
     let other = ckks_scheme::Preset::InsecureTestN12.build().unwrap();
-    assert!(checkpoint::load(&path, &other).is_err());
-    assert!(!dir.join(".server.ckpt.tmp").exists());
+    assert!(checkpoint::load(&path, &other, &binding).is_err());
+    let other_key = Binding { key: Fingerprint([3; 16]), ..binding };
+    let e = checkpoint::load(&path, &run.params, &other_key).unwrap_err();
+    assert!(e.to_string().contains("made under key"), "{e}");
+    let other_job = Binding { job: Fingerprint([4; 16]), ..binding };
+    let e = checkpoint::load(&path, &run.params, &other_job).unwrap_err();
+    assert!(e.to_string().contains("made under job"), "{e}");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "a temporary file was left behind");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -19,5 +19,5 @@ pub use error::DataError;
 pub use folder::{load_npy_bytes, load_npy_dir};
 pub use limits::{MAX_CLASSES, MAX_CSV_BYTES, MAX_CSV_COLUMNS, MAX_NPY_BYTES, MAX_NPY_HEADER_BYTES};
 pub use npy::{check_labels, features_from_bytes, labels_from_bytes, read_features, read_labels};
-pub use prep::{max_row_norm, one_hot, scale_features, try_scale_features, with_bias, FeatureScale};
+pub use prep::{max_row_norm, one_hot, scale_features, with_bias, FeatureScale};
 pub use split::{padded_classes, Dataset, Split};

@@ -10,7 +10,7 @@ use crate::matrix::Matrix;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FeatureScale {
     /// `max_i ||x_i||_2` over the training rows (1 if every row is zero, from
-    /// [`scale_features`]; [`try_scale_features`] refuses that).
+    /// refused by [`scale_features`]).
     pub divisor: f64,
 }
 
@@ -24,25 +24,25 @@ impl FeatureScale {
         Ok(Self { divisor })
     }
 
-    /// Divides the features of all three splits of `ds` by [`FeatureScale::divisor`] (what the
-    /// client does to data after the divisor was fixed on the training split). Unchecked: see
-    /// [`FeatureScale::try_apply`].
-    pub fn apply(self, ds: &mut Dataset) {
+    /// Divides the features of all three splits of `ds` by [`FeatureScale::divisor`], unchecked.
+    fn divide(self, ds: &mut Dataset) {
         for split in [&mut ds.train, &mut ds.val, &mut ds.test] {
             split.x.data.iter_mut().for_each(|v| *v /= self.divisor);
         }
     }
 
-    /// [`FeatureScale::apply`] after checks, leaving `ds` unchanged on error: the divisor must
+    /// Divides the features of all three splits of `ds` by [`FeatureScale::divisor`] (what the
+    /// client does to data after the divisor was fixed on the training split), after checks,
+    /// leaving `ds` unchanged on error: the divisor must
     /// be finite and positive ([`DataError::BadFeatureScale`]) and every row of every split must
     /// keep a finite L2 norm once divided ([`DataError::FeatureOverflow`] names the split, row,
     /// column and value of the row's first non-finite or largest entry).
-    pub fn try_apply(self, ds: &mut Dataset) -> Result<(), DataError> {
+    pub fn apply(self, ds: &mut Dataset) -> Result<(), DataError> {
         let scale = Self::new(self.divisor)?;
         for (name, split) in SPLITS.into_iter().zip([&ds.train, &ds.val, &ds.test]) {
             checked_max_norm(name, &split.x, scale.divisor)?;
         }
-        scale.apply(ds);
+        scale.divide(ds);
         Ok(())
     }
 }
@@ -56,7 +56,7 @@ fn row_norm(row: &[f64], divisor: f64) -> f64 {
 }
 
 /// `max_i ||x_i||_2` over the rows of `x` (0 for no rows). Unchecked: a row whose sum of squares
-/// overflows gives `inf` (see [`try_scale_features`]).
+/// overflows gives `inf` (see [`scale_features`]).
 pub fn max_row_norm(x: &Matrix) -> f64 {
     (0..x.rows).map(|i| row_norm(x.row(i), 1.0)).fold(0.0, f64::max)
 }
@@ -84,25 +84,26 @@ fn checked_max_norm(split: &'static str, x: &Matrix, divisor: f64) -> Result<f64
     Ok(max)
 }
 
-/// Divides the features of all three splits by the largest training-row norm and reports it.
-/// Unchecked (an all-zero training split gives divisor 1, a training row whose norm overflows
-/// divisor `inf`, which turns every feature into 0): data from outside should go through
-/// [`try_scale_features`].
-pub fn scale_features(ds: &mut Dataset) -> FeatureScale {
+/// The unchecked scaling the checked one replaced (an all-zero training split gave divisor 1,
+/// an overflowing row norm divisor `inf`, turning every feature into 0): the proptest's
+/// reference for what the checks let through.
+#[cfg(test)]
+fn scale_features_unchecked(ds: &mut Dataset) -> FeatureScale {
     let max_norm = max_row_norm(&ds.train.x);
     let scale = FeatureScale { divisor: if max_norm > 0.0 { max_norm } else { 1.0 } };
-    scale.apply(ds);
+    scale.divide(ds);
     scale
 }
 
-/// [`scale_features`] with checks, leaving `ds` unchanged on error: every training row must
+/// Divides the features of all three splits by the largest training-row norm and reports it,
+/// leaving `ds` unchanged on error: every training row must
 /// have a finite L2 norm ([`DataError::FeatureOverflow`] names the split, row, column and value
 /// that overflow, for example a feature of `1e200`), the largest of them must be positive
 /// ([`DataError::BadFeatureScale`] for an all-zero or empty training split), and the other
-/// splits must keep finite row norms once divided by it (see [`FeatureScale::try_apply`]).
-pub fn try_scale_features(ds: &mut Dataset) -> Result<FeatureScale, DataError> {
+/// splits must keep finite row norms once divided by it (see [`FeatureScale::apply`]).
+pub fn scale_features(ds: &mut Dataset) -> Result<FeatureScale, DataError> {
     let scale = FeatureScale::new(checked_max_norm(SPLITS[0], &ds.train.x, 1.0)?)?;
-    scale.try_apply(ds)?;
+    scale.apply(ds)?;
     Ok(scale)
 }
 
@@ -144,8 +145,8 @@ mod tests {
     fn scaling_bias_and_one_hot() {
         let mut ds = dataset(vec![3.0, 4.0, 1.0, 0.0], vec![5.0, 0.0, 0.0, 0.0], vec![0.0, 10.0, 0.0, 0.0]);
         let mut checked = ds.clone();
-        assert_eq!(scale_features(&mut ds), FeatureScale { divisor: 5.0 });
-        assert_eq!(try_scale_features(&mut checked).unwrap(), FeatureScale { divisor: 5.0 });
+        assert_eq!(scale_features_unchecked(&mut ds), FeatureScale { divisor: 5.0 });
+        assert_eq!(scale_features(&mut checked).unwrap(), FeatureScale { divisor: 5.0 });
         assert_eq!(checked, ds);
         assert_eq!(ds.train.x.row(0), &[0.6, 0.8]);
         assert_eq!(ds.test.x.row(0), &[0.0, 2.0]);
@@ -161,7 +162,7 @@ mod tests {
     fn a_feature_whose_row_norm_overflows_is_refused() {
         let mut ds = dataset(vec![1.0, 2.0, 3.0, 1e200], vec![0.0; 4], vec![0.0; 4]);
         let before = ds.clone();
-        let e = try_scale_features(&mut ds).unwrap_err();
+        let e = scale_features(&mut ds).unwrap_err();
         assert!(
             matches!(e, DataError::FeatureOverflow { split: "train", row: 1, col: 1, value } if value == 1e200),
             "{e}"
@@ -172,27 +173,27 @@ mod tests {
         assert_eq!(max_row_norm(&ds.train.x), f64::INFINITY);
         // In another split: finite before scaling, but not once divided by a tiny divisor.
         let mut ds = dataset(vec![1e-100, 0.0, 0.0, 0.0], vec![0.0, 0.0, 0.0, 1e300], vec![0.0; 4]);
-        let e = try_scale_features(&mut ds).unwrap_err();
+        let e = scale_features(&mut ds).unwrap_err();
         assert!(matches!(e, DataError::FeatureOverflow { split: "val", row: 1, col: 1, .. }), "{e}");
         // A NaN (from a hand-built data set) is named before any larger value.
         let mut ds = dataset(vec![5.0, f64::NAN, 0.0, 1.0], vec![0.0; 4], vec![0.0; 4]);
-        let e = try_scale_features(&mut ds).unwrap_err();
+        let e = scale_features(&mut ds).unwrap_err();
         assert!(matches!(e, DataError::FeatureOverflow { row: 0, col: 1, value, .. } if value.is_nan()), "{e}");
     }
 
     #[test]
     fn a_scale_must_be_finite_and_positive() {
         let mut ds = dataset(vec![0.0; 4], vec![1.0; 4], vec![1.0; 4]);
-        let e = try_scale_features(&mut ds).unwrap_err();
+        let e = scale_features(&mut ds).unwrap_err();
         assert!(matches!(e, DataError::BadFeatureScale { divisor } if divisor == 0.0), "{e}");
         assert_eq!(ds.val.x.data, vec![1.0; 4]);
         for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
             assert!(matches!(FeatureScale::new(bad), Err(DataError::BadFeatureScale { .. })), "{bad}");
-            let e = FeatureScale { divisor: bad }.try_apply(&mut ds).unwrap_err();
+            let e = FeatureScale { divisor: bad }.apply(&mut ds).unwrap_err();
             assert!(matches!(e, DataError::BadFeatureScale { .. }), "{e}");
         }
         assert_eq!(ds.val.x.data, vec![1.0; 4]);
-        FeatureScale::new(2.0).unwrap().try_apply(&mut ds).unwrap();
+        FeatureScale::new(2.0).unwrap().apply(&mut ds).unwrap();
         assert_eq!(ds.val.x.data, vec![0.5; 4]);
     }
 
@@ -206,9 +207,9 @@ mod tests {
         ) {
             let mut ds = dataset(train, val.clone(), val);
             let mut plain = ds.clone();
-            match try_scale_features(&mut ds) {
+            match scale_features(&mut ds) {
                 Ok(scale) => {
-                    prop_assert_eq!(scale_features(&mut plain), scale);
+                    prop_assert_eq!(scale_features_unchecked(&mut plain), scale);
                     prop_assert_eq!(&plain, &ds);
                     prop_assert!(max_row_norm(&ds.train.x) <= 1.0 + 1e-12);
                     prop_assert!(max_row_norm(&ds.val.x).is_finite());

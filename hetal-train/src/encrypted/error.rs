@@ -1,13 +1,14 @@
 //! The error type of encrypted training.
 
 use crate::softmax::SoftmaxError;
+use crate::store::FileError;
 use ckks_scheme::SchemeError;
 use hetal_linalg::LinalgError;
-use std::path::PathBuf;
 use thiserror::Error;
 
 /// What can go wrong in encrypted training, on either side of the protocol.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum EncryptedTrainError {
     /// An error of the CKKS layer.
     #[error(transparent)]
@@ -30,14 +31,9 @@ pub enum EncryptedTrainError {
         /// What is wrong.
         reason: String,
     },
-    /// A checkpoint that cannot be written or read.
-    #[error("checkpoint {path}: {reason}")]
-    Checkpoint {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
+    /// A file (a checkpoint) that cannot be written or read, or belongs to another key or job.
+    #[error(transparent)]
+    File(#[from] FileError),
 }
 
 impl EncryptedTrainError {

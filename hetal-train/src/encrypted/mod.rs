@@ -12,6 +12,7 @@
 //!   [`crate::plain::EarlyStopping`] and decrypts the best model.
 //! * [`checkpoint`]: the server state written atomically and read back.
 //! * [`run_in_process`]: both sides in one loop.
+//! * [`release`]: rounding of decrypted values that leave the client (IND-CPA-D).
 
 pub mod checkpoint;
 mod client;
@@ -19,6 +20,7 @@ mod driver;
 mod error;
 pub mod messages;
 pub mod plan;
+pub mod release;
 mod report;
 pub mod scale;
 mod server;

@@ -38,7 +38,7 @@ impl TiledLayout {
     /// two that `c` divides and `s0 >= 1`.
     pub fn new(s0: usize, s1: usize, classes: usize) -> Result<Self, SoftmaxError> {
         let c = padded_classes(classes);
-        if classes == 0 || s0 == 0 || !s1.is_power_of_two() || s1 % c != 0 {
+        if classes == 0 || s0 == 0 || !s1.is_power_of_two() || !s1.is_multiple_of(c) {
             return Err(SoftmaxError::Layout {
                 reason: format!(
                     "{s0} x {s1} block cannot tile {classes} classes (c = {c} must divide s1, a power of two)"

@@ -28,7 +28,7 @@ pub fn digits() -> Dataset {
 /// keeping only labels below `classes`.
 pub fn digits_subset(train_rows: usize, val_rows: usize, classes: usize) -> Dataset {
     let mut ds = digits();
-    scale_features(&mut ds);
+    scale_features(&mut ds).unwrap();
     let pick = |s: &Split, n: usize| {
         let idx: Vec<usize> = (0..s.len()).filter(|&i| s.y[i] < classes).take(n).collect();
         s.select(&idx)
