@@ -66,6 +66,22 @@ fn task_of(path: &Path, c: &ReadContainer) -> Result<TaskShape, FileError> {
 /// preset's, at its security level.
 fn preset_and_params(path: &Path, c: &ReadContainer, part: &[u8]) -> Result<(TrainPreset, Parameters), FileError> {
     let preset: TrainPreset = c.meta_field(path, "preset")?;
+    // The literal is compared before anything is built from it: a file naming a preset cannot
+    // make this process generate the primes and tables of another chain.
+    let header = ckks_scheme::serialize::read_header(part).map_err(|e| FileError::scheme(path, e))?;
+    if header.params != preset.builder() {
+        return Err(FileError::format(
+            path,
+            format!(
+                "the file names preset {} but holds other parameters ('{}', N = 2^{}, {} + {} primes)",
+                preset.name(),
+                header.params.name,
+                header.params.log_n,
+                header.params.q_bits.len(),
+                header.params.p_bits.len()
+            ),
+        ));
+    }
     let params = Parameters::from_bytes(part).map_err(|e| FileError::scheme(path, e))?;
     let security = if preset.is_insecure() { SecurityLevel::Insecure } else { SecurityLevel::Classical128 };
     if *params.builder() != preset.builder() || params.security() != security {
