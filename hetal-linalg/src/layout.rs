@@ -159,11 +159,11 @@ impl BlockLayout {
     /// The slot vectors of all blocks (row-major block order) holding `m`; `m` must have the
     /// layout's shape.
     pub fn pack(&self, m: &Matrix) -> Result<Vec<Vec<f64>>, LinalgError> {
-        if (m.rows(), m.cols()) != (self.rows, self.cols) {
+        if (m.rows, m.cols) != (self.rows, self.cols) {
             return Err(LinalgError::ShapeMismatch {
                 op: "BlockLayout::pack",
-                left_rows: m.rows(),
-                left_cols: m.cols(),
+                left_rows: m.rows,
+                left_cols: m.cols,
                 right_rows: self.rows,
                 right_cols: self.cols,
                 reason: "matrix and layout shapes differ",

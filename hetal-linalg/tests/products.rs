@@ -84,7 +84,7 @@ fn check_horizontal_copies(out: &EncryptedMatrix, first: &Matrix, f: &common::Fi
         for i in 0..unit.s0 {
             let r = bi * unit.s0 + i;
             for j in 0..unit.s1 {
-                let want = if r < first.rows() && j % period < first.cols() { first.get(r, j % period) } else { 0.0 };
+                let want = if r < first.rows && j % period < first.cols { first.get(r, j % period) } else { 0.0 };
                 assert!((slots[i * unit.s1 + j] - want).abs() < 1e-2, "copy at ({r},{j})");
             }
         }

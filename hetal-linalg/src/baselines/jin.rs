@@ -38,13 +38,13 @@ impl ColumnPacked {
         encoder: &Encoder,
         encryptor: &mut Encryptor,
     ) -> Result<Self, LinalgError> {
-        let columns = (0..m.cols())
+        let columns = (0..m.cols)
             .map(|j| {
-                let col: Vec<f64> = (0..m.rows()).map(|i| m.get(i, j)).collect();
+                let col: Vec<f64> = (0..m.rows).map(|i| m.get(i, j)).collect();
                 Ok(encryptor.encrypt(&encoder.encode_real(&col, level, scale)?)?)
             })
             .collect::<Result<_, LinalgError>>()?;
-        Ok(Self { rows: m.rows(), columns })
+        Ok(Self { rows: m.rows, columns })
     }
 
     /// Decrypts (client side).
@@ -69,11 +69,11 @@ impl ReplicatePacked {
         encryptor: &mut Encryptor,
     ) -> Result<Self, LinalgError> {
         let entries = m
-            .data()
+            .data
             .iter()
             .map(|&x| Ok(encryptor.encrypt(&encoder.encode_real(&vec![x; slots], level, scale)?)?))
             .collect::<Result<_, LinalgError>>()?;
-        Ok(Self { rows: m.rows(), cols: m.cols(), entries })
+        Ok(Self { rows: m.rows, cols: m.cols, entries })
     }
 
     /// Decrypts (slot 0 of every entry).
