@@ -219,6 +219,8 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
         "stopped_early": run.stopped_early, "steps": steps, "bootstraps": boots,
         "test_accuracy_encrypted": test_enc.accuracy, "test_accuracy_plaintext": test_plain.accuracy,
         "max_abs_weight_difference_vs_plaintext_approx": max_dw,
+        "model_fingerprint": crate::files::Fingerprint::of_bytes(
+            &run.model.w.data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()),
         "seconds_total": start.elapsed().as_secs_f64(), "seconds_training": train_secs,
         "validation": run.epochs.iter().map(|e| serde_json::json!({"epoch": e.epoch, "loss": e.validation.loss,
             "accuracy": e.validation.accuracy})).collect::<Vec<_>>(),

@@ -233,14 +233,17 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
     }
 
     // An epoch whose steps are all done waits for the client's answer.
-    let done_in_epoch = steps_done_in_epoch(server.state().step, server.state().epoch, n).ok_or_else(|| {
-        format!(
-            "{}: step {} and epoch {} do not fit a job of {n} batches per epoch",
-            ckpt.display(),
-            server.state().step,
-            server.state().epoch
-        )
-    })?;
+    let in_epoch = |s: &hetal_train::encrypted::ServerState| {
+        steps_done_in_epoch(s.step, s.epoch, n).ok_or_else(|| {
+            format!(
+                "{}: step {} and epoch {} do not fit a job of {n} batches per epoch",
+                ckpt.display(),
+                s.step,
+                s.epoch
+            )
+        })
+    };
+    let done_in_epoch = in_epoch(server.state())?;
     if done_in_epoch == n {
         let epoch = server.state().epoch + 1;
         if !paths.validation(epoch).exists() {
@@ -294,7 +297,8 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
     // Train (the rest of) the current epoch.
     let epoch = server.state().epoch + 1;
     let order = epoch_order(n, job.shuffle_seed, epoch);
-    let start_pos = done_in_epoch;
+    // Recomputed: an answer applied above moved the state into the next epoch.
+    let start_pos = in_epoch(server.state())?;
     let bar = Progress::bar(g, n as u64, &format!("epoch {epoch}"));
     bar.set(start_pos as u64);
     for (steps_here, (pos, &b)) in order.iter().enumerate().skip(start_pos).enumerate() {
