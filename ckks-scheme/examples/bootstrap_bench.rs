@@ -12,7 +12,7 @@
 //! Key generation at `N = 2^16` takes about a minute and the Galois keys several GB: the
 //! figures are recorded in `docs/BENCHMARKS.md`.
 
-use ckks_scheme::bootstrap::{BootstrapConfig, Bootstrapper};
+use ckks_scheme::circuits::bootstrap::{BootstrapConfig, Bootstrapper};
 use ckks_scheme::*;
 use std::sync::Arc;
 use std::time::Instant;

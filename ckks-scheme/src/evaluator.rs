@@ -515,7 +515,7 @@ impl Evaluator {
             .map(|&(ct, k, key)| {
                 let table = self.params.galois_table(k)?;
                 let d = Decomposition::new(&self.params, &ct.c[1])?;
-                let (acc0, acc1) = key.switch_extended(&d, Some(&table))?;
+                let (acc0, acc1) = key.switch_lazy(&d, Some(&table))?;
                 let mut c0 = RnsPoly::zero(ct.c[0].basis(), level + 1, ckks_math::Representation::Ntt)?;
                 c0.add_automorphism_ntt_assign(&ct.c[0], &table)?;
                 Ok((acc0, acc1, c0))
@@ -525,11 +525,11 @@ impl Evaluator {
         let mut parts = switched.into_iter();
         if let Some((mut acc0, mut acc1, mut c0)) = parts.next() {
             for (a0, a1, d0) in parts {
-                crate::keyswitch::add_extended_assign(&self.params, level, &mut acc0, &a0, None);
-                crate::keyswitch::add_extended_assign(&self.params, level, &mut acc1, &a1, None);
+                acc0.add_assign(&a0, None)?;
+                acc1.add_assign(&a1, None)?;
                 c0.add_assign(&d0)?;
             }
-            let (mut d0, d1) = crate::keyswitch::mod_down_pair(&self.params, level, acc0, acc1)?;
+            let (mut d0, d1) = (acc0.mod_down()?, acc1.mod_down()?);
             d0.add_assign(&c0)?;
             let rotated = Ciphertext { params: cts[0].params.clone(), c: vec![d0, d1], scale: cts[0].scale };
             match out.as_mut() {

@@ -17,6 +17,33 @@
 //! special primes: `d` fast conversions, about
 //! `d * (l + 1 + alpha)` forward NTTs, `2 * d * (l + 1 + alpha)` pointwise products, and the
 //! ModDown (`2 * alpha` inverse and `2 * (l+1)` forward NTTs). No level is consumed.
+//!
+//! # Hoisted and lazy key switching
+//!
+//! [`SwitchingKey::switch`] does the three steps at once. Circuits that switch one
+//! polynomial under many keys, or sum many switched results, run them apart (as Lattigo's
+//! `GadgetProductHoistedLazy` and `ModDown`):
+//!
+//! 1. **Decompose once** ([`Decomposition::new`]): ModUp of `c`, shared by every key and every
+//!    automorphism `sigma_k` of `c` (hoisting).
+//! 2. **Inner products over `Q_l * P`, no ModDown**: [`SwitchingKey::switch_lazy`] gives the
+//!    pair of [`ExtendedPoly`]s `(acc_0, acc_1)` with `acc_0 + acc_1 s = P sigma_k(c) s' + e`
+//!    (mod `Q_l P`); [`SwitchingKey::limb_products`] gives the same limb by limb, to be
+//!    computed block by block ([`LimbProduct::compute`]) and consumed while in cache.
+//!    [`p_times_block`] gives the matching blocks of `P u` for a polynomial `u` that needs no
+//!    key switching (the rotation by 0).
+//! 3. **Accumulate** over `Q_l * P` ([`ExtendedPoly::add_assign`], optionally through an
+//!    automorphism) and **ModDown once** ([`ExtendedPoly::mod_down`]): the sum of `n`
+//!    switched results costs one ModDown instead of `n`, and its rounding error is that of
+//!    one.
+//!
+//! Lazy ranges: a [`Decomposition`] holds values in `[0, 4q)` (lazy forward NTTs); keys,
+//! [`ExtendedPoly`] limbs and every output are reduced, in `[0, q)` for the limb's prime `q`.
+//! Automorphisms are the NTT-domain gather tables of [`Parameters::galois_table`].
+//!
+//! The per-level basis-conversion constants (`LevelKeySwitch`) are built on first use and
+//! cached in the parameters' type-erased per-level slots ([`Parameters`] names no type of
+//! this module; this module depends on the parameters, not the other way round).
 
 use crate::{Parameters, SchemeError};
 use ckks_math::{BasisConverter, MathError, ModUpDown, Modulus, Representation, RnsBasis, RnsPoly};
@@ -41,10 +68,11 @@ struct DigitUp {
     targets: Vec<Target>,
 }
 
-/// Basis-conversion constants of key switching at one level (built once, cached in
-/// [`Parameters`]).
+/// Basis-conversion constants of key switching at one level: built once per parameter set
+/// and level, on first use, and kept in the parameters' per-level cache
+/// ([`LevelKeySwitch::of`]).
 #[derive(Debug)]
-pub(crate) struct LevelKeySwitch {
+struct LevelKeySwitch {
     digits: Vec<DigitUp>,
     down: ModUpDown,
     /// `[P]_{q_i}` and Shoup, for `i <= l`: lifts a `Q_l` polynomial to `P` times itself over
@@ -65,12 +93,14 @@ struct FusedDown {
 }
 
 impl LevelKeySwitch {
-    pub(crate) fn new(
-        q: &Arc<RnsBasis>,
-        p: &Arc<RnsBasis>,
-        key_digits: &[Range<usize>],
-        level: usize,
-    ) -> Result<Self, MathError> {
+    /// The constants of `params` at `level`, from the parameters' per-level cache (built on
+    /// first use). Errors above the top level.
+    fn of(params: &Parameters, level: usize) -> Result<&LevelKeySwitch, SchemeError> {
+        params
+            .level_cache(level, || Ok(LevelKeySwitch::new(params.q_basis(), params.p_basis(), params.digits(), level)?))
+    }
+
+    fn new(q: &Arc<RnsBasis>, p: &Arc<RnsBasis>, key_digits: &[Range<usize>], level: usize) -> Result<Self, MathError> {
         let alpha = p.len();
         let limbs = level + 1;
         let mut digits = Vec::new();
@@ -280,18 +310,35 @@ impl SwitchingKey {
         perm: Option<&[usize]>,
     ) -> Result<(RnsPoly, RnsPoly), SchemeError> {
         let (acc0, acc1) = self.inner_products(d, perm, [None, None])?;
-        mod_down_pair(&self.params, d.level, acc0, acc1)
+        Ok((mod_down(&self.params, d.level, acc0)?, mod_down(&self.params, d.level, acc1)?))
     }
 
-    /// The inner products of key switching, before ModDown: `(acc_0, acc_1)` over `Q_l * P`
-    /// (limb-major, `Q_l` limbs then `P`, reduced). Sums of several such results need only one
-    /// ModDown ([`mod_down_pair`]).
-    pub(crate) fn switch_extended(
+    /// The gadget product of key switching without its ModDown (hoisted and lazy): for the
+    /// decomposition `x_j` of `c` at level `l` and the key's digits `(b_j, a_j)`,
+    ///
+    /// ```text
+    /// acc_0 = sum_j sigma(x_j) b_j,   acc_1 = sum_j sigma(x_j) a_j      (mod Q_l * P)
+    /// ```
+    ///
+    /// with `sigma` the automorphism whose NTT-domain table is `perm`
+    /// ([`Parameters::galois_table`]; the identity when `None`). Then
+    /// `acc_0 + acc_1 s = P sigma(c) s' + e_ks` (mod `Q_l P`): sums of such pairs (and of `P u`
+    /// for polynomials `u` that need no switching) are divided by `P` once,
+    /// [`ExtendedPoly::mod_down`], which gives what [`SwitchingKey::switch_decomposed`] gives.
+    ///
+    /// Cost: `2 * dnum_l * (l + 1 + alpha) * N` modular products (`dnum_l` =
+    /// [`Parameters::digits_at`] `l`), one reduction per output word, no NTT. Level: the
+    /// decomposition's, no level consumed. Output reduced, in `[0, q)`. Errors if the key does
+    /// not reach the decomposition's level (a truncated key), if the decomposition is not of
+    /// the key's parameters, or if `perm` does not have `N` entries.
+    pub fn switch_lazy(
         &self,
         d: &Decomposition,
         perm: Option<&[usize]>,
-    ) -> Result<(Vec<u64>, Vec<u64>), SchemeError> {
-        self.inner_products(d, perm, [None, None])
+    ) -> Result<(ExtendedPoly, ExtendedPoly), SchemeError> {
+        let (acc0, acc1) = self.inner_products(d, perm, [None, None])?;
+        let extended = |data| ExtendedPoly { params: self.params.clone(), level: d.level, data };
+        Ok((extended(acc0), extended(acc1)))
     }
 
     /// Key switching of `c` fused with the rescale that follows a relinearization: returns
@@ -300,7 +347,13 @@ impl SwitchingKey {
     /// This equals `rescale(c0 + d0, c1 + d1)` up to rounding, with one division instead of
     /// two: the ModDown's `alpha` limbs and the rescale's limb `q_l` are converted together,
     /// saving `l` forward and one inverse NTT per component. Needs level `l >= 1`.
-    pub(crate) fn switch_add_rescale(
+    ///
+    /// `c`, `c0`, `c1`: NTT form over `Q_l`, reduced; output NTT form over `Q_{l-1}`, reduced.
+    /// Cost: a [`Decomposition`], the inner products with the lifts folded in, and per
+    /// component `alpha + 1` inverse and `l` forward NTTs with one exact basis conversion.
+    /// Errors: level 0 ([`SchemeError::OutOfLevels`]), a key that does not reach level `l`,
+    /// `c0` or `c1` not at `c`'s level in NTT form.
+    pub fn switch_add_rescale(
         &self,
         c: &RnsPoly,
         c0: &RnsPoly,
@@ -308,7 +361,7 @@ impl SwitchingKey {
     ) -> Result<(RnsPoly, RnsPoly), SchemeError> {
         let params = &self.params;
         let d = Decomposition::new(params, c)?;
-        let ks = params.key_switch(d.level)?;
+        let ks = LevelKeySwitch::of(params, d.level)?;
         let fused = ks.fused.as_ref().ok_or(SchemeError::OutOfLevels { op: "rescale", level: 0, needed: 1 })?;
         let (acc0, acc1) = self.inner_products(&d, None, [Some(c0), Some(c1)])?;
         Ok((fused_down(params, fused, d.level, acc0)?, fused_down(params, fused, d.level, acc1)?))
@@ -326,6 +379,14 @@ impl SwitchingKey {
         lift: [Option<&RnsPoly>; 2],
     ) -> Result<(Vec<u64>, Vec<u64>), SchemeError> {
         let n = self.params.degree();
+        if perm.is_some_and(|perm| perm.len() != n) {
+            return Err(SchemeError::InvalidParameters {
+                reason: format!(
+                    "key switch: an automorphism table of {} entries for N = {n}",
+                    perm.map_or(0, <[usize]>::len)
+                ),
+            });
+        }
         let limbs = self.limb_products(d, lift)?;
         let mut acc0 = vec![0u64; limbs.len() * n];
         let mut acc1 = vec![0u64; limbs.len() * n];
@@ -336,12 +397,19 @@ impl SwitchingKey {
         Ok((acc0, acc1))
     }
 
-    /// The inner products of [`SwitchingKey::inner_products`] split by limb of `Q_l * P`
-    /// (`Q_l` limbs, then `P`), to be computed block by block
-    /// ([`LimbProduct::compute`]): hoisted linear transforms consume each block of a rotation
-    /// while it is in cache instead of writing the whole rotation out. Errors if the key does
-    /// not reach the decomposition's level or a lift is not at that level in NTT form.
-    pub(crate) fn limb_products<'a>(
+    /// The inner products of [`SwitchingKey::switch_lazy`] split by limb of `Q_l * P`
+    /// (`Q_l` limbs, then `P`: element `t` is limb `t` of the result), to be computed block by
+    /// block ([`LimbProduct::compute`]): hoisted linear transforms consume each block of a
+    /// rotation while it is in cache instead of writing the whole rotation out.
+    ///
+    /// With lifts `u_0`, `u_1` (NTT form over `Q_l`, reduced; `u_1` only with `u_0`), limb `t`
+    /// computes `(sum_j x_j b_j + [P]_t u_0, sum_j x_j a_j + [P]_t u_1)`: `P u` is zero modulo
+    /// the primes of `P`, so a component that needs no switching joins the sum before the
+    /// ModDown (`[P]_t = P mod q_t`). Building the list costs nothing but bookkeeping (no
+    /// arithmetic); the cost is in [`LimbProduct::compute`]. Level: the decomposition's.
+    /// Errors if the key does not reach the decomposition's level, if the decomposition is not
+    /// of the key's parameters, or if a lift is not at that level in NTT form.
+    pub fn limb_products<'a>(
         &'a self,
         d: &'a Decomposition,
         lift: [Option<&'a RnsPoly>; 2],
@@ -362,7 +430,13 @@ impl SwitchingKey {
         let (q, p) = (params.q_basis(), params.p_basis());
         let n = params.degree();
         let limbs = d.level + 1;
-        let p_mod_q = &params.key_switch(d.level)?.p_mod_q;
+        if d.digits.len() != params.digits_at(d.level) || d.digits.iter().any(|x| x.len() != (limbs + p.len()) * n) {
+            return Err(SchemeError::ParameterMismatch {
+                op: "key switch",
+                detail: "the decomposition is not of the key's parameters".into(),
+            });
+        }
+        let p_mod_q = &LevelKeySwitch::of(params, d.level)?.p_mod_q;
         Ok((0..limbs + p.len())
             .map(|t| {
                 // Limb t of the extended basis Q_l * P: key limb t of Q, or limb t - limbs of P.
@@ -386,7 +460,7 @@ impl SwitchingKey {
 
 /// One limb of a key switch's inner products (see [`SwitchingKey::limb_products`]): the
 /// decomposition's digits, the packed key and the lifted components at that limb.
-pub(crate) struct LimbProduct<'a> {
+pub struct LimbProduct<'a> {
     m: &'a Modulus,
     xs: Vec<&'a [u64]>,
     key: &'a [u64],
@@ -396,9 +470,21 @@ pub(crate) struct LimbProduct<'a> {
 
 impl LimbProduct<'_> {
     /// Coefficients `range` of this limb's `(sum_j x_j b_j + [P] u_0, sum_j x_j a_j + [P] u_1)`
-    /// into `o0`, `o1` (of `range.len()` words, reduced), with coefficient `c` reading the
-    /// digits and lifts at `perm[c]` (the automorphism of a rotation) or at `c`.
-    pub(crate) fn compute(&self, perm: Option<&[usize]>, range: Range<usize>, o0: &mut [u64], o1: &mut [u64]) {
+    /// into `o0`, `o1` (of `range.len()` words), with coefficient `c` reading the digits and
+    /// lifts at `perm[c]` (`perm`: the NTT-domain table of the automorphism of a rotation,
+    /// [`Parameters::galois_table`]) or at `c`.
+    ///
+    /// Ranges: digits in `[0, 4q)`, key and lifts in `[0, q)`; the sums are accumulated
+    /// unreduced in `u128` (up to 16 digits per reduction) and the outputs are reduced, in
+    /// `[0, q)`. Cost: `2 * dnum_l * range.len()` products and `2 * range.len()` reductions.
+    ///
+    /// Panics if `range` is not within `0..N`, if `o0` or `o1` is not `range.len()` words
+    /// long, or if `perm` has fewer than `range.end` entries.
+    pub fn compute(&self, perm: Option<&[usize]>, range: Range<usize>, o0: &mut [u64], o1: &mut [u64]) {
+        assert!(
+            o0.len() == range.len() && o1.len() == range.len(),
+            "LimbProduct::compute: output blocks of another length"
+        );
         let key = &self.key[range.start * self.stride..range.end * self.stride];
         let src = match perm {
             Some(perm) => Source::Perm(&perm[range]),
@@ -417,10 +503,16 @@ enum Source<'a> {
     Perm(&'a [usize]),
 }
 
-/// Coefficients `range` of limb `t` of `P c` over `Q_l * P` (`c` over `Q_l`, NTT form, `l` its
-/// level) into `out`: `[P]_{q_t} c_t` for a limb of `Q_l`, zero for a limb of `P`. The baby step
-/// of rotation 0 in a hoisted linear transform.
-pub(crate) fn p_times_block(
+/// Coefficients `range` of limb `t` of `P c` over `Q_l * P` (`c` over `Q_l`, NTT form, reduced,
+/// `l` its level) into `out`: `[P]_{q_t} c_t` for a limb of `Q_l`, zero for a limb of `P`
+/// (`t > l`). The term of a polynomial that needs no key switching in a lazy sum (the baby
+/// step of rotation 0 in a hoisted linear transform), the counterpart of
+/// [`LimbProduct::compute`] for the identity key.
+///
+/// Output reduced, in `[0, q_t)`; cost one Shoup product per coefficient. Errors if `c`'s
+/// level is above the top of the chain. Panics if `range` is not within `0..N` or `out` is
+/// shorter than `range.len()` (only the first `range.len()` words are written).
+pub fn p_times_block(
     params: &Parameters,
     c: &RnsPoly,
     t: usize,
@@ -432,7 +524,7 @@ pub(crate) fn p_times_block(
         out.fill(0);
         return Ok(());
     }
-    let (w, ws) = params.key_switch(level)?.p_mod_q[t];
+    let (w, ws) = LevelKeySwitch::of(params, level)?.p_mod_q[t];
     let m = params.q_basis().modulus(t);
     for (o, &y) in out.iter_mut().zip(&c.limb(t)[range]) {
         *o = m.mul_shoup(y, w, ws);
@@ -440,42 +532,105 @@ pub(crate) fn p_times_block(
     Ok(())
 }
 
-/// ModDown of a pair of extended-basis accumulators (as [`SwitchingKey::switch_extended`]
-/// returns, possibly summed) at `level`: `(round(acc_0 / P), round(acc_1 / P))` over `Q_l`.
-pub(crate) fn mod_down_pair(
-    params: &Parameters,
-    level: usize,
-    acc0: Vec<u64>,
-    acc1: Vec<u64>,
-) -> Result<(RnsPoly, RnsPoly), SchemeError> {
-    Ok((mod_down_one(params, level, acc0)?, mod_down_one(params, level, acc1)?))
-}
-
 /// ModDown of one extended-basis polynomial at `level`: `round(acc / P)` over `Q_l` (NTT
 /// form), for `acc` over `Q_l * P` (limb-major, reduced, NTT form).
-pub(crate) fn mod_down_one(params: &Parameters, level: usize, mut acc: Vec<u64>) -> Result<RnsPoly, SchemeError> {
+fn mod_down(params: &Parameters, level: usize, mut acc: Vec<u64>) -> Result<RnsPoly, SchemeError> {
     let (q, p) = (params.q_basis(), params.p_basis());
     let limbs = level + 1;
     let acc_p = acc.split_off(limbs * params.degree());
     let mut d = RnsPoly::from_data(q, limbs, Representation::Ntt, acc)?;
-    params.key_switch(level)?.down.mod_down(&mut d, RnsPoly::from_data(p, p.len(), Representation::Ntt, acc_p)?)?;
+    LevelKeySwitch::of(params, level)?
+        .down
+        .mod_down(&mut d, RnsPoly::from_data(p, p.len(), Representation::Ntt, acc_p)?)?;
     Ok(d)
 }
 
-/// `a += b` limb by limb over `Q_l * P` (both reduced, limb-major, `l + 1` limbs of `Q` then
-/// `P`, NTT form), or `a += sigma(b)` with `perm` the NTT-domain table of `sigma` (the same for
-/// every prime).
-pub(crate) fn add_extended_assign(params: &Parameters, level: usize, a: &mut [u64], b: &[u64], perm: Option<&[usize]>) {
-    let (q, p) = (params.q_basis(), params.p_basis());
-    let n = params.degree();
-    let limbs = level + 1;
-    a.par_chunks_exact_mut(n).zip(b.par_chunks_exact(n)).enumerate().for_each(|(t, (x, y))| {
-        let m = if t < limbs { q.modulus(t) } else { p.modulus(t - limbs) };
-        match perm {
-            Some(perm) => x.iter_mut().zip(perm).for_each(|(u, &s)| *u = m.add(*u, y[s])),
-            None => x.iter_mut().zip(y).for_each(|(u, &v)| *u = m.add(*u, v)),
+/// A polynomial over the extended basis `Q_l * P` in NTT form: a key-switching result before
+/// its ModDown ([`SwitchingKey::switch_lazy`]), or a sum of such results.
+///
+/// Layout: limb-major, `l + 1` limbs of `N` words for `q_0..q_l`, then `alpha` limbs for the
+/// primes of `P` ([`ExtendedPoly::data`]); every word reduced, in `[0, q)` for its limb's
+/// prime. Memory: `(l + 1 + alpha) * N` words.
+#[derive(Clone, Debug)]
+pub struct ExtendedPoly {
+    params: Parameters,
+    level: usize,
+    data: Vec<u64>,
+}
+
+impl ExtendedPoly {
+    /// The zero polynomial over `Q_level * P`. Errors above the top of the chain.
+    pub fn zero(params: &Parameters, level: usize) -> Result<Self, SchemeError> {
+        if level > params.max_level() {
+            return Err(SchemeError::OutOfLevels {
+                op: "ExtendedPoly::zero",
+                level: params.max_level(),
+                needed: level,
+            });
         }
-    });
+        let words = (level + 1 + params.alpha()) * params.degree();
+        Ok(Self { params: params.clone(), level, data: vec![0; words] })
+    }
+
+    /// The level `l` of its `Q_l` part.
+    pub fn level(&self) -> usize {
+        self.level
+    }
+
+    /// The parameters it is over.
+    pub fn params(&self) -> &Parameters {
+        &self.params
+    }
+
+    /// The words, limb-major: `l + 1` limbs of `Q_l`, then `alpha` of `P`, `N` words each.
+    pub fn data(&self) -> &[u64] {
+        &self.data
+    }
+
+    /// The words, to write (limb-major as [`ExtendedPoly::data`]). Writers keep every word
+    /// reduced modulo its limb's prime: the other operations rely on it.
+    pub fn data_mut(&mut self) -> &mut [u64] {
+        &mut self.data
+    }
+
+    /// `self += other` limb by limb over `Q_l * P`, or `self += sigma(other)` with `perm` the
+    /// NTT-domain table of the automorphism `sigma` ([`Parameters::galois_table`], the same
+    /// for every prime): `self[t][c] += other[t][perm[c]]`. Both reduced, result reduced
+    /// (`[0, q)`). Cost: `(l + 1 + alpha) * N` modular additions, in parallel over the limbs;
+    /// no level consumed. Errors if the two are not over the same parameters and level, or if
+    /// `perm` does not have `N` entries.
+    pub fn add_assign(&mut self, other: &ExtendedPoly, perm: Option<&[usize]>) -> Result<(), SchemeError> {
+        const OP: &str = "ExtendedPoly::add_assign";
+        self.params.check_same(OP, &other.params)?;
+        if self.level != other.level {
+            return Err(SchemeError::LevelMismatch { op: OP, left: self.level, right: other.level });
+        }
+        let n = self.params.degree();
+        if let Some(perm) = perm.filter(|perm| perm.len() != n) {
+            return Err(SchemeError::InvalidParameters {
+                reason: format!("{OP}: an automorphism table of {} entries for N = {n}", perm.len()),
+            });
+        }
+        let (q, p) = (self.params.q_basis(), self.params.p_basis());
+        let limbs = self.level + 1;
+        self.data.par_chunks_exact_mut(n).zip(other.data.par_chunks_exact(n)).enumerate().for_each(|(t, (x, y))| {
+            let m = if t < limbs { q.modulus(t) } else { p.modulus(t - limbs) };
+            match perm {
+                Some(perm) => x.iter_mut().zip(perm).for_each(|(u, &s)| *u = m.add(*u, y[s])),
+                None => x.iter_mut().zip(y).for_each(|(u, &v)| *u = m.add(*u, v)),
+            }
+        });
+        Ok(())
+    }
+
+    /// ModDown: `round(self / P)` over `Q_l`, NTT form, reduced. For a sum of lazy key-switching
+    /// results this completes the key switch: `d_0 + d_1 s = sigma(c) s' + e_ks` (mod `Q_l`)
+    /// for the pair. Cost: `alpha` inverse NTTs, a fast basis conversion from `P` to `Q_l`,
+    /// `l + 1` forward NTTs and `(l + 1) * N` Shoup products. Level `l` is kept (nothing is
+    /// consumed; the division by `P` only removes the special primes).
+    pub fn mod_down(self) -> Result<RnsPoly, SchemeError> {
+        mod_down(&self.params, self.level, self.data)
+    }
 }
 
 /// `round(E / (P q_l))` over `Q_{l-1}` for `E` over `Q_l * P` (NTT, limb-major; key
@@ -539,7 +694,7 @@ impl Decomposition {
             return Err(MathError::Representation { op: "key switch", expected: "NTT", found: "coefficient" }.into());
         }
         let level = c.level();
-        let ks = params.key_switch(level)?;
+        let ks = LevelKeySwitch::of(params, level)?;
         let n = params.degree();
         let limbs = level + 1;
         let width = limbs + p.len();

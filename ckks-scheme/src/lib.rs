@@ -11,6 +11,16 @@
 //! * [`KeyGenerator`]: [`SecretKey`] (client only), [`PublicKey`], [`RelinearizationKey`],
 //!   [`GaloisKeys`], bundled for the server as [`EvaluationKeys`].
 //! * [`Encryptor`] / [`Decryptor`], [`Evaluator`] (built from public keys only).
+//! * [`keyswitch`]: hybrid key switching, with a public hoisted and lazy API (decompose once,
+//!   inner products over `Q * P`, sums there, one ModDown) for the circuits.
+//! * [`circuits`]: the algorithms built on the scheme (linear transforms, Chebyshev
+//!   polynomials, homomorphic DFT, EvalMod, ModRaise, bootstrapping).
+//!
+//! Layers, each using only those above it in this list: [`ckks_math`]; the parameters
+//! (`Parameters`, which names no key-switching type); key switching ([`keyswitch`]); keys,
+//! encryption and the [`Evaluator`]; [`circuits`]; the named [`Preset`]s, whose bootstrappable
+//! chains are a residual chain extended by the bootstrapping circuit's primes
+//! ([`circuits::bootstrap::BootstrapConfig::extend_chain`]).
 //!
 //! ```
 //! use ckks_scheme::*;
@@ -30,39 +40,36 @@
 
 #[cfg(feature = "mimalloc")]
 pub mod allocator;
-pub mod bootstrap;
 mod ciphertext;
+pub mod circuits;
 mod complex;
 mod encoder;
 pub mod encoding;
 mod encryptor;
 mod error;
-pub mod eval_mod;
 mod evaluator;
-pub mod homomorphic_dft;
 mod keys;
-mod keyswitch;
-pub mod linear_transform;
-pub mod mod_raise;
+pub mod keyswitch;
 mod params;
-pub mod polynomial;
 pub mod precision;
+mod presets;
 mod scale;
 pub mod security;
 pub mod serialize;
 
 pub use ciphertext::{Ciphertext, Plaintext};
+pub use circuits::homomorphic_dft::{DftDirection, HomomorphicDft};
+pub use circuits::linear_transform::LinearTransform;
+pub use circuits::polynomial::Chebyshev;
 pub use ckks_math;
 pub use complex::Complex;
 pub use encoder::Encoder;
 pub use encryptor::{Decryptor, Encryptor, SymmetricEncryptor};
 pub use error::SchemeError;
 pub use evaluator::{power_of_two_rotations, Evaluator, SCALE_TOLERANCE};
-pub use homomorphic_dft::{DftDirection, HomomorphicDft};
 pub use keys::{rotation_element, EvaluationKeys, GaloisKeys, KeyGenerator, PublicKey, RelinearizationKey, SecretKey};
 pub use keyswitch::{Decomposition, SwitchingKey};
-pub use linear_transform::LinearTransform;
-pub use params::{Parameters, ParametersBuilder, Preset};
-pub use polynomial::Chebyshev;
+pub use params::{Parameters, ParametersBuilder};
 pub use precision::PrecisionStats;
+pub use presets::Preset;
 pub use serialize::SeededCiphertext;

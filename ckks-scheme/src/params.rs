@@ -2,105 +2,16 @@
 //! secret distribution, checked against the Homomorphic Encryption Standard when built.
 
 use crate::encoding::SpecialFft;
-use crate::keyswitch::LevelKeySwitch;
 use crate::security::{check_security, SecretDistribution, SecurityLevel};
 use crate::SchemeError;
 use ckks_math::primes::{ntt_primes, MIN_PRIME_BITS};
 use ckks_math::{RnsBasis, MAX_MODULUS_BITS};
 use serde::{Deserialize, Serialize};
+use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
-
-/// Named parameter sets. The secure ones pass the 128-bit table; the test ones carry
-/// `Insecure` in their names and exist only for fast tests and toy examples.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Preset {
-    /// `N = 2^14`, `q_0` 55 bits, 7 levels of 40 bits, two 50-bit special primes
-    /// (`log QP` = 435 of 438 allowed, `dnum` = 4), scale `2^40`.
-    LeveledN14,
-    /// `N = 2^15`, `q_0` 60 bits, 16 levels of 40 bits, three 60-bit special primes
-    /// (`log QP` = 880 of 881, `dnum` = 5: `q_0` with two primes, then four per digit), scale `2^40`.
-    LeveledN15,
-    /// `N = 2^16`, `q_0` 60 bits, 28 levels of 40 bits, eight 60-bit special primes
-    /// (`log QP` = 1660 of 1747, `dnum` = 3: digits of 11, 11 and 7 primes), scale `2^40`. Eight special primes keep the
-    /// number of key-switching digits, hence the NTTs of every relinearization and rotation,
-    /// low; `log QP` matches OpenFHE's default bootstrapping set at this degree.
-    LeveledN16,
-    /// `N = 2^16`, bootstrappable (with `bootstrap::BootstrapConfig::standard`): `q_0` 50
-    /// bits, 12 levels of 40 bits for computation, 3 more of 40 bits for SlotToCoeff, 9 of 60
-    /// bits for EvalMod and 3 of 60 bits for CoeffToSlot; six 61-bit special primes
-    /// (`log QP` about 1736 of 1747, `dnum` = 4: digits of 8, 8, 6 and 6 primes), scale `2^40`, dense ternary secret. After
-    /// bootstrapping 12 levels remain at a scale of about `2^40`.
-    BootstrapN16,
-    /// `N = 2^12` with the layout of [`Preset::BootstrapN16`] (4 computation levels): insecure,
-    /// for fast bootstrapping tests.
-    InsecureBootstrapN12,
-    /// `N = 2^11`, 4 levels of 40 bits: insecure, for unit tests.
-    InsecureTestN11,
-    /// `N = 2^12`, 6 levels of 40 bits: insecure, for unit tests.
-    InsecureTestN12,
-    /// `N = 2^13`, 10 levels of 40 bits: insecure, for unit tests and quick demos.
-    InsecureTestN13,
-}
-
-impl Preset {
-    /// All presets.
-    pub const ALL: [Preset; 8] = [
-        Preset::LeveledN14,
-        Preset::LeveledN15,
-        Preset::LeveledN16,
-        Preset::BootstrapN16,
-        Preset::InsecureBootstrapN12,
-        Preset::InsecureTestN11,
-        Preset::InsecureTestN12,
-        Preset::InsecureTestN13,
-    ];
-
-    /// The builder of this preset (change fields before building if needed).
-    pub fn builder(self) -> ParametersBuilder {
-        let bootstrappable = |log_n: u32, levels: usize, p: Vec<u32>| {
-            // q_0 at 50 bits: the message ratio q_0 / Delta = 2^10 balances the sine's
-            // nonlinearity against the amplification of the circuit's noise (docs/BOOTSTRAPPING.md).
-            // Computation and SlotToCoeff primes at 40 bits, EvalMod and CoeffToSlot at 60.
-            let mut q = vec![50];
-            q.extend(std::iter::repeat_n(40, levels + 3));
-            q.extend(std::iter::repeat_n(60, 12));
-            ParametersBuilder::new(log_n).q_bits(q).p_bits(p).log_scale(40).name(&format!("{self:?}"))
-        };
-        let (log_n, q0, levels, p) = match self {
-            Preset::BootstrapN16 => return bootstrappable(16, 12, vec![61; 6]),
-            Preset::InsecureBootstrapN12 => return bootstrappable(12, 4, vec![61; 4]),
-            Preset::LeveledN14 => (14, 55, 7, vec![50, 50]),
-            Preset::LeveledN15 => (15, 60, 16, vec![60; 3]),
-            Preset::LeveledN16 => (16, 60, 28, vec![60; 8]),
-            Preset::InsecureTestN11 => (11, 50, 4, vec![50, 50]),
-            Preset::InsecureTestN12 => (12, 55, 6, vec![60, 60]),
-            Preset::InsecureTestN13 => (13, 60, 10, vec![60, 60]),
-        };
-        let mut q = vec![q0];
-        q.extend(std::iter::repeat_n(40, levels));
-        ParametersBuilder::new(log_n).q_bits(q).p_bits(p).log_scale(40).name(&format!("{self:?}"))
-    }
-
-    /// Whether the preset is a test-only insecure one.
-    pub fn is_insecure(self) -> bool {
-        matches!(
-            self,
-            Preset::InsecureBootstrapN12 | Preset::InsecureTestN11 | Preset::InsecureTestN12 | Preset::InsecureTestN13
-        )
-    }
-
-    /// Builds the preset (secure presets are checked against the security table).
-    pub fn build(self) -> Result<Parameters, SchemeError> {
-        if self.is_insecure() {
-            self.builder().build_insecure()
-        } else {
-            self.builder().build()
-        }
-    }
-}
 
 /// Describes a parameter set; [`ParametersBuilder::build`] generates the primes and checks
 /// security.
@@ -327,7 +238,7 @@ fn assemble(
             log_qp,
             fft,
             digits,
-            key_switch: (0..levels).map(|_| OnceLock::new()).collect(),
+            level_cache: (0..levels).map(|_| OnceLock::new()).collect(),
             galois_tables: Mutex::new(HashMap::new()),
         }),
     })
@@ -385,8 +296,10 @@ struct Inner {
     fft: SpecialFft,
     /// The key-switching digits: ranges of consecutive primes of `Q`.
     digits: Vec<Range<usize>>,
-    /// Basis-conversion constants of key switching, built on first use per level.
-    key_switch: Vec<OnceLock<LevelKeySwitch>>,
+    /// One slot per level for constants that a layer above the parameters derives from them
+    /// (key switching's basis conversions), built on first use ([`Parameters::level_cache`]).
+    /// Type-erased, so that this module names no type of those layers.
+    level_cache: Vec<OnceLock<Box<dyn Any + Send + Sync>>>,
     /// NTT-domain gather tables of automorphisms, by Galois element, built on first use.
     galois_tables: Mutex<HashMap<usize, Arc<Vec<usize>>>>,
 }
@@ -526,19 +439,40 @@ impl Parameters {
         assemble(builder, self.slots(), fft, &[q0], &[p0], security)
     }
 
-    /// Key-switching constants at `level`.
-    pub(crate) fn key_switch(&self, level: usize) -> Result<&LevelKeySwitch, SchemeError> {
+    /// The value of type `T` cached for `level`, built by `init` on first use and shared by
+    /// every clone of these parameters: the per-level constants of a layer above the
+    /// parameters (key switching keeps its basis-conversion constants here), which the
+    /// parameters hold without naming their type. One type per crate uses the slots (a second
+    /// type would find the slot taken: a bug, reported as an error). Errors above the top
+    /// level, or as `init`.
+    pub(crate) fn level_cache<T: Any + Send + Sync>(
+        &self,
+        level: usize,
+        init: impl FnOnce() -> Result<T, SchemeError>,
+    ) -> Result<&T, SchemeError> {
         let cell =
-            self.inner.key_switch.get(level).ok_or(SchemeError::OutOfLevels { op: "key switch", level, needed: 0 })?;
-        if let Some(ks) = cell.get() {
-            return Ok(ks);
-        }
-        let ks = LevelKeySwitch::new(&self.inner.q, &self.inner.p, &self.inner.digits, level)?;
-        Ok(cell.get_or_init(|| ks))
+            self.inner.level_cache.get(level).ok_or(SchemeError::OutOfLevels { op: "key switch", level, needed: 0 })?;
+        let value = match cell.get() {
+            Some(value) => value,
+            None => {
+                let value: Box<dyn Any + Send + Sync> = Box::new(init()?);
+                cell.get_or_init(|| value)
+            }
+        };
+        value.downcast_ref::<T>().ok_or_else(|| SchemeError::InvalidParameters {
+            reason: format!(
+                "the per-level cache of level {level} holds another type than {}",
+                std::any::type_name::<T>()
+            ),
+        })
     }
 
-    /// The NTT-domain permutation of `X -> X^k` (cached: rotations reuse it).
-    pub(crate) fn galois_table(&self, k: usize) -> Result<Arc<Vec<usize>>, SchemeError> {
+    /// The NTT-domain gather table of the automorphism `sigma_k: X -> X^k` (`k` odd): for `a`
+    /// in NTT form, coefficient `c` of `sigma_k(a)` is coefficient `table[c]` of `a`, for every
+    /// prime alike. `N` entries; cached, so rotations by the same element share it. The
+    /// permutation that the lazy key-switching API ([`crate::keyswitch`]) takes to switch
+    /// `sigma_k(c)` from a decomposition of `c`. Errors if `k` is even (it is read modulo `2N`).
+    pub fn galois_table(&self, k: usize) -> Result<Arc<Vec<usize>>, SchemeError> {
         let mut tables = self.inner.galois_tables.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(t) = tables.get(&k) {
             return Ok(t.clone());
@@ -629,6 +563,7 @@ impl Parameters {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Preset;
 
     #[test]
     fn presets_build_and_secure_ones_pass_the_table() {

@@ -54,7 +54,7 @@ pub enum Kind {
     Ciphertext,
     /// [`SeededCiphertext`].
     SeededCiphertext,
-    /// [`crate::bootstrap::BootstrapKeys`] (the encapsulation keys of bootstrapping).
+    /// [`crate::circuits::bootstrap::BootstrapKeys`] (the encapsulation keys of bootstrapping).
     BootstrapKeys,
 }
 
@@ -303,7 +303,7 @@ struct BootstrapKeysBody<V = Vec<u64>> {
 
 // ----- public API ---------------------------------------------------------------------------
 
-impl crate::bootstrap::BootstrapKeys {
+impl crate::circuits::bootstrap::BootstrapKeys {
     /// Serializes the keys under the main parameters `params` (each digit's `a` as its seed).
     pub fn to_bytes(&self, params: &Parameters) -> Result<Vec<u8>, SchemeError> {
         let to_sparse = match (&self.to_sparse, self.to_sparse.as_ref().map(|k| k.params().secret_distribution())) {

@@ -11,7 +11,7 @@
 
 use crate::files::{Binding, Container, FileError, FileKind, Fingerprint, ReadContainer};
 use crate::task::{TaskShape, TrainPreset};
-use ckks_scheme::bootstrap::BootstrapKeys;
+use ckks_scheme::circuits::bootstrap::BootstrapKeys;
 use ckks_scheme::security::SecurityLevel;
 use ckks_scheme::{EvaluationKeys, Parameters, SecretKey};
 use std::path::Path;

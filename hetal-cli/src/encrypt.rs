@@ -14,7 +14,7 @@ use crate::keygen::derived_seed;
 use crate::progress::Progress;
 use crate::schedule::{initial_model, partition};
 use crate::task::Hyper;
-use ckks_scheme::bootstrap::BootstrapConfig;
+use ckks_scheme::circuits::bootstrap::BootstrapConfig;
 use ckks_scheme::security::SecurityLevel;
 use ckks_scheme::{Encoder, SymmetricEncryptor};
 use hetal_linalg::{BlockLayout, Tiling, UnitShape};

@@ -2,7 +2,7 @@
 //! security bound, slots, key-switching digits, key sizes, and for bootstrappable presets the
 //! bootstrapping contract), as a table or as JSON.
 
-use ckks_scheme::bootstrap::{BootstrapConfig, Bootstrapper};
+use ckks_scheme::circuits::bootstrap::{BootstrapConfig, Bootstrapper};
 use ckks_scheme::{Parameters, Preset, SchemeError};
 use std::io::Write;
 

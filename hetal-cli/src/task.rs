@@ -1,7 +1,7 @@
 //! What client and server agree on for one training task: the parameter preset, the task
 //! shape (classes, features, batch), the hyperparameters, and the keys that shape needs.
 
-use ckks_scheme::bootstrap::{BootstrapConfig, Bootstrapper};
+use ckks_scheme::circuits::bootstrap::{BootstrapConfig, Bootstrapper};
 use ckks_scheme::{Parameters, ParametersBuilder, Preset, SchemeError};
 use hetal_train::encrypted::{EncryptedTrainError, TrainingSetup};
 use hetal_train::plain::Optimizer;
@@ -20,34 +20,27 @@ pub enum TrainPreset {
 }
 
 impl TrainPreset {
+    /// The [`Preset`] this training preset names: its parameters are defined there, once.
+    pub fn preset(self) -> Preset {
+        match self {
+            TrainPreset::BootstrapN16 => Preset::BootstrapN16,
+            TrainPreset::InsecureTrainN12 => Preset::InsecureTrainN12,
+        }
+    }
+
     /// The parameter literal.
     pub fn builder(self) -> ParametersBuilder {
-        match self {
-            TrainPreset::BootstrapN16 => Preset::BootstrapN16.builder(),
-            TrainPreset::InsecureTrainN12 => {
-                // The chain of InsecureBootstrapN12 with the 12 computation levels of
-                // BootstrapN16 instead of 4: the same refresh placement as the secure preset
-                // (12 levels exposed a scale drift that 8 hid) and fewer bootstraps per step.
-                let mut q = vec![50];
-                q.extend(std::iter::repeat_n(40, 12 + 3));
-                q.extend(std::iter::repeat_n(60, 12));
-                Preset::InsecureBootstrapN12.builder().q_bits(q).name("InsecureTrainN12")
-            }
-        }
+        self.preset().builder()
     }
 
     /// Whether the preset is for tests only.
     pub fn is_insecure(self) -> bool {
-        matches!(self, TrainPreset::InsecureTrainN12)
+        self.preset().is_insecure()
     }
 
     /// Builds the parameters (the secure one is checked against the security table).
     pub fn build(self) -> Result<Parameters, SchemeError> {
-        if self.is_insecure() {
-            self.builder().build_insecure()
-        } else {
-            self.builder().build()
-        }
+        self.preset().build()
     }
 
     /// The kebab-case name used on the command line and in files.

@@ -14,7 +14,7 @@
 //! Keys stay in memory (no files): peak memory is the process's high-water mark, printed at the
 //! end. Defaults: all classes and features of the folder, batch 512, one step, lr 1.
 
-use ckks_scheme::bootstrap::{BootstrapConfig, Bootstrapper};
+use ckks_scheme::circuits::bootstrap::{BootstrapConfig, Bootstrapper};
 use ckks_scheme::{Evaluator, KeyGenerator, Preset};
 use hetal_train::data::{load_npy_dir, one_hot, scale_features, with_bias, Dataset, Split};
 use hetal_train::encrypted::{ClientConfig, TrainingClient, TrainingServer, TrainingSetup};

@@ -5,7 +5,7 @@
 
 mod enc_common;
 
-use ckks_scheme::bootstrap::{BootstrapConfig, Bootstrapper};
+use ckks_scheme::circuits::bootstrap::{BootstrapConfig, Bootstrapper};
 use ckks_scheme::{KeyGenerator, Parameters, Preset};
 use enc_common::*;
 use hetal_train::data::{one_hot, with_bias};

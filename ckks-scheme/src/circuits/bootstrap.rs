@@ -31,12 +31,12 @@
 //! output `sin(2 pi x)` as `m` at the input's scale, and the result is `x' + i y'`, at a level
 //! `stc_depth` higher than step 6 would leave.
 
-use crate::eval_mod::EvalMod;
-use crate::homomorphic_dft::{DftDirection, HomomorphicDft};
+use super::eval_mod::EvalMod;
+use super::homomorphic_dft::{DftDirection, HomomorphicDft};
+use super::mod_raise::mod_raise;
 use crate::keys::GaloisKeys;
-use crate::mod_raise::mod_raise;
 use crate::security::SecretDistribution;
-use crate::{Ciphertext, Evaluator, KeyGenerator, Parameters, SchemeError, SecretKey, SwitchingKey};
+use crate::{Ciphertext, Evaluator, KeyGenerator, Parameters, ParametersBuilder, SchemeError, SecretKey, SwitchingKey};
 use ckks_math::automorphism::{conjugation_galois_element, rotation_galois_element};
 use ckks_math::{Representation, RnsPoly};
 use serde::{Deserialize, Serialize};
@@ -97,9 +97,47 @@ impl BootstrapConfig {
 
     /// Levels consumed by the circuit.
     pub fn depth(&self) -> usize {
-        self.cts_depth + ceil_log2(self.degree + 1) + self.double_angles + self.stc_depth
+        self.cts_depth + self.eval_mod_depth() + self.stc_depth
+    }
+
+    /// Levels of EvalMod: the Chebyshev interpolant's `ceil(log2(degree + 1))` and the double
+    /// angles.
+    fn eval_mod_depth(&self) -> usize {
+        ceil_log2(self.degree + 1) + self.double_angles
+    }
+
+    /// Bit sizes of the primes the circuit consumes, in chain order from the bottom (what
+    /// [`BootstrapConfig::extend_chain`] appends above a residual chain): `stc_depth` primes of
+    /// `log_scale` bits for SlotToCoeff (it runs at the residual scale), then
+    /// [`EVAL_MOD_PRIME_BITS`]-bit primes for EvalMod's levels and
+    /// [`COEFF_TO_SLOT_PRIME_BITS`]-bit ones for CoeffToSlot, which run at the scale of their
+    /// primes (the large ones keep the Chebyshev evaluation precise). [`BootstrapConfig::depth`]
+    /// primes in all.
+    pub fn chain_extension(&self, log_scale: u32) -> Vec<u32> {
+        let mut bits = vec![log_scale; self.stc_depth];
+        bits.extend(std::iter::repeat_n(EVAL_MOD_PRIME_BITS, self.eval_mod_depth()));
+        bits.extend(std::iter::repeat_n(COEFF_TO_SLOT_PRIME_BITS, self.cts_depth));
+        bits
+    }
+
+    /// A bootstrappable parameter literal: the residual chain of `residual` (`q_0` and the
+    /// computation primes, which bootstrapping's output keeps: [`Bootstrapper::output_level`]
+    /// is `residual.q_bits.len() - 1`, plus `stc_depth` with SlotToCoeff first) with [`BootstrapConfig::chain_extension`] (at the
+    /// residual's `log_scale`) appended on top. Everything else of `residual` is kept: its
+    /// special primes must cover the digits of the extended chain, and its `q_0` fixes the
+    /// message ratio `q_0 / Delta` of the bootstrapping contract.
+    pub fn extend_chain(&self, mut residual: ParametersBuilder) -> ParametersBuilder {
+        let extension = self.chain_extension(residual.log_scale);
+        residual.q_bits.extend(extension);
+        residual
     }
 }
+
+/// Bits of the primes of EvalMod's levels in [`BootstrapConfig::chain_extension`].
+pub const EVAL_MOD_PRIME_BITS: u32 = 60;
+
+/// Bits of the primes of CoeffToSlot's levels in [`BootstrapConfig::chain_extension`].
+pub const COEFF_TO_SLOT_PRIME_BITS: u32 = 60;
 
 /// `q_0 / Delta'` for SlotToCoeff first: the scale of the coefficients ModRaise sees. Each
 /// slot value becomes one coefficient (not spread over `N` as in an encoding), so the sine's

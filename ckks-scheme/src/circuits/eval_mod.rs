@@ -15,7 +15,7 @@
 //!
 //! Levels: `Chebyshev::depth() + r + 1` (one less with [`EvalMod::sine`]). Built on the public API (`Chebyshev`, `Evaluator`).
 
-use crate::polynomial::Chebyshev;
+use super::polynomial::Chebyshev;
 use crate::{Ciphertext, Evaluator, SchemeError};
 use std::f64::consts::PI;
 

@@ -42,8 +42,9 @@
 //! about `2 sqrt(2^(g+1))` rotations: depth `d` for `log2 n` layers costs `d` levels and about
 //! `sum_groups 2^(g/2 + 1.5)` rotations, against `2 log2 n` rotations for `d = log2 n`.
 
+use super::linear_transform::LinearTransform;
 use crate::encoding::SpecialFft;
-use crate::{Ciphertext, Complex, Evaluator, LinearTransform, Parameters, SchemeError};
+use crate::{Ciphertext, Complex, Evaluator, Parameters, SchemeError};
 use ckks_math::ntt::bit_reverse;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -23,7 +23,7 @@
 //! if `s = 0`), `n1 n2` plaintext products (only for the non-zero diagonals), one level.
 
 use crate::ciphertext::{Ciphertext, Plaintext};
-use crate::keyswitch::{self, Decomposition, LimbProduct};
+use crate::keyswitch::{p_times_block, Decomposition, ExtendedPoly, LimbProduct};
 use crate::{Complex, Encoder, Evaluator, Parameters, SchemeError, SwitchingKey};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -322,19 +322,19 @@ impl LinearTransform {
             .map(|(sum, (_, key))| {
                 let Some((key, table)) = key else { return Ok(sum) };
                 // Only c_1 is key-switched; c_0 (still P times the value) is only permuted.
-                let c1 = keyswitch::mod_down_one(params, level, sum.c1)?;
-                let (mut c0, c1) = key.switch_extended(&Decomposition::new(params, &c1)?, Some(table))?;
-                keyswitch::add_extended_assign(params, level, &mut c0, &sum.c0, Some(table));
+                let c1 = sum.c1.mod_down()?;
+                let (mut c0, c1) = key.switch_lazy(&Decomposition::new(params, &c1)?, Some(table))?;
+                c0.add_assign(&sum.c0, Some(table))?;
                 Ok(Extended { c0, c1 })
             })
             .collect::<Result<Vec<_>, SchemeError>>()?;
         let mut parts = parts.into_iter();
         let mut total = parts.next().expect("every transform has a giant step");
         for part in parts {
-            keyswitch::add_extended_assign(params, level, &mut total.c0, &part.c0, None);
-            keyswitch::add_extended_assign(params, level, &mut total.c1, &part.c1, None);
+            total.c0.add_assign(&part.c0, None)?;
+            total.c1.add_assign(&part.c1, None)?;
         }
-        let (d0, d1) = keyswitch::mod_down_pair(params, level, total.c0, total.c1)?;
+        let (d0, d1) = (total.c0.mod_down()?, total.c1.mod_down()?);
         let scale = ct.scale.mul(crate::scale::Scale::new(self.scale));
         Ok(Ciphertext { params: params.clone(), c: vec![d0, d1], scale })
     }
@@ -360,10 +360,10 @@ impl LinearTransform {
 type RotationKey<'a> = (&'a SwitchingKey, Arc<Vec<usize>>);
 
 /// A ciphertext over `Q_l * P` that decrypts to `P` times its message (a key-switching result
-/// before ModDown): components limb-major, `l + 1` limbs of `Q` then `P`, reduced, NTT form.
+/// before ModDown).
 struct Extended {
-    c0: Vec<u64>,
-    c1: Vec<u64>,
+    c0: ExtendedPoly,
+    c1: ExtendedPoly,
 }
 
 /// A baby step of [`LinearTransform::apply`]: how to compute its rotation over `Q_l * P`
@@ -395,14 +395,14 @@ fn giant_sums(
     let (q, p) = (params.q_basis(), params.p_basis());
     let n = params.degree();
     let limbs = ct.level() + 1;
-    let width = (limbs + p.len()) * n;
+    let zero = || ExtendedPoly::zero(params, ct.level());
     let mut out: Vec<Extended> =
-        (0..giants).map(|_| Extended { c0: vec![0u64; width], c1: vec![0u64; width] }).collect();
+        (0..giants).map(|_| Ok(Extended { c0: zero()?, c1: zero()? })).collect::<Result<_, SchemeError>>()?;
     // Limb t of every output, handed to the thread that computes limb t.
     let mut by_limb: Vec<Vec<(&mut [u64], &mut [u64])>> =
         (0..limbs + p.len()).map(|_| Vec::with_capacity(giants)).collect();
     for e in out.iter_mut() {
-        for (t, (o0, o1)) in e.c0.chunks_exact_mut(n).zip(e.c1.chunks_exact_mut(n)).enumerate() {
+        for (t, (o0, o1)) in e.c0.data_mut().chunks_exact_mut(n).zip(e.c1.data_mut().chunks_exact_mut(n)).enumerate() {
             by_limb[t].push((o0, o1));
         }
     }
@@ -420,8 +420,8 @@ fn giant_sums(
                 match &baby.products {
                     Some((limb_products, table)) => limb_products[t].compute(Some(table), range.clone(), y0, y1),
                     None => {
-                        keyswitch::p_times_block(params, &ct.c[0], t, range.clone(), y0)?;
-                        keyswitch::p_times_block(params, &ct.c[1], t, range.clone(), y1)?;
+                        p_times_block(params, &ct.c[0], t, range.clone(), y0)?;
+                        p_times_block(params, &ct.c[1], t, range.clone(), y1)?;
                     }
                 }
                 for &(g, pt) in &baby.uses {

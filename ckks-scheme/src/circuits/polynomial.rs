@@ -159,7 +159,7 @@ impl Chebyshev {
     /// [`Chebyshev::evaluate`] with the output at exactly `scale` instead of the input's (every
     /// constant is encoded for it, so any scale costs the same levels): lets a caller plan the
     /// scales of the products that follow, as EvalMod does for its double angles
-    /// ([`crate::eval_mod::EvalMod::evaluate_to_scale`]). Errors as [`Chebyshev::evaluate`],
+    /// ([`super::eval_mod::EvalMod::evaluate_to_scale`]). Errors as [`Chebyshev::evaluate`],
     /// and with [`SchemeError::InvalidScale`] for a scale that is not finite and positive.
     pub fn evaluate_at_scale(&self, eval: &Evaluator, x: &Ciphertext, scale: f64) -> Result<Ciphertext, SchemeError> {
         if !(scale.is_finite() && scale > 0.0) {

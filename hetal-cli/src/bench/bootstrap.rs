@@ -3,7 +3,7 @@
 
 use super::timing::measure;
 use super::{BenchError, Ctx};
-use ckks_scheme::bootstrap::{BootstrapConfig, Bootstrapper};
+use ckks_scheme::circuits::bootstrap::{BootstrapConfig, Bootstrapper};
 use ckks_scheme::{Complex, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator, PrecisionStats};
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! exactly such refreshers.
 
 use super::{Refresh, SoftmaxError};
-use ckks_scheme::bootstrap::{BootstrapKeys, Bootstrapper};
+use ckks_scheme::circuits::bootstrap::{BootstrapKeys, Bootstrapper};
 use ckks_scheme::{Ciphertext, Evaluator};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
