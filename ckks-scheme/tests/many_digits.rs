@@ -2,13 +2,12 @@
 //! 40-bit prime per digit under a single 60-bit special prime): rotation, relinearization with
 //! its fused rescale, and a hoisted linear transform still match their plaintext results.
 
+mod common;
+
 use ckks_scheme::*;
+use common::{max_error, rotated};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-fn max_err(want: &[Complex], got: &[Complex]) -> f64 {
-    want.iter().zip(got).map(|(w, g)| (*w - *g).norm()).fold(0.0, f64::max)
-}
 
 #[test]
 fn more_than_eight_digits() {
@@ -37,16 +36,15 @@ fn more_than_eight_digits() {
     let ct = Encryptor::from_seed(&keys.public, [32; 32]).encrypt(&pt).unwrap();
     let dec = |c: &Ciphertext| enc.decode(&Decryptor::new(&sk).decrypt(c).unwrap()).unwrap();
 
-    let rotated: Vec<Complex> = (0..n).map(|j| z[(j + 3) % n]).collect();
-    let e = max_err(&rotated, &dec(&eval.rotate(&ct, 3).unwrap()));
+    let e = max_error(&rotated(&z, 3), &dec(&eval.rotate(&ct, 3).unwrap()));
     assert!(e < 1e-5, "rotation error {e}");
 
     let sq = eval.mul_relin_rescale(&ct, &ct).unwrap();
     let want: Vec<Complex> = z.iter().map(|&v| v * v).collect();
-    let e = max_err(&want, &dec(&sq));
+    let e = max_error(&want, &dec(&sq));
     assert!(e < 1e-5, "square error {e}");
 
     let got = dec(&eval.rescale(&lt.apply(&eval, &ct).unwrap()).unwrap());
-    let e = max_err(&lt.apply_plain(&z).unwrap(), &got);
+    let e = max_error(&lt.apply_plain(&z).unwrap(), &got);
     assert!(e < 1e-5, "linear transform error {e}");
 }

@@ -18,9 +18,10 @@ use hetal_linalg::baselines::{col_major, jin_abt, jin_atb, row_major, ColumnPack
 use hetal_linalg::ckks_scheme::{
     Decryptor, Encoder, Encryptor, EvaluationKeys, Evaluator, KeyGenerator, Parameters, Preset,
 };
+use hetal_linalg::testing::random_matrix;
 use hetal_linalg::{
     diag_abt, diag_atb_with, needs_conjugation, rotation_steps, Algorithm, AtbVariant, EncryptedMatrix, LinalgError,
-    Matrix, OpCounts, ProductShape, Tiling,
+    OpCounts, ProductShape, Tiling,
 };
 use std::sync::Arc;
 use std::time::Instant;
@@ -40,7 +41,18 @@ struct Args {
     jin_sample: usize,
 }
 
-fn parse() -> Result<Args, String> {
+/// A bad command line: what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
+
+impl From<String> for UsageError {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}
+
+fn parse() -> Result<Args, UsageError> {
     let mut args = Args {
         preset: Preset::LeveledN16,
         shape: ProductShape::PAPER[0],
@@ -65,12 +77,12 @@ fn parse() -> Result<Args, String> {
                     "n15" => Preset::LeveledN15,
                     "n14" => Preset::LeveledN14,
                     "n13" => Preset::InsecureTestN13,
-                    other => return Err(format!("unknown preset {other}")),
+                    other => return Err(format!("unknown preset {other}").into()),
                 }
             }
             "--shape" => match nums()?.as_slice() {
                 &[a, b, c] => args.shape = ProductShape { a, b, c },
-                _ => return Err("--shape a,b,c".into()),
+                _ => return Err(UsageError("--shape a,b,c".into())),
             },
             "--threads" => args.threads = nums()?,
             "--level" => args.level = value.parse().map_err(|e| format!("{e}"))?,
@@ -91,20 +103,10 @@ fn parse() -> Result<Args, String> {
                         .collect::<Result<_, _>>()?,
                 }
             }
-            other => return Err(format!("unknown flag {other}")),
+            other => return Err(format!("unknown flag {other}").into()),
         }
     }
     Ok(args)
-}
-
-fn random(rows: usize, cols: usize, seed: u64) -> Matrix {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    Matrix::from_fn(rows, cols, |_, _| {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-    })
 }
 
 /// Seconds of `f` run once.
@@ -149,7 +151,7 @@ fn main() -> Result<(), BoxErr> {
     let dec = Decryptor::new(&sk);
     let scale = params.default_scale();
 
-    let (x, w, p) = (random(a, b, 1), random(c, b, 2), random(a, c, 3));
+    let (x, w, p) = (random_matrix(a, b, 1), random_matrix(c, b, 2), random_matrix(a, c, 3));
     let (xwt, ptx) = (x.matmul(&w.transpose())?, p.transpose().matmul(&x)?);
     let t = Instant::now();
     let ex = EncryptedMatrix::encrypt(&x, unit, Tiling::None, level, scale, &encoder, &mut enc)?;
@@ -222,10 +224,10 @@ impl Jin<'_> {
         let full = hetal_linalg::predicted_counts(alg, self.args.shape, self.slots)?;
         // Sample: `n` of the `c b` terms (A*B^T: one output column, n features) or entries (A^T*B).
         let (rows_w, cols) = if n == 0 { (c, b) } else { (1, n.min(b)) };
-        let x = random(a, cols, 1);
+        let x = random_matrix(a, cols, 1);
         let ex = ColumnPacked::encrypt(&x, self.level, scale, self.encoder, enc)?;
         let (secs, err, done) = if alg == Algorithm::JinAbt {
-            let w = random(rows_w, cols, 2);
+            let w = random_matrix(rows_w, cols, 2);
             let ew = ReplicatePacked::encrypt(&w, self.slots, self.level, scale, self.encoder, enc)?;
             let ((out, k), secs) = timed(|| jin_abt(self.eval, &ex, &ew))?;
             let err = out.decrypt(self.encoder, self.dec)?.max_abs_diff(&x.matmul(&w.transpose())?);
@@ -234,7 +236,7 @@ impl Jin<'_> {
             } else {
                 // One output column costs `cols` tensor products plus one relinearization and
                 // rescale: time a single-term column too and scale the two parts separately.
-                let (one_x, one_w) = (random(a, 1, 1), random(1, 1, 2));
+                let (one_x, one_w) = (random_matrix(a, 1, 1), random_matrix(1, 1, 2));
                 let ex1 = ColumnPacked::encrypt(&one_x, self.level, scale, self.encoder, enc)?;
                 let ew1 = ReplicatePacked::encrypt(&one_w, self.slots, self.level, scale, self.encoder, enc)?;
                 let (_, fixed) = timed(|| jin_abt(self.eval, &ex1, &ew1))?;
@@ -244,7 +246,7 @@ impl Jin<'_> {
                 (column * c as f64 * k.mult as f64 / full.mult as f64, err, k.mult)
             }
         } else {
-            let p = random(a, rows_w, 3);
+            let p = random_matrix(a, rows_w, 3);
             let ep = ColumnPacked::encrypt(&p, self.level, scale, self.encoder, enc)?;
             let ((out, k), secs) = timed(|| jin_atb(self.eval, &ep, &ex))?;
             let err = out.decrypt(self.encoder, self.dec)?.max_abs_diff(&p.transpose().matmul(&x)?);

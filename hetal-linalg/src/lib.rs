@@ -25,6 +25,8 @@ mod matrix;
 mod operands;
 mod ops;
 mod rotations;
+#[doc(hidden)]
+pub mod testing;
 
 pub use ckks_scheme;
 pub use counts::{predicted_counts, reference_counts, Algorithm, Counter, OpCounts, ProductShape};

@@ -29,36 +29,15 @@ fn product_errors() {
     let (a, b, c) = (8, 12, 4);
     let unit = UnitShape::for_product(a, c, f.slots()).unwrap();
     let mut enc = f.encryptor(3);
-    let x =
-        EncryptedMatrix::encrypt(&random_matrix(a, b, 1), unit, Tiling::None, f.top(), f.scale(), &f.encoder, &mut enc)
-            .unwrap();
-    let w_narrow = random_matrix(c, b - 1, 2);
-    let w = EncryptedMatrix::encrypt(
-        &w_narrow,
-        unit,
-        Tiling::Vertical { period: c },
-        f.top(),
-        f.scale(),
-        &f.encoder,
-        &mut enc,
-    )
-    .unwrap();
+    let x = f.encrypt(&random_matrix(a, b, 1), unit, Tiling::None, f.top(), &mut enc);
+    let w = f.encrypt(&random_matrix(c, b - 1, 2), unit, Tiling::Vertical { period: c }, f.top(), &mut enc);
     let eval = f.evaluator(&[Algorithm::DiagAbt], unit, c);
     assert!(matches!(diag_abt(&eval, &x, &w), Err(LinalgError::ShapeMismatch { .. })));
     // Wrong tiling: A^T * B with an untiled A.
     assert!(matches!(diag_atb(&eval, &x, &x), Err(LinalgError::InvalidLayout { .. })));
 
     // Missing keys: an evaluator without the rotation keys of DiagABT.
-    let w = EncryptedMatrix::encrypt(
-        &random_matrix(c, b, 2),
-        unit,
-        Tiling::Vertical { period: c },
-        f.top(),
-        f.scale(),
-        &f.encoder,
-        &mut enc,
-    )
-    .unwrap();
+    let w = f.encrypt(&random_matrix(c, b, 2), unit, Tiling::Vertical { period: c }, f.top(), &mut enc);
     let bare = f.evaluator_with(vec![1], true);
     assert!(matches!(diag_abt(&bare, &x, &w), Err(LinalgError::MissingRotationKey { .. })));
     let steps = hetal_linalg::rotation_steps(Algorithm::DiagAbt, unit, c).unwrap();
@@ -66,8 +45,7 @@ fn product_errors() {
     assert!(matches!(diag_abt(&no_conj, &x, &w), Err(LinalgError::MissingConjugationKey { .. })));
 
     // Too few levels.
-    let low = EncryptedMatrix::encrypt(&random_matrix(a, b, 1), unit, Tiling::None, 2, f.scale(), &f.encoder, &mut enc)
-        .unwrap();
+    let low = f.encrypt(&random_matrix(a, b, 1), unit, Tiling::None, 2, &mut enc);
     assert!(matches!(diag_abt(&eval, &low, &w), Err(LinalgError::LevelTooLow { needed: 3, .. })));
 
     // A unit shape that does not fill the slots.

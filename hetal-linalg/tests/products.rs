@@ -55,10 +55,8 @@ fn check_abt(a: usize, b: usize, classes: usize, unit: UnitShape, seed: u64) {
     let want = x.matmul(&w.transpose()).unwrap();
     let eval = f.evaluator(&[Algorithm::DiagAbt, Algorithm::ColMajor], unit, c);
     let mut enc = f.encryptor(seed as u8);
-    let ex = EncryptedMatrix::encrypt(&x, unit, Tiling::None, f.top(), f.scale(), &f.encoder, &mut enc).unwrap();
-    let ew =
-        EncryptedMatrix::encrypt(&w, unit, Tiling::Vertical { period: c }, f.top(), f.scale(), &f.encoder, &mut enc)
-            .unwrap();
+    let ex = f.encrypt(&x, unit, Tiling::None, f.top(), &mut enc);
+    let ew = f.encrypt(&w, unit, Tiling::Vertical { period: c }, f.top(), &mut enc);
 
     let (out, counts) = diag_abt(&eval, &ex, &ew).unwrap();
     assert_eq!(out.layout().tiling, Tiling::Horizontal { period: c });
@@ -100,10 +98,8 @@ fn check_atb(a: usize, b: usize, classes: usize, unit: UnitShape, seed: u64) {
     let want = am.transpose().matmul(&bm).unwrap();
     let eval = f.evaluator(&[Algorithm::DiagAtb, Algorithm::DiagAtbPRotUp, Algorithm::RowMajor], unit, c);
     let mut enc = f.encryptor(seed as u8);
-    let ea =
-        EncryptedMatrix::encrypt(&am, unit, Tiling::Horizontal { period: c }, f.top(), f.scale(), &f.encoder, &mut enc)
-            .unwrap();
-    let eb = EncryptedMatrix::encrypt(&bm, unit, Tiling::None, f.top(), f.scale(), &f.encoder, &mut enc).unwrap();
+    let ea = f.encrypt(&am, unit, Tiling::Horizontal { period: c }, f.top(), &mut enc);
+    let eb = f.encrypt(&bm, unit, Tiling::None, f.top(), &mut enc);
 
     for variant in [AtbVariant::Plain, AtbVariant::PRotUp] {
         let (out, counts) = diag_atb_with(&eval, &ea, &eb, variant).unwrap();
@@ -155,10 +151,8 @@ fn diag_atb_picks_the_variant_by_level() {
     let eval = f.evaluator(&[Algorithm::DiagAtb, Algorithm::DiagAtbPRotUp], unit, c);
     let mut enc = f.encryptor(5);
     let top = f.top();
-    let ea =
-        EncryptedMatrix::encrypt(&am, unit, Tiling::Horizontal { period: c }, top - 1, f.scale(), &f.encoder, &mut enc)
-            .unwrap();
-    let eb = EncryptedMatrix::encrypt(&bm, unit, Tiling::None, top, f.scale(), &f.encoder, &mut enc).unwrap();
+    let ea = f.encrypt(&am, unit, Tiling::Horizontal { period: c }, top - 1, &mut enc);
+    let eb = f.encrypt(&bm, unit, Tiling::None, top, &mut enc);
     assert_eq!(AtbVariant::best_for(top - 1, top), AtbVariant::PRotUp);
     let (out, counts) = diag_atb(&eval, &ea, &eb).unwrap();
     // PRotUp from levels (3, 4): output at min(3 - 1, 4 - 1) - 2 = 0.

@@ -1,13 +1,15 @@
 //! Shared fixture of the integration tests: one secret key at `N = 2^11` (1024 slots, 4
 //! levels, insecure test parameters), evaluators with exactly the rotation keys of a product
-//! (cached per step set), random matrices in `[-1, 1]`.
+//! (cached per step set), encryption of a matrix, random matrices in `[-1, 1)`
+//! (`hetal_linalg::testing`).
 #![allow(dead_code)]
 
 use hetal_linalg::ckks_scheme::{
     Decryptor, Encoder, Encryptor, EvaluationKeys, Evaluator, KeyGenerator, Parameters, Preset, PublicKey,
     RelinearizationKey, SecretKey,
 };
-use hetal_linalg::{needs_conjugation, rotation_steps, Algorithm, Matrix, UnitShape};
+pub use hetal_linalg::testing::random_matrix;
+use hetal_linalg::{needs_conjugation, rotation_steps, Algorithm, EncryptedMatrix, Matrix, Tiling, UnitShape};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -92,17 +94,18 @@ impl Fixture {
     pub fn decryptor(&self) -> Decryptor<'_> {
         Decryptor::new(&self.sk)
     }
-}
 
-/// A deterministic pseudo-random matrix with entries in `[-1, 1]`.
-pub fn random_matrix(rows: usize, cols: usize, seed: u64) -> Matrix {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    Matrix::from_fn(rows, cols, |_, _| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-    })
+    /// `m` packed with `unit` and `tiling` and encrypted at `level` and the default scale.
+    pub fn encrypt(
+        &self,
+        m: &Matrix,
+        unit: UnitShape,
+        tiling: Tiling,
+        level: usize,
+        enc: &mut Encryptor,
+    ) -> EncryptedMatrix {
+        EncryptedMatrix::encrypt(m, unit, tiling, level, self.scale(), &self.encoder, enc).expect("encrypt")
+    }
 }
 
 /// The bound asserted for a product with inner dimension `inner`.
