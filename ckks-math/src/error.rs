@@ -4,6 +4,7 @@ use thiserror::Error;
 
 /// Everything that can go wrong in `ckks-math`, with the offending values.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum MathError {
     /// A modulus outside the supported range.
     #[error("invalid modulus {q}: it must be odd, at least 3 and below 2^{max_bits}")]

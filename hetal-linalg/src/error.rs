@@ -5,6 +5,7 @@ use thiserror::Error;
 
 /// Everything a caller can get wrong with encrypted matrices, with the values that caused it.
 #[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
 pub enum LinalgError {
     /// An error of the CKKS layer (level, scale or parameter mismatch inside an operation).
     #[error(transparent)]

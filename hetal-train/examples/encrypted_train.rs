@@ -16,7 +16,10 @@
 //! accuracy and loss of both runs. Both runs stop early by their own validation losses; at the
 //! end each best epoch's model is scored on the test split.
 
+mod common;
+
 use ckks_scheme::{KeyGenerator, Parameters, Preset, SecretKey};
+use common::{exit_code, parse, usage, ExampleError};
 use hetal_train::data::{load_npy_dir, one_hot, scale_features, with_bias, Split};
 use hetal_train::encrypted::{ClientConfig, TrainingClient, TrainingServer, TrainingSetup};
 use hetal_train::plain::{epoch_batches, Decision, EarlyStopping, Optimizer, SoftmaxKind, TrainConfig, Trainer};
@@ -32,10 +35,6 @@ use std::time::{Duration, Instant};
 #[global_allocator]
 static GLOBAL: ckks_scheme::allocator::MiMalloc = ckks_scheme::allocator::MiMalloc;
 
-fn parse<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
-    value.and_then(|v| v.parse().ok()).ok_or_else(|| format!("{flag} needs a valid value"))
-}
-
 /// Command-line options.
 struct Options {
     dir: PathBuf,
@@ -50,7 +49,7 @@ struct Options {
     modelled_error: Option<f64>,
 }
 
-fn options() -> Result<Options, String> {
+fn options() -> Result<Options, ExampleError> {
     let mut args = std::env::args().skip(1);
     let mut dir = None;
     let mut o = Options {
@@ -80,14 +79,14 @@ fn options() -> Result<Options, String> {
                 o.preset = match args.next().as_deref() {
                     Some("insecure-n12") => Preset::InsecureTestN12,
                     Some("insecure-n13") => Preset::InsecureTestN13,
-                    other => return Err(format!("--preset: insecure-n12 or insecure-n13, not {other:?}")),
+                    other => return Err(usage(format!("--preset: insecure-n12 or insecure-n13, not {other:?}"))),
                 }
             }
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            flag if flag.starts_with("--") => return Err(usage(format!("unknown option {flag}"))),
             path => dir = Some(PathBuf::from(path)),
         }
     }
-    o.dir = dir.ok_or("usage: encrypted_train <dataset dir> [options]")?;
+    o.dir = dir.ok_or_else(|| usage("usage: encrypted_train <dataset dir> [options]"))?;
     Ok(o)
 }
 
@@ -95,26 +94,25 @@ fn head(s: &Split, n: usize) -> Split {
     s.select(&(0..n.min(s.len())).collect::<Vec<_>>())
 }
 
-fn keys(params: &Parameters, setup: &TrainingSetup) -> Result<(SecretKey, Arc<ckks_scheme::EvaluationKeys>), String> {
+fn keys(
+    params: &Parameters,
+    setup: &TrainingSetup,
+) -> Result<(SecretKey, Arc<ckks_scheme::EvaluationKeys>), ExampleError> {
     let mut kg = KeyGenerator::from_seed(params, [11; 32]);
-    let sk = kg.secret_key().map_err(|e| e.to_string())?;
-    let keys = kg
-        .evaluation_keys(&sk, &setup.rotation_steps().map_err(|e| e.to_string())?, true)
-        .map_err(|e| e.to_string())?;
+    let sk = kg.secret_key()?;
+    let keys = kg.evaluation_keys(&sk, &setup.rotation_steps()?, true)?;
     Ok((sk, Arc::new(keys)))
 }
 
-fn run() -> Result<(), String> {
+fn run() -> Result<(), ExampleError> {
     let o = options()?;
-    let err = |e: &dyn std::fmt::Display| e.to_string();
-    let mut ds = load_npy_dir(&o.dir).map_err(|e| err(&e))?;
-    scale_features(&mut ds).map_err(|e| e.to_string())?;
+    let mut ds = load_npy_dir(&o.dir)?;
+    scale_features(&mut ds)?;
     ds.train = head(&ds.train, o.rows);
     ds.val = head(&ds.val, o.val_rows);
-    let params = o.preset.build().map_err(|e| err(&e))?;
-    let setup = TrainingSetup::new(ds.classes, ds.features(), o.batch, o.lr, o.optimizer, &params, params.max_level())
-        .map_err(|e| err(&e))?;
-    let unit = setup.unit().map_err(|e| err(&e))?;
+    let params = o.preset.build()?;
+    let setup = TrainingSetup::new(ds.classes, ds.features(), o.batch, o.lr, o.optimizer, &params, params.max_level())?;
+    let unit = setup.unit()?;
     println!(
         "{}: {} train / {} val rows, {} classes (c = {}), b = {}, {:?} (N = {}, {} levels), unit {} x {}, batch {}, lr {}, {:?}",
         ds.name,
@@ -141,26 +139,24 @@ fn run() -> Result<(), String> {
     // product u ~ 1/S reached 2.013 at epoch 35 of the full digits set (S < 1 when the
     // approximate max overshoots). Bounds of 1 + 1e-6, 1.01 and 2 stopped long runs; the
     // double allows 4.
-    let mut double = InsecureDecryptReencryptRefresh::new(&sk, &keys.public, [12; 32], 4.0).map_err(|e| err(&e))?;
+    let mut double = InsecureDecryptReencryptRefresh::new(&sk, &keys.public, [12; 32], 4.0)?;
     if let Some(bits) = o.modelled_error {
-        double = double.with_modelled_error(bits, 14).map_err(|e| err(&e))?;
+        double = double.with_modelled_error(bits, 14)?;
         println!("refresh double with a modelled bootstrapping error of 2^-{bits} per slot");
     }
     let config = ClientConfig { seed: 0, patience: o.patience, encryption_seed: [13; 32] };
-    let mut client =
-        TrainingClient::new(sk, &keys.public, setup.clone(), &ds.train, &ds.val, config).map_err(|e| err(&e))?;
-    let (init, _) = client.initial_model().map_err(|e| err(&e))?;
-    let val = client.encrypted_validation().map_err(|e| err(&e))?;
+    let mut client = TrainingClient::new(sk, &keys.public, setup.clone(), &ds.train, &ds.val, config)?;
+    let (init, _) = client.initial_model()?;
+    let val = client.encrypted_validation()?;
     let eval = ckks_scheme::Evaluator::new(keys.clone());
-    let mut server =
-        TrainingServer::with_insecure_refresh(eval, double, setup.clone(), init, val).map_err(|e| err(&e))?;
+    let mut server = TrainingServer::with_insecure_refresh(eval, double, setup.clone(), init, val)?;
     println!("keys and encryption: {:.1} s", t.elapsed().as_secs_f64());
 
     // The plaintext reference with the same stream.
     let mut rng = ChaCha20Rng::seed_from_u64(0);
     let cfg = TrainConfig {
         optimizer: o.optimizer,
-        softmax: SoftmaxKind::Approx(Box::new(SoftmaxApprox::new(setup.softmax.clone()).map_err(|e| err(&e))?)),
+        softmax: SoftmaxKind::Approx(Box::new(SoftmaxApprox::new(setup.softmax.clone())?)),
         ..TrainConfig::new(o.lr, o.batch)
     };
     let mut trainer = Trainer::new(&cfg, ds.classes, setup.inputs, &mut rng);
@@ -172,21 +168,21 @@ fn run() -> Result<(), String> {
     let mut plain_stopping = EarlyStopping::new(o.patience);
     let (mut plain_best, mut plain_stopped) = (trainer.model.clone(), None);
     for _ in 0..o.epochs {
-        let n = client.begin_epoch().map_err(|e| err(&e))?;
+        let n = client.begin_epoch()?;
         let plain_batches = epoch_batches(ds.train.len(), o.batch, &mut rng);
         for (k, idx) in plain_batches.iter().enumerate().take(n) {
-            let batch = client.encrypt_batch(k).map_err(|e| err(&e))?;
-            let report = server.step(&batch).map_err(|e| err(&e))?;
+            let batch = client.encrypt_batch(k)?;
+            let report = server.step(&batch)?;
             trainer.step(&xb.select_rows(idx), &y.select_rows(idx));
-            let w = client.decrypt(server.weights()).map_err(|e| err(&e))?;
+            let w = client.decrypt(server.weights())?;
             let diff = w.max_abs_diff(&trainer.model.w);
             println!("  {report}; max|dW| {diff:.1e}");
             total += report.timings.total();
             steps += 1;
             refreshes += report.refreshes.total();
         }
-        let (answer, enc) = client.answer(&server.validation_outputs().map_err(|e| err(&e))?).map_err(|e| err(&e))?;
-        server.answer(&answer).map_err(|e| err(&e))?;
+        let (answer, enc) = client.answer(&server.validation_outputs()?)?;
+        server.answer(&answer)?;
         let plain = trainer.model.evaluate(&ds.val);
         if plain_stopped.is_none() {
             if plain.loss.is_finite() && plain_stopping.best_loss().is_none_or(|best| plain.loss < best) {
@@ -204,7 +200,7 @@ fn run() -> Result<(), String> {
             break;
         }
     }
-    let model = client.decrypt_model(&server.final_model()).map_err(|e| err(&e))?;
+    let model = client.decrypt_model(&server.final_model())?;
     println!(
         "{steps} steps: {:.2} s per step on average, {:.1} refreshes per step",
         total.as_secs_f64() / steps.max(1) as f64,
@@ -223,11 +219,5 @@ fn run() -> Result<(), String> {
 
 fn main() -> ExitCode {
     ckks_scheme::allocator::keep_freed_memory();
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code("error", run())
 }

@@ -9,17 +9,16 @@
 //! 1.0 / 128 for others. Prints per-epoch validation loss and accuracy, then the test accuracy
 //! of the best epoch's model.
 
+mod common;
+
+use common::{exit_code, parse, usage, ExampleError};
 use hetal_train::data::{load_npy_dir, scale_features};
 use hetal_train::plain::{paper_hyperparameters, train, Optimizer, SoftmaxKind, TrainConfig};
 use hetal_train::softmax::{SoftmaxApprox, SoftmaxConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-fn parse<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
-    value.and_then(|v| v.parse().ok()).ok_or_else(|| format!("{flag} needs a valid value"))
-}
-
-fn run() -> Result<(), String> {
+fn run() -> Result<(), ExampleError> {
     let mut args = std::env::args().skip(1);
     let mut dir: Option<PathBuf> = None;
     let (mut lr, mut batch, mut epochs, mut seed) = (None, None, 100usize, 0u64);
@@ -34,13 +33,13 @@ fn run() -> Result<(), String> {
             "--seed" => seed = parse("--seed", args.next())?,
             "--gd" => optimizer = Optimizer::GradientDescent,
             "--approx" => approx = true,
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            flag if flag.starts_with("--") => return Err(usage(format!("unknown option {flag}"))),
             path => dir = Some(PathBuf::from(path)),
         }
     }
-    let dir = dir.ok_or("usage: plain_train <dataset dir> [options]")?;
-    let mut ds = load_npy_dir(&dir).map_err(|e| e.to_string())?;
-    let scale = scale_features(&mut ds).map_err(|e| e.to_string())?;
+    let dir = dir.ok_or_else(|| usage("usage: plain_train <dataset dir> [options]"))?;
+    let mut ds = load_npy_dir(&dir)?;
+    let scale = scale_features(&mut ds)?;
     let paper = paper_hyperparameters(&ds.name);
     let lr = lr.or(paper.map(|h| h.lr)).unwrap_or(1.0);
     let batch = batch.or(paper.map(|h| h.batch)).unwrap_or(128);
@@ -56,7 +55,7 @@ fn run() -> Result<(), String> {
         scale.divisor
     );
     let softmax = if approx {
-        SoftmaxKind::Approx(Box::new(SoftmaxApprox::new(SoftmaxConfig::default()).map_err(|e| e.to_string())?))
+        SoftmaxKind::Approx(Box::new(SoftmaxApprox::new(SoftmaxConfig::default())?))
     } else {
         SoftmaxKind::Exact
     };
@@ -65,7 +64,7 @@ fn run() -> Result<(), String> {
         if approx { "approximate" } else { "exact" }
     );
     let cfg = TrainConfig { lr, batch, max_epochs: epochs, optimizer, softmax, seed, patience };
-    let report = train(&ds, &cfg).map_err(|e| e.to_string())?;
+    let report = train(&ds, &cfg)?;
     for e in &report.epochs {
         println!(
             "epoch {:3}  train loss {:.4}  val loss {:.4}  val acc {:.4}  max|logit| {:.1}",
@@ -85,11 +84,5 @@ fn run() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("plain_train: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code("plain_train", run())
 }

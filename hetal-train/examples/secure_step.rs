@@ -14,8 +14,11 @@
 //! Keys stay in memory (no files): peak memory is the process's high-water mark, printed at the
 //! end. Defaults: all classes and features of the folder, batch 512, one step, lr 1.
 
+mod common;
+
 use ckks_scheme::circuits::bootstrap::{BootstrapConfig, Bootstrapper};
 use ckks_scheme::{Evaluator, KeyGenerator, Preset};
+use common::{exit_code, parse, usage, ExampleError};
 use hetal_train::data::{load_npy_dir, one_hot, scale_features, with_bias, Dataset, Split};
 use hetal_train::encrypted::{ClientConfig, TrainingClient, TrainingServer, TrainingSetup};
 use hetal_train::matrix::Matrix;
@@ -41,11 +44,7 @@ struct Options {
 #[global_allocator]
 static GLOBAL: ckks_scheme::allocator::MiMalloc = ckks_scheme::allocator::MiMalloc;
 
-fn parse<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
-    value.and_then(|v| v.parse().ok()).ok_or_else(|| format!("{flag} needs a valid value"))
-}
-
-fn options() -> Result<Options, String> {
+fn options() -> Result<Options, ExampleError> {
     let mut args = std::env::args().skip(1);
     let mut o = Options { dir: PathBuf::new(), classes: None, features: None, batch: 512, steps: 1, lr: 1.0 };
     let mut dir = None;
@@ -56,11 +55,11 @@ fn options() -> Result<Options, String> {
             "--batch" => o.batch = parse("--batch", args.next())?,
             "--steps" => o.steps = parse("--steps", args.next())?,
             "--lr" => o.lr = parse("--lr", args.next())?,
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            flag if flag.starts_with("--") => return Err(usage(format!("unknown option {flag}"))),
             path => dir = Some(PathBuf::from(path)),
         }
     }
-    o.dir = dir.ok_or("usage: secure_step <dataset dir> [options]")?;
+    o.dir = dir.ok_or_else(|| usage("usage: secure_step <dataset dir> [options]"))?;
     Ok(o)
 }
 
@@ -79,10 +78,9 @@ fn peak_rss_gb() -> Option<f64> {
     Some(kb / 1024.0 / 1024.0)
 }
 
-fn run() -> Result<(), String> {
+fn run() -> Result<(), ExampleError> {
     let o = options()?;
-    let err = |e: &dyn std::fmt::Display| e.to_string();
-    let full = load_npy_dir(&o.dir).map_err(|e| err(&e))?;
+    let full = load_npy_dir(&o.dir)?;
     let classes = o.classes.unwrap_or(full.classes).min(full.classes);
     let features = o.features.unwrap_or(full.features()).min(full.features());
     let mut ds = Dataset {
@@ -92,20 +90,26 @@ fn run() -> Result<(), String> {
         val: reshape(&full.val, classes, features),
         test: reshape(&full.test, classes, features),
     };
-    scale_features(&mut ds).map_err(|e| e.to_string())?;
+    scale_features(&mut ds)?;
     ds.val = ds.val.select(&(0..16.min(ds.val.len())).collect::<Vec<_>>());
     if ds.train.len() < o.batch * o.steps {
-        return Err(format!("{} training rows, fewer than {} steps of {}", ds.train.len(), o.steps, o.batch));
+        return Err(usage(format!("{} training rows, fewer than {} steps of {}", ds.train.len(), o.steps, o.batch)));
     }
     ds.train = ds.train.select(&(0..o.batch * o.steps).collect::<Vec<_>>());
 
     let t = Instant::now();
-    let params = Preset::BootstrapN16.build().map_err(|e| err(&e))?;
-    let bootstrapper = Bootstrapper::new(&params, BootstrapConfig::standard()).map_err(|e| err(&e))?;
-    let setup =
-        TrainingSetup::new(classes, features, o.batch, o.lr, Optimizer::Nesterov, &params, bootstrapper.output_level())
-            .map_err(|e| err(&e))?;
-    let unit = setup.unit().map_err(|e| err(&e))?;
+    let params = Preset::BootstrapN16.build()?;
+    let bootstrapper = Bootstrapper::new(&params, BootstrapConfig::standard())?;
+    let setup = TrainingSetup::new(
+        classes,
+        features,
+        o.batch,
+        o.lr,
+        Optimizer::Nesterov,
+        &params,
+        bootstrapper.output_level(),
+    )?;
+    let unit = setup.unit()?;
     println!(
         "{}: shape batch {} x {} inputs, {} classes (c = {}), unit {} x {}; {}",
         ds.name,
@@ -120,9 +124,9 @@ fn run() -> Result<(), String> {
 
     // Client: keys for the step's rotations and for bootstrapping.
     let mut kg = KeyGenerator::from_seed(&params, [31; 32]);
-    let sk = kg.secret_key().map_err(|e| err(&e))?;
-    let mut keys = kg.evaluation_keys(&sk, &setup.rotation_steps().map_err(|e| err(&e))?, true).map_err(|e| err(&e))?;
-    let bkeys = bootstrapper.generate_keys(&mut kg, &sk, &mut keys.galois).map_err(|e| err(&e))?;
+    let sk = kg.secret_key()?;
+    let mut keys = kg.evaluation_keys(&sk, &setup.rotation_steps()?, true)?;
+    let bkeys = bootstrapper.generate_keys(&mut kg, &sk, &mut keys.galois)?;
     let keys = Arc::new(keys);
     println!(
         "keys: {} Galois keys, {:.2} GB in memory, {:.1} s",
@@ -131,32 +135,30 @@ fn run() -> Result<(), String> {
         t.elapsed().as_secs_f64()
     );
     let config = ClientConfig { seed: 0, patience: 3, encryption_seed: [32; 32] };
-    let mut client =
-        TrainingClient::new(sk, &keys.public, setup.clone(), &ds.train, &ds.val, config).map_err(|e| err(&e))?;
-    let (init, _) = client.initial_model().map_err(|e| err(&e))?;
-    let val = client.encrypted_validation().map_err(|e| err(&e))?;
+    let mut client = TrainingClient::new(sk, &keys.public, setup.clone(), &ds.train, &ds.val, config)?;
+    let (init, _) = client.initial_model()?;
+    let val = client.encrypted_validation()?;
 
     // Server: public keys only, real bootstrapping.
-    let refresh = BootstrapRefresh::new(Evaluator::new(keys.clone()), bootstrapper, bkeys).map_err(|e| err(&e))?;
-    let mut server =
-        TrainingServer::new(Evaluator::new(keys.clone()), refresh, setup.clone(), init, val).map_err(|e| err(&e))?;
+    let refresh = BootstrapRefresh::new(Evaluator::new(keys.clone()), bootstrapper, bkeys)?;
+    let mut server = TrainingServer::new(Evaluator::new(keys.clone()), refresh, setup.clone(), init, val)?;
     println!("keys, encryption and setup: {:.1} s", t.elapsed().as_secs_f64());
 
     let mut rng = ChaCha20Rng::seed_from_u64(0);
     let cfg = TrainConfig {
-        softmax: SoftmaxKind::Approx(Box::new(SoftmaxApprox::new(setup.softmax.clone()).map_err(|e| err(&e))?)),
+        softmax: SoftmaxKind::Approx(Box::new(SoftmaxApprox::new(setup.softmax.clone())?)),
         ..TrainConfig::new(o.lr, o.batch)
     };
     let mut trainer = Trainer::new(&cfg, classes, setup.inputs, &mut rng);
     let xb = with_bias(&ds.train.x);
     let y = one_hot(&ds.train.y, setup.padded_classes());
-    let n = client.begin_epoch().map_err(|e| err(&e))?;
+    let n = client.begin_epoch()?;
     let batches = epoch_batches(ds.train.len(), o.batch, &mut rng);
     for (k, idx) in batches.iter().enumerate().take(n) {
-        let batch = client.encrypt_batch(k).map_err(|e| err(&e))?;
-        let r = server.step(&batch).map_err(|e| err(&e))?;
+        let batch = client.encrypt_batch(k)?;
+        let r = server.step(&batch)?;
         trainer.step(&xb.select_rows(idx), &y.select_rows(idx));
-        let w = client.decrypt(server.weights()).map_err(|e| err(&e))?;
+        let w = client.decrypt(server.weights())?;
         let diff = w.max_abs_diff(&trainer.model.w);
         println!("{r}; max |W_enc - W_plain| {diff:.1e}");
     }
@@ -168,11 +170,5 @@ fn run() -> Result<(), String> {
 
 fn main() -> ExitCode {
     ckks_scheme::allocator::keep_freed_memory();
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code("error", run())
 }

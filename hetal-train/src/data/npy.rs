@@ -94,7 +94,8 @@ impl<'p, R: Read> Array<'p, R> {
         })?;
         let mut header = vec![0u8; header_len as usize];
         reader.read_exact(&mut header).map_err(|e| read_error(path, e))?;
-        let Header { descr, fortran_order, shape } = Header::parse(&header).map_err(|r| npy_error(path, r))?;
+        let Header { descr, fortran_order, shape } =
+            Header::parse(&header).map_err(|r| npy_error(path, r.to_string()))?;
         Ok(Array { path, descr, fortran_order, shape, data_bytes, reader })
     }
 
@@ -157,6 +158,17 @@ enum Value {
     Tuple(Vec<u64>),
 }
 
+/// Why a `.npy` header does not parse (the `reason` of [`DataError::Npy`]).
+#[derive(Debug, thiserror::Error)]
+enum HeaderError {
+    /// Something unexpected at a byte offset of the header.
+    #[error("header byte {at}: {what}")]
+    At { at: usize, what: String },
+    /// One of the three keys is missing.
+    #[error("header has no '{key}'")]
+    Missing { key: &'static str },
+}
+
 /// A cursor over the header bytes.
 struct Parser<'a> {
     s: &'a [u8],
@@ -164,7 +176,7 @@ struct Parser<'a> {
 }
 
 impl Header {
-    fn parse(text: &[u8]) -> Result<Self, String> {
+    fn parse(text: &[u8]) -> Result<Self, HeaderError> {
         let mut p = Parser { s: text, i: 0 };
         let (mut descr, mut fortran_order, mut shape) = (None, None, None);
         p.expect(b'{')?;
@@ -193,7 +205,7 @@ impl Header {
         if p.i != p.s.len() {
             return Err(p.error("text after the closing '}'"));
         }
-        let missing = |key: &str| format!("header has no '{key}'");
+        let missing = |key: &'static str| HeaderError::Missing { key };
         Ok(Header {
             descr: descr.ok_or_else(|| missing("descr"))?,
             fortran_order: fortran_order.ok_or_else(|| missing("fortran_order"))?,
@@ -203,11 +215,11 @@ impl Header {
 }
 
 impl Parser<'_> {
-    fn error_at(&self, at: usize, what: &str) -> String {
-        format!("header byte {at}: {what}")
+    fn error_at(&self, at: usize, what: &str) -> HeaderError {
+        HeaderError::At { at, what: what.to_owned() }
     }
 
-    fn error(&self, what: &str) -> String {
+    fn error(&self, what: &str) -> HeaderError {
         self.error_at(self.i, what)
     }
 
@@ -225,7 +237,7 @@ impl Parser<'_> {
         found
     }
 
-    fn expect(&mut self, c: u8) -> Result<(), String> {
+    fn expect(&mut self, c: u8) -> Result<(), HeaderError> {
         if self.eat(c) {
             Ok(())
         } else {
@@ -234,7 +246,7 @@ impl Parser<'_> {
     }
 
     /// A quoted string of printable ASCII without backslashes.
-    fn string(&mut self) -> Result<String, String> {
+    fn string(&mut self) -> Result<String, HeaderError> {
         self.skip_space();
         let quote = match self.s.get(self.i) {
             Some(&q @ (b'\'' | b'"')) => q,
@@ -250,7 +262,7 @@ impl Parser<'_> {
         Ok(body.iter().map(|&c| char::from(c)).collect())
     }
 
-    fn value(&mut self) -> Result<Value, String> {
+    fn value(&mut self) -> Result<Value, HeaderError> {
         self.skip_space();
         let rest = &self.s[self.i..];
         if rest.starts_with(b"True") || rest.starts_with(b"False") {
@@ -266,7 +278,7 @@ impl Parser<'_> {
     }
 
     /// `(d0, d1, ...)`, a trailing comma allowed: each a decimal integer that fits in `u64`.
-    fn tuple(&mut self) -> Result<Vec<u64>, String> {
+    fn tuple(&mut self) -> Result<Vec<u64>, HeaderError> {
         self.expect(b'(')?;
         let mut dims = Vec::new();
         while !self.eat(b')') {

@@ -55,6 +55,7 @@ impl TrainConfig {
 
 /// A configuration the trainer refuses.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum TrainError {
     /// Non-positive or non-finite learning rate, zero batch or epochs, empty training split.
     #[error("invalid training configuration: {reason}")]
