@@ -75,7 +75,7 @@ fn steps_agree(optimizer: Optimizer) {
         );
         assert!(diff < STEP_TOLERANCE, "step {k}: {diff:e}");
         assert!(report.levels.weights_out >= 4);
-        assert_eq!(report.levels.softmax_depth, run.setup.softmax.depth(16));
+        assert_eq!(report.levels.softmax_depth, run.setup.softmax_approximation().unwrap().depth(16));
         assert!(report.refreshes.softmax > 0);
         // Padded classes stay exactly zero in the reference, and near zero encrypted.
         assert!(w.data[10 * w.cols..].iter().all(|v| v.abs() < 1e-6));

@@ -5,23 +5,45 @@
 //! | stage | formula | levels |
 //! |---|---|---|
 //! | forward | `Z = DiagABT(X, W)` | 3 ([`DIAG_ABT_DEPTH`]) |
-//! | softmax | `P = softmax(Z)`, padded classes masked | [`crate::softmax::SoftmaxConfig::depth`], refreshing inside |
+//! | softmax | `P = softmax(Z)`, padded classes masked | [`SoftmaxApproximation::depth`] (its [`stages`](SoftmaxApproximation::stages)), refreshing inside |
 //! | difference | `D = P - Y` (`Y` matched to the level and scale of `P`) | 0 on `P` |
 //! | backward | `G = DiagATB(D, X)` | 3 (PRotUp when `D` sits below `X`) |
 //! | update | `W' = a W + b G + e V` (constants fold `lr / n`, `eta` and the refresh pre-scale) | 1 |
 //!
 //! Invariant: the weights enter a step at level `>= 4` ([`WEIGHT_ENTRY_LEVEL`]: the forward
 //! product and the softmax's first stage, so the logits, which may reach 128, are never
-//! refreshed). Two places may refresh besides the softmax: `D` (its `A'` blocks, values in
-//! `[-1, 1]`), mandatory when `D` has fewer than 4 levels, and the new weights and momentum
-//! (`B'` blocks each), mandatory when they land below the invariant. Refreshing `D` early can
-//! spare the weights' refresh; [`plan_backward`] compares both counts.
+//! refreshed; [`check_softmax`] holds an approximation's stage table to it). Two places may
+//! refresh besides the softmax: `D` (its `A'` blocks, values in `[-1, 1]`), mandatory when `D`
+//! has fewer than 4 levels, and the new weights and momentum (`B'` blocks each), mandatory when
+//! they land below the invariant. Refreshing `D` early can spare the weights' refresh;
+//! [`plan_backward`] compares both counts.
 
+use super::EncryptedTrainError;
+use crate::softmax::SoftmaxApproximation;
 use hetal_linalg::DIAG_ABT_DEPTH;
 
 /// Levels the weights need when a step starts: the forward product and one for the softmax's
 /// normalisation.
 pub const WEIGHT_ENTRY_LEVEL: usize = DIAG_ABT_DEPTH + 1;
+
+/// Levels the softmax's first stage may take from the logits: what [`WEIGHT_ENTRY_LEVEL`]
+/// leaves after the forward product. The logits are never refreshed (they exceed
+/// bootstrapping's `[-1, 1]`), so the first stage must bring them into range within these.
+pub const SOFTMAX_ENTRY_LEVELS: usize = WEIGHT_ENTRY_LEVEL - DIAG_ABT_DEPTH;
+
+/// Checks that `softmax` fits the step's level invariant for `c` padded classes: its first
+/// stage ([`SoftmaxApproximation::stages`]) needs at most [`SOFTMAX_ENTRY_LEVELS`]. HETAL's
+/// normalisation needs 1.
+pub fn check_softmax(softmax: &dyn SoftmaxApproximation, c: usize) -> Result<(), EncryptedTrainError> {
+    let first = softmax.stages(c).first().map_or(0, |s| s.levels);
+    if first > SOFTMAX_ENTRY_LEVELS {
+        return Err(EncryptedTrainError::config(format!(
+            "softmax {}: its first stage needs {first} levels of the logits, at most {SOFTMAX_ENTRY_LEVELS} are left",
+            softmax.id()
+        )));
+    }
+    Ok(())
+}
 
 /// Levels `D` needs: DiagATB (3, PRotUp) and the update (1).
 pub const DIFFERENCE_LEVEL: usize = 4;
@@ -104,6 +126,52 @@ mod tests {
             difference_blocks: a,
             weight_blocks: b,
         }
+    }
+
+    /// HETAL's first stage (the normalisation) fits the levels the logits arrive with.
+    #[test]
+    fn hetal_softmax_fits_the_entry_level() {
+        let hetal = crate::softmax::SoftmaxId::Hetal.build(Default::default()).unwrap();
+        for c in [2, 4, 16, 64] {
+            assert_eq!(hetal.stages(c)[0].levels, SOFTMAX_ENTRY_LEVELS);
+            check_softmax(hetal.as_ref(), c).unwrap();
+        }
+    }
+
+    /// An approximation whose first stage needs 2 levels of the logits is refused.
+    #[test]
+    fn refuses_a_softmax_deeper_at_entry() {
+        use crate::softmax::{HetalSoftmax, Refresh, SoftmaxError, SoftmaxRun, Stage, TiledLayout};
+        use ckks_scheme::{Ciphertext, Evaluator};
+        #[derive(Clone, Debug)]
+        struct DeepEntry(HetalSoftmax);
+        impl SoftmaxApproximation for DeepEntry {
+            fn id(&self) -> crate::softmax::SoftmaxId {
+                self.0.id()
+            }
+            fn row(&self, logits: &[f64], out: &mut [f64]) {
+                self.0.row(logits, out);
+            }
+            fn stages(&self, c: usize) -> Vec<Stage> {
+                let mut s = self.0.stages(c);
+                s[0].levels = SOFTMAX_ENTRY_LEVELS + 1;
+                s
+            }
+            fn rotations(&self, layout: &TiledLayout) -> Vec<i64> {
+                self.0.rotations(layout)
+            }
+            fn evaluate(
+                &self,
+                eval: &Evaluator,
+                refresh: &dyn Refresh,
+                layout: &TiledLayout,
+                x: &Ciphertext,
+            ) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError> {
+                self.0.evaluate(eval, refresh, layout, x)
+            }
+        }
+        let deep = DeepEntry(HetalSoftmax::new(Default::default()).unwrap());
+        assert!(matches!(check_softmax(&deep, 16), Err(EncryptedTrainError::Config { .. })));
     }
 
     #[test]

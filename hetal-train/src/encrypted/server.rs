@@ -5,7 +5,7 @@
 use super::messages::{
     ClientAnswer, EncryptedBatch, EncryptedModel, EncryptedValidation, InitialModel, ValidationOutputs,
 };
-use super::plan::{plan_backward, BackwardLevels, WEIGHT_ENTRY_LEVEL};
+use super::plan::{check_softmax, plan_backward, BackwardLevels, WEIGHT_ENTRY_LEVEL};
 use super::report::{RefreshCounts, StepLevels, StepReport, StepTimings};
 use super::scale::{linear_combination, scaled_to};
 use super::timed_refresh::TimedRefresh;
@@ -148,7 +148,9 @@ impl<R: Refresh> TrainingServer<R> {
         if eval.params().slots() != setup.slots {
             return Err(EncryptedTrainError::config("the setup's slot count differs from the parameters'"));
         }
-        let softmax = EncryptedSoftmax::new(setup.softmax.clone(), setup.softmax_layout()?, eval.params())?;
+        let approximation = setup.softmax_approximation()?;
+        check_softmax(approximation.as_ref(), setup.padded_classes())?;
+        let softmax = EncryptedSoftmax::with_approximation(approximation, setup.softmax_layout()?, eval.params())?;
         let server = Self { eval, refresh, setup, softmax, validation, state };
         let wl = server.weight_layout()?;
         for (name, m) in [("weights", &server.state.w), ("momentum", &server.state.v), ("best", &server.state.best.w)] {

@@ -4,7 +4,7 @@
 use super::EncryptedTrainError;
 use crate::data::padded_classes;
 use crate::plain::Optimizer;
-use crate::softmax::{SoftmaxConfig, TiledLayout};
+use crate::softmax::{SoftmaxApproximation, SoftmaxConfig, SoftmaxId, TiledLayout};
 use ckks_scheme::Parameters;
 use hetal_linalg::{rotation_steps, Algorithm, UnitShape};
 use std::collections::BTreeSet;
@@ -23,6 +23,8 @@ pub struct TrainingSetup {
     pub lr: f64,
     /// Update rule (the same `lambda` schedule as [`crate::plain`]).
     pub optimizer: Optimizer,
+    /// Which softmax approximation the run uses (what the job manifest records).
+    pub softmax_id: SoftmaxId,
     /// Constants of the softmax approximation.
     pub softmax: SoftmaxConfig,
     /// `k` with every weight and momentum entry in `[-2^k, 2^k]`: before a refresh they are
@@ -55,6 +57,7 @@ impl TrainingSetup {
             batch,
             lr,
             optimizer,
+            softmax_id: SoftmaxId::Hetal,
             softmax: SoftmaxConfig::default(),
             weight_bound_log2: 3,
             data_level,
@@ -80,16 +83,23 @@ impl TrainingSetup {
         Ok(TiledLayout::new(unit.s0, unit.s1, self.classes)?)
     }
 
+    /// The softmax approximation of the run: [`Self::softmax_id`] built with [`Self::softmax`]
+    /// ([`SoftmaxId::build`]). Errors on constants that cannot work.
+    pub fn softmax_approximation(&self) -> Result<Box<dyn SoftmaxApproximation>, EncryptedTrainError> {
+        Ok(self.softmax_id.build(self.softmax.clone())?)
+    }
+
     /// Every rotation step a training step uses, sorted, without repeats: DiagABT, both
-    /// DiagATB variants (the refresh plan picks one per step) and the softmax's row sums. The
-    /// client generates a Galois key for each (plus conjugation).
+    /// DiagATB variants (the refresh plan picks one per step) and the softmax's
+    /// ([`SoftmaxApproximation::rotations`] on [`Self::softmax_layout`]). The client generates
+    /// a Galois key for each (plus conjugation).
     pub fn rotation_steps(&self) -> Result<Vec<i64>, EncryptedTrainError> {
         let (unit, c) = (self.unit()?, self.padded_classes());
         let mut steps = BTreeSet::new();
         for alg in [Algorithm::DiagAbt, Algorithm::DiagAtb, Algorithm::DiagAtbPRotUp] {
             steps.extend(rotation_steps(alg, unit, c)?);
         }
-        steps.extend(self.softmax_layout()?.rotations());
+        steps.extend(self.softmax_approximation()?.rotations(&self.softmax_layout()?));
         Ok(steps.into_iter().collect())
     }
 

@@ -3,7 +3,7 @@
 use super::{EarlyStopping, LinearModel, Optimizer, OptimizerState};
 use crate::data::{one_hot, padded_classes, with_bias, Dataset, Split};
 use crate::matrix::Matrix;
-use crate::softmax::{exact_softmax_row, SoftmaxApprox};
+use crate::softmax::{exact_softmax_row, SoftmaxApproximation};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -14,9 +14,11 @@ use thiserror::Error;
 pub enum SoftmaxKind {
     /// `exp(x_j - max) / sum exp`, over the real classes.
     Exact,
-    /// The HETAL approximation (the mirror of the encrypted pipeline); logits should stay in
-    /// `[-R_max, R_max]` (see [`EpochReport::max_abs_logit`]).
-    Approx(Box<SoftmaxApprox>),
+    /// An approximation's `f64` mirror ([`SoftmaxApproximation::row`], the oracle of its
+    /// encrypted circuit), e.g. `Approx(Box::new(HetalSoftmax::new(config)?))` or
+    /// `Approx(id.build(config)?)`; logits should stay in its input bound (`[-R_max, R_max]`
+    /// for HETAL, see [`EpochReport::max_abs_logit`]).
+    Approx(Box<dyn SoftmaxApproximation>),
 }
 
 /// Settings of a training run.

@@ -1,9 +1,10 @@
-//! The softmax approximation on ciphertexts in the horizontally tiled layout ([`TiledLayout`]),
-//! with a [`Refresh`] between stages whenever the next stage needs more levels than are left.
+//! Softmax circuits on ciphertexts in the horizontally tiled layout ([`TiledLayout`]): the
+//! [`EncryptedSoftmax`] that runs any [`SoftmaxApproximation`], and HETAL's circuit, with a
+//! [`Refresh`] between stages whenever the next stage needs more levels than are left.
 //!
-//! Levels: the stages of [`SoftmaxConfig::stages`] (82 for `c = 16`, 62 for `c = 4` with the
-//! defaults). Each stage checks the levels it needs and refreshes its operands first if they
-//! are too low; a stage deeper than [`Refresh::output_level`] is refused.
+//! HETAL's levels: the stages of [`SoftmaxConfig::stages`] (82 for `c = 16`, 62 for `c = 4`
+//! with the defaults). Each stage checks the levels it needs and refreshes its operands first if
+//! they are too low; a stage deeper than [`Refresh::output_level`] is refused.
 //!
 //! Scales: plaintext masks are encoded at the scale of the prime the next rescale removes, and
 //! constants go through `mul_const`, so they leave the scale unchanged; polynomials keep the
@@ -11,7 +12,7 @@
 //! `x' - m` in the shift) first bring the higher operand to the level and scale of the lower one
 //! with one constant product ([`Ctx::match_scale`]), which costs no level on the critical path.
 
-use super::{Polynomials, Refresh, SoftmaxConfig, SoftmaxError, Stage, TiledLayout};
+use super::{HetalSoftmax, Refresh, SoftmaxApproximation, SoftmaxConfig, SoftmaxError, SoftmaxId, Stage, TiledLayout};
 use ckks_scheme::{Chebyshev, Ciphertext, Encoder, Evaluator, Parameters, SCALE_TOLERANCE};
 
 /// What one encrypted softmax did: the levels each stage consumed (measured on the
@@ -31,25 +32,35 @@ impl SoftmaxRun {
     }
 }
 
-/// The encrypted softmax of one configuration, layout and parameter set.
+/// A softmax circuit ready to run on one layout and parameter set: a
+/// [`SoftmaxApproximation`] and the [`TiledLayout`] of its blocks, checked against the
+/// ciphertexts' slot count once. What the server evaluates every step.
 #[derive(Clone, Debug)]
 pub struct EncryptedSoftmax {
-    config: SoftmaxConfig,
-    polys: Polynomials,
+    approximation: Box<dyn SoftmaxApproximation>,
     layout: TiledLayout,
-    encoder: Encoder,
 }
 
 impl EncryptedSoftmax {
-    /// Checks that the layout fills the ciphertexts of `params` and builds the polynomials.
+    /// HETAL's pipeline ([`SoftmaxId::Hetal`]) of `config` on `layout`; errors unless the
+    /// layout fills the ciphertexts of `params`, or on constants that cannot work.
     pub fn new(config: SoftmaxConfig, layout: TiledLayout, params: &Parameters) -> Result<Self, SoftmaxError> {
-        if layout.slots() != params.slots() {
-            return Err(SoftmaxError::Layout {
-                reason: format!("{} x {} block, but ciphertexts have {} slots", layout.s0, layout.s1, params.slots()),
-            });
-        }
-        let polys = Polynomials::new(&config)?;
-        Ok(Self { config, polys, layout, encoder: Encoder::new(params) })
+        Self::with_approximation(SoftmaxId::Hetal.build(config)?, layout, params)
+    }
+
+    /// `approximation` on `layout`; errors unless the layout fills the ciphertexts of `params`.
+    pub fn with_approximation(
+        approximation: Box<dyn SoftmaxApproximation>,
+        layout: TiledLayout,
+        params: &Parameters,
+    ) -> Result<Self, SoftmaxError> {
+        layout.check_slots(params.slots())?;
+        Ok(Self { approximation, layout })
+    }
+
+    /// The approximation this circuit evaluates.
+    pub fn approximation(&self) -> &dyn SoftmaxApproximation {
+        self.approximation.as_ref()
     }
 
     /// The layout.
@@ -57,22 +68,40 @@ impl EncryptedSoftmax {
         &self.layout
     }
 
-    /// Rotation keys the evaluator needs: `±2^t`, `t < log2 c` ([`TiledLayout::rotations`]).
+    /// Rotation keys the evaluator needs ([`SoftmaxApproximation::rotations`] on the layout;
+    /// for HETAL `±2^t`, `t < log2 c`).
     pub fn rotations(&self) -> Vec<i64> {
-        self.layout.rotations()
+        self.approximation.rotations(&self.layout)
     }
 
-    /// The approximate softmax of every row of `x` (tiled logits in `[-R_max, R_max]`), in the
-    /// same tiled layout, padded classes 0. Consumes the levels of
-    /// [`SoftmaxConfig::stages`], refreshing through `refresh` whenever a stage needs more
-    /// levels than its operands have. Needs relinearization and [`Self::rotations`] keys.
+    /// The approximate softmax of every row of `x` (tiled logits within the approximation's
+    /// input bound), in the same tiled layout, padded classes 0
+    /// ([`SoftmaxApproximation::evaluate`]). Consumes the levels of
+    /// [`SoftmaxApproximation::stages`], refreshing through `refresh` whenever a stage needs
+    /// more levels than its operands have. Needs relinearization and [`Self::rotations`] keys.
     pub fn evaluate(
         &self,
         eval: &Evaluator,
         refresh: &dyn Refresh,
         x: &Ciphertext,
     ) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError> {
-        let deepest = self.config.stages(self.layout.c).iter().map(|s| s.levels).max().unwrap_or(0);
+        self.approximation.evaluate(eval, refresh, &self.layout, x)
+    }
+}
+
+/// HETAL's circuit (the [`SoftmaxApproximation::evaluate`] of [`HetalSoftmax`]).
+impl HetalSoftmax {
+    /// The circuit on `x` tiled in `layout`: the stages of [`SoftmaxConfig::stages`], masks
+    /// encoded for the evaluator's parameters.
+    pub(super) fn evaluate_encrypted(
+        &self,
+        eval: &Evaluator,
+        refresh: &dyn Refresh,
+        layout: &TiledLayout,
+        x: &Ciphertext,
+    ) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError> {
+        layout.check_slots(eval.params().slots())?;
+        let deepest = self.config.stages(layout.c).iter().map(|s| s.levels).max().unwrap_or(0);
         // A stage needs its own levels; the inverse steps and the max selection need two.
         if refresh.output_level() < deepest.max(2) {
             return Err(SoftmaxError::Config {
@@ -80,9 +109,10 @@ impl EncryptedSoftmax {
             });
         }
         let before = refresh.count();
-        let mut ctx = Ctx { eval, refresh, encoder: &self.encoder, layout: &self.layout, stages: Vec::new() };
+        let encoder = Encoder::new(eval.params());
+        let mut ctx = Ctx { eval, refresh, encoder: &encoder, layout, stages: Vec::new() };
         let xn = self.normalise(&mut ctx, x)?;
-        let m = self.approx_max(&mut ctx, &xn)?;
+        let m = self.encrypted_max(&mut ctx, &xn)?;
         let w = ctx.sub_aligned(&xn, &m)?;
         let v = self.domain_extension(&mut ctx, w)?;
         let e = self.exp(&mut ctx, v)?;
@@ -111,9 +141,9 @@ impl EncryptedSoftmax {
     /// The approximate row max, replicated over every column of its copy: `log2 c` rounds of
     /// `m = b + (m - b) comp(m, b)` with `b = rot(m, 2^t)`, then the copy-start mask and right
     /// rotations (see the row-boundary note of [`TiledLayout`]).
-    fn approx_max(&self, ctx: &mut Ctx, xn: &Ciphertext) -> Result<Ciphertext, SoftmaxError> {
+    fn encrypted_max(&self, ctx: &mut Ctx, xn: &Ciphertext) -> Result<Ciphertext, SoftmaxError> {
         let mut m = xn.clone();
-        for t in 0..self.layout.c.trailing_zeros() {
+        for t in 0..ctx.layout.c.trailing_zeros() {
             let b = ctx.eval.rotate(&m, 1 << t)?;
             let d = ctx.eval.sub(&m, &b)?;
             let mut comp = d.clone();
@@ -157,7 +187,7 @@ impl EncryptedSoftmax {
     /// value `K/R`, replication.
     fn row_sum_over_r(&self, ctx: &mut Ctx, e: &Ciphertext) -> Result<Ciphertext, SoftmaxError> {
         let mut acc = e.clone();
-        for t in 0..self.layout.c.trailing_zeros() {
+        for t in 0..ctx.layout.c.trailing_zeros() {
             let r = ctx.eval.rotate(&acc, 1 << t)?;
             ctx.eval.add_assign(&mut acc, &r)?;
         }

@@ -1,5 +1,5 @@
-//! The encrypted softmax against the `f64` mirror at small insecure parameters, with the
-//! decrypt-and-re-encrypt refresh double.
+//! The encrypted softmax against the `f64` mirror (through the [`SoftmaxApproximation`] trait
+//! object) at small insecure parameters, with the decrypt-and-re-encrypt refresh double.
 
 use super::*;
 use crate::matrix::Matrix;
@@ -42,13 +42,26 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-/// Runs the encrypted softmax on random rows (`rows` of them, logits uniform in
-/// `[-range, range]`) and returns (max error against the mirror, the run, the largest
+/// HETAL's pipeline with the default constants, as the trait object the training code holds.
+fn hetal() -> Box<dyn SoftmaxApproximation> {
+    SoftmaxId::Hetal.build(SoftmaxConfig::default()).unwrap()
+}
+
+/// Runs the encrypted softmax of `approx` on random rows (`rows` of them, logits uniform in
+/// `[-range, range]`) and returns (max error against its mirror, the run, the largest
 /// refreshed magnitude).
-fn run(s0: usize, s1: usize, classes: usize, rows: usize, range: f64, seed: u64) -> (f64, SoftmaxRun, f64) {
+fn run(
+    approx: &dyn SoftmaxApproximation,
+    s0: usize,
+    s1: usize,
+    classes: usize,
+    rows: usize,
+    range: f64,
+    seed: u64,
+) -> (f64, SoftmaxRun, f64) {
     let f = fixture();
     let layout = TiledLayout::new(s0, s1, classes).unwrap();
-    let softmax = EncryptedSoftmax::new(SoftmaxConfig::default(), layout, &f.params).unwrap();
+    let softmax = EncryptedSoftmax::with_approximation(approx.clone_box(), layout, &f.params).unwrap();
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let logits =
         Matrix::from_vec(rows, classes, (0..rows * classes).map(|_| rng.gen_range(-range..range)).collect()).unwrap();
@@ -60,26 +73,43 @@ fn run(s0: usize, s1: usize, classes: usize, rows: usize, range: f64, seed: u64)
     let (out, report) = softmax.evaluate(&f.eval, &refresh, &ct).unwrap();
     let got = encoder.decode_real(&Decryptor::new(&f.sk).decrypt(&out).unwrap()).unwrap();
     // Expected: the mirror on every row (zero rows beyond `rows`), tiled like the input.
-    let mirror = SoftmaxApprox::new(SoftmaxConfig::default()).unwrap();
     let mut all = Matrix::zeros(s0, classes);
     all.data[..rows * classes].copy_from_slice(&logits.data);
-    let expected = layout.tile(&mirror.rows(&all)).unwrap();
+    let expected = layout.tile(&approx.rows(&all)).unwrap();
     let err = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     (err, report, refresh.largest_seen())
 }
 
-fn check(s0: usize, s1: usize, classes: usize, rows: usize, range: f64) {
-    let (err, report, largest) = run(s0, s1, classes, rows, range, classes as u64);
+/// The encrypted run of `approx` against its mirror, and the levels it consumed against its
+/// stage table (what the refresh plan and the step report read).
+fn check_approximation(
+    approx: &dyn SoftmaxApproximation,
+    s0: usize,
+    s1: usize,
+    classes: usize,
+    rows: usize,
+    range: f64,
+) {
+    let (err, report, largest) = run(approx, s0, s1, classes, rows, range, classes as u64);
     let c = padded_classes(classes);
     eprintln!(
-        "c = {c} ({classes} classes), {s0} x {s1}, range {range}: max error {err:.2e}, depth {}, refreshes {}, largest refreshed {largest:.3}",
+        "{} c = {c} ({classes} classes), {s0} x {s1}, range {range}: max error {err:.2e}, depth {}, refreshes {}, largest refreshed {largest:.3}",
+        approx.id(),
         report.depth(),
         report.refreshes
     );
     assert!(err < TOLERANCE, "max error {err:e}");
-    // Measured levels per stage are those of the configuration's table.
-    assert_eq!(report.stages, SoftmaxConfig::default().stages(c));
+    // Measured levels per stage are those of the approximation's table.
+    assert_eq!(report.stages, approx.stages(c));
+    assert_eq!(report.depth(), approx.depth(c));
     assert!(report.refreshes > 0);
+}
+
+fn check(s0: usize, s1: usize, classes: usize, rows: usize, range: f64) {
+    let approx = hetal();
+    // HETAL's table is the configuration's.
+    assert_eq!(approx.stages(padded_classes(classes)), SoftmaxConfig::default().stages(padded_classes(classes)));
+    check_approximation(approx.as_ref(), s0, s1, classes, rows, range);
 }
 
 #[test]
@@ -105,6 +135,11 @@ fn refuses_a_layout_that_does_not_fill_the_ciphertext() {
         EncryptedSoftmax::new(SoftmaxConfig::default(), layout, &f.params),
         Err(SoftmaxError::Layout { .. })
     ));
+    // The trait's circuit checks it too.
+    let pt = Encoder::new(&f.params).encode_real(&[0.0], f.params.max_level(), f.params.default_scale()).unwrap();
+    let ct = f.encryptor.lock().unwrap().encrypt(&pt).unwrap();
+    let refresh = InsecureDecryptReencryptRefresh::new(&f.sk, &f.public, [7; 32], 1.0).unwrap();
+    assert!(matches!(hetal().evaluate(&f.eval, &refresh, &layout, &ct), Err(SoftmaxError::Layout { .. })));
 }
 
 /// The double's modelled bootstrapping error has the requested spread: refreshing zeros

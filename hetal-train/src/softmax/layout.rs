@@ -53,6 +53,16 @@ impl TiledLayout {
         self.s0 * self.s1
     }
 
+    /// Errors unless the block fills a ciphertext of `slots` slots.
+    pub fn check_slots(&self, slots: usize) -> Result<(), SoftmaxError> {
+        if self.slots() != slots {
+            return Err(SoftmaxError::Layout {
+                reason: format!("{} x {} block, but ciphertexts have {slots} slots", self.s0, self.s1),
+            });
+        }
+        Ok(())
+    }
+
     /// Rotations the pipeline needs keys for: `2^t` and `-2^t` for `t < log2 c`.
     pub fn rotations(&self) -> Vec<i64> {
         (0..self.c.trailing_zeros()).flat_map(|t| [1i64 << t, -(1i64 << t)]).collect()

@@ -1,34 +1,12 @@
-//! The `f64` mirror of the encrypted softmax: the same stages, the same polynomials (evaluated
-//! by Clenshaw), the same order of the max tree and the same normalised variables.
+//! The `f64` mirror of HETAL's encrypted softmax: the same stages, the same polynomials
+//! (evaluated by Clenshaw), the same order of the max tree and the same normalised variables.
 
-use super::{padded_classes, Polynomials, SoftmaxConfig, SoftmaxError};
+use super::{padded_classes, HetalSoftmax, SoftmaxApproximation};
 use crate::matrix::Matrix;
 
-/// The softmax approximation on plaintext rows, stage for stage what
-/// [`super::EncryptedSoftmax`] computes on ciphertexts (no encryption noise).
-#[derive(Clone, Debug)]
-pub struct SoftmaxApprox {
-    config: SoftmaxConfig,
-    polys: Polynomials,
-}
-
-impl SoftmaxApprox {
-    /// The mirror of `config`.
-    pub fn new(config: SoftmaxConfig) -> Result<Self, SoftmaxError> {
-        let polys = Polynomials::new(&config)?;
-        Ok(Self { config, polys })
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &SoftmaxConfig {
-        &self.config
-    }
-
-    /// The polynomials.
-    pub fn polynomials(&self) -> &Polynomials {
-        &self.polys
-    }
-
+/// The `f64` mirror: stage for stage what the circuit ([`SoftmaxApproximation::evaluate`])
+/// computes on ciphertexts, without encryption noise.
+impl HetalSoftmax {
     /// `comp(a, b) ~ [a > b]` on `d = a - b` in `[-1, 1]`: the comparison chain.
     pub fn compare(&self, d: f64) -> f64 {
         self.polys.comparison.iter().fold(d, |v, p| p.eval_plain(v))
@@ -104,14 +82,9 @@ impl SoftmaxApprox {
         out.iter_mut().for_each(|o| *o = (*o * inv) * k);
     }
 
-    /// [`Self::row`] applied to every row of `logits`.
+    /// [`Self::row`] applied to every row of `logits` ([`SoftmaxApproximation::rows`]).
     pub fn rows(&self, logits: &Matrix) -> Matrix {
-        let mut out = Matrix::zeros(logits.rows, logits.cols);
-        for i in 0..logits.rows {
-            let (src, dst) = (logits.row(i), &mut out.data[i * logits.cols..(i + 1) * logits.cols]);
-            self.row(src, dst);
-        }
-        out
+        SoftmaxApproximation::rows(self, logits)
     }
 }
 

@@ -2,18 +2,26 @@
 //! max by the Cheon-Kim-Kim comparison, domain extension (Cheon-Kim-Park), `exp` as
 //! `p(y/8)^8`, row sum and the Goldschmidt inverse.
 //!
+//! * [`SoftmaxApproximation`]: the seam the training code goes through (the `f64` mirror, the
+//!   circuit, the stage table and the rotations of one approximation), named by a stable
+//!   [`SoftmaxId`] (serde `"hetal"`) and built by [`SoftmaxId::build`]. Its module documentation
+//!   ([`approximation`](mod@approximation)) says how to add a second approximation.
+//! * [`HetalSoftmax`]: the paper's pipeline, the first (and so far only) implementation.
 //! * [`SoftmaxConfig`]: every constant, and the levels of each stage.
-//! * [`SoftmaxApprox`]: the `f64` mirror, stage for stage; [`reference`](mod@reference) the same pipeline as
-//!   the authors' numpy model writes it (with or without its spurious `x^9` term).
-//! * [`EncryptedSoftmax`]: the pipeline on ciphertexts in the tiled layout ([`TiledLayout`]),
-//!   with a [`Refresh`] between stages: [`BootstrapRefresh`] (the server's, public keys only) or
-//!   the test double [`InsecureDecryptReencryptRefresh`].
+//! * The `f64` mirror ([`HetalSoftmax::row`]), stage for stage; [`reference`](mod@reference)
+//!   the same pipeline as the authors' numpy model writes it (with or without its spurious
+//!   `x^9` term).
+//! * [`EncryptedSoftmax`]: an approximation's circuit on ciphertexts in the tiled layout
+//!   ([`TiledLayout`]), with a [`Refresh`] between stages: [`BootstrapRefresh`] (the server's,
+//!   public keys only) or the test double [`InsecureDecryptReencryptRefresh`].
 //! * [`precision`]: the plaintext error measurement of the spec's table.
 
+pub mod approximation;
 mod bootstrap_refresh;
 mod config;
 mod encrypted;
 mod error;
+mod hetal;
 mod layout;
 mod mirror;
 mod polys;
@@ -22,12 +30,14 @@ pub mod reference;
 mod refresh;
 
 pub use crate::data::padded_classes;
+pub use approximation::{SoftmaxApproximation, SoftmaxApproximationClone, SoftmaxId};
 pub use bootstrap_refresh::{BootstrapRefresh, PublicRefresh};
 pub use config::{SoftmaxConfig, Stage, COMP_F, COMP_G, EXP_COEFFS};
 pub use encrypted::{EncryptedSoftmax, SoftmaxRun};
 pub use error::SoftmaxError;
+pub use hetal::{HetalSoftmax, SoftmaxApprox};
 pub use layout::TiledLayout;
-pub use mirror::{exact_softmax_row, SoftmaxApprox};
+pub use mirror::exact_softmax_row;
 pub use polys::{monomial_to_chebyshev, Polynomials};
 pub use refresh::{InsecureDecryptReencryptRefresh, Refresh};
 

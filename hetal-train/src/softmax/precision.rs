@@ -6,7 +6,7 @@
 //! (so `[-32, 32]` has `3 * samples` rows).
 
 use super::reference::{numpy_model_row, ExpEvaluation};
-use super::{exact_softmax_row, SoftmaxApprox};
+use super::{exact_softmax_row, HetalSoftmax};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -16,7 +16,7 @@ pub const SUB_RANGES: [f64; 4] = [4.0, 8.0, 32.0, 128.0];
 /// Which implementation is measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pipeline {
-    /// [`SoftmaxApprox::row`] (the mirror of the encrypted pipeline).
+    /// [`HetalSoftmax::row`] (the mirror of the encrypted pipeline).
     Mirror,
     /// The numpy model's form, with the given `exp` evaluation.
     NumpyModel(ExpEvaluation),
@@ -36,7 +36,7 @@ pub struct ErrorStats {
 /// Measures `pipeline` on `classes` classes over `[-range, range]` (one of [`SUB_RANGES`]),
 /// `samples` rows per sub-range, ChaCha20 seeded with `seed`.
 pub fn measure(
-    mirror: &SoftmaxApprox,
+    mirror: &HetalSoftmax,
     pipeline: Pipeline,
     classes: usize,
     range: f64,

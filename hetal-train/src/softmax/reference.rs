@@ -2,7 +2,7 @@
 //! Horner evaluation), to check the mirror against, and to measure the spurious `c_8 x^9` term
 //! of that model.
 
-use super::{padded_classes, SoftmaxApprox, SoftmaxConfig};
+use super::{padded_classes, HetalSoftmax, SoftmaxConfig};
 
 /// How the numpy model evaluates `p` of `exp(y) ~ p(y/8)^8`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub fn domain_extension(cfg: &SoftmaxConfig, mut y: f64) -> f64 {
 /// the approximate max of the normalised, padded row (through `mirror`'s comparison tree),
 /// then domain extension, `exp`, the row sum over the real classes and the Goldschmidt inverse
 /// in unnormalised variables.
-pub fn numpy_model_row(mirror: &SoftmaxApprox, logits: &[f64], how: ExpEvaluation, out: &mut [f64]) {
+pub fn numpy_model_row(mirror: &HetalSoftmax, logits: &[f64], how: ExpEvaluation, out: &mut [f64]) {
     let cfg = mirror.config();
     let two_r_max = 2.0 * cfg.r_max();
     let mut x: Vec<f64> = logits.iter().map(|v| v / two_r_max).collect();

@@ -14,8 +14,8 @@ const SPEC_TABLE: [(usize, [f64; 4]); 3] = [
     (10, [3.71e-3, 4.69e-3, 8.99e-3, 9.35e-3]),
 ];
 
-fn mirror() -> SoftmaxApprox {
-    SoftmaxApprox::new(SoftmaxConfig::default()).unwrap()
+fn mirror() -> HetalSoftmax {
+    HetalSoftmax::new(SoftmaxConfig::default()).unwrap()
 }
 
 /// Measures the whole table with `samples` rows per sub-range and checks every entry against

@@ -10,7 +10,6 @@ use ckks_scheme::{EvaluationKeys, Evaluator, KeyGenerator, Parameters, SecretKey
 use hetal_train::data::{load_npy_dir, scale_features, Dataset, Split};
 use hetal_train::encrypted::{ClientConfig, TrainingSetup};
 use hetal_train::plain::{Optimizer, SoftmaxKind, TrainConfig, Trainer};
-use hetal_train::softmax::SoftmaxApprox;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::path::Path;
@@ -70,7 +69,7 @@ pub fn reference(setup: &TrainingSetup, seed: u64) -> (Trainer, ChaCha20Rng) {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let cfg = TrainConfig {
         optimizer: setup.optimizer,
-        softmax: SoftmaxKind::Approx(Box::new(SoftmaxApprox::new(setup.softmax.clone()).unwrap())),
+        softmax: SoftmaxKind::Approx(setup.softmax_approximation().unwrap()),
         seed,
         ..TrainConfig::new(setup.lr, setup.batch)
     };
