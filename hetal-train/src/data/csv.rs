@@ -15,11 +15,18 @@ pub enum LabelColumn {
     Named(String),
 }
 
-/// Reads `path`: comma-separated, first line a header, every other non-empty line a sample with
-/// as many fields as the header. Features must parse as finite numbers and the label as an
-/// integer in `0..classes`. Errors name the file and the line; a line with another number of
-/// fields than the header is [`DataError::FieldCount`]. The file is at most [`MAX_CSV_BYTES`]
-/// and the header at most [`MAX_CSV_COLUMNS`] columns (checked before they are read / split).
+/// Reads `path`: comma-separated (RFC 4180, through the `csv` crate), first record a header,
+/// every other non-blank record a sample with as many fields as the header. Fields may be
+/// quoted (`"1.5"`, a header name `"a, b"` holding a comma, `""` for a quote inside quotes, a
+/// quoted field spanning lines; a quote opens quoting only as a field's first character);
+/// whitespace around every field and name is trimmed; lines may end in `\n` or `\r\n`; a UTF-8
+/// byte-order mark before the header is dropped; blank (or all-whitespace) lines are skipped,
+/// before the header too. Features must parse as finite numbers and the label as an integer in
+/// `0..classes`. Errors name the file and the line (1-based, the header is line 1; a
+/// record spanning lines is named by its first); a record with another number of fields than
+/// the header is [`DataError::FieldCount`]. The file is at most [`MAX_CSV_BYTES`] (checked
+/// before it is read) and the header at most [`MAX_CSV_COLUMNS`] columns (checked before any
+/// sample is read).
 pub fn load_csv(path: &Path, label: &LabelColumn, classes: usize) -> Result<Split, DataError> {
     read_csv(path, label, classes, None)
 }
@@ -54,33 +61,57 @@ fn feature_count(path: &Path, found: usize, expected: usize) -> Result<(), DataE
 fn read_csv(path: &Path, label: &LabelColumn, classes: usize, features: Option<usize>) -> Result<Split, DataError> {
     let text = read_text(path, MAX_CSV_BYTES)?;
     let err = |line: usize, reason: String| DataError::Csv { path: path.into(), line, reason };
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
-    let (_, header) = lines.next().ok_or_else(|| err(1, "empty file: no header row".into()))?;
-    let columns = header.split(',').count();
+    // `flexible`: a record of another width is our `FieldCount` (with its line and both counts),
+    // not the crate's generic error. The parser's memory for one record is proportional to the
+    // record's bytes, so the file-size bound also bounds it.
+    // The header is read as a record like the others (not `has_headers`), so that blank lines
+    // before it are skipped as they are elsewhere.
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+    let mut record = csv::StringRecord::new();
+    // The next record that is not a blank line, with its line: the crate skips empty lines
+    // itself, a line of only whitespace is one (trimmed) empty field. The text is valid UTF-8 and
+    // read from memory, so the crate has no error left to report but a bug of its own.
+    let mut next = |record: &mut csv::StringRecord| -> Result<Option<usize>, DataError> {
+        loop {
+            let more = reader.read_record(record).map_err(|e| {
+                let line = e.position().map_or(1, |p| start_line(&text, p));
+                err(line, e.to_string())
+            })?;
+            if !more {
+                return Ok(None);
+            }
+            if record.len() != 1 || !record[0].is_empty() {
+                return Ok(Some(record.position().map_or(0, |p| start_line(&text, p))));
+            }
+        }
+    };
+    let header_line = next(&mut record)?.ok_or_else(|| err(1, "empty file: no header row".into()))?;
+    let header = record.clone();
+    let columns = header.len();
     within(path, "number of header columns", columns as u64, MAX_CSV_COLUMNS as u64)?;
     if columns < 2 {
-        return Err(err(1, "need at least one feature column and a label column".into()));
+        return Err(err(header_line, "need at least one feature column and a label column".into()));
     }
     let label_col = match label {
         LabelColumn::Last => columns - 1,
         LabelColumn::Named(name) => header
-            .split(',')
-            .position(|n| n.trim().trim_matches('"') == name)
-            .ok_or_else(|| err(1, format!("no label column named {name:?} in the header")))?,
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| err(header_line, format!("no label column named {name:?} in the header")))?,
     };
     if let Some(expected) = features {
         feature_count(path, columns - 1, expected)?;
     }
     let mut data = Vec::new();
     let mut y = Vec::new();
-    for (line, text) in lines.filter(|(_, l)| !l.trim().is_empty()) {
-        // Counted without allocating, however many fields the line has.
-        let found = text.split(',').count();
+    while let Some(line) = next(&mut record)? {
+        let found = record.len();
         if found != columns {
             return Err(DataError::FieldCount { path: path.into(), line, expected: columns, found });
         }
         let row = y.len();
-        for (col, field) in text.split(',').map(str::trim).enumerate() {
+        for (col, field) in record.iter().enumerate() {
             if col == label_col {
                 let value: i64 = field.parse().map_err(|_| err(line, format!("label {field:?} is not an integer")))?;
                 let class = usize::try_from(value).ok().filter(|&c| c < classes).ok_or(DataError::LabelOutOfRange {
@@ -111,6 +142,16 @@ fn read_csv(path: &Path, label: &LabelColumn, classes: usize, features: Option<u
         found,
     })?;
     Ok(Split { x, y })
+}
+
+/// The 1-based line of `text` on which the record read from `pos` starts. The crate gives the
+/// position where it began reading, before the line ends (a pending `\n` of `\r\n`, blank
+/// lines) that it skips ahead of the record, so those are counted here.
+fn start_line(text: &str, pos: &csv::Position) -> usize {
+    let from = usize::try_from(pos.byte()).map_or(text.len(), |b| b.min(text.len()));
+    let skipped = text.as_bytes()[from..].iter().take_while(|&&b| b == b'\n' || b == b'\r');
+    let line = pos.line() + skipped.filter(|&&b| b == b'\n').count() as u64;
+    usize::try_from(line).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]
@@ -195,6 +236,72 @@ mod tests {
         std::fs::write(&p, ",".repeat(MAX_CSV_COLUMNS)).unwrap();
         let e = load_csv(&p, &LabelColumn::Last, 2).unwrap_err();
         assert!(matches!(e, DataError::TooLarge { size, .. } if size == MAX_CSV_COLUMNS as u64 + 1), "{e}");
+    }
+
+    /// Writes `text` to `path` and loads it.
+    fn write_and_load(path: &Path, text: &str, label: &LabelColumn, classes: usize) -> Result<Split, DataError> {
+        std::fs::write(path, text).unwrap();
+        load_csv(path, label, classes)
+    }
+
+    #[test]
+    fn quoted_fields_and_names_parse() {
+        let dir = temp_dir("csv-quoted");
+        let p = dir.join("q.csv");
+        let text = "\"f 0\",\"a, b\",\"say \"\"hi\"\"\"\n\"1.5\",\"2\",0\n -1 ,\" 3 \",\"1\"\n";
+        let s = write_and_load(&p, text, &LabelColumn::Named("a, b".into()), 4).unwrap();
+        assert_eq!((s.y.clone(), s.x.data.clone()), (vec![2, 3], vec![1.5, 0.0, -1.0, 1.0]));
+        let s = load_csv(&p, &LabelColumn::Named("say \"hi\"".into()), 2).unwrap();
+        assert_eq!((s.y.clone(), s.x.data.clone()), (vec![0, 1], vec![1.5, 2.0, -1.0, 3.0]));
+        let s = write_and_load(&p, "\"f0\",\"f1\",\"y\"\n\"1.5\",\"2.0\",0\n", &LabelColumn::Last, 2).unwrap();
+        assert_eq!((s.y.clone(), s.x.data.clone()), (vec![0], vec![1.5, 2.0]));
+        // A quote after a space is a character of the field, not quoting.
+        let e = write_and_load(&p, "f0,y\n1, \"1\"\n", &LabelColumn::Last, 2).unwrap_err();
+        assert!(matches!(e, DataError::Csv { line: 2, .. }), "{e}");
+        // A comma inside quotes is no field separator: still three fields.
+        let e = write_and_load(&p, "f0,f1,y\n\"1,5\",2,0\n", &LabelColumn::Last, 2).unwrap_err();
+        assert!(matches!(e, DataError::Csv { line: 2, ref reason, .. } if reason.contains("\"1,5\"")), "{e}");
+    }
+
+    #[test]
+    fn crlf_blank_lines_and_bom() {
+        let dir = temp_dir("csv-lines");
+        let p = dir.join("l.csv");
+        // A byte-order mark before the header is dropped: the first name is `y`.
+        let s =
+            write_and_load(&p, "\u{feff}y,f0\r\n1,2.5\r\n\r\n0,-1\r\n", &LabelColumn::Named("y".into()), 2).unwrap();
+        assert_eq!((s.y.clone(), s.x.data.clone()), (vec![1, 0], vec![2.5, -1.0]));
+        // Blank and all-whitespace lines are skipped, before the header too, and errors still
+        // name the line of the file.
+        for (text, line) in
+            [("f0,y\n\n   \n1,1\n\t\nabc,0\n", 6), ("f0,y\r\n1,0\r\n\r\nabc,1\r\n", 4), ("\n \nf0,y\n1,1\nabc,0\n", 5)]
+        {
+            let e = write_and_load(&p, text, &LabelColumn::Last, 2).unwrap_err();
+            assert!(matches!(e, DataError::Csv { line: l, .. } if l == line), "{text:?}: {e}");
+        }
+        let e = write_and_load(&p, "\n\nf0,y\n1,1\n", &LabelColumn::Named("z".into()), 2).unwrap_err();
+        assert!(matches!(e, DataError::Csv { line: 3, .. }), "{e}");
+        for text in ["", "\n\r\n", "\u{feff}"] {
+            let e = write_and_load(&p, text, &LabelColumn::Last, 2).unwrap_err();
+            assert!(matches!(e, DataError::Csv { line: 1, ref reason, .. } if reason.contains("no header")), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_quoted_field_may_span_lines() {
+        let dir = temp_dir("csv-multiline");
+        let p = dir.join("m.csv");
+        // The header's second name and the first sample's last field hold a line break: the
+        // records are read whole, and later lines keep their numbers in errors.
+        let text = "f0,\"label\nname\",f1\n\"1.5\",1,\"3\n\"\n4,0,5\n6,1,x\n";
+        let e = write_and_load(&p, text, &LabelColumn::Named("label\nname".into()), 2).unwrap_err();
+        assert!(matches!(e, DataError::Csv { line: 6, .. }), "{e}");
+        let s = write_and_load(&p, &text[..text.len() - "6,1,x\n".len()], &LabelColumn::Named("label\nname".into()), 2)
+            .unwrap();
+        assert_eq!((s.y.clone(), s.x.data.clone()), (vec![1, 0], vec![1.5, 3.0, 4.0, 5.0]));
+        // A quote left open takes the rest of the file into one field: a typed error.
+        let e = write_and_load(&p, "f0,y\n\"1,0\n2,1\n", &LabelColumn::Last, 2).unwrap_err();
+        assert!(matches!(e, DataError::FieldCount { line: 2, expected: 2, found: 1, .. }), "{e}");
     }
 
     proptest::proptest! {
