@@ -7,6 +7,7 @@ use thiserror::Error;
 
 /// Everything that can go wrong in `ckks-scheme`, with the values that caused it.
 #[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
 pub enum SchemeError {
     /// An error of the arithmetic layer.
     #[error(transparent)]

@@ -140,6 +140,7 @@ pub fn check_sparse_encapsulation(n: usize, log_qp: f64, hamming_weight: usize) 
 
 /// Why a parameter set fails [`check_security`], with the values that decided it.
 #[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
 pub enum SecurityError {
     /// The modulus is too large for 128-bit security.
     #[error(

@@ -62,15 +62,16 @@ impl Suite {
 }
 
 /// Parses `a,b,c` (batch rows, features, padded classes).
-fn parse_shape(s: &str) -> Result<ProductShape, String> {
+fn parse_shape(s: &str) -> Result<ProductShape, crate::exit::BadInput> {
+    use crate::exit::BadInput;
     let parts: Vec<usize> = s
         .split(',')
-        .map(|p| p.trim().parse::<usize>().map_err(|e| format!("'{p}' in '{s}' is not a count: {e}")))
+        .map(|p| p.trim().parse::<usize>().map_err(|e| BadInput(format!("'{p}' in '{s}' is not a count: {e}"))))
         .collect::<Result<_, _>>()?;
     match parts[..] {
         [a, b, c] if a > 0 && b > 0 && c.is_power_of_two() && c >= 2 => Ok(ProductShape { a, b, c }),
-        [_, _, _] => Err(format!("'{s}': rows and features must be positive, classes a power of two >= 2")),
-        _ => Err(format!("'{s}': expected three counts a,b,c (for example 128,768,16)")),
+        [_, _, _] => Err(BadInput(format!("'{s}': rows and features must be positive, classes a power of two >= 2"))),
+        _ => Err(BadInput(format!("'{s}': expected three counts a,b,c (for example 128,768,16)"))),
     }
 }
 
@@ -387,10 +388,10 @@ mod tests {
     fn shapes_parse_with_reasons() {
         assert_eq!(parse_shape("128,768,16"), Ok(ProductShape { a: 128, b: 768, c: 16 }));
         assert_eq!(parse_shape(" 4, 8 ,2"), Ok(ProductShape { a: 4, b: 8, c: 2 }));
-        assert!(parse_shape("128,768").unwrap_err().contains("three counts"));
-        assert!(parse_shape("128,768,6").unwrap_err().contains("power of two"));
-        assert!(parse_shape("0,768,4").unwrap_err().contains("positive"));
-        assert!(parse_shape("a,768,4").unwrap_err().contains("'a'"));
+        assert!(parse_shape("128,768").unwrap_err().0.contains("three counts"));
+        assert!(parse_shape("128,768,6").unwrap_err().0.contains("power of two"));
+        assert!(parse_shape("0,768,4").unwrap_err().0.contains("positive"));
+        assert!(parse_shape("a,768,4").unwrap_err().0.contains("'a'"));
     }
 
     #[test]

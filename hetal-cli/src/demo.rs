@@ -5,18 +5,16 @@
 //! model. The same schedule runs in plaintext beside it, and the two are compared.
 
 use crate::global::Global;
-use crate::keygen::derived_seed;
 use crate::report::{training_curves_svg, Series};
-use crate::task::{bootstrapper, Hyper, TaskShape, TrainPreset};
-use crate::train::{record, step_line};
-use ckks_scheme::{Evaluator, KeyGenerator};
-use hetal_train::data::scale_features;
-use hetal_train::encrypted::{run_in_process, ClientConfig, TrainingClient, TrainingServer};
-use hetal_train::plain::{train, SoftmaxKind, TrainConfig};
-use hetal_train::softmax::{BootstrapRefresh, SoftmaxApprox, SoftmaxConfig};
+use hetal_train::data::FeatureScale;
+use hetal_train::protocol::client::{answer_validation, decrypt_model, encrypt_job, plaintext_run, JobData, JobSeeds};
+use hetal_train::protocol::job::{ClientState, JobPaths};
+use hetal_train::protocol::keys::generate;
+use hetal_train::protocol::report::step_line;
+use hetal_train::protocol::server::{Outcome, Progress as Event, ServerSession};
+use hetal_train::protocol::task::{Hyper, TaskShape, TrainPreset};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Options of `hetal demo`.
@@ -26,7 +24,7 @@ use std::time::Instant;
 )]
 pub struct DemoArgs {
     /// Parameter set.
-    #[arg(long, value_enum, default_value_t = TrainPreset::BootstrapN16)]
+    #[arg(long, value_parser = crate::preset::train_preset(), default_value = "bootstrap-n16")]
     pub preset: TrainPreset,
     /// Mini-batch size (default: 512 at bootstrap-n16, one ciphertext per batch and one step
     /// per epoch on the embedded data; 32 at insecure-train-n12, whose 2048 slots are narrow).
@@ -82,112 +80,114 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
     let mut ds = crate::embedded::dataset()?;
     ds.train = head(&ds.train, args.train_rows);
     ds.val = head(&ds.val, args.val_rows);
-    let scale = scale_features(&mut ds)?;
     let seed = g.seed.unwrap_or(0);
     say(format!(
         "hetal demo: HETAL encrypted training on the embedded data set {} ({} train / {} validation / {} test rows, \
-         {} features, {} classes)",
+         {} features, {} classes), both roles through the protocol library, the job in {}",
         crate::embedded::NAME,
         ds.train.len(),
         ds.val.len(),
         ds.test.len(),
         ds.features(),
-        ds.classes
+        ds.classes,
+        args.out.join("job").display()
     ))?;
 
-    // Client: parameters and keys.
+    // Client: keys (in memory: the demo's server reads the bundle from memory, not a file).
     let t = Instant::now();
-    let params = args.preset.build()?;
-    if params.security() == ckks_scheme::security::SecurityLevel::Insecure {
-        say(format!("WARNING: preset {} is INSECURE (a demo of the workflow only)", args.preset.name()))?;
-    }
-    let boot = bootstrapper(&params)?;
     let batch = args.batch.unwrap_or(if args.preset.is_insecure() { 32 } else { 512 });
     let task = TaskShape { classes: ds.classes, features: ds.features(), batch };
     let hyper =
         Hyper { lr: args.lr, optimizer: "nesterov".into(), patience: args.patience, max_epochs: args.max_epochs };
-    let setup = task.setup(&params, boot.output_level(), &hyper)?;
-    let unit = setup.unit()?;
+    let (secret, bundle) = generate(args.preset, &task, Some(seed), &mut |_| {})?;
+    let params = secret.params.clone();
+    if params.security() == ckks_scheme::security::SecurityLevel::Insecure {
+        say(format!("WARNING: preset {} is INSECURE (a demo of the workflow only)", args.preset.name()))?;
+    }
+    let key_mb = (bundle.keys.galois.size_bytes() + bundle.bootstrap.size_bytes()) as f64 / 1e6;
     say(format!(
-        "[client] parameters {} (N = 2^{}, {} slots, {} levels after bootstrapping); features scaled by 1/{:.3}; \
-         unit shape {} x {}",
+        "[client] keys for {} (N = 2^{}, {} slots) in {:.1} s: secret key kept; public bundle for the server: {} \
+         Galois keys + bootstrapping keys, about {key_mb:.0} MB",
         args.preset.name(),
         params.degree().trailing_zeros(),
         params.slots(),
-        boot.output_level(),
-        scale.divisor,
-        unit.s0,
-        unit.s1
-    ))?;
-    let mut kg = KeyGenerator::from_seed(&params, derived_seed(seed, 1));
-    let sk = kg.secret_key()?;
-    let mut keys = kg.evaluation_keys(&sk, &setup.rotation_steps()?, true)?;
-    let bkeys = boot.generate_keys(&mut kg, &sk, &mut keys.galois)?;
-    let key_mb = (keys.galois.size_bytes() + bkeys.size_bytes()) as f64 / 1e6;
-    let keys = Arc::new(keys);
-    say(format!(
-        "[client] keys in {:.1} s: secret key kept; public bundle for the server: {} Galois keys + bootstrapping keys, \
-         about {key_mb:.0} MB",
         t.elapsed().as_secs_f64(),
-        keys.galois.elements().count()
+        bundle.keys.galois.elements().count()
     ))?;
 
-    // Client: initial model and validation set; server: public material only.
-    let config = ClientConfig { seed, patience: args.patience, encryption_seed: derived_seed(seed, 5) };
-    let mut client = TrainingClient::new(sk, &keys.public, setup.clone(), &ds.train, &ds.val, config)?;
-    let (init, _) = client.initial_model()?;
-    let val = client.encrypted_validation()?;
+    // Client: the job (fixed batches, validation set, W_0), exactly as `hetal encrypt` makes it.
+    let job_dir = args.out.join("job");
+    let key_path = PathBuf::from("(in memory)");
+    let data = JobData {
+        dataset: ds.clone(),
+        source: format!("embedded:{}", crate::embedded::NAME),
+        class_names: crate::embedded::class_names(),
+    };
+    let enc = encrypt_job(&job_dir, true, &secret, data, hyper, &JobSeeds::derive(Some(seed)), &mut |_, _| {})?;
     say(format!(
-        "[server] receives: the setup (classes {}, batch {}, lr {}), W_0 ({} ciphertexts), validation features ({} \
-         ciphertexts), the public bundle; never the secret key",
-        setup.classes,
-        setup.batch,
-        setup.lr,
-        init.w.blocks().len(),
-        val.x.blocks().len()
+        "[client] features scaled by 1/{:.3}; unit shape {} x {}; {} batches, validation and W_0 encrypted: {:.1} MB \
+         for the server",
+        enc.scale.divisor,
+        enc.unit.s0,
+        enc.unit.s1,
+        enc.manifest.batches,
+        enc.bytes as f64 / 1e6
     ))?;
-    let refresh = BootstrapRefresh::new(Evaluator::new(keys.clone()), boot, bkeys)?;
-    let mut server = TrainingServer::new(Evaluator::new(keys.clone()), refresh, setup.clone(), init, val)?;
+
+    // Server and client take turns, as `hetal train` and `hetal decrypt validation` do.
+    let mut server = ServerSession::open(job_dir.clone(), bundle, false)?;
+    say(format!(
+        "[server] receives: the job's manifest (classes {}, batch {}, lr {}), {} encrypted batches, W_0 and the \
+         validation features, the public bundle; never the secret key",
+        enc.manifest.task.classes, enc.manifest.task.batch, enc.manifest.hyper.lr, enc.manifest.batches
+    ))?;
     let verbose = g.verbose || text;
     let mut lines = Vec::new();
     let mut records = Vec::new();
+    let mut epochs = Vec::new();
     let t_train = Instant::now();
-    let run = run_in_process(&mut client, &mut server, args.max_epochs, |r| {
-        let rec = record(r, r.index, r.index);
-        records.push(rec.clone());
-        if verbose {
-            lines.push(format!("[server] {}", step_line(&rec)));
-            eprintln!("[server] {}", step_line(&rec));
+    let (best_epoch, stopped_early) = loop {
+        let outcome = server.advance(None, &mut |event| {
+            if let Event::Step(rec) = event {
+                records.push(rec.clone());
+                if verbose {
+                    lines.push(format!("[server] {}", step_line(rec)));
+                }
+            }
+        })?;
+        match outcome {
+            Outcome::AwaitingAnswer { .. } => {
+                let v = answer_validation(&job_dir, &secret, &key_path, None)?;
+                say(format!(
+                    "[client] epoch {}: decrypted validation outputs -> loss {:.4}, accuracy {:.4}; answers {}",
+                    v.epoch, v.loss, v.accuracy, v.answer.decision
+                ))?;
+                epochs.push(v);
+            }
+            Outcome::Finished { best_epoch, epoch, .. } => break (best_epoch, epoch < args.max_epochs),
+            _ => return Err("the demo's server paused unexpectedly".into()),
         }
-    })?;
+    };
+    drop(server);
     let train_secs = t_train.elapsed().as_secs_f64();
-    for e in &run.epochs {
-        say(format!(
-            "[client] epoch {}: decrypted validation outputs -> loss {:.4}, accuracy {:.4}; answers {:?}",
-            e.epoch, e.validation.loss, e.validation.accuracy, e.decision
-        ))?;
-    }
-    let test_enc = run.model.evaluate(&ds.test);
+    let decrypted = decrypt_model(&job_dir, &secret, &key_path, None, true)?;
+    let model = crate::evaluate::padded_model(&decrypted.w, ds.classes)?;
+    let client = ClientState::read(&JobPaths(job_dir.clone()))?;
+    let mut scaled = ds.clone();
+    FeatureScale::new(client.feature_scale)?.apply(&mut scaled)?;
+    let test_enc = model.evaluate(&scaled.test);
 
     // The same schedule in plaintext: exact softmax (the usual baseline) and the approximation.
-    let cfg = TrainConfig {
-        max_epochs: args.max_epochs,
-        seed,
-        patience: Some(args.patience),
-        ..TrainConfig::new(args.lr, batch)
-    };
-    let plain_exact = train(&ds, &cfg)?;
-    let approx = SoftmaxKind::Approx(Box::new(SoftmaxApprox::new(SoftmaxConfig::default())?));
-    let plain_approx = train(&ds, &TrainConfig { softmax: approx, ..cfg.clone() })?;
-    let test_plain = plain_exact.model.evaluate(&ds.test);
-    let max_dw = run.model.w.max_abs_diff(&plain_approx.model.w);
-    let steps: usize = run.epochs.iter().map(|e| e.steps.len()).sum();
-    let boots: usize = run.epochs.iter().flat_map(|e| &e.steps).map(|s| s.refreshes.total()).sum();
+    let plain_exact = plaintext_run(&enc.manifest, &client, &scaled, false)?;
+    let plain_approx = plaintext_run(&enc.manifest, &client, &scaled, true)?;
+    let test_plain = plain_exact.model.evaluate(&scaled.test);
+    let max_dw = model.w.max_abs_diff(&plain_approx.model.w);
+    let steps = records.len();
+    let boots: usize = records.iter().map(|r| r.bootstraps.iter().sum::<usize>()).sum();
     say(format!(
-        "[client] decrypted the model of epoch {} ({}); test accuracy: encrypted {:.4}, plaintext (exact softmax, same \
-         schedule) {:.4}: gap {:+.2} points; max |W_enc - W_plain(approx softmax)| = {max_dw:.1e}",
-        run.best_epoch,
-        if run.stopped_early { "early stopping" } else { "epoch limit" },
+        "[client] decrypted the model of epoch {best_epoch} ({}); test accuracy: encrypted {:.4}, plaintext (exact \
+         softmax, same schedule) {:.4}: gap {:+.2} points; max |W_enc - W_plain(approx softmax)| = {max_dw:.1e}",
+        if stopped_early { "early stopping" } else { "epoch limit" },
         test_enc.accuracy,
         test_plain.accuracy,
         100.0 * (test_enc.accuracy - test_plain.accuracy)
@@ -199,12 +199,11 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
     ))?;
 
     // (epoch, loss, accuracy) of both runs, as the plot's two panels.
-    let enc: Vec<(f64, f64, f64)> =
-        run.epochs.iter().map(|e| (e.epoch as f64, e.validation.loss, e.validation.accuracy)).collect();
+    let enc_points: Vec<(f64, f64, f64)> = epochs.iter().map(|e| (e.epoch as f64, e.loss, e.accuracy)).collect();
     let plain: Vec<(f64, f64, f64)> =
-        plain_exact.epochs.iter().enumerate().map(|(i, e)| ((i + 1) as f64, e.val_loss, e.val_accuracy)).collect();
+        plain_exact.epochs.iter().map(|e| (e.epoch as f64, e.val_loss, e.val_accuracy)).collect();
     let panel = |pick: fn(&(f64, f64, f64)) -> f64| {
-        [("encrypted", &enc), ("plaintext", &plain)]
+        [("encrypted", &enc_points), ("plaintext", &plain)]
             .map(|(label, pts)| Series { label: label.into(), points: pts.iter().map(|p| (p.0, pick(p))).collect() })
             .to_vec()
     };
@@ -215,15 +214,15 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
     let json = serde_json::json!({
         "preset": args.preset.name(), "data": crate::embedded::NAME,
         "train_rows": ds.train.len(), "val_rows": ds.val.len(), "test_rows": ds.test.len(),
-        "batch": batch, "lr": args.lr, "epochs": run.epochs.len(), "best_epoch": run.best_epoch,
-        "stopped_early": run.stopped_early, "steps": steps, "bootstraps": boots,
+        "batch": batch, "lr": args.lr, "epochs": epochs.len(), "best_epoch": best_epoch,
+        "stopped_early": stopped_early, "steps": steps, "bootstraps": boots,
         "test_accuracy_encrypted": test_enc.accuracy, "test_accuracy_plaintext": test_plain.accuracy,
         "max_abs_weight_difference_vs_plaintext_approx": max_dw,
         "model_fingerprint": crate::files::Fingerprint::of_bytes(
-            &run.model.w.data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()),
+            &decrypted.w.data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()),
         "seconds_total": start.elapsed().as_secs_f64(), "seconds_training": train_secs,
-        "validation": run.epochs.iter().map(|e| serde_json::json!({"epoch": e.epoch, "loss": e.validation.loss,
-            "accuracy": e.validation.accuracy})).collect::<Vec<_>>(),
+        "validation": epochs.iter().map(|e| serde_json::json!({"epoch": e.epoch, "loss": e.loss,
+            "accuracy": e.accuracy})).collect::<Vec<_>>(),
         "step_log": lines,
         "step_records": records,
     });

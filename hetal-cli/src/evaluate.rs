@@ -4,14 +4,16 @@
 //! the validation curves of both runs.
 
 use crate::data_args::DataArgs;
+use crate::exit::BadInput;
 use crate::files::{refuse_overwrite, write_atomic, write_json};
 use crate::global::Global;
-use crate::job::{read_history, ClientState, JobManifest, JobPaths};
 use crate::report::{classification_report, predictions, training_curves_svg, ClassificationReport, Series};
-use crate::schedule::{replay, Replay};
 use hetal_train::data::{read_features, Dataset, FeatureScale};
 use hetal_train::matrix::Matrix;
-use hetal_train::plain::{LinearModel, TrainConfig};
+use hetal_train::plain::LinearModel;
+use hetal_train::plain::TrainReport;
+use hetal_train::protocol::client::plaintext_run;
+use hetal_train::protocol::job::{read_history, ClientState, JobManifest, JobPaths};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -43,13 +45,23 @@ pub struct EvaluateArgs {
 pub fn load_model(path: &Path, classes: usize, inputs: usize) -> Result<LinearModel, Box<dyn std::error::Error>> {
     let w = read_features(path)?;
     if w.rows != classes || w.cols != inputs {
-        return Err(
-            format!("{}: a {} x {} model, the job needs {classes} x {inputs}", path.display(), w.rows, w.cols).into()
-        );
+        return Err(BadInput(format!(
+            "{}: a {} x {} model, the job needs {classes} x {inputs}",
+            path.display(),
+            w.rows,
+            w.cols
+        ))
+        .into());
     }
+    padded_model(&w, classes)
+}
+
+/// A `classes x inputs` model padded with zero rows to the padded class count (as the
+/// trainers keep it).
+pub fn padded_model(w: &Matrix, classes: usize) -> Result<LinearModel, Box<dyn std::error::Error>> {
     let c = hetal_train::data::padded_classes(classes);
-    let mut full = Matrix::zeros(c, inputs);
-    full.data[..classes * inputs].copy_from_slice(&w.data);
+    let mut full = Matrix::try_zeros(c, w.cols).ok_or("model too large")?;
+    full.data[..w.data.len()].copy_from_slice(&w.data);
     Ok(LinearModel { w: full, classes })
 }
 
@@ -65,7 +77,11 @@ pub fn run(args: &EvaluateArgs, g: &Global, out: &mut dyn Write) -> Result<(), B
     let paths = JobPaths(args.job.clone());
     let svg_path = args.report.with_extension("svg");
     if svg_path == args.report {
-        return Err(format!("--report {}: give a .json name (the plot goes beside it)", args.report.display()).into());
+        return Err(BadInput(format!(
+            "--report {}: give a .json name (the plot goes beside it)",
+            args.report.display()
+        ))
+        .into());
     }
     for p in [&args.report, &svg_path] {
         refuse_overwrite(p, args.force)?;
@@ -79,16 +95,16 @@ pub fn run(args: &EvaluateArgs, g: &Global, out: &mut dyn Write) -> Result<(), B
         crate::embedded::dataset()?
     } else {
         hetal_train::data::load_npy_dir(Path::new(&client.data))
-            .map_err(|e| format!("{e} (the job's data; name the data with --data or the CSV options)"))?
+            .map_err(|e| BadInput(format!("{e} (the job's data; name the data with --data or the CSV options)")))?
     };
     if ds.features() != job.task.features || ds.classes != classes {
-        return Err(format!(
+        return Err(BadInput(format!(
             "the data has {} features and {} classes; the job {} and {}",
             ds.features(),
             ds.classes,
             job.task.features,
             classes
-        )
+        ))
         .into());
     }
     FeatureScale::new(client.feature_scale)?.apply(&mut ds)?;
@@ -97,16 +113,10 @@ pub fn run(args: &EvaluateArgs, g: &Global, out: &mut dyn Write) -> Result<(), B
     let enc = test_report(&model, &ds)?;
     let history = read_history(&paths)?;
 
-    let plain: Option<(Replay, ClassificationReport)> = if args.no_plaintext {
+    let plain: Option<(TrainReport, ClassificationReport)> = if args.no_plaintext {
         None
     } else {
-        let cfg = TrainConfig {
-            optimizer: job.hyper.optimizer()?,
-            max_epochs: job.hyper.max_epochs,
-            seed: client.init_seed,
-            ..TrainConfig::new(job.hyper.lr, job.task.batch)
-        };
-        let r = replay(&ds, &cfg, job.hyper.patience, client.batch_seed, job.shuffle_seed, false)?;
+        let r = plaintext_run(&job, &client, &ds, false)?;
         let rep = test_report(&r.model, &ds)?;
         Some((r, rep))
     };
@@ -120,11 +130,11 @@ pub fn run(args: &EvaluateArgs, g: &Global, out: &mut dyn Write) -> Result<(), B
     if let Some((r, _)) = &plain {
         loss.push(Series {
             label: "plaintext".into(),
-            points: r.epochs.iter().map(|e| (e.epoch as f64, e.loss)).collect(),
+            points: r.epochs.iter().map(|e| (e.epoch as f64, e.val_loss)).collect(),
         });
         acc.push(Series {
             label: "plaintext".into(),
-            points: r.epochs.iter().map(|e| (e.epoch as f64, e.accuracy)).collect(),
+            points: r.epochs.iter().map(|e| (e.epoch as f64, e.val_accuracy)).collect(),
         });
     }
     if !history.is_empty() {

@@ -24,19 +24,56 @@ pub struct Global {
     pub json: bool,
 }
 
+/// What can go wrong setting up the process.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// `--threads 0`.
+    #[error("--threads must be at least 1")]
+    NoThreads,
+    /// rayon's pool could not be built.
+    #[error("cannot set up {threads} threads: {source}")]
+    Pool {
+        /// Threads asked for.
+        threads: usize,
+        /// rayon's error.
+        source: rayon::ThreadPoolBuildError,
+    },
+}
+
 impl Global {
     /// Sets the size of rayon's global pool (once, before any parallel work).
-    pub fn install_threads(&self) -> Result<(), String> {
+    pub fn install_threads(&self) -> Result<(), SetupError> {
         if let Some(n) = self.threads {
             if n == 0 {
-                return Err("--threads must be at least 1".into());
+                return Err(SetupError::NoThreads);
             }
             rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
                 .build_global()
-                .map_err(|e| format!("cannot set up {n} threads: {e}"))?;
+                .map_err(|source| SetupError::Pool { threads: n, source })?;
         }
         Ok(())
+    }
+
+    /// Sends the libraries' log events (`tracing`) to stderr: warnings by default, also
+    /// progress events (each training step, key generation phases) with `--verbose`, errors only
+    /// with `--quiet`. A service front end would install its own subscriber instead.
+    pub fn install_logging(&self) {
+        let level = if self.quiet {
+            tracing::Level::ERROR
+        } else if self.verbose {
+            tracing::Level::INFO
+        } else {
+            tracing::Level::WARN
+        };
+        // A second install (tests calling `run` twice) keeps the first.
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_max_level(level)
+            .with_target(false)
+            .without_time()
+            .try_init();
     }
 
     /// Whether progress bars should be drawn: not with `--quiet` or `--json`, and only on a

@@ -2,16 +2,14 @@
 //! a server needs for one task shape: public key, relinearization key, the rotation keys of
 //! DiagABT / DiagATB / the softmax for that shape, and bootstrapping's keys.
 
-use crate::bundle::{PublicBundle, SecretKeyFile};
-use crate::files::{refuse_overwrite, Fingerprint};
+use crate::exit::BadInput;
+use crate::files::refuse_overwrite;
 use crate::global::Global;
 use crate::progress::Progress;
-use crate::task::{bootstrapper, Hyper, TaskShape, TrainPreset};
 use ckks_scheme::security::SecurityLevel;
-use ckks_scheme::KeyGenerator;
 use hetal_train::data::load_npy_dir;
-use rand::{RngCore, SeedableRng};
-use rand_chacha::ChaCha20Rng;
+use hetal_train::protocol::keys::generate;
+use hetal_train::protocol::task::{TaskShape, TrainPreset};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -26,7 +24,7 @@ pub struct KeygenArgs {
     #[arg(long, default_value = "keys")]
     pub out: PathBuf,
     /// Parameter set (`insecure-*` only for tests).
-    #[arg(long, value_enum, default_value_t = TrainPreset::BootstrapN16)]
+    #[arg(long, value_parser = crate::preset::train_preset(), default_value = "bootstrap-n16")]
     pub preset: TrainPreset,
     /// Take classes and features from a data folder ({train,val,test}_{x,y}.npy).
     #[arg(long, conflicts_with_all = ["classes", "features", "embedded"])]
@@ -59,18 +57,14 @@ fn shape(args: &KeygenArgs) -> Result<TaskShape, Box<dyn std::error::Error>> {
     } else {
         match (args.classes, args.features) {
             (Some(c), Some(f)) => (c, f),
-            _ => return Err("give the task shape: --data DIR, --embedded, or --classes C --features F".into()),
+            _ => {
+                return Err(
+                    BadInput("give the task shape: --data DIR, --embedded, or --classes C --features F".into()).into()
+                )
+            }
         }
     };
     Ok(TaskShape { classes, features, batch: args.batch })
-}
-
-/// A 32-byte seed derived from the global seed and a purpose tag.
-pub fn derived_seed(seed: u64, tag: u64) -> [u8; 32] {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed ^ tag.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    let mut s = [0u8; 32];
-    rng.fill_bytes(&mut s);
-    s
 }
 
 /// Runs `hetal keygen`.
@@ -83,10 +77,7 @@ pub fn run(args: &KeygenArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
     }
     let start = Instant::now();
     let params = args.preset.build()?;
-    let boot = bootstrapper(&params)?;
-    let hyper = Hyper { lr: 1.0, optimizer: "nesterov".into(), patience: 3, max_epochs: 1 };
-    let setup = task.setup(&params, boot.output_level(), &hyper)?;
-    let rotations = setup.rotation_steps()?;
+    let plan = task.key_plan(&params)?;
     if g.text() {
         if params.security() == SecurityLevel::Insecure {
             writeln!(
@@ -95,7 +86,6 @@ pub fn run(args: &KeygenArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
                 args.preset.name()
             )?;
         }
-        let unit = setup.unit()?;
         writeln!(
             out,
             "keygen: {} (N = 2^{}, {} slots), task {} classes x {} features, batch {} (unit {} x {}), {} step rotations + bootstrapping",
@@ -105,32 +95,19 @@ pub fn run(args: &KeygenArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
             task.classes,
             task.features,
             task.batch,
-            unit.s0,
-            unit.s1,
-            rotations.len()
+            plan.unit.s0,
+            plan.unit.s1,
+            plan.rotations.len()
         )?;
     }
+    drop(plan);
     let spin = Progress::spinner(g, "generating keys");
-    let mut kg = match g.seed {
-        Some(s) => KeyGenerator::from_seed(&params, derived_seed(s, 1)),
-        None => KeyGenerator::new(&params),
-    };
-    // The circuit's encoded DFT matrices take GBs at N = 2^16 and key generation needs only its
-    // list of keys: free them before the keys are made (peak 19.5 -> 15.7 GB at the Face Mask
-    // shape).
-    let plan = boot.key_plan();
-    drop(boot);
-    let sk = kg.secret_key()?;
-    let mut keys = kg.evaluation_keys(&sk, &rotations, true)?;
-    spin.message("generating bootstrapping keys".into());
-    let bootstrap = plan.generate_keys(&mut kg, &sk, &mut keys.galois)?;
+    let (secret, bundle) = generate(args.preset, &task, g.seed, &mut |phase| spin.message(phase.into()))?;
+    let key = bundle.key;
     spin.message("writing".into());
-    let key = Fingerprint::of_public_key(&keys.public)?;
     // The bundle first: if it cannot be written (a full disk), the old secret key stays, and
     // if only the secret key fails, the fingerprints tell the mismatched pair apart.
-    let bundle = PublicBundle { preset: args.preset, task: task.clone(), params: params.clone(), keys, bootstrap, key };
     let pk_size = bundle.write(&pk_path)?;
-    let secret = SecretKeyFile { preset: args.preset, task, params, sk, key };
     let sk_size = secret.write(&sk_path)?;
     spin.finish();
     let mb = |b: u64| b as f64 / 1e6;

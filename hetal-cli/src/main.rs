@@ -1,8 +1,10 @@
 //! The `hetal` command line: client and server roles of HETAL encrypted transfer learning.
 //!
 //! One subcommand per role or task; each lives in its own module with an `Args` struct (clap
-//! derive) and a `run` function returning its own typed error. `main` only parses, dispatches,
-//! and turns an error into a message on stderr and exit status 1.
+//! derive) and a `run` function. The protocol itself is `hetal_train::protocol`; the commands
+//! parse, print and draw progress. `main` only parses, dispatches, and turns an error into a
+//! message on stderr and the exit code of its kind (`exit`: 3 bad input, 4 keys or job that do
+//! not belong together, 5 corrupt file, 6 I/O, 1 anything else; clap's usage errors are 2).
 //!
 //! The roles, in the order of the protocol (`docs/PROTOCOL.md`):
 //! client `keygen` -> client `encrypt` -> server `train` (one epoch per call) <-> client
@@ -10,24 +12,21 @@
 //! `evaluate`. `demo` runs all of it in one process on the embedded data set.
 
 mod bench;
-mod bundle;
 mod data_args;
 mod decrypt;
 mod demo;
 mod embedded;
 mod encrypt;
 mod evaluate;
+mod exit;
 mod files;
 mod global;
-mod job;
 mod keygen;
 mod params;
 mod preset;
 mod progress;
 mod report;
 mod roundtrip;
-mod schedule;
-mod task;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -91,6 +90,7 @@ enum Command {
 fn run(cli: Cli) -> Result<(), Box<dyn Error>> {
     let g = &cli.global;
     g.install_threads()?;
+    g.install_logging();
     let stdout = &mut std::io::stdout().lock();
     match &cli.command {
         Command::Keygen(args) => keygen::run(args, g, stdout)?,
@@ -119,7 +119,7 @@ fn main() -> ExitCode {
                 eprintln!("  caused by: {s}");
                 source = s.source();
             }
-            ExitCode::FAILURE
+            ExitCode::from(exit::code(e.as_ref()))
         }
     }
 }

@@ -31,3 +31,17 @@ impl From<PresetArg> for Preset {
         }
     }
 }
+
+/// The training presets (`--preset` of `keygen` and `demo`), by their names in files.
+pub fn train_preset() -> impl clap::builder::TypedValueParser<Value = hetal_train::protocol::task::TrainPreset> {
+    use clap::builder::TypedValueParser;
+    use hetal_train::protocol::task::TrainPreset;
+    let values = TrainPreset::ALL.map(|p| {
+        clap::builder::PossibleValue::new(p.name()).help(match p {
+            TrainPreset::BootstrapN16 => "N = 2^16, 128-bit secure, 12 levels after each bootstrapping",
+            TrainPreset::InsecureTrainN12 => "N = 2^12, 12 levels after bootstrapping: INSECURE, tests only",
+        })
+    });
+    clap::builder::PossibleValuesParser::new(values)
+        .map(|name: String| TrainPreset::from_name(&name).expect("clap passes only listed names"))
+}

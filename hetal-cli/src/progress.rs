@@ -49,6 +49,13 @@ impl Progress {
         }
     }
 
+    /// Sets the length (work whose size is known only once it starts).
+    pub fn set_length(&self, len: u64) {
+        if let Some(pb) = &self.0 {
+            pb.set_length(len);
+        }
+    }
+
     /// Advances by one.
     pub fn inc(&self) {
         if let Some(pb) = &self.0 {

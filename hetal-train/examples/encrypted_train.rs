@@ -22,7 +22,7 @@ use ckks_scheme::{KeyGenerator, Parameters, Preset, SecretKey};
 use common::{exit_code, parse, usage, ExampleError};
 use hetal_train::data::{load_npy_dir, one_hot, scale_features, with_bias, Split};
 use hetal_train::encrypted::{ClientConfig, TrainingClient, TrainingServer, TrainingSetup};
-use hetal_train::plain::{epoch_batches, Decision, EarlyStopping, Optimizer, SoftmaxKind, TrainConfig, Trainer};
+use hetal_train::plain::{Decision, EarlyStopping, Optimizer, SoftmaxKind, TrainConfig, Trainer};
 use hetal_train::softmax::{InsecureDecryptReencryptRefresh, SoftmaxApprox};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -167,9 +167,9 @@ fn run() -> Result<(), ExampleError> {
     // The plaintext run stops early by its own validation losses, as a client would.
     let mut plain_stopping = EarlyStopping::new(o.patience);
     let (mut plain_best, mut plain_stopped) = (trainer.model.clone(), None);
-    for _ in 0..o.epochs {
+    for epoch in 1..=o.epochs {
         let n = client.begin_epoch()?;
-        let plain_batches = epoch_batches(ds.train.len(), o.batch, &mut rng);
+        let plain_batches = cfg.schedule().epoch(ds.train.len(), o.batch, epoch);
         for (k, idx) in plain_batches.iter().enumerate().take(n) {
             let batch = client.encrypt_batch(k)?;
             let report = server.step(&batch)?;

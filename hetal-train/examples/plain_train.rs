@@ -63,7 +63,7 @@ fn run() -> Result<(), ExampleError> {
         "lr {lr}, batch {batch}, {optimizer:?}, {} softmax, seed {seed}, patience {patience:?}, at most {epochs} epochs",
         if approx { "approximate" } else { "exact" }
     );
-    let cfg = TrainConfig { lr, batch, max_epochs: epochs, optimizer, softmax, seed, patience };
+    let cfg = TrainConfig { lr, batch, max_epochs: epochs, optimizer, softmax, seed, schedule: None, patience };
     let report = train(&ds, &cfg)?;
     for e in &report.epochs {
         println!(

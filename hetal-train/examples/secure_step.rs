@@ -22,7 +22,7 @@ use common::{exit_code, parse, usage, ExampleError};
 use hetal_train::data::{load_npy_dir, one_hot, scale_features, with_bias, Dataset, Split};
 use hetal_train::encrypted::{ClientConfig, TrainingClient, TrainingServer, TrainingSetup};
 use hetal_train::matrix::Matrix;
-use hetal_train::plain::{epoch_batches, Optimizer, SoftmaxKind, TrainConfig, Trainer};
+use hetal_train::plain::{Optimizer, SoftmaxKind, TrainConfig, Trainer};
 use hetal_train::softmax::{BootstrapRefresh, SoftmaxApprox};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -153,7 +153,7 @@ fn run() -> Result<(), ExampleError> {
     let xb = with_bias(&ds.train.x);
     let y = one_hot(&ds.train.y, setup.padded_classes());
     let n = client.begin_epoch()?;
-    let batches = epoch_batches(ds.train.len(), o.batch, &mut rng);
+    let batches = cfg.schedule().epoch(ds.train.len(), o.batch, 1);
     for (k, idx) in batches.iter().enumerate().take(n) {
         let batch = client.encrypt_batch(k)?;
         let r = server.step(&batch)?;

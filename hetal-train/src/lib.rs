@@ -17,6 +17,8 @@ pub mod data;
 pub mod encrypted;
 pub mod matrix;
 pub mod plain;
+pub mod protocol;
+pub mod schedule;
 pub mod softmax;
 pub mod store;
 

@@ -9,7 +9,7 @@ use ckks_scheme::{Parameters, ParametersBuilder};
 use enc_common::*;
 use hetal_train::data::{one_hot, with_bias, Dataset};
 use hetal_train::encrypted::{checkpoint, run_in_process, TrainingClient, TrainingServer, TrainingSetup};
-use hetal_train::plain::{epoch_batches, Decision, Optimizer};
+use hetal_train::plain::{Decision, Optimizer};
 use hetal_train::softmax::InsecureDecryptReencryptRefresh;
 use hetal_train::store::{Binding, Fingerprint};
 
@@ -54,13 +54,13 @@ fn start(ds: Dataset, lr: f64, batch: usize, optimizer: Optimizer) -> Run {
 /// [`STEP_TOLERANCE`]; every step keeps the weights at level >= 4 for the next one.
 fn steps_agree(optimizer: Optimizer) {
     let mut run = start(digits_subset(96, 40, 10), 1.0, 32, optimizer);
-    let (mut trainer, mut rng) = reference(&run.setup, 0);
+    let (mut trainer, schedule) = reference(&run.setup, 0);
     let w0 = run.client.decrypt(run.server.weights()).unwrap();
     assert!(w0.max_abs_diff(&trainer.model.w) < 1e-6);
     let xb = with_bias(&run.ds.train.x);
     let y = one_hot(&run.ds.train.y, run.setup.padded_classes());
     let batches = run.client.begin_epoch().unwrap();
-    let expected = epoch_batches(run.ds.train.len(), run.setup.batch, &mut rng);
+    let expected = schedule.epoch(run.ds.train.len(), run.setup.batch, 1);
     assert_eq!(batches, expected.len());
     for (k, idx) in expected.iter().enumerate() {
         assert_eq!(run.client.batch_indices(k).unwrap(), &idx[..], "batch {k} order");
@@ -98,12 +98,12 @@ fn gradient_descent_steps_match_the_plaintext_reference() {
 #[test]
 fn early_stopping_round_trip() {
     let mut run = start(digits_subset(64, 40, 10), 1.0, 32, Optimizer::Nesterov);
-    let (mut trainer, mut rng) = reference(&run.setup, 0);
+    let (mut trainer, schedule) = reference(&run.setup, 0);
     let xb = with_bias(&run.ds.train.x);
     let y = one_hot(&run.ds.train.y, run.setup.padded_classes());
     let mut best = (0, f64::INFINITY, trainer.model.clone());
     for epoch in 1..=2 {
-        for idx in epoch_batches(run.ds.train.len(), run.setup.batch, &mut rng) {
+        for idx in schedule.epoch(run.ds.train.len(), run.setup.batch, epoch) {
             trainer.step(&xb.select_rows(&idx), &y.select_rows(&idx));
         }
         let n = run.client.begin_epoch().unwrap();

@@ -10,7 +10,7 @@ use ckks_scheme::{KeyGenerator, Parameters, Preset};
 use enc_common::*;
 use hetal_train::data::{one_hot, with_bias};
 use hetal_train::encrypted::{TrainingClient, TrainingServer};
-use hetal_train::plain::{epoch_batches, Optimizer};
+use hetal_train::plain::Optimizer;
 use hetal_train::softmax::BootstrapRefresh;
 use std::sync::Arc;
 use std::time::Instant;
@@ -47,8 +47,8 @@ fn one_step_with_real_bootstrapping_matches_the_reference() {
     let refresh = BootstrapRefresh::new(evaluator(&keys), bootstrapper, bkeys).unwrap();
     let mut server = TrainingServer::new(evaluator(&keys), refresh, setup.clone(), init, val).unwrap();
 
-    let (mut trainer, mut rng) = reference(&setup, 0);
-    let idx = epoch_batches(ds.train.len(), setup.batch, &mut rng).remove(0);
+    let (mut trainer, schedule) = reference(&setup, 0);
+    let idx = schedule.epoch(ds.train.len(), setup.batch, 1).remove(0);
     client.begin_epoch().unwrap();
     let batch = client.encrypt_batch(0).unwrap();
     let t = Instant::now();

@@ -4,6 +4,7 @@ use thiserror::Error;
 
 /// Everything that can go wrong while encoding or decoding, with the offending values.
 #[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
 pub enum EncodingError {
     /// A ring degree or slot count that is not a supported power of two.
     #[error(

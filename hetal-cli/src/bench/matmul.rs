@@ -6,9 +6,9 @@
 use super::timing::measure;
 use super::{check, BenchError, Ctx};
 use ckks_scheme::{Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator};
+use hetal_linalg::testing::random_matrix;
 use hetal_linalg::{
-    diag_abt, diag_atb_with, rotation_steps, Algorithm, AtbVariant, EncryptedMatrix, Matrix, OpCounts, ProductShape,
-    Tiling,
+    diag_abt, diag_atb_with, rotation_steps, Algorithm, AtbVariant, EncryptedMatrix, OpCounts, ProductShape, Tiling,
 };
 use std::sync::Arc;
 
@@ -20,17 +20,6 @@ const DEFAULT_LEVEL: usize = 4;
 /// `[-1, 1]` (up to about 30 for b = 768); CKKS errors are around `1e-6`, a wrong product is
 /// off by about 1.
 const BOUND: f64 = 1e-2;
-
-/// A deterministic `rows x cols` matrix of values in `[-1, 1)` (xorshift).
-fn random(rows: usize, cols: usize, seed: u64) -> Matrix {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    Matrix::from_fn(rows, cols, |_, _| {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-    })
-}
 
 fn describe(k: &OpCounts) -> String {
     format!("Mult {}, CMult {}, Rot {}, Conj {}, {} levels", k.mult, k.cmult, k.rot, k.conj, k.levels)
@@ -66,7 +55,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, shape: ProductShape, level: Option<usize>) -> 
     let eval = Evaluator::new(keys.clone());
     let dec = Decryptor::new(&sk);
     let scale = params.default_scale();
-    let (x, w, p) = (random(a, b, 1), random(c, b, 2), random(a, c, 3));
+    let (x, w, p) = (random_matrix(a, b, 1), random_matrix(c, b, 2), random_matrix(a, c, 3));
     let ex = EncryptedMatrix::encrypt(&x, unit, Tiling::None, level, scale, &encoder, &mut enc)?;
     let ew = EncryptedMatrix::encrypt(&w, unit, Tiling::Vertical { period: c }, level, scale, &encoder, &mut enc)?;
     let ep = EncryptedMatrix::encrypt(&p, unit, Tiling::Horizontal { period: c }, level, scale, &encoder, &mut enc)?;
@@ -86,17 +75,4 @@ pub fn run(ctx: &mut Ctx<'_, '_>, shape: ProductShape, level: Option<usize>) -> 
     let mut r = ctx.record("diag_atb", &format!("{name} ({a}x{c})^T by {a}x{b}"), Some(level), t);
     r.detail = Some(format!("{blocks}; {}", describe(&counts)));
     ctx.emit(r)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn random_matrices_are_deterministic_and_in_range() {
-        let (m, n) = (random(3, 5, 1), random(3, 5, 1));
-        assert_eq!(m.data(), n.data());
-        assert_ne!(m.data(), random(3, 5, 2).data());
-        assert!(m.data().iter().all(|v| (-1.0..1.0).contains(v)));
-    }
 }

@@ -7,7 +7,7 @@ use super::{check, BenchError, Ctx};
 use crate::demo::{run as demo, DemoArgs};
 use crate::global::Global;
 use crate::preset::PresetArg;
-use crate::task::TrainPreset;
+use hetal_train::protocol::task::TrainPreset;
 
 /// Encrypted and plaintext weights after one step differ by bootstrapping noise (about 1e-5
 /// measured); a wrong step is off by the size of the update.

@@ -3,39 +3,20 @@
 // Each example uses a different part of this module.
 #![allow(dead_code)]
 
-use ckks_scheme::SchemeError;
-use hetal_train::data::DataError;
-use hetal_train::encrypted::EncryptedTrainError;
-use hetal_train::plain::TrainError;
-use hetal_train::softmax::SoftmaxError;
 use std::process::ExitCode;
 
-/// Why an example stops: a bad command line, or the error of a step, printed as it is.
-#[derive(Debug, thiserror::Error)]
-pub enum ExampleError {
-    /// A bad command line (the message says what is wrong, or how to call the example).
-    #[error("{0}")]
-    Usage(String),
-    /// Parameters, keys or encryption.
-    #[error(transparent)]
-    Scheme(#[from] SchemeError),
-    /// Loading or scaling the data set.
-    #[error(transparent)]
-    Data(#[from] DataError),
-    /// The softmax approximation.
-    #[error(transparent)]
-    Softmax(#[from] SoftmaxError),
-    /// The plaintext trainer's configuration.
-    #[error(transparent)]
-    Train(#[from] TrainError),
-    /// Encrypted training.
-    #[error(transparent)]
-    Encrypted(#[from] EncryptedTrainError),
-}
+/// Why an example stops: a bad command line ([`Usage`]) or the typed error of a step, printed
+/// as it is.
+pub type ExampleError = Box<dyn std::error::Error>;
 
-/// A [`ExampleError::Usage`] error.
+/// A bad command line: the message says what is wrong, or how to call the example.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
+/// A [`Usage`] error.
 pub fn usage(message: impl Into<String>) -> ExampleError {
-    ExampleError::Usage(message.into())
+    Box::new(Usage(message.into()))
 }
 
 /// The value of `flag`, parsed; `<flag> needs a valid value` if it is missing or does not parse.

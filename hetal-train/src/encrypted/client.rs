@@ -1,7 +1,9 @@
-//! The client of encrypted training: holds the secret key and the plaintext data, encrypts
-//! the initial weights, the validation features and each mini-batch (in the seeded shuffled
-//! order of the plaintext trainer), decrypts the validation logits after each epoch, runs
-//! [`EarlyStopping`] and decrypts the final model.
+//! The in-memory client of encrypted training (tests, examples and benchmarks that keep both
+//! parties in one process without files; the two-party protocol over a job store is
+//! [`crate::protocol`]): holds the secret key and the plaintext data, encrypts the initial
+//! weights, the validation features and each mini-batch (in the one schedule of
+//! [`crate::schedule`], as the plaintext trainer visits them), decrypts the validation logits
+//! after each epoch, runs [`EarlyStopping`] and decrypts the final model.
 
 use super::messages::{
     ClientAnswer, EncryptedBatch, EncryptedModel, EncryptedValidation, InitialModel, ValidationOutputs,
@@ -9,7 +11,8 @@ use super::messages::{
 use super::{EncryptedTrainError, TrainingSetup};
 use crate::data::{one_hot, with_bias, Split};
 use crate::matrix::Matrix;
-use crate::plain::{epoch_batches, metrics, EarlyStopping, LinearModel, Metrics};
+use crate::plain::{metrics, EarlyStopping, LinearModel, Metrics};
+use crate::schedule::Schedule;
 use ckks_scheme::{Decryptor, Encoder, Encryptor, PublicKey, SecretKey};
 use hetal_linalg::{EncryptedMatrix, Tiling};
 use rand::SeedableRng;
@@ -29,13 +32,15 @@ pub struct TrainingClient {
     early: EarlyStopping,
     initialised: bool,
     epoch: usize,
+    schedule: Schedule,
     batches: Vec<Vec<usize>>,
 }
 
 /// Settings only the client knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientConfig {
-    /// Seed of the ChaCha20 stream of the initialisation and the shuffles (spec: 0).
+    /// Seed of the initial weights and of the schedule ([`Schedule::from_seed`]), as
+    /// [`crate::plain::TrainConfig::seed`] (spec: 0).
     pub seed: u64,
     /// Early-stopping patience (3 by default).
     pub patience: usize,
@@ -94,6 +99,7 @@ impl TrainingClient {
             early: EarlyStopping::new(config.patience),
             initialised: false,
             epoch: 0,
+            schedule: Schedule::from_seed(config.seed),
             batches: Vec::new(),
             setup,
         })
@@ -137,14 +143,14 @@ impl TrainingClient {
         Ok(EncryptedValidation { x: self.encrypt(&x, Tiling::None)? })
     }
 
-    /// Starts the next epoch: draws its permutation and cuts it into batches. Returns the
-    /// number of batches. Errors before [`Self::initial_model`].
+    /// Starts the next epoch: the fixed batches in the epoch's order. Returns the number of
+    /// batches. Errors before [`Self::initial_model`].
     pub fn begin_epoch(&mut self) -> Result<usize, EncryptedTrainError> {
         if !self.initialised {
             return Err(EncryptedTrainError::protocol("draw the initial model before the first epoch"));
         }
         self.epoch += 1;
-        self.batches = epoch_batches(self.train_y.len(), self.setup.batch, &mut self.rng);
+        self.batches = self.schedule.epoch(self.train_y.len(), self.setup.batch, self.epoch);
         Ok(self.batches.len())
     }
 

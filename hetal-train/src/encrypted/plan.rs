@@ -141,8 +141,8 @@ mod tests {
     /// An approximation whose first stage needs 2 levels of the logits is refused.
     #[test]
     fn refuses_a_softmax_deeper_at_entry() {
-        use crate::softmax::{HetalSoftmax, Refresh, SoftmaxError, SoftmaxRun, Stage, TiledLayout};
-        use ckks_scheme::{Ciphertext, Evaluator};
+        use crate::softmax::{HetalSoftmax, SoftmaxError, SoftmaxInput, SoftmaxRun, Stage, TiledLayout};
+        use ckks_scheme::Ciphertext;
         #[derive(Clone, Debug)]
         struct DeepEntry(HetalSoftmax);
         impl SoftmaxApproximation for DeepEntry {
@@ -160,14 +160,8 @@ mod tests {
             fn rotations(&self, layout: &TiledLayout) -> Vec<i64> {
                 self.0.rotations(layout)
             }
-            fn evaluate(
-                &self,
-                eval: &Evaluator,
-                refresh: &dyn Refresh,
-                layout: &TiledLayout,
-                x: &Ciphertext,
-            ) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError> {
-                self.0.evaluate(eval, refresh, layout, x)
+            fn evaluate(&self, input: SoftmaxInput<'_>) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError> {
+                self.0.evaluate(input)
             }
         }
         let deep = DeepEntry(HetalSoftmax::new(Default::default()).unwrap());

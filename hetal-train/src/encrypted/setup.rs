@@ -67,6 +67,20 @@ impl TrainingSetup {
         Ok(setup)
     }
 
+    /// The shape-only part of a setup (unit shape, layouts, rotations) for `classes` and
+    /// `features` in batches of `batch`: what key generation needs before any run is planned.
+    /// Its learning rate (1) and optimiser (Nesterov) belong to no run; use [`Self::new`] to
+    /// train.
+    pub fn for_shape(
+        classes: usize,
+        features: usize,
+        batch: usize,
+        params: &Parameters,
+        data_level: usize,
+    ) -> Result<Self, EncryptedTrainError> {
+        Self::new(classes, features, batch, 1.0, Optimizer::Nesterov, params, data_level)
+    }
+
     /// Padded classes `c`.
     pub fn padded_classes(&self) -> usize {
         padded_classes(self.classes)

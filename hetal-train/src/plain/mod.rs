@@ -16,4 +16,4 @@ pub use early_stopping::{Decision, EarlyStopping};
 pub use hyper::{paper_hyperparameters, Hyperparameters};
 pub use model::{metrics, LinearModel, Metrics};
 pub use optimizer::{NesterovSchedule, Optimizer, OptimizerState};
-pub use trainer::{epoch_batches, train, EpochReport, SoftmaxKind, TrainConfig, TrainError, TrainReport, Trainer};
+pub use trainer::{train, EpochReport, SoftmaxKind, TrainConfig, TrainError, TrainReport, Trainer};

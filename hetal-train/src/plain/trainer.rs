@@ -3,8 +3,8 @@
 use super::{EarlyStopping, LinearModel, Optimizer, OptimizerState};
 use crate::data::{one_hot, padded_classes, with_bias, Dataset, Split};
 use crate::matrix::Matrix;
+use crate::schedule::Schedule;
 use crate::softmax::{exact_softmax_row, SoftmaxApproximation};
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use thiserror::Error;
@@ -34,8 +34,10 @@ pub struct TrainConfig {
     pub optimizer: Optimizer,
     /// Softmax of the forward pass.
     pub softmax: SoftmaxKind,
-    /// Seed of the ChaCha20 stream for the initialisation and the shuffles (spec: 0).
+    /// Seed of the ChaCha20 stream of the initial weights (spec: 0).
     pub seed: u64,
+    /// The batch schedule ([`crate::schedule`]); `None`: [`Schedule::from_seed`] of `seed`.
+    pub schedule: Option<Schedule>,
     /// Early-stopping patience (`None`: train all `max_epochs`).
     pub patience: Option<usize>,
 }
@@ -50,8 +52,14 @@ impl TrainConfig {
             optimizer: Optimizer::Nesterov,
             softmax: SoftmaxKind::Exact,
             seed: 0,
+            schedule: None,
             patience: Some(3),
         }
+    }
+
+    /// The schedule of the run: [`Self::schedule`], or the one `seed` derives.
+    pub fn schedule(&self) -> Schedule {
+        self.schedule.unwrap_or_else(|| Schedule::from_seed(self.seed))
     }
 }
 
@@ -68,7 +76,7 @@ pub enum TrainError {
 }
 
 /// What one epoch produced.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochReport {
     /// Epoch number, from 1.
     pub epoch: usize,
@@ -154,14 +162,6 @@ impl Trainer {
     }
 }
 
-/// The batches of one epoch: a fresh permutation of `0..n` from `rng`, cut into chunks of
-/// `batch` (the last one may be shorter).
-pub fn epoch_batches(n: usize, batch: usize, rng: &mut ChaCha20Rng) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(rng);
-    order.chunks(batch).map(<[usize]>::to_vec).collect()
-}
-
 fn check(cfg: &TrainConfig, train: &Split) -> Result<(), TrainError> {
     let reason = if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
         format!("learning rate {} must be positive", cfg.lr)
@@ -176,7 +176,8 @@ fn check(cfg: &TrainConfig, train: &Split) -> Result<(), TrainError> {
 }
 
 /// Trains on `ds` (features already scaled, see [`crate::data::scale_features`]): Kaiming-He
-/// initialisation, then per epoch shuffled mini-batches and the optimiser's steps, the
+/// initialisation, then per epoch the schedule's fixed batches in that epoch's order
+/// ([`TrainConfig::schedule`], the encrypted protocol's schedule) and the optimiser's steps, the
 /// validation loss and accuracy, and the client's early-stopping decision. Returns the model of
 /// the best epoch.
 pub fn train(ds: &Dataset, cfg: &TrainConfig) -> Result<TrainReport, TrainError> {
@@ -188,10 +189,12 @@ pub fn train(ds: &Dataset, cfg: &TrainConfig) -> Result<TrainReport, TrainError>
     let mut trainer = Trainer::new(cfg, ds.classes, xb.cols, &mut rng);
     let mut client = cfg.patience.map(EarlyStopping::new);
     let (mut epochs, mut best) = (Vec::new(), (0, trainer.model.clone()));
+    let schedule = cfg.schedule();
+    let batches = schedule.batches(ds.train.len(), cfg.batch);
     for epoch in 1..=cfg.max_epochs {
         let (mut loss_sum, mut max_abs) = (0.0, 0.0f64);
-        let batches = epoch_batches(ds.train.len(), cfg.batch, &mut rng);
-        for idx in &batches {
+        for b in schedule.order(batches.len(), epoch) {
+            let idx = &batches[b];
             let (loss, m) = trainer.step(&xb.select_rows(idx), &y.select_rows(idx));
             loss_sum += loss;
             max_abs = max_abs.max(m);

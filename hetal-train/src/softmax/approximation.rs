@@ -55,6 +55,20 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+/// What an encrypted softmax runs on: the evaluator, the refresh hook between stages, the
+/// layout of the logits and the logits themselves.
+#[derive(Clone, Copy)]
+pub struct SoftmaxInput<'a> {
+    /// The evaluator (relinearization and the keys of [`SoftmaxApproximation::rotations`]).
+    pub eval: &'a Evaluator,
+    /// Called on an operand whenever the next stage needs more levels than it has.
+    pub refresh: &'a dyn Refresh,
+    /// The layout of the logits.
+    pub layout: &'a TiledLayout,
+    /// The logits.
+    pub x: &'a Ciphertext,
+}
+
 /// The stable name of a softmax approximation: what the job manifest records and `--softmax`
 /// selects. Serialized in kebab-case (`"hetal"`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -153,13 +167,7 @@ pub trait SoftmaxApproximation: SoftmaxApproximationClone + fmt::Debug + Send + 
     /// keys of [`Self::rotations`]. Returns the output and what the run did (levels per stage,
     /// refreshes). Errors if a stage is deeper than `refresh.output_level()`, on a missing key
     /// or a failed refresh.
-    fn evaluate(
-        &self,
-        eval: &Evaluator,
-        refresh: &dyn Refresh,
-        layout: &TiledLayout,
-        x: &Ciphertext,
-    ) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError>;
+    fn evaluate(&self, input: SoftmaxInput<'_>) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError>;
 }
 
 /// The boxed clone of a [`SoftmaxApproximation`], so that `Box<dyn SoftmaxApproximation>` is

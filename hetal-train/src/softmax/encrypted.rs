@@ -12,7 +12,10 @@
 //! `x' - m` in the shift) first bring the higher operand to the level and scale of the lower one
 //! with one constant product ([`Ctx::match_scale`]), which costs no level on the critical path.
 
-use super::{HetalSoftmax, Refresh, SoftmaxApproximation, SoftmaxConfig, SoftmaxError, SoftmaxId, Stage, TiledLayout};
+use super::{
+    HetalSoftmax, Refresh, SoftmaxApproximation, SoftmaxConfig, SoftmaxError, SoftmaxId, SoftmaxInput, Stage,
+    TiledLayout,
+};
 use ckks_scheme::{Chebyshev, Ciphertext, Encoder, Evaluator, Parameters, SCALE_TOLERANCE};
 
 /// What one encrypted softmax did: the levels each stage consumed (measured on the
@@ -85,7 +88,7 @@ impl EncryptedSoftmax {
         refresh: &dyn Refresh,
         x: &Ciphertext,
     ) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError> {
-        self.approximation.evaluate(eval, refresh, &self.layout, x)
+        self.approximation.evaluate(SoftmaxInput { eval, refresh, layout: &self.layout, x })
     }
 }
 
@@ -95,10 +98,7 @@ impl HetalSoftmax {
     /// encoded for the evaluator's parameters.
     pub(super) fn evaluate_encrypted(
         &self,
-        eval: &Evaluator,
-        refresh: &dyn Refresh,
-        layout: &TiledLayout,
-        x: &Ciphertext,
+        SoftmaxInput { eval, refresh, layout, x }: SoftmaxInput<'_>,
     ) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError> {
         layout.check_slots(eval.params().slots())?;
         let deepest = self.config.stages(layout.c).iter().map(|s| s.levels).max().unwrap_or(0);

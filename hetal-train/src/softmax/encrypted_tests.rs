@@ -80,18 +80,13 @@ fn run(
     (err, report, refresh.largest_seen())
 }
 
-/// The encrypted run of `approx` against its mirror, and the levels it consumed against its
-/// stage table (what the refresh plan and the step report read).
-fn check_approximation(
-    approx: &dyn SoftmaxApproximation,
-    s0: usize,
-    s1: usize,
-    classes: usize,
-    rows: usize,
-    range: f64,
-) {
-    let (err, report, largest) = run(approx, s0, s1, classes, rows, range, classes as u64);
+/// HETAL's encrypted run against its mirror, and the levels it consumed against its stage
+/// table (what the refresh plan and the step report read), which is the configuration's.
+fn check(s0: usize, s1: usize, classes: usize, rows: usize, range: f64) {
+    let approx = hetal();
     let c = padded_classes(classes);
+    assert_eq!(approx.stages(c), SoftmaxConfig::default().stages(c));
+    let (err, report, largest) = run(approx.as_ref(), s0, s1, classes, rows, range, classes as u64);
     eprintln!(
         "{} c = {c} ({classes} classes), {s0} x {s1}, range {range}: max error {err:.2e}, depth {}, refreshes {}, largest refreshed {largest:.3}",
         approx.id(),
@@ -103,13 +98,6 @@ fn check_approximation(
     assert_eq!(report.stages, approx.stages(c));
     assert_eq!(report.depth(), approx.depth(c));
     assert!(report.refreshes > 0);
-}
-
-fn check(s0: usize, s1: usize, classes: usize, rows: usize, range: f64) {
-    let approx = hetal();
-    // HETAL's table is the configuration's.
-    assert_eq!(approx.stages(padded_classes(classes)), SoftmaxConfig::default().stages(padded_classes(classes)));
-    check_approximation(approx.as_ref(), s0, s1, classes, rows, range);
 }
 
 #[test]
@@ -139,7 +127,10 @@ fn refuses_a_layout_that_does_not_fill_the_ciphertext() {
     let pt = Encoder::new(&f.params).encode_real(&[0.0], f.params.max_level(), f.params.default_scale()).unwrap();
     let ct = f.encryptor.lock().unwrap().encrypt(&pt).unwrap();
     let refresh = InsecureDecryptReencryptRefresh::new(&f.sk, &f.public, [7; 32], 1.0).unwrap();
-    assert!(matches!(hetal().evaluate(&f.eval, &refresh, &layout, &ct), Err(SoftmaxError::Layout { .. })));
+    assert!(matches!(
+        hetal().evaluate(SoftmaxInput { eval: &f.eval, refresh: &refresh, layout: &layout, x: &ct }),
+        Err(SoftmaxError::Layout { .. })
+    ));
 }
 
 /// The double's modelled bootstrapping error has the requested spread: refreshing zeros

@@ -4,9 +4,10 @@
 //! the circuit in `encrypted.rs`, the stage table in [`SoftmaxConfig::stages`].
 
 use super::{
-    Polynomials, Refresh, SoftmaxApproximation, SoftmaxConfig, SoftmaxError, SoftmaxId, SoftmaxRun, Stage, TiledLayout,
+    Polynomials, SoftmaxApproximation, SoftmaxConfig, SoftmaxError, SoftmaxId, SoftmaxInput, SoftmaxRun, Stage,
+    TiledLayout,
 };
-use ckks_scheme::{Ciphertext, Evaluator};
+use ckks_scheme::Ciphertext;
 
 /// HETAL's softmax approximation: its constants and its polynomials, shared by the `f64`
 /// mirror ([`HetalSoftmax::row`]) and the circuit ([`SoftmaxApproximation::evaluate`]), which
@@ -69,13 +70,7 @@ impl SoftmaxApproximation for HetalSoftmax {
 
     /// The circuit of `encrypted.rs`; refuses a refresh whose output level is below the
     /// deepest stage (or 2, what the max selection and the inverse steps need).
-    fn evaluate(
-        &self,
-        eval: &Evaluator,
-        refresh: &dyn Refresh,
-        layout: &TiledLayout,
-        x: &Ciphertext,
-    ) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError> {
-        self.evaluate_encrypted(eval, refresh, layout, x)
+    fn evaluate(&self, input: SoftmaxInput<'_>) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError> {
+        self.evaluate_encrypted(input)
     }
 }

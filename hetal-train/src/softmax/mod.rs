@@ -30,7 +30,7 @@ pub mod reference;
 mod refresh;
 
 pub use crate::data::padded_classes;
-pub use approximation::{SoftmaxApproximation, SoftmaxApproximationClone, SoftmaxId};
+pub use approximation::{SoftmaxApproximation, SoftmaxApproximationClone, SoftmaxId, SoftmaxInput};
 pub use bootstrap_refresh::{BootstrapRefresh, PublicRefresh};
 pub use config::{SoftmaxConfig, Stage, COMP_F, COMP_G, EXP_COEFFS};
 pub use encrypted::{EncryptedSoftmax, SoftmaxRun};

@@ -10,6 +10,7 @@ use ckks_scheme::{EvaluationKeys, Evaluator, KeyGenerator, Parameters, SecretKey
 use hetal_train::data::{load_npy_dir, scale_features, Dataset, Split};
 use hetal_train::encrypted::{ClientConfig, TrainingSetup};
 use hetal_train::plain::{Optimizer, SoftmaxKind, TrainConfig, Trainer};
+use hetal_train::schedule::Schedule;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::path::Path;
@@ -65,7 +66,7 @@ pub fn copy_sk(sk: &SecretKey) -> SecretKey {
 
 /// The plaintext reference trainer with the approximate softmax and its ChaCha20 stream, in
 /// the state the client starts from (initial weights drawn).
-pub fn reference(setup: &TrainingSetup, seed: u64) -> (Trainer, ChaCha20Rng) {
+pub fn reference(setup: &TrainingSetup, seed: u64) -> (Trainer, Schedule) {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let cfg = TrainConfig {
         optimizer: setup.optimizer,
@@ -74,7 +75,7 @@ pub fn reference(setup: &TrainingSetup, seed: u64) -> (Trainer, ChaCha20Rng) {
         ..TrainConfig::new(setup.lr, setup.batch)
     };
     let trainer = Trainer::new(&cfg, setup.classes, setup.inputs, &mut rng);
-    (trainer, rng)
+    (trainer, cfg.schedule())
 }
 
 /// The client configuration of the tests.

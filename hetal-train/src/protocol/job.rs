@@ -22,8 +22,9 @@
 //! file of another key or job is refused. Every JSON file is read with a size bound, and the
 //! manifest's counts are checked against each other before anything is sized by them.
 
-use crate::files::{read_json, write_json, Binding, FileError, Fingerprint, JobLock};
-use crate::task::{Hyper, TaskShape, TrainPreset};
+use super::task::{Hyper, TaskShape, TrainPreset};
+use super::ProtocolError;
+use crate::store::{read_json, write_json, Binding, FileError, Fingerprint, JobLock};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -64,6 +65,9 @@ pub struct JobManifest {
     pub key: Fingerprint,
     /// The job's own fingerprint (random, drawn by `hetal encrypt`).
     pub job: Fingerprint,
+    /// The softmax approximation the job trains with.
+    #[serde(default)]
+    pub softmax: crate::softmax::SoftmaxId,
 }
 
 /// `client/client.json`: the client's private state.
@@ -174,15 +178,12 @@ impl JobPaths {
     /// the server's and the client's folders), for `hetal encrypt --force`: a new job never
     /// inherits an old one's checkpoint, model or answers. Other files are left alone.
     pub fn clear(&self) -> Result<(), FileError> {
-        for dir in [self.0.join("batches"), self.server(), self.client()] {
-            match std::fs::remove_dir_all(&dir) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(FileError::io(&dir, e)),
-                _ => {}
-            }
-        }
-        for file in [self.manifest(), self.init(), self.val()] {
-            match std::fs::remove_file(&file) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(FileError::io(&file, e)),
+        let dirs = [self.0.join("batches"), self.server(), self.client()];
+        let files = [self.manifest(), self.init(), self.val()];
+        let removals = dirs.iter().map(|d| (d, std::fs::remove_dir_all(d)));
+        for (path, result) in removals.chain(files.iter().map(|f| (f, std::fs::remove_file(f)))) {
+            match result {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(FileError::io(path, e)),
                 _ => {}
             }
         }
@@ -216,30 +217,30 @@ impl JobManifest {
                 ),
             ));
         }
-        m.check().map_err(|reason| FileError::format(&path, reason))?;
+        m.check().map_err(|e| FileError::format(&path, e.to_string()))?;
         Ok(m)
     }
 
     /// Checks that the counts fit together and within bounds: the batches are those of the
     /// training rows, the hyperparameters are usable.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ProtocolError> {
         let t = &self.task;
         t.check()?;
         if !(1..=MAX_ROWS).contains(&self.train_rows) || !(1..=MAX_ROWS).contains(&self.val_rows) {
-            return Err(format!(
+            return Err(ProtocolError::usage(format!(
                 "{} training and {} validation rows (each 1..={MAX_ROWS})",
                 self.train_rows, self.val_rows
-            ));
+            )));
         }
         if t.batch == 0 || self.batches != self.train_rows.div_ceil(t.batch) {
-            return Err(format!(
+            return Err(ProtocolError::usage(format!(
                 "{} batches for {} training rows in batches of {}",
                 self.batches, self.train_rows, t.batch
-            ));
+            )));
         }
         self.hyper.check()?;
         if self.key.is_none() || self.job.is_none() {
-            return Err("the job has no key or job fingerprint".into());
+            return Err(ProtocolError::usage("the job has no key or job fingerprint"));
         }
         Ok(())
     }

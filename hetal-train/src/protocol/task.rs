@@ -1,14 +1,16 @@
 //! What client and server agree on for one training task: the parameter preset, the task
 //! shape (classes, features, batch), the hyperparameters, and the keys that shape needs.
 
-use ckks_scheme::circuits::bootstrap::{BootstrapConfig, Bootstrapper};
+use super::ProtocolError;
+use crate::encrypted::{EncryptedTrainError, TrainingSetup};
+use crate::plain::Optimizer;
+use ckks_scheme::circuits::bootstrap::{BootstrapConfig, BootstrapKeyPlan, Bootstrapper};
 use ckks_scheme::{Parameters, ParametersBuilder, Preset, SchemeError};
-use hetal_train::encrypted::{EncryptedTrainError, TrainingSetup};
-use hetal_train::plain::Optimizer;
 use serde::{Deserialize, Serialize};
 
-/// A bootstrappable parameter set for training, as named on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+/// A bootstrappable parameter set for training, named in files and on the command line by
+/// [`TrainPreset::name`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TrainPreset {
     /// N = 2^16, 128-bit secure (HE Standard, dense ternary key), 12 levels after each
@@ -41,6 +43,14 @@ impl TrainPreset {
     /// Builds the parameters (the secure one is checked against the security table).
     pub fn build(self) -> Result<Parameters, SchemeError> {
         self.preset().build()
+    }
+
+    /// Every training preset.
+    pub const ALL: [TrainPreset; 2] = [TrainPreset::BootstrapN16, TrainPreset::InsecureTrainN12];
+
+    /// The preset of a [`TrainPreset::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
     }
 
     /// The kebab-case name used on the command line and in files.
@@ -92,26 +102,26 @@ pub const MAX_LR: f64 = 1000.0;
 impl Hyper {
     /// Checks the values: a learning rate in `(0, MAX_LR]`, a known optimizer, a patience of at
     /// least 1, `1..=MAX_EPOCHS` epochs.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ProtocolError> {
         if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= MAX_LR) {
-            return Err(format!("learning rate {} is outside (0, {MAX_LR}]", self.lr));
+            return Err(ProtocolError::usage(format!("learning rate {} is outside (0, {MAX_LR}]", self.lr)));
         }
         self.optimizer()?;
         if self.patience == 0 {
-            return Err("patience 0: early stopping needs at least 1 epoch".into());
+            return Err(ProtocolError::usage("patience 0: early stopping needs at least 1 epoch"));
         }
         if !(1..=MAX_EPOCHS).contains(&self.max_epochs) {
-            return Err(format!("{} epochs (1..={MAX_EPOCHS})", self.max_epochs));
+            return Err(ProtocolError::usage(format!("{} epochs (1..={MAX_EPOCHS})", self.max_epochs)));
         }
         Ok(())
     }
 
     /// The optimizer.
-    pub fn optimizer(&self) -> Result<Optimizer, String> {
+    pub fn optimizer(&self) -> Result<Optimizer, ProtocolError> {
         match self.optimizer.as_str() {
             "nesterov" => Ok(Optimizer::Nesterov),
             "gd" => Ok(Optimizer::GradientDescent),
-            o => Err(format!("unknown optimizer '{o}' (nesterov or gd)")),
+            o => Err(ProtocolError::usage(format!("unknown optimizer '{o}' (nesterov or gd)"))),
         }
     }
 }
@@ -123,19 +133,41 @@ pub const MAX_FEATURES: usize = 1 << 20;
 /// The largest mini-batch.
 pub const MAX_BATCH: usize = 1 << 20;
 
+/// The keys a task shape needs (what `keygen` makes and the server's bundle holds): the
+/// rotations of a training step and bootstrapping's keys.
+pub struct KeyPlan {
+    /// The unit shape of every matrix of the task.
+    pub unit: hetal_linalg::UnitShape,
+    /// Every rotation step a training step uses (DiagABT, DiagATB, the softmax).
+    pub rotations: Vec<i64>,
+    /// Bootstrapping's keys.
+    pub bootstrap: BootstrapKeyPlan,
+}
+
 impl TaskShape {
+    /// The key plan of this shape under `params`: rotations depend on the shape and the
+    /// softmax layout only, never on the hyperparameters.
+    pub fn key_plan(&self, params: &Parameters) -> Result<KeyPlan, EncryptedTrainError> {
+        let boot = bootstrapper(params)?;
+        let setup = TrainingSetup::for_shape(self.classes, self.features, self.batch, params, boot.output_level())?;
+        // The circuit's encoded DFT matrices take GBs at N = 2^16 and key generation needs only
+        // its list of keys: `boot` is dropped here, before any key is made (peak 19.5 -> 15.7 GB
+        // at the Face Mask shape).
+        Ok(KeyPlan { unit: setup.unit()?, rotations: setup.rotation_steps()?, bootstrap: boot.key_plan() })
+    }
+
     /// Checks the shape read from a file before anything is sized by it: `2..=MAX_CLASSES`
     /// classes, `1..=MAX_FEATURES` features, a batch in `1..=MAX_BATCH`.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ProtocolError> {
         if !(2..=MAX_CLASSES).contains(&self.classes)
             || !(1..=MAX_FEATURES).contains(&self.features)
             || !(1..=MAX_BATCH).contains(&self.batch)
         {
-            return Err(format!(
+            return Err(ProtocolError::usage(format!(
                 "task of {} classes, {} features, batch {} (classes 2..={MAX_CLASSES}, features 1..={MAX_FEATURES}, \
                  batch 1..={MAX_BATCH})",
                 self.classes, self.features, self.batch
-            ));
+            )));
         }
         Ok(())
     }
@@ -148,7 +180,7 @@ impl TaskShape {
         data_level: usize,
         hyper: &Hyper,
     ) -> Result<TrainingSetup, EncryptedTrainError> {
-        let optimizer = hyper.optimizer().map_err(EncryptedTrainError::config)?;
+        let optimizer = hyper.optimizer().map_err(|e| EncryptedTrainError::config(e.to_string()))?;
         TrainingSetup::new(self.classes, self.features, self.batch, hyper.lr, optimizer, params, data_level)
     }
 }

@@ -9,8 +9,8 @@
 //! the parameters, never from a label), the bundle's fingerprint is recomputed from its public
 //! key, and a file with parts it should not have (a secret key appended to a bundle) is refused.
 
-use crate::files::{Binding, Container, FileError, FileKind, Fingerprint, ReadContainer};
-use crate::task::{TaskShape, TrainPreset};
+use super::task::{TaskShape, TrainPreset};
+use crate::store::{Binding, Container, FileError, FileKind, Fingerprint, ReadContainer};
 use ckks_scheme::circuits::bootstrap::BootstrapKeys;
 use ckks_scheme::security::SecurityLevel;
 use ckks_scheme::{EvaluationKeys, Parameters, SecretKey};
@@ -44,6 +44,8 @@ pub struct PublicBundle {
     pub bootstrap: BootstrapKeys,
     /// The fingerprint of its public key, computed on load.
     pub key: Fingerprint,
+    /// Where it was read from (named in errors), or `(in memory)`.
+    pub origin: std::path::PathBuf,
 }
 
 fn meta(preset: TrainPreset, task: &TaskShape, params: &Parameters) -> serde_json::Value {
@@ -58,7 +60,7 @@ fn meta(preset: TrainPreset, task: &TaskShape, params: &Parameters) -> serde_jso
 /// The task shape named in the metadata, checked.
 fn task_of(path: &Path, c: &ReadContainer) -> Result<TaskShape, FileError> {
     let task: TaskShape = c.meta_field(path, "task")?;
-    task.check().map_err(|reason| FileError::format(path, reason))?;
+    task.check().map_err(|e| FileError::format(path, e.to_string()))?;
     Ok(task)
 }
 
@@ -168,6 +170,35 @@ impl PublicBundle {
             ));
         }
         let bootstrap = BootstrapKeys::from_bytes(&params, parts[2]).map_err(|e| FileError::scheme(path, e))?;
-        Ok(Self { preset, task: task_of(path, &c)?, params, keys, bootstrap, key })
+        Ok(Self { preset, task: task_of(path, &c)?, params, keys, bootstrap, key, origin: path.into() })
     }
+}
+
+/// Makes a key pair for `task` under `preset`: the secret key file and the public bundle with
+/// exactly the rotations of the task's key plan, conjugation, and bootstrapping's keys.
+/// `seed` makes the keys reproducible (and predictable: tests and demos only); without it every
+/// draw uses OS entropy. `phase` hears what is being made, for progress displays.
+pub fn generate(
+    preset: TrainPreset,
+    task: &TaskShape,
+    seed: Option<u64>,
+    phase: &mut dyn FnMut(&str),
+) -> Result<(SecretKeyFile, PublicBundle), crate::protocol::ProtocolError> {
+    use ckks_scheme::KeyGenerator;
+    task.check()?;
+    let params = preset.build()?;
+    let plan = task.key_plan(&params)?;
+    phase("generating keys");
+    let mut kg = match seed {
+        Some(s) => KeyGenerator::from_seed(&params, crate::schedule::derived_seed(s, 1)),
+        None => KeyGenerator::new(&params),
+    };
+    let sk = kg.secret_key()?;
+    let mut keys = kg.evaluation_keys(&sk, &plan.rotations, true)?;
+    phase("generating bootstrapping keys");
+    let bootstrap = plan.bootstrap.generate_keys(&mut kg, &sk, &mut keys.galois)?;
+    let key = Fingerprint::of_public_key(&keys.public)?;
+    let origin = std::path::PathBuf::from("(in memory)");
+    let bundle = PublicBundle { preset, task: task.clone(), params: params.clone(), keys, bootstrap, key, origin };
+    Ok((SecretKeyFile { preset, task: task.clone(), params, sk, key }, bundle))
 }
