@@ -193,8 +193,10 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
         100.0 * (test_enc.accuracy - test_plain.accuracy)
     ))?;
     say(format!(
-        "time: {:.1} s in all, training {train_secs:.1} s ({steps} steps, {boots} bootstraps, {:.1} s per step)",
+        "time: {:.1} s in all, training {train_secs:.1} s ({steps} steps, {boots} bootstraps, {:.2} bootstraps and \
+         {:.1} s per step averaged over the run)",
         start.elapsed().as_secs_f64(),
+        boots as f64 / steps.max(1) as f64,
         train_secs / steps.max(1) as f64
     ))?;
 
@@ -216,6 +218,7 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
         "train_rows": ds.train.len(), "val_rows": ds.val.len(), "test_rows": ds.test.len(),
         "batch": batch, "lr": args.lr, "epochs": epochs.len(), "best_epoch": best_epoch,
         "stopped_early": stopped_early, "steps": steps, "bootstraps": boots,
+        "bootstraps_per_step": boots as f64 / steps.max(1) as f64,
         "test_accuracy_encrypted": test_enc.accuracy, "test_accuracy_plaintext": test_plain.accuracy,
         "max_abs_weight_difference_vs_plaintext_approx": max_dw,
         "model_fingerprint": crate::files::Fingerprint::of_bytes(

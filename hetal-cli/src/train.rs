@@ -92,15 +92,17 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
                 answer.display()
             )?;
         }
-        Outcome::AwaitingAnswer { epoch, steps, seconds, bootstraps, validation, answer } => {
+        Outcome::AwaitingAnswer { epoch, steps, seconds, bootstraps, bootstraps_per_step, validation, answer } => {
             if g.json {
                 let v = serde_json::json!({ "epoch": epoch, "steps": steps, "seconds": seconds,
-                    "bootstraps": bootstraps, "validation": validation, "waiting_for": answer });
+                    "bootstraps": bootstraps, "bootstraps_per_step": bootstraps_per_step,
+                    "validation": validation, "waiting_for": answer });
                 writeln!(out, "{v}")?;
             } else if !g.quiet {
                 writeln!(
                     out,
-                    "epoch {epoch}: {steps} steps in {seconds:.1} s ({bootstraps} bootstraps); validation outputs {}\n\
+                    "epoch {epoch}: {steps} steps in {seconds:.1} s ({bootstraps} bootstraps, \
+                     {bootstraps_per_step:.2} per step over the epoch); validation outputs {}\n\
                      next: the client runs `hetal decrypt validation`, then `hetal train --resume`",
                     validation.display()
                 )?;
@@ -109,16 +111,18 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
         Outcome::Finished { already: true, model, .. } => {
             writeln!(out, "training has ended; the encrypted model is {}", model.display())?;
         }
-        Outcome::Finished { epoch, best_epoch, model, bootstraps, seconds, .. } => {
+        Outcome::Finished { epoch, best_epoch, model, bootstraps, bootstraps_per_step, seconds, .. } => {
             if g.json {
                 let v = serde_json::json!({ "finished": true, "best_epoch": best_epoch,
-                    "model": model, "bootstraps": bootstraps, "seconds": seconds });
+                    "model": model, "bootstraps": bootstraps, "bootstraps_per_step": bootstraps_per_step,
+                    "seconds": seconds });
                 writeln!(out, "{v}")?;
             } else if !g.quiet {
                 writeln!(
                     out,
                     "training ended after epoch {epoch} (client's answer); model of epoch {best_epoch} written to {} \
-                     ({bootstraps} bootstraps, {seconds:.1} s of server time)",
+                     ({bootstraps} bootstraps, {bootstraps_per_step:.2} per step over the run, {seconds:.1} s of \
+                     server time)",
                     model.display()
                 )?;
             }

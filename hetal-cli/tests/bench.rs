@@ -87,6 +87,10 @@ fn bootstrap_suite_reports_precision_and_levels() {
     // InsecureBootstrapN12 leaves 4 computation levels after bootstrapping.
     assert_eq!(r["levels_left"], 4, "{r}");
     assert!(result(&doc, "keygen_bootstrap")["detail"].as_str().unwrap().contains("Galois keys"));
+    // SlotToCoeff first: input at level 3, the same 4 levels for computation above it.
+    let slim = result(&doc, "bootstrap_slim");
+    assert!(slim["precision_bits"].as_f64().unwrap() > 10.0, "{slim}");
+    assert_eq!((slim["level"].as_u64(), slim["levels_left"].as_u64()), (Some(3), Some(4)), "{slim}");
     assert!(doc.get("comparison").is_none());
 }
 

@@ -179,7 +179,8 @@ fn checkpoint_round_trip_and_resume() {
     let dir = std::env::temp_dir().join(format!("hetal-enctrain-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("server.ckpt");
-    let binding = Binding { key: Fingerprint([1; 16]), job: Fingerprint([2; 16]) };
+    let params_fp = Fingerprint::of_parameters(&run.params).unwrap();
+    let binding = Binding { params: params_fp, key: Fingerprint([1; 16]), job: Fingerprint([2; 16]) };
     checkpoint::save(&path, run.server.state(), binding).unwrap();
     let state = checkpoint::load(&path, &run.params, &binding).unwrap();
     assert_eq!((state.epoch, state.step, state.schedule), (0, 1, run.server.state().schedule));

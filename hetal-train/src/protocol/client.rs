@@ -160,7 +160,7 @@ pub fn encrypt_job(
     let setup = task.setup(params, data_level, &hyper)?;
     let unit = setup.unit()?;
     let c = setup.padded_classes();
-    let binding = Binding { key: key.key, job: seeds.job };
+    let binding = Binding { params: Fingerprint::of_parameters(params)?, key: key.key, job: seeds.job };
     let encoder = Encoder::new(params);
     let mut enc = SymmetricEncryptor::from_seed(&key.sk, seeds.encryption);
     let delta = params.default_scale();
@@ -205,6 +205,7 @@ pub fn encrypt_job(
         batches: batches.len(),
         shuffle_seed: seeds.shuffle,
         data_level,
+        params: binding.params,
         key: key.key,
         job: seeds.job,
         softmax: setup.softmax_id,
@@ -230,6 +231,11 @@ pub fn job_and_key(dir: &Path, key: &SecretKeyFile, key_path: &Path) -> Result<J
         return Err(
             FileError::Mismatch { path: key_path.into(), what: "key", expected: job.key, found: key.key }.into()
         );
+    }
+    let params = Fingerprint::of_parameters(&key.params)?;
+    if params != job.params {
+        let (expected, found) = (job.params, params);
+        return Err(FileError::Mismatch { path: key_path.into(), what: "parameters", expected, found }.into());
     }
     Ok(job)
 }
@@ -369,7 +375,7 @@ pub fn decrypt_model(
             path.display()
         )));
     }
-    let mut f = read_matrices(&path, &key.params, &Binding::key(job.key))?;
+    let mut f = read_matrices(&path, &key.params, &Binding::key(job.params, job.key))?;
     let epoch: usize = f.field(&path, "epoch").unwrap_or(0);
     let w = decrypt_matrix(key, &f.take(&path, "w")?)?;
     let (classes, inputs) = (job.task.classes, job.task.features + 1);

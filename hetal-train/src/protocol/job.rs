@@ -61,6 +61,8 @@ pub struct JobManifest {
     pub shuffle_seed: u64,
     /// Level the data is encrypted at.
     pub data_level: usize,
+    /// The fingerprint of the parameters ([`Fingerprint::of_parameters`]).
+    pub params: Fingerprint,
     /// The fingerprint of the key the job is encrypted under.
     pub key: Fingerprint,
     /// The job's own fingerprint (random, drawn by `hetal encrypt`).
@@ -239,15 +241,15 @@ impl JobManifest {
             )));
         }
         self.hyper.check()?;
-        if self.key.is_none() || self.job.is_none() {
-            return Err(ProtocolError::usage("the job has no key or job fingerprint"));
+        if self.params.is_none() || self.key.is_none() || self.job.is_none() {
+            return Err(ProtocolError::usage("the job lacks a parameter, key or job fingerprint"));
         }
         Ok(())
     }
 
     /// What every binary file of the job is bound to.
     pub fn binding(&self) -> Binding {
-        Binding { key: self.key, job: self.job }
+        Binding { params: self.params, key: self.key, job: self.job }
     }
 
     /// Writes `job.json`.

@@ -48,6 +48,18 @@ pub struct PublicBundle {
     pub origin: std::path::PathBuf,
 }
 
+/// The container of a key file: bound to the parameters and the key, the preset and task in its
+/// metadata.
+fn key_container(
+    path: &Path,
+    kind: FileKind,
+    (preset, task, params, key): (TrainPreset, &TaskShape, &Parameters, Fingerprint),
+    parts: Vec<Vec<u8>>,
+) -> Result<Container, FileError> {
+    let params_fp = Fingerprint::of_parameters(params).map_err(|e| FileError::scheme(path, e))?;
+    Ok(Container { kind, binding: Binding::key(params_fp, key), meta: meta(preset, task, params), parts })
+}
+
 fn meta(preset: TrainPreset, task: &TaskShape, params: &Parameters) -> serde_json::Value {
     serde_json::json!({
         "preset": preset,
@@ -85,6 +97,12 @@ fn preset_and_params(path: &Path, c: &ReadContainer, part: &[u8]) -> Result<(Tra
         ));
     }
     let params = Parameters::from_bytes(part).map_err(|e| FileError::scheme(path, e))?;
+    if Fingerprint::of_parameters(&params).map_err(|e| FileError::scheme(path, e))? != c.binding.params {
+        return Err(FileError::format(
+            path,
+            "the header's parameter fingerprint is not that of the parameters in the file",
+        ));
+    }
     let security = if preset.is_insecure() { SecurityLevel::Insecure } else { SecurityLevel::Classical128 };
     if *params.builder() != preset.builder() || params.security() != security {
         return Err(FileError::format(
@@ -109,13 +127,8 @@ impl SecretKeyFile {
             self.params.to_bytes().map_err(|e| FileError::scheme(path, e))?,
             self.sk.to_bytes().map_err(|e| FileError::scheme(path, e))?,
         ];
-        Container {
-            kind: FileKind::SecretKey,
-            binding: Binding::key(self.key),
-            meta: meta(self.preset, &self.task, &self.params),
-            parts,
-        }
-        .write(path, true)
+        key_container(path, FileKind::SecretKey, (self.preset, &self.task, &self.params, self.key), parts)?
+            .write(path, true)
     }
 
     /// Reads and checks the file.
@@ -139,13 +152,8 @@ impl PublicBundle {
             self.keys.to_bytes().map_err(|e| FileError::scheme(path, e))?,
             self.bootstrap.to_bytes(&self.params).map_err(|e| FileError::scheme(path, e))?,
         ];
-        Container {
-            kind: FileKind::PublicBundle,
-            binding: Binding::key(self.key),
-            meta: meta(self.preset, &self.task, &self.params),
-            parts,
-        }
-        .write(path, false)
+        key_container(path, FileKind::PublicBundle, (self.preset, &self.task, &self.params, self.key), parts)?
+            .write(path, false)
     }
 
     /// Reads and checks the bundle. A secret-key file is refused with a message that says the

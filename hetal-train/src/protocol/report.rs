@@ -50,6 +50,14 @@ impl TrainReport {
         self.steps.iter().map(|s| s.bootstraps.iter().sum::<usize>()).sum()
     }
 
+    /// Bootstraps per step averaged over the steps of `epoch`, or over the whole run for
+    /// `None`: the honest count, since the weights' periodic refresh hides from a single step.
+    pub fn bootstraps_per_step(&self, epoch: Option<usize>) -> f64 {
+        let steps: Vec<&StepRecord> = self.steps.iter().filter(|s| epoch.is_none_or(|e| s.epoch == e)).collect();
+        let total: usize = steps.iter().map(|s| s.bootstraps.iter().sum::<usize>()).sum();
+        total as f64 / steps.len().max(1) as f64
+    }
+
     /// Total seconds of steps and validation.
     pub fn seconds(&self) -> f64 {
         self.steps.iter().map(|s| s.seconds[0]).sum::<f64>() + self.validation_seconds.iter().sum::<f64>()

@@ -20,7 +20,9 @@ use crate::encrypted::{
 use crate::plain::Decision;
 use crate::schedule::epoch_order;
 use crate::softmax::BootstrapRefresh;
-use crate::store::{block_bytes, read_json, read_matrices, write_json, write_matrices, Binding, FileError};
+use crate::store::{
+    block_bytes, read_json, read_matrices, write_json, write_matrices, Binding, FileError, Fingerprint,
+};
 use ckks_scheme::{Evaluator, Parameters};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -41,6 +43,9 @@ pub enum Outcome {
         seconds: f64,
         /// Bootstraps of this epoch's steps.
         bootstraps: usize,
+        /// Bootstraps per step, averaged over every step of the epoch (also those of earlier
+        /// calls).
+        bootstraps_per_step: f64,
         /// The encrypted validation outputs for the client.
         validation: PathBuf,
         /// Where the client's answer is expected.
@@ -62,6 +67,8 @@ pub enum Outcome {
         model: PathBuf,
         /// Bootstraps of the whole run.
         bootstraps: usize,
+        /// Bootstraps per step, averaged over the whole run.
+        bootstraps_per_step: f64,
         /// Server seconds of the whole run.
         seconds: f64,
         /// Whether it had ended before this call.
@@ -126,6 +133,11 @@ impl ServerSession {
             return Err(
                 FileError::Mismatch { path: bundle.origin, what: "key", expected: job.key, found: bundle.key }.into()
             );
+        }
+        let params_fp = Fingerprint::of_parameters(&bundle.params)?;
+        if params_fp != job.params {
+            let (expected, found) = (job.params, params_fp);
+            return Err(FileError::Mismatch { path: bundle.origin, what: "parameters", expected, found }.into());
         }
         let params = bundle.params.clone();
         let mut setup = job.task.setup(&params, job.data_level, &job.hyper)?;
@@ -249,6 +261,7 @@ impl ServerSession {
             best_epoch: model.epoch,
             model: path,
             bootstraps: self.report.bootstraps(),
+            bootstraps_per_step: self.report.bootstraps_per_step(None),
             seconds: self.report.seconds(),
             already,
         })
@@ -273,6 +286,7 @@ impl ServerSession {
             steps,
             seconds: epoch_steps.iter().map(|s| s.seconds[0]).sum(),
             bootstraps: epoch_steps.iter().map(|s| s.bootstraps.iter().sum::<usize>()).sum(),
+            bootstraps_per_step: self.report.bootstraps_per_step(Some(epoch)),
             validation: self.paths.validation(epoch),
             answer: self.paths.answer(epoch),
         }

@@ -7,6 +7,7 @@
 //! | magic `HETALCLI` | 8 |
 //! | format version [`VERSION`] | 2 |
 //! | kind ([`FileKind`]) | 1 |
+//! | parameter fingerprint ([`Binding::params`]) | 16 |
 //! | key fingerprint ([`Binding::key`]) | 16 |
 //! | job fingerprint ([`Binding::job`], zero outside a job) | 16 |
 //! | metadata length, metadata (a JSON object) | 8 + n |
@@ -33,11 +34,11 @@ use std::path::Path;
 
 /// The magic bytes of every container file.
 pub const MAGIC: [u8; 8] = *b"HETALCLI";
-/// The container format version; loading refuses others. Version 2 added the key and job
-/// fingerprints.
+/// The container format version; loading refuses others. Version 2 added the parameter, key
+/// and job fingerprints.
 pub const VERSION: u16 = 2;
-/// Bytes before the metadata length: magic, version, kind, two fingerprints.
-const FIXED: usize = 8 + 2 + 1 + 16 + 16;
+/// Bytes before the metadata length: magic, version, kind, three fingerprints.
+const FIXED: usize = 8 + 2 + 1 + 3 * 16;
 /// Most bytes of metadata (JSON); real files hold a few kilobytes.
 const MAX_META: usize = 16 << 20;
 
@@ -126,6 +127,7 @@ impl Container {
         put(w, &MAGIC)?;
         put(w, &VERSION.to_le_bytes())?;
         put(w, &[self.kind as u8])?;
+        put(w, &self.binding.params.0)?;
         put(w, &self.binding.key.0)?;
         put(w, &self.binding.job.0)?;
         put(w, &(meta.len() as u64).to_le_bytes())?;
@@ -243,7 +245,11 @@ impl ReadContainer {
         if kind != expected {
             return Err(FileError::Kind { path: path.into(), expected: expected.describe(), found: kind.describe() });
         }
-        let binding = Binding { key: fingerprint(&body[11..27]), job: fingerprint(&body[27..43]) };
+        let binding = Binding {
+            params: fingerprint(&body[11..27]),
+            key: fingerprint(&body[27..43]),
+            job: fingerprint(&body[43..59]),
+        };
         let mut r = Reader { bytes: body, pos: FIXED, path };
         let meta_len = r.len("the metadata")?;
         if meta_len > MAX_META {
@@ -324,8 +330,8 @@ impl ReadContainer {
         Ok(self.parts().collect())
     }
 
-    /// Refuses a file bound to another key or job than `expected` (a [`Fingerprint::NONE`] job
-    /// in `expected` skips the job check).
+    /// Refuses a file bound to other parameters, another key or another job than `expected`
+    /// (a [`Fingerprint::NONE`] job in `expected` skips the job check).
     pub fn check_binding(&self, path: &Path, expected: &Binding) -> Result<(), FileError> {
         check_binding(path, &self.binding, expected)
     }
@@ -340,6 +346,9 @@ impl ReadContainer {
 /// the job check).
 pub fn check_binding(path: &Path, found: &Binding, expected: &Binding) -> Result<(), FileError> {
     let mismatch = |what, expected, found| FileError::Mismatch { path: path.into(), what, expected, found };
+    if found.params != expected.params {
+        return Err(mismatch("parameters", expected.params, found.params));
+    }
     if found.key != expected.key {
         return Err(mismatch("key", expected.key, found.key));
     }
@@ -377,7 +386,7 @@ mod tests {
     fn sample() -> Container {
         Container {
             kind: FileKind::Matrices,
-            binding: Binding { key: Fingerprint([1; 16]), job: Fingerprint([2; 16]) },
+            binding: Binding { params: Fingerprint([5; 16]), key: Fingerprint([1; 16]), job: Fingerprint([2; 16]) },
             meta: serde_json::json!({ "a": 1 }),
             parts: vec![vec![1, 2, 3], vec![], vec![9; 100]],
         }
@@ -412,10 +421,14 @@ mod tests {
         let p = Path::new("x.hmat");
         let back = ReadContainer::from_bytes(p, c.to_bytes(), FileKind::Matrices).unwrap();
         back.check_binding(p, &c.binding).unwrap();
-        back.check_binding(p, &Binding::key(c.binding.key)).unwrap();
-        let e = back.check_binding(p, &Binding::key(Fingerprint([3; 16]))).unwrap_err();
+        back.check_binding(p, &Binding::key(c.binding.params, c.binding.key)).unwrap();
+        let e = back.check_binding(p, &Binding::key(c.binding.params, Fingerprint([3; 16]))).unwrap_err();
         assert!(matches!(e, FileError::Mismatch { what: "key", .. }), "{e}");
-        let e = back.check_binding(p, &Binding { key: c.binding.key, job: Fingerprint([4; 16]) }).unwrap_err();
+        let e = back.check_binding(p, &Binding { job: Fingerprint([4; 16]), ..c.binding }).unwrap_err();
+        assert!(e.to_string().contains("job 04040404"), "{e}");
+        let e = back.check_binding(p, &Binding { params: Fingerprint([6; 16]), ..c.binding }).unwrap_err();
+        assert!(matches!(e, FileError::Mismatch { what: "parameters", .. }), "{e}");
+        let e = back.check_binding(p, &Binding { job: Fingerprint([4; 16]), ..c.binding }).unwrap_err();
         assert!(e.to_string().contains("job 04040404"), "{e}");
         assert_eq!(back.exact_parts(p, &["a", "b", "c"]).unwrap().len(), 3);
         let e = back.exact_parts(p, &["a", "b"]).unwrap_err();
@@ -436,7 +449,7 @@ mod tests {
         let mut body = MAGIC.to_vec();
         body.extend_from_slice(&VERSION.to_le_bytes());
         body.push(FileKind::Matrices as u8);
-        body.extend_from_slice(&[0; 32]);
+        body.extend_from_slice(&[0; 48]);
         body.extend_from_slice(&2u64.to_le_bytes());
         body.extend_from_slice(b"{}");
         body.extend_from_slice(&(1u64 << 60).to_le_bytes());

@@ -55,7 +55,7 @@ pub enum FileError {
     Mismatch {
         /// The file.
         path: PathBuf,
-        /// `key` or `job`.
+        /// `parameters`, `key` or `job`.
         what: &'static str,
         /// The fingerprint in use.
         expected: Fingerprint,

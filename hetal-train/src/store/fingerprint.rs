@@ -36,6 +36,12 @@ impl Fingerprint {
         Ok(Self::of_bytes(&pk.to_bytes()?))
     }
 
+    /// The fingerprint of a parameter set: of its serialized literal (chain, special primes,
+    /// scale, slots, secret distribution, name) and its security level.
+    pub fn of_parameters(params: &ckks_scheme::Parameters) -> Result<Self, SchemeError> {
+        Ok(Self::of_bytes(&params.to_bytes()?))
+    }
+
     /// A fresh random fingerprint (a job's).
     pub fn random(rng: &mut impl RngCore) -> Self {
         let mut out = [0u8; 16];
@@ -87,10 +93,12 @@ impl<'de> Deserialize<'de> for Fingerprint {
     }
 }
 
-/// What a file of a job is bound to: the key its ciphertexts are under and the job it belongs
-/// to ([`Fingerprint::NONE`] for files outside a job, such as keys).
+/// What a file is bound to: the parameters its CKKS objects are under, the key, and the job it
+/// belongs to ([`Fingerprint::NONE`] for files outside a job, such as keys).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Binding {
+    /// The parameters' fingerprint ([`Fingerprint::of_parameters`]).
+    pub params: Fingerprint,
     /// The key's fingerprint.
     pub key: Fingerprint,
     /// The job's fingerprint.
@@ -98,9 +106,9 @@ pub struct Binding {
 }
 
 impl Binding {
-    /// Bound to a key only (key files).
-    pub fn key(key: Fingerprint) -> Self {
-        Self { key, job: Fingerprint::NONE }
+    /// Bound to parameters and a key only (key files).
+    pub fn key(params: Fingerprint, key: Fingerprint) -> Self {
+        Self { params, key, job: Fingerprint::NONE }
     }
 }
 
