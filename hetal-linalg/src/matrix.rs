@@ -116,6 +116,20 @@ impl Matrix {
         Self { rows: indices.len(), cols: self.cols, data }
     }
 
+    /// The first `cols` columns (for example the real classes of logits whose padded columns
+    /// are to be ignored).
+    ///
+    /// # Panics
+    /// If `cols` exceeds [`Self::cols`].
+    pub fn leading_columns(&self, cols: usize) -> Self {
+        assert!(cols <= self.cols, "Matrix::leading_columns: {cols} of {} columns", self.cols);
+        let mut data = Vec::with_capacity(self.rows * cols);
+        for i in 0..self.rows {
+            data.extend_from_slice(&self.row(i)[..cols]);
+        }
+        Self { rows: self.rows, cols, data }
+    }
+
     /// `A^T`.
     pub fn transpose(&self) -> Self {
         Self::from_fn(self.cols, self.rows, |r, j| self.get(j, r))
@@ -300,6 +314,16 @@ mod tests {
         let b = Matrix::from_vec(2, 2, vec![1.5, 2.0, 3.0, 3.9]).unwrap();
         assert_eq!(a.max_abs_diff(&b), 4.0);
         assert_eq!(a.max_abs_diff(&a), 0.0);
+    }
+
+    #[test]
+    fn leading_columns_keep_each_row_prefix() {
+        let m = Matrix::from_fn(3, 4, |i, j| (10 * i + j) as f64);
+        let l = m.leading_columns(2);
+        assert_eq!((l.rows, l.cols), (3, 2));
+        assert_eq!(l.data, vec![0.0, 1.0, 10.0, 11.0, 20.0, 21.0]);
+        assert_eq!(m.leading_columns(4), m);
+        assert_eq!(m.leading_columns(0).data, Vec::<f64>::new());
     }
 
     #[test]

@@ -198,11 +198,7 @@ impl TrainingClient {
         if all.rows != self.val.len() || all.cols < self.setup.classes {
             return Err(EncryptedTrainError::protocol(format!("{} x {} validation logits", all.rows, all.cols)));
         }
-        let mut logits = Matrix::zeros(all.rows, self.setup.classes);
-        for i in 0..all.rows {
-            logits.row_mut(i).copy_from_slice(&all.row(i)[..self.setup.classes]);
-        }
-        let m = metrics(&logits, &self.val.y);
+        let m = metrics(&all.leading_columns(self.setup.classes), &self.val.y);
         let decision = self.early.observe(self.epoch, m.loss);
         let best_so_far = self.early.best_epoch() == Some(self.epoch);
         Ok((ClientAnswer { epoch: self.epoch, decision, best_so_far }, m))

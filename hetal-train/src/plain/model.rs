@@ -38,12 +38,7 @@ impl LinearModel {
 
     /// Logits `X W^T` of bias-augmented inputs (`n x b`), real classes only (`n x classes`).
     pub fn logits_biased(&self, xb: &Matrix) -> Matrix {
-        let all = xb.mul_transposed(&self.w);
-        let mut out = Matrix::zeros(all.rows, self.classes);
-        for i in 0..all.rows {
-            out.row_mut(i).copy_from_slice(&all.row(i)[..self.classes]);
-        }
-        out
+        xb.mul_transposed(&self.w).leading_columns(self.classes)
     }
 
     /// Cross-entropy (exact softmax over the real classes) and accuracy on `split`.

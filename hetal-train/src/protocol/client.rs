@@ -24,12 +24,11 @@ use std::path::{Path, PathBuf};
 /// the job's fingerprint and the encryption randomness.
 #[derive(Clone, Debug)]
 pub struct JobSeeds {
-    /// Seed of the fixed batches (the client's secret).
-    pub batch: u64,
+    /// The batch schedule: its batch seed is the client's secret, its shuffle seed is public
+    /// (in `job.json`).
+    pub schedule: Schedule,
     /// Seed of the initial weights.
     pub init: u64,
-    /// Seed of the per-epoch batch order (public, in `job.json`).
-    pub shuffle: u64,
     /// The job's fingerprint.
     pub job: Fingerprint,
     /// Seed of the encryption randomness.
@@ -40,11 +39,11 @@ impl JobSeeds {
     /// Seeds derived from `seed` (reproducible, so predictable: tests and demos), or from OS
     /// entropy.
     pub fn derive(seed: Option<u64>) -> Self {
-        let word = |tag: u64| match seed {
-            Some(s) => derived_word(s, tag),
-            None => ChaCha20Rng::from_entropy().next_u64(),
+        let entropy = || ChaCha20Rng::from_entropy().next_u64();
+        let (schedule, init) = match seed {
+            Some(s) => (Schedule::from_seed(s), derived_word(s, 3)),
+            None => (Schedule { batch_seed: entropy(), shuffle_seed: entropy() }, entropy()),
         };
-        let (batch, init, shuffle) = (word(2), word(3), word(4));
         let (job, encryption) = match seed {
             Some(s) => (Fingerprint(derived_seed(s, 6)[..16].try_into().expect("16 bytes")), derived_seed(s, 5)),
             None => {
@@ -53,7 +52,7 @@ impl JobSeeds {
                 (Fingerprint::random(&mut rand::rngs::OsRng), e)
             }
         };
-        Self { batch, init, shuffle, job, encryption }
+        Self { schedule, init, job, encryption }
     }
 }
 
@@ -94,7 +93,7 @@ fn encrypt_blocks(
     scale: f64,
 ) -> Result<Vec<Vec<u8>>, ProtocolError> {
     let mut out = Vec::with_capacity(layout.blocks());
-    for v in layout.pack(m).map_err(crate::encrypted::EncryptedTrainError::from)? {
+    for v in layout.pack(m)? {
         out.push(enc.encrypt(&encoder.encode_real(&v, level, scale)?)?.to_bytes()?);
     }
     Ok(out)
@@ -164,17 +163,16 @@ pub fn encrypt_job(
     let encoder = Encoder::new(params);
     let mut enc = SymmetricEncryptor::from_seed(&key.sk, seeds.encryption);
     let delta = params.default_scale();
-    let layout_err = |e| ProtocolError::from(crate::encrypted::EncryptedTrainError::from(e));
 
-    let batches = Schedule { batch_seed: seeds.batch, shuffle_seed: seeds.shuffle }.batches(ds.train.len(), task.batch);
+    let batches = seeds.schedule.batches(ds.train.len(), task.batch);
     let total = batches.len() + 2;
     let xb = with_bias(&ds.train.x);
     let y = one_hot(&ds.train.y, c);
     let mut bytes = 0u64;
     for (k, idx) in batches.iter().enumerate() {
         let (x, yb) = (xb.select_rows(idx), y.select_rows(idx));
-        let lx = BlockLayout::new(x.rows, x.cols, unit, Tiling::None).map_err(layout_err)?;
-        let ly = BlockLayout::new(yb.rows, c, unit, Tiling::Horizontal { period: c }).map_err(layout_err)?;
+        let lx = BlockLayout::new(x.rows, x.cols, unit, Tiling::None)?;
+        let ly = BlockLayout::new(yb.rows, c, unit, Tiling::Horizontal { period: c })?;
         let bx = encrypt_blocks(&x, &lx, data_level, &encoder, &mut enc, delta)?;
         let by = encrypt_blocks(&yb, &ly, data_level, &encoder, &mut enc, delta)?;
         let meta = extra(&[("role", "batch".into()), ("index", k.into()), ("rows", idx.len().into())]);
@@ -183,12 +181,12 @@ pub fn encrypt_job(
         progress(k + 1, total);
     }
     let xv = with_bias(&ds.val.x);
-    let lv = BlockLayout::new(xv.rows, xv.cols, unit, Tiling::None).map_err(layout_err)?;
+    let lv = BlockLayout::new(xv.rows, xv.cols, unit, Tiling::None)?;
     let bv = encrypt_blocks(&xv, &lv, data_level, &encoder, &mut enc, delta)?;
     bytes += write_matrices(&paths.val(), binding, &[("x", &lv, bv)], extra(&[("role", "validation".into())]))?;
     progress(total - 1, total);
     let w0 = initial_model(task.classes, setup.inputs, seeds.init);
-    let lw = BlockLayout::new(c, setup.inputs, unit, Tiling::Vertical { period: c }).map_err(layout_err)?;
+    let lw = BlockLayout::new(c, setup.inputs, unit, Tiling::Vertical { period: c })?;
     let bw = encrypt_blocks(&w0.w, &lw, data_level, &encoder, &mut enc, delta)?;
     bytes += write_matrices(&paths.init(), binding, &[("w", &lw, bw)], extra(&[("role", "initial model".into())]))?;
     progress(total, total);
@@ -203,7 +201,7 @@ pub fn encrypt_job(
         train_rows: ds.train.len(),
         val_rows: ds.val.len(),
         batches: batches.len(),
-        shuffle_seed: seeds.shuffle,
+        shuffle_seed: seeds.schedule.shuffle_seed,
         data_level,
         params: binding.params,
         key: key.key,
@@ -213,7 +211,7 @@ pub fn encrypt_job(
     let client = ClientState {
         data: data.source,
         feature_scale: scale.divisor,
-        batch_seed: seeds.batch,
+        batch_seed: seeds.schedule.batch_seed,
         init_seed: seeds.init,
         val_labels: ds.val.y.clone(),
         class_names: data.class_names,
@@ -242,10 +240,7 @@ pub fn job_and_key(dir: &Path, key: &SecretKeyFile, key_path: &Path) -> Result<J
 
 /// Decrypts an encrypted matrix with the client's key.
 pub fn decrypt_matrix(key: &SecretKeyFile, m: &EncryptedMatrix) -> Result<Matrix, ProtocolError> {
-    let d = m
-        .decrypt(&Encoder::new(&key.params), &Decryptor::new(&key.sk))
-        .map_err(crate::encrypted::EncryptedTrainError::from)?;
-    Ok(d)
+    Ok(m.decrypt(&Encoder::new(&key.params), &Decryptor::new(&key.sk))?)
 }
 
 /// The client's answer to one epoch.
@@ -301,11 +296,7 @@ pub fn answer_validation(
             client.val_labels.len()
         )));
     }
-    let mut logits = Matrix::zeros(all.rows, classes);
-    for i in 0..all.rows {
-        logits.row_mut(i).copy_from_slice(&all.row(i)[..classes]);
-    }
-    let m = metrics(&logits, &client.val_labels);
+    let m = metrics(&all.leading_columns(classes), &client.val_labels);
     let mut history: Vec<HistoryEntry> = read_history(&paths)?.into_iter().filter(|h| h.epoch < epoch).collect();
     if history.len() + 1 != epoch {
         return Err(ProtocolError::usage(format!(
@@ -407,11 +398,7 @@ pub fn plaintext_run(
     approx: bool,
 ) -> Result<TrainReport, ProtocolError> {
     let softmax = if approx {
-        SoftmaxKind::Approx(
-            job.softmax
-                .build(crate::softmax::SoftmaxConfig::default())
-                .map_err(crate::encrypted::EncryptedTrainError::from)?,
-        )
+        SoftmaxKind::Approx(job.softmax.build(crate::softmax::SoftmaxConfig::default())?)
     } else {
         SoftmaxKind::Exact
     };

@@ -40,6 +40,20 @@ pub enum ProtocolError {
     },
 }
 
+// The layers below encrypted training reach the protocol through it, as they do in the
+// encrypted trainer: one path, not a variant per layer.
+impl From<hetal_linalg::LinalgError> for ProtocolError {
+    fn from(e: hetal_linalg::LinalgError) -> Self {
+        Self::Train(e.into())
+    }
+}
+
+impl From<crate::softmax::SoftmaxError> for ProtocolError {
+    fn from(e: crate::softmax::SoftmaxError) -> Self {
+        Self::Train(e.into())
+    }
+}
+
 impl ProtocolError {
     /// A [`ProtocolError::Mismatch`].
     pub fn mismatch(reason: impl Into<String>) -> Self {

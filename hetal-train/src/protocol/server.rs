@@ -151,8 +151,7 @@ impl ServerSession {
             )));
         }
         let keys = Arc::new(bundle.keys);
-        let refresh = BootstrapRefresh::new(Evaluator::new(keys.clone()), boot, bundle.bootstrap)
-            .map_err(crate::encrypted::EncryptedTrainError::from)?;
+        let refresh = BootstrapRefresh::new(Evaluator::new(keys.clone()), boot, bundle.bootstrap)?;
         let eval = Evaluator::new(keys);
         let mut val = read_matrices(&paths.val(), &params, &binding)?;
         let validation = EncryptedValidation { x: val.take(&paths.val(), "x")? };
