@@ -108,6 +108,9 @@ pub struct BenchArgs {
     /// `hetal-cli/data/peers.json`): prints ours / peer for each operation present in both.
     #[arg(long, value_name = "PEERS.json")]
     pub compare: Option<PathBuf>,
+    /// Softmax approximation of the `train` suite.
+    #[arg(long, value_parser = crate::preset::softmax(), default_value = "hetal")]
+    pub softmax: hetal_train::softmax::SoftmaxId,
 }
 
 /// What can make the bench fail.
@@ -357,7 +360,7 @@ pub fn run(args: &BenchArgs, g: &Global, out: &mut dyn Write) -> Result<(), Benc
             Suite::Ops => ops::run(&mut ctx, args.hoist as usize)?,
             Suite::Bootstrap => bootstrap::run(&mut ctx)?,
             Suite::Matmul => matmul::run(&mut ctx, args.shape, args.level)?,
-            Suite::Train => train::run(&mut ctx, preset_arg)?,
+            Suite::Train => train::run(&mut ctx, preset_arg, args.softmax)?,
         }
     }
     let comparison = peer_table.as_ref().map(|p| (p.source.as_deref(), peers::compare(p, &report.records)));

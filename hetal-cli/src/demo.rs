@@ -46,6 +46,9 @@ pub struct DemoArgs {
     /// Use only the first N validation rows (0: all).
     #[arg(long, default_value_t = 0)]
     pub val_rows: usize,
+    /// Softmax approximation.
+    #[arg(long, value_parser = crate::preset::softmax(), default_value = "hetal")]
+    pub softmax: hetal_train::softmax::SoftmaxId,
     /// Folder for the JSON report and the SVG plot.
     #[arg(long, default_value = "demo-output")]
     pub out: PathBuf,
@@ -123,7 +126,8 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
         source: format!("embedded:{}", crate::embedded::NAME),
         class_names: crate::embedded::class_names(),
     };
-    let enc = encrypt_job(&job_dir, true, &secret, data, hyper, &JobSeeds::derive(Some(seed)), &mut |_, _| {})?;
+    let enc =
+        encrypt_job(&job_dir, true, &secret, data, hyper, args.softmax, &JobSeeds::derive(Some(seed)), &mut |_, _| {})?;
     say(format!(
         "[client] features scaled by 1/{:.3}; unit shape {} x {}; {} batches, validation and W_0 encrypted: {:.1} MB \
          for the server",

@@ -47,6 +47,9 @@ pub struct EncryptArgs {
     /// Replace an existing job directory's files.
     #[arg(long)]
     pub force: bool,
+    /// Softmax approximation the server trains with (recorded in job.json).
+    #[arg(long, value_parser = crate::preset::softmax(), default_value = "hetal")]
+    pub softmax: hetal_train::softmax::SoftmaxId,
 }
 
 /// Runs `hetal encrypt`.
@@ -65,7 +68,8 @@ pub fn run(args: &EncryptArgs, g: &Global, out: &mut dyn Write) -> Result<(), Bo
     let data = JobData { dataset, source: describe(&args.data), class_names };
     let (train_rows, val_rows) = (data.dataset.train.len(), data.dataset.val.len());
     let bar = Progress::bar(g, 0, "encrypting");
-    let s = encrypt_job(&args.job, args.force, &key, data, hyper, &JobSeeds::derive(g.seed), &mut |done, total| {
+    let seeds = JobSeeds::derive(g.seed);
+    let s = encrypt_job(&args.job, args.force, &key, data, hyper, args.softmax, &seeds, &mut |done, total| {
         bar.set_length(total as u64);
         bar.set(done as u64);
     })?;

@@ -45,3 +45,20 @@ pub fn train_preset() -> impl clap::builder::TypedValueParser<Value = hetal_trai
     clap::builder::PossibleValuesParser::new(values)
         .map(|name: String| TrainPreset::from_name(&name).expect("clap passes only listed names"))
 }
+
+/// The softmax approximations (`--softmax` of `encrypt`, `demo` and `bench --suite train`), by
+/// their names in job files.
+pub fn softmax() -> impl clap::builder::TypedValueParser<Value = hetal_train::softmax::SoftmaxId> {
+    use clap::builder::TypedValueParser;
+    use hetal_train::softmax::SoftmaxId;
+    let values = SoftmaxId::ALL.map(|id| {
+        clap::builder::PossibleValue::new(id.as_str()).help(match id {
+            SoftmaxId::Hetal => "the paper's: approximate max, domain extension, Goldschmidt (62 levels for c = 4, 82 for 16)",
+            SoftmaxId::NormalizeAndSquare => {
+                "Cho et al. 2024: exp(x/128) squared 7 times with normalisations (31 levels up to 3 classes, 45 up to 10)"
+            }
+        })
+    });
+    clap::builder::PossibleValuesParser::new(values)
+        .map(|name: String| name.parse().expect("clap passes only listed names"))
+}

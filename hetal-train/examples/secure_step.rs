@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release -p hetal-train --example secure_step -- <dataset dir>
 //!     [--classes K] [--features F] [--batch N] [--steps S] [--lr X]
+//!     [--softmax hetal|normalize-and-square]
 //! ```
 //!
 //! The paper's shapes (spec section 7): MNIST is `--classes 10 --features 768 --batch 1024`,
@@ -23,7 +24,7 @@ use hetal_train::data::{load_npy_dir, one_hot, scale_features, with_bias, Datase
 use hetal_train::encrypted::{ClientConfig, TrainingClient, TrainingServer, TrainingSetup};
 use hetal_train::matrix::Matrix;
 use hetal_train::plain::{Optimizer, SoftmaxKind, TrainConfig, Trainer};
-use hetal_train::softmax::{BootstrapRefresh, SoftmaxApprox};
+use hetal_train::softmax::{BootstrapRefresh, SoftmaxId};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::path::PathBuf;
@@ -38,6 +39,7 @@ struct Options {
     batch: usize,
     steps: usize,
     lr: f64,
+    softmax: SoftmaxId,
 }
 
 /// CKKS's allocator: buffers of tens of MB are reused instead of page-faulted in again.
@@ -46,7 +48,15 @@ static GLOBAL: ckks_scheme::allocator::MiMalloc = ckks_scheme::allocator::MiMall
 
 fn options() -> Result<Options, ExampleError> {
     let mut args = std::env::args().skip(1);
-    let mut o = Options { dir: PathBuf::new(), classes: None, features: None, batch: 512, steps: 1, lr: 1.0 };
+    let mut o = Options {
+        dir: PathBuf::new(),
+        classes: None,
+        features: None,
+        batch: 512,
+        steps: 1,
+        lr: 1.0,
+        softmax: SoftmaxId::Hetal,
+    };
     let mut dir = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -55,6 +65,7 @@ fn options() -> Result<Options, ExampleError> {
             "--batch" => o.batch = parse("--batch", args.next())?,
             "--steps" => o.steps = parse("--steps", args.next())?,
             "--lr" => o.lr = parse("--lr", args.next())?,
+            "--softmax" => o.softmax = parse("--softmax", args.next())?,
             flag if flag.starts_with("--") => return Err(usage(format!("unknown option {flag}"))),
             path => dir = Some(PathBuf::from(path)),
         }
@@ -100,7 +111,7 @@ fn run() -> Result<(), ExampleError> {
     let t = Instant::now();
     let params = Preset::BootstrapN16.build()?;
     let bootstrapper = Bootstrapper::new(&params, BootstrapConfig::standard())?;
-    let setup = TrainingSetup::new(
+    let mut setup = TrainingSetup::new(
         classes,
         features,
         o.batch,
@@ -109,9 +120,10 @@ fn run() -> Result<(), ExampleError> {
         &params,
         bootstrapper.output_level(),
     )?;
+    setup.softmax_id = o.softmax;
     let unit = setup.unit()?;
     println!(
-        "{}: shape batch {} x {} inputs, {} classes (c = {}), unit {} x {}; {}",
+        "{}: shape batch {} x {} inputs, {} classes (c = {}), unit {} x {}, softmax {} ({} levels); {}",
         ds.name,
         o.batch,
         setup.inputs,
@@ -119,6 +131,8 @@ fn run() -> Result<(), ExampleError> {
         setup.padded_classes(),
         unit.s0,
         unit.s1,
+        o.softmax,
+        setup.softmax_approximation()?.depth(classes),
         params.summary()
     );
 
@@ -145,10 +159,8 @@ fn run() -> Result<(), ExampleError> {
     println!("keys, encryption and setup: {:.1} s", t.elapsed().as_secs_f64());
 
     let mut rng = ChaCha20Rng::seed_from_u64(0);
-    let cfg = TrainConfig {
-        softmax: SoftmaxKind::Approx(Box::new(SoftmaxApprox::new(setup.softmax.clone())?)),
-        ..TrainConfig::new(o.lr, o.batch)
-    };
+    let cfg =
+        TrainConfig { softmax: SoftmaxKind::Approx(setup.softmax_approximation()?), ..TrainConfig::new(o.lr, o.batch) };
     let mut trainer = Trainer::new(&cfg, classes, setup.inputs, &mut rng);
     let xb = with_bias(&ds.train.x);
     let y = one_hot(&ds.train.y, setup.padded_classes());

@@ -10,7 +10,7 @@ use enc_common::*;
 use hetal_train::data::{one_hot, with_bias, Dataset};
 use hetal_train::encrypted::{checkpoint, run_in_process, TrainingClient, TrainingServer, TrainingSetup};
 use hetal_train::plain::{Decision, Optimizer};
-use hetal_train::softmax::InsecureDecryptReencryptRefresh;
+use hetal_train::softmax::{InsecureDecryptReencryptRefresh, SoftmaxId};
 use hetal_train::store::{Binding, Fingerprint};
 
 /// Weights max abs difference allowed between the encrypted run and the plaintext reference
@@ -38,8 +38,13 @@ struct Run {
 }
 
 fn start(ds: Dataset, lr: f64, batch: usize, optimizer: Optimizer) -> Run {
+    start_with(ds, lr, batch, optimizer, SoftmaxId::Hetal)
+}
+
+fn start_with(ds: Dataset, lr: f64, batch: usize, optimizer: Optimizer, softmax: SoftmaxId) -> Run {
     let params = params();
-    let setup = setup(&ds, &params, lr, batch, optimizer, params.max_level());
+    let mut setup = setup(&ds, &params, lr, batch, optimizer, params.max_level());
+    setup.softmax_id = softmax;
     let (sk, keys) = keys(&params, &setup, 9);
     let double = InsecureDecryptReencryptRefresh::new(&sk, &keys.public, [4; 32], 1.0 + 1e-6).unwrap();
     let mut client = TrainingClient::new(sk, &keys.public, setup.clone(), &ds.train, &ds.val, client_config()).unwrap();
@@ -53,7 +58,11 @@ fn start(ds: Dataset, lr: f64, batch: usize, optimizer: Optimizer) -> Run {
 /// after every step the decrypted weights equal the reference trainer's within
 /// [`STEP_TOLERANCE`]; every step keeps the weights at level >= 4 for the next one.
 fn steps_agree(optimizer: Optimizer) {
-    let mut run = start(digits_subset(96, 40, 10), 1.0, 32, optimizer);
+    steps_agree_with(optimizer, SoftmaxId::Hetal, 10, STEP_TOLERANCE);
+}
+
+fn steps_agree_with(optimizer: Optimizer, softmax: SoftmaxId, classes: usize, tolerance: f64) {
+    let mut run = start_with(digits_subset(96, 40, classes), 1.0, 32, optimizer, softmax);
     let (mut trainer, schedule) = reference(&run.setup, 0);
     let w0 = run.client.decrypt(run.server.weights()).unwrap();
     assert!(w0.max_abs_diff(&trainer.model.w) < 1e-6);
@@ -73,18 +82,28 @@ fn steps_agree(optimizer: Optimizer) {
             "{optimizer:?} step {k}: max |W_enc - W_ref| = {diff:.2e}, refreshes {:?}, levels {:?}, {:?}",
             report.refreshes, report.levels, report.timings
         );
-        assert!(diff < STEP_TOLERANCE, "step {k}: {diff:e}");
+        assert!(diff < tolerance, "step {k}: {diff:e}");
         assert!(report.levels.weights_out >= 4);
-        assert_eq!(report.levels.softmax_depth, run.setup.softmax_approximation().unwrap().depth(16));
+        assert_eq!(report.levels.softmax_depth, run.setup.softmax_approximation().unwrap().depth(classes));
         assert!(report.refreshes.softmax > 0);
         // Padded classes stay exactly zero in the reference, and near zero encrypted.
-        assert!(w.data[10 * w.cols..].iter().all(|v| v.abs() < 1e-6));
+        let padded = w.data[classes * w.cols..].iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(padded < tolerance / 10.0, "padded weights up to {padded:e}");
     }
 }
 
 #[test]
 fn nesterov_steps_match_the_plaintext_reference() {
     steps_agree(Optimizer::Nesterov);
+}
+
+/// Normalize-and-square, the Chebyshev form (10 classes) and the root form (3 classes): its 7
+/// squarings amplify the softmax's CKKS noise 128 times (docs/SOFTMAX.md), so the weights
+/// follow the reference to 1e-4 instead of 1e-5 (measured below 3e-5).
+#[test]
+fn normalize_and_square_steps_match_the_plaintext_reference() {
+    steps_agree_with(Optimizer::Nesterov, SoftmaxId::NormalizeAndSquare, 10, 1e-4);
+    steps_agree_with(Optimizer::Nesterov, SoftmaxId::NormalizeAndSquare, 3, 1e-4);
 }
 
 #[test]

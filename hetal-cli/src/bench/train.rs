@@ -8,6 +8,7 @@ use crate::demo::{run as demo, DemoArgs};
 use crate::global::Global;
 use crate::preset::PresetArg;
 use hetal_train::protocol::task::TrainPreset;
+use hetal_train::softmax::SoftmaxId;
 
 /// Encrypted and plaintext weights after one step differ by bootstrapping noise (about 1e-5
 /// measured); a wrong step is off by the size of the update.
@@ -15,7 +16,7 @@ const MAX_WEIGHT_ERROR: f64 = 1e-3;
 
 /// Runs the suite at the training preset matching `preset` (`bootstrap-n16`, or
 /// `insecure-bootstrap-n12` for the insecure test preset of the same shape).
-pub fn run(ctx: &mut Ctx<'_, '_>, preset: PresetArg) -> Result<(), BenchError> {
+pub fn run(ctx: &mut Ctx<'_, '_>, preset: PresetArg, softmax: SoftmaxId) -> Result<(), BenchError> {
     let train_preset = match preset {
         PresetArg::BootstrapN16 => TrainPreset::BootstrapN16,
         PresetArg::InsecureBootstrapN12 => TrainPreset::InsecureTrainN12,
@@ -33,6 +34,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, preset: PresetArg) -> Result<(), BenchError> {
         val_rows: 16,
         out: out.clone(),
         export_data: None,
+        softmax,
     };
     let g = Global { threads: None, seed: Some(ctx.seed), quiet: true, verbose: false, json: true };
     let mut sink = Vec::new();
@@ -54,7 +56,8 @@ pub fn run(ctx: &mut Ctx<'_, '_>, preset: PresetArg) -> Result<(), BenchError> {
         Timing { runs: 1, min_ms: ms, median_ms: ms },
     );
     r.detail = Some(format!(
-        "{batch} rows, {boots} bootstraps {:.1} s, matmul {:.1} s, softmax {:.1} s; |W_enc - W_plain| {:.1e}",
+        "{batch} rows, softmax {softmax}: {boots} bootstraps {:.1} s, matmul {:.1} s, softmax {:.1} s; \
+         |W_enc - W_plain| {:.1e}",
         secs(3),
         secs(1),
         secs(2),

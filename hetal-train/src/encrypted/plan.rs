@@ -31,11 +31,13 @@ pub const WEIGHT_ENTRY_LEVEL: usize = DIAG_ABT_DEPTH + 1;
 /// bootstrapping's `[-1, 1]`), so the first stage must bring them into range within these.
 pub const SOFTMAX_ENTRY_LEVELS: usize = WEIGHT_ENTRY_LEVEL - DIAG_ABT_DEPTH;
 
-/// Checks that `softmax` fits the step's level invariant for `c` padded classes: its first
-/// stage ([`SoftmaxApproximation::stages`]) needs at most [`SOFTMAX_ENTRY_LEVELS`]. HETAL's
-/// normalisation needs 1.
-pub fn check_softmax(softmax: &dyn SoftmaxApproximation, c: usize) -> Result<(), EncryptedTrainError> {
-    let first = softmax.stages(c).first().map_or(0, |s| s.levels);
+/// Checks that `softmax` runs on `classes` real classes
+/// ([`SoftmaxApproximation::supports`]) and fits the step's level invariant: its first stage
+/// ([`SoftmaxApproximation::stages`]) needs at most [`SOFTMAX_ENTRY_LEVELS`]. The
+/// normalisations of both approximations need 1.
+pub fn check_softmax(softmax: &dyn SoftmaxApproximation, classes: usize) -> Result<(), EncryptedTrainError> {
+    softmax.supports(classes).map_err(|e| EncryptedTrainError::config(format!("softmax {}: {e}", softmax.id())))?;
+    let first = softmax.stages(classes).first().map_or(0, |s| s.levels);
     if first > SOFTMAX_ENTRY_LEVELS {
         return Err(EncryptedTrainError::config(format!(
             "softmax {}: its first stage needs {first} levels of the logits, at most {SOFTMAX_ENTRY_LEVELS} are left",
@@ -136,6 +138,18 @@ mod tests {
             assert_eq!(hetal.stages(c)[0].levels, SOFTMAX_ENTRY_LEVELS);
             check_softmax(hetal.as_ref(), c).unwrap();
         }
+    }
+
+    /// Normalize-and-square fits too, for the class counts it supports, and is refused above.
+    #[test]
+    fn normalize_and_square_fits_the_entry_level() {
+        let ns = crate::softmax::SoftmaxId::NormalizeAndSquare.build(Default::default()).unwrap();
+        for classes in [2, 3, 10, 16] {
+            assert_eq!(ns.stages(classes)[0].levels, SOFTMAX_ENTRY_LEVELS);
+            check_softmax(ns.as_ref(), classes).unwrap();
+        }
+        let err = check_softmax(ns.as_ref(), 17).unwrap_err().to_string();
+        assert!(err.contains("normalize-and-square") && err.contains("17"), "{err}");
     }
 
     /// An approximation whose first stage needs 2 levels of the logits is refused.

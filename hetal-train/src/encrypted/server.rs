@@ -149,7 +149,7 @@ impl<R: Refresh> TrainingServer<R> {
             return Err(EncryptedTrainError::config("the setup's slot count differs from the parameters'"));
         }
         let approximation = setup.softmax_approximation()?;
-        check_softmax(approximation.as_ref(), setup.padded_classes())?;
+        check_softmax(approximation.as_ref(), setup.classes)?;
         let softmax = EncryptedSoftmax::with_approximation(approximation, setup.softmax_layout()?, eval.params())?;
         let server = Self { eval, refresh, setup, softmax, validation, state };
         let wl = server.weight_layout()?;

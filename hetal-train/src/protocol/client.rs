@@ -8,10 +8,12 @@ use super::job::{read_history, AnswerFile, ClientState, HistoryEntry, JobManifes
 use super::keys::SecretKeyFile;
 use super::task::Hyper;
 use crate::data::{max_row_norm, one_hot, scale_features, with_bias, Dataset, FeatureScale};
+use crate::encrypted::plan::check_softmax;
 use crate::encrypted::release::{round_for_release, RELEASE_BITS};
 use crate::matrix::Matrix;
 use crate::plain::{metrics, train, Decision, EarlyStopping, SoftmaxKind, TrainConfig, TrainReport};
 use crate::schedule::{derived_seed, derived_word, initial_model, Schedule};
+use crate::softmax::SoftmaxId;
 use crate::store::{read_matrices, refuse_overwrite, write_json, write_matrices, Binding, FileError, Fingerprint};
 use ckks_scheme::circuits::bootstrap::BootstrapConfig;
 use ckks_scheme::{Decryptor, Encoder, SymmetricEncryptor};
@@ -103,7 +105,8 @@ fn extra(pairs: &[(&str, serde_json::Value)]) -> serde_json::Map<String, serde_j
     pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
 }
 
-/// Encrypts `data` into a new job at `dir` under `key`: scales the features by the largest
+/// Encrypts `data` into a new job at `dir` under `key`, to be trained with the softmax
+/// approximation `softmax` (recorded in the manifest): scales the features by the largest
 /// training-row norm, appends the bias column, cuts the training rows into the fixed batches
 /// of the schedule, and writes the encrypted batches, validation features and initial weights,
 /// the manifest (for the server) and the client's private state. An existing job is replaced
@@ -115,6 +118,7 @@ pub fn encrypt_job(
     key: &SecretKeyFile,
     data: JobData,
     hyper: Hyper,
+    softmax: SoftmaxId,
     seeds: &JobSeeds,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<EncryptSummary, ProtocolError> {
@@ -156,7 +160,9 @@ pub fn encrypt_job(
     }
     let params = &key.params;
     let data_level = params.max_level() - BootstrapConfig::standard().depth();
-    let setup = task.setup(params, data_level, &hyper)?;
+    let mut setup = task.setup(params, data_level, &hyper)?;
+    setup.softmax_id = softmax;
+    check_softmax(setup.softmax_approximation()?.as_ref(), task.classes)?;
     let unit = setup.unit()?;
     let c = setup.padded_classes();
     let binding = Binding { params: Fingerprint::of_parameters(params)?, key: key.key, job: seeds.job };

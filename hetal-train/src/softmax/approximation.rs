@@ -15,7 +15,8 @@
 //! always run, resumed and checked with the approximation it was set up with.
 //!
 //! The paper's pipeline ([`HetalSoftmax`], id [`SoftmaxId::Hetal`], serde name `"hetal"`) is
-//! the first implementation.
+//! the first implementation; normalize-and-square ([`super::NormalizeSquareSoftmax`], id
+//! [`SoftmaxId::NormalizeAndSquare`], `"normalize-and-square"`) the second.
 //!
 //! # Adding a second approximation
 //!
@@ -28,7 +29,8 @@
 //!    * `id`: the new variant;
 //!    * `row`: the `f64` mirror, evaluating the *same* polynomial objects in the *same* order
 //!      as the circuit, so that the encrypted output equals it up to encryption noise;
-//!    * `stages`: one [`Stage`] per refresh unit, with the levels measured on ciphertexts;
+//!    * `stages`: one [`Stage`] per refresh unit, with the levels measured on ciphertexts, for a
+//!      number of real classes (`supports` refuses the counts it cannot run);
 //!    * `rotations`: every rotation step `evaluate` performs on `layout`;
 //!    * `evaluate`: the circuit. Its first stage works on the raw logits (up to the input bound
 //!      in magnitude, never refreshed: bootstrapping needs `[-1, 1]`), so it must fit the
@@ -43,12 +45,14 @@
 //!    reference written independently (and against the exact softmax within the approximation's
 //!    error), the encrypted output against the mirror with the
 //!    [`super::InsecureDecryptReencryptRefresh`] double, and `SoftmaxRun::stages` equal to
-//!    `stages(c)` for a few `c` (`encrypted_tests::check` does all three for any
-//!    `&dyn SoftmaxApproximation`); the id's serde round trip (below); the plan's entry check
+//!    `stages(classes)` for a few class counts (`encrypted_tests::check_approximation` does all
+//!    three for any `&dyn SoftmaxApproximation`); the id's serde round trip (below); the plan's entry check
 //!    (`encrypted::plan` tests). `tests/encrypted.rs` then compares encrypted training steps
 //!    with the plaintext trainer through the same trait object.
 
-use super::{HetalSoftmax, Refresh, SoftmaxConfig, SoftmaxError, SoftmaxRun, Stage, TiledLayout};
+use super::{
+    HetalSoftmax, NormalizeSquareSoftmax, Refresh, SoftmaxConfig, SoftmaxError, SoftmaxRun, Stage, TiledLayout,
+};
 use crate::matrix::Matrix;
 use ckks_scheme::{Ciphertext, Evaluator};
 use serde::{Deserialize, Serialize};
@@ -77,16 +81,20 @@ pub enum SoftmaxId {
     /// The paper's pipeline (Lee et al., ICML 2023, spec section 5): [`HetalSoftmax`].
     #[default]
     Hetal,
+    /// Normalize-and-square (Cho, Hanrot, Kim, Park, Stehle, CCS 2024):
+    /// [`super::NormalizeSquareSoftmax`], 30 to 44 levels.
+    NormalizeAndSquare,
 }
 
 impl SoftmaxId {
     /// Every approximation, in the order a help text lists them.
-    pub const ALL: [SoftmaxId; 1] = [SoftmaxId::Hetal];
+    pub const ALL: [SoftmaxId; 2] = [SoftmaxId::Hetal, SoftmaxId::NormalizeAndSquare];
 
     /// The name, as serde writes it and [`FromStr`] reads it.
     pub fn as_str(self) -> &'static str {
         match self {
             SoftmaxId::Hetal => "hetal",
+            SoftmaxId::NormalizeAndSquare => "normalize-and-square",
         }
     }
 
@@ -95,6 +103,7 @@ impl SoftmaxId {
     pub fn build(self, config: SoftmaxConfig) -> Result<Box<dyn SoftmaxApproximation>, SoftmaxError> {
         match self {
             SoftmaxId::Hetal => Ok(Box::new(HetalSoftmax::new(config)?)),
+            SoftmaxId::NormalizeAndSquare => Ok(Box::new(NormalizeSquareSoftmax::new(&config)?)),
         }
     }
 }
@@ -145,15 +154,23 @@ pub trait SoftmaxApproximation: SoftmaxApproximationClone + fmt::Debug + Send + 
         out
     }
 
-    /// The stages of the circuit for `c` padded classes, in order, with the levels each
-    /// consumes on ciphertexts. [`SoftmaxRun::stages`] of every [`Self::evaluate`] equals this
-    /// (refreshes restore levels between stages, never inside one). The first stage consumes
-    /// levels of the input, which is never refreshed.
-    fn stages(&self, c: usize) -> Vec<Stage>;
+    /// The stages of the circuit for `classes` real classes (padded to `c`, the next power of
+    /// two, in the layout), in order, with the levels each consumes on ciphertexts.
+    /// [`SoftmaxRun::stages`] of every [`Self::evaluate`] equals this (refreshes restore levels
+    /// between stages, never inside one). The first stage consumes levels of the input, which is
+    /// never refreshed. HETAL's depend on `c` only; passing `c` itself is the same.
+    fn stages(&self, classes: usize) -> Vec<Stage>;
 
-    /// The multiplicative depth for `c` padded classes: the sum of [`Self::stages`]' levels.
-    fn depth(&self, c: usize) -> usize {
-        self.stages(c).iter().map(|s| s.levels).sum()
+    /// The multiplicative depth for `classes` real classes: the sum of [`Self::stages`]' levels.
+    fn depth(&self, classes: usize) -> usize {
+        self.stages(classes).iter().map(|s| s.levels).sum()
+    }
+
+    /// Errors if the approximation cannot run on `classes` real classes (then [`Self::row`]
+    /// gives NaN and [`Self::stages`] a stage no chain holds). Every class count by default.
+    fn supports(&self, classes: usize) -> Result<(), SoftmaxError> {
+        let _ = classes;
+        Ok(())
     }
 
     /// The rotation steps [`Self::evaluate`] performs on `layout` (the client generates a

@@ -110,7 +110,7 @@ impl HetalSoftmax {
         }
         let before = refresh.count();
         let encoder = Encoder::new(eval.params());
-        let mut ctx = Ctx { eval, refresh, encoder: &encoder, layout, stages: Vec::new() };
+        let mut ctx = Ctx::new(eval, refresh, &encoder, layout);
         let xn = self.normalise(&mut ctx, x)?;
         let m = self.encrypted_max(&mut ctx, &xn)?;
         let w = ctx.sub_aligned(&xn, &m)?;
@@ -125,7 +125,7 @@ impl HetalSoftmax {
         let out = eval.mul_int(&eval.mul_relin_rescale(&e, &u)?, 1i64 << self.config.exp_headroom_log2)?;
         ctx.record("output", entry, out.level());
         let refreshes = refresh.count() - before;
-        Ok((out, SoftmaxRun { stages: ctx.stages, refreshes }))
+        Ok((out, SoftmaxRun { stages: ctx.into_stages(), refreshes }))
     }
 
     /// `x' = x / (2 R_max)` on real classes and `-1/2` on padded ones: one plaintext product.
@@ -186,11 +186,7 @@ impl HetalSoftmax {
     /// (padded classes of `e'` already 0): window sum by left rotations, copy-start mask with
     /// value `K/R`, replication.
     fn row_sum_over_r(&self, ctx: &mut Ctx, e: &Ciphertext) -> Result<Ciphertext, SoftmaxError> {
-        let mut acc = e.clone();
-        for t in 0..ctx.layout.c.trailing_zeros() {
-            let r = ctx.eval.rotate(&acc, 1 << t)?;
-            ctx.eval.add_assign(&mut acc, &r)?;
-        }
+        let acc = ctx.window_sum(e)?;
         let k_over_r = self.config.exp_headroom() / self.config.inverse_r;
         ctx.stage("sum.broadcast", acc, 1, |ctx, acc| ctx.broadcast(&acc, k_over_r))
     }
@@ -234,16 +230,33 @@ impl HetalSoftmax {
 
 /// Evaluation state: the evaluator, the refresher, the encoder for masks and the levels
 /// consumed per stage.
-pub(crate) struct Ctx<'a> {
-    eval: &'a Evaluator,
+pub(super) struct Ctx<'a> {
+    pub(super) eval: &'a Evaluator,
     refresh: &'a dyn Refresh,
-    encoder: &'a Encoder,
-    layout: &'a TiledLayout,
+    pub(super) encoder: &'a Encoder,
+    pub(super) layout: &'a TiledLayout,
     stages: Vec<Stage>,
 }
 
+impl<'a> Ctx<'a> {
+    /// A context for one evaluation.
+    pub(super) fn new(
+        eval: &'a Evaluator,
+        refresh: &'a dyn Refresh,
+        encoder: &'a Encoder,
+        layout: &'a TiledLayout,
+    ) -> Self {
+        Self { eval, refresh, encoder, layout, stages: Vec::new() }
+    }
+
+    /// The stages recorded so far.
+    pub(super) fn into_stages(self) -> Vec<Stage> {
+        self.stages
+    }
+}
+
 impl Ctx<'_> {
-    fn record(&mut self, name: &'static str, entry: usize, exit: usize) {
+    pub(super) fn record(&mut self, name: &'static str, entry: usize, exit: usize) {
         self.stages.push(Stage { name, levels: entry - exit });
     }
 
@@ -272,7 +285,7 @@ impl Ctx<'_> {
 
     /// Runs `f` on `ct` (refreshed first if it has fewer than `levels` levels) and records the
     /// levels consumed under `name`.
-    fn stage(
+    pub(super) fn stage(
         &mut self,
         name: &'static str,
         ct: Ciphertext,
@@ -287,14 +300,19 @@ impl Ctx<'_> {
     }
 
     /// `p(ct)` slot-wise: [`Chebyshev::depth`] levels.
-    fn poly(&mut self, name: &'static str, p: &Chebyshev, ct: Ciphertext) -> Result<Ciphertext, SoftmaxError> {
+    pub(super) fn poly(
+        &mut self,
+        name: &'static str,
+        p: &Chebyshev,
+        ct: Ciphertext,
+    ) -> Result<Ciphertext, SoftmaxError> {
         let eval = self.eval;
         self.stage(name, ct, p.depth(), |_, ct| Ok(p.evaluate(eval, &ct)?))
     }
 
     /// `ct * mask` slot-wise, the mask encoded at the scale of the prime the rescale removes:
     /// one level, scale unchanged.
-    fn mul_mask(&self, ct: &Ciphertext, mask: &[f64]) -> Result<Ciphertext, SoftmaxError> {
+    pub(super) fn mul_mask(&self, ct: &Ciphertext, mask: &[f64]) -> Result<Ciphertext, SoftmaxError> {
         let q = ct.params().q_basis().modulus(ct.level()).value() as f64;
         let pt = self.encoder.encode_real(mask, ct.level(), q)?;
         let mut out = self.eval.rescale(&self.eval.mul_plain(ct, &pt)?)?;
@@ -302,9 +320,21 @@ impl Ctx<'_> {
         Ok(out)
     }
 
+    /// The window sum `sum_(j < c) x_(col + j)` by left rotations `1, 2, .., c/2`: the row sum
+    /// at the first column of every copy (see [`TiledLayout`]), mixtures of two rows elsewhere.
+    /// No level.
+    pub(super) fn window_sum(&self, x: &Ciphertext) -> Result<Ciphertext, SoftmaxError> {
+        let mut acc = x.clone();
+        for t in 0..self.layout.c.trailing_zeros() {
+            let r = self.eval.rotate(&acc, 1 << t)?;
+            self.eval.add_assign(&mut acc, &r)?;
+        }
+        Ok(acc)
+    }
+
     /// Keeps the first column of every copy (times `value`) and replicates it over the copy by
     /// right rotations `1, 2, .., c/2` (they never cross a row). One level.
-    fn broadcast(&self, ct: &Ciphertext, value: f64) -> Result<Ciphertext, SoftmaxError> {
+    pub(super) fn broadcast(&self, ct: &Ciphertext, value: f64) -> Result<Ciphertext, SoftmaxError> {
         let mut acc = self.mul_mask(ct, &self.layout.copy_start_mask(value))?;
         for t in 0..self.layout.c.trailing_zeros() {
             let r = self.eval.rotate(&acc, -(1i64 << t))?;

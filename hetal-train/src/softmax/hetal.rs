@@ -4,8 +4,8 @@
 //! the circuit in `encrypted.rs`, the stage table in [`SoftmaxConfig::stages`].
 
 use super::{
-    Polynomials, SoftmaxApproximation, SoftmaxConfig, SoftmaxError, SoftmaxId, SoftmaxInput, SoftmaxRun, Stage,
-    TiledLayout,
+    padded_classes, Polynomials, SoftmaxApproximation, SoftmaxConfig, SoftmaxError, SoftmaxId, SoftmaxInput,
+    SoftmaxRun, Stage, TiledLayout,
 };
 use ckks_scheme::Ciphertext;
 
@@ -58,8 +58,8 @@ impl SoftmaxApproximation for HetalSoftmax {
     /// `+ log2 c (3 (gi + fi) + 1)` (max tree) `+ 1` (broadcast) `+ 2 n + 3` (domain extension)
     /// `+ 4 + 3` (exp) `+ 1 + 1` (mask, sum) `+ 1 + inv_iters + 1` (inverse, output): 82 levels
     /// for `c = 16`, 62 for `c = 4` with the defaults.
-    fn stages(&self, c: usize) -> Vec<Stage> {
-        self.config.stages(c)
+    fn stages(&self, classes: usize) -> Vec<Stage> {
+        self.config.stages(padded_classes(classes))
     }
 
     /// [`TiledLayout::rotations`]: `±2^t` for `t < log2 c` (left for the max tree and the row

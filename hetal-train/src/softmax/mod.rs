@@ -24,10 +24,13 @@ mod error;
 mod hetal;
 mod layout;
 mod mirror;
+pub mod normalize_square;
 mod polys;
 pub mod precision;
+mod product_tree;
 pub mod reference;
 mod refresh;
+pub mod root_form;
 
 pub use crate::data::padded_classes;
 pub use approximation::{SoftmaxApproximation, SoftmaxApproximationClone, SoftmaxId, SoftmaxInput};
@@ -38,6 +41,7 @@ pub use error::SoftmaxError;
 pub use hetal::{HetalSoftmax, SoftmaxApprox};
 pub use layout::TiledLayout;
 pub use mirror::exact_softmax_row;
+pub use normalize_square::NormalizeSquareSoftmax;
 pub use polys::{monomial_to_chebyshev, Polynomials};
 pub use refresh::{InsecureDecryptReencryptRefresh, Refresh};
 

@@ -6,7 +6,7 @@
 //! (so `[-32, 32]` has `3 * samples` rows).
 
 use super::reference::{numpy_model_row, ExpEvaluation};
-use super::{exact_softmax_row, HetalSoftmax};
+use super::{exact_softmax_row, HetalSoftmax, SoftmaxApproximation};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -43,6 +43,26 @@ pub fn measure(
     samples: usize,
     seed: u64,
 ) -> ErrorStats {
+    match pipeline {
+        Pipeline::Mirror => measure_approximation(mirror, classes, range, samples, seed),
+        Pipeline::NumpyModel(how) => {
+            measure_rows(|x, out| numpy_model_row(mirror, x, how, out), classes, range, samples, seed)
+        }
+    }
+}
+
+/// [`measure`] for the mirror ([`SoftmaxApproximation::row`]) of any approximation.
+pub fn measure_approximation(
+    approximation: &dyn SoftmaxApproximation,
+    classes: usize,
+    range: f64,
+    samples: usize,
+    seed: u64,
+) -> ErrorStats {
+    measure_rows(|x, out| approximation.row(x, out), classes, range, samples, seed)
+}
+
+fn measure_rows(row: impl Fn(&[f64], &mut [f64]), classes: usize, range: f64, samples: usize, seed: u64) -> ErrorStats {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let (mut x, mut exact, mut approx) = (vec![0.0; classes], vec![0.0; classes], vec![0.0; classes]);
     let (mut max, mut sum, mut rows) = (0.0f64, 0.0, 0);
@@ -50,10 +70,7 @@ pub fn measure(
         for _ in 0..samples {
             x.iter_mut().for_each(|v| *v = rng.gen_range(-r..r));
             exact_softmax_row(&x, &mut exact);
-            match pipeline {
-                Pipeline::Mirror => mirror.row(&x, &mut approx),
-                Pipeline::NumpyModel(how) => numpy_model_row(mirror, &x, how, &mut approx),
-            }
+            row(&x, &mut approx);
             let err = exact.iter().zip(&approx).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
             max = max.max(err);
             sum += err;

@@ -1,0 +1,107 @@
+//! A product of ciphertexts at the smallest depth their levels allow, with the root form of a
+//! polynomial as leaves: what lets the normalize-and-square softmax multiply `p^2 g(s)` in
+//! `1 + ceil(log2(1 + deg g))` levels instead of `ceil(log2(1 + deg g)) + 2`.
+//!
+//! Depth: factors entering `d_i` levels below the top multiply in `ceil(log2 sum_i 2^(d_i))`
+//! levels (Kraft's inequality), reached by always multiplying the two factors at the highest
+//! levels, as Huffman's code merges the two lightest trees ([`kraft_depth`]).
+//!
+//! Precision: a ciphertext holds `scale * value`; a factor whose values stay far below its
+//! scale's range would leave a small ring message and so a large relative rescaling error, and
+//! relabelling by the leading coefficient would shrink the scale from one squaring to the next.
+//! Every factor carries a bound on its magnitude, and after every product (and the final
+//! relabelling) the ciphertext is multiplied by the integer `n = floor(Delta / (scale bound))`
+//! and its scale by `n` ([`Operand::new`]): the value is unchanged, the largest ring message is
+//! brought back to about `Delta` (the default scale), and it costs no level.
+
+use super::root_form::{Factor, RootForm};
+use super::SoftmaxError;
+use ckks_scheme::{Ciphertext, Evaluator};
+
+/// A factor of a product: a ciphertext and a bound on the magnitude of its values.
+pub(super) struct Operand {
+    ct: Ciphertext,
+    bound: f64,
+}
+
+impl Operand {
+    /// `ct`, whose values are at most `bound` in magnitude, its largest ring message brought to
+    /// about the default scale (`mul_int` by `n` and the scale times `n`: same values, no level).
+    pub(super) fn new(eval: &Evaluator, mut ct: Ciphertext, bound: f64) -> Result<Self, SoftmaxError> {
+        let n = (eval.params().default_scale() / (ct.scale() * bound)).floor().min((1u64 << 30) as f64);
+        if n >= 2.0 {
+            let scale = ct.scale() * n;
+            ct = eval.mul_int(&ct, n as i64)?;
+            ct.set_scale(scale);
+        }
+        Ok(Self { ct, bound })
+    }
+}
+
+/// The levels a product of factors `d_i` levels below the top consumes:
+/// `ceil(log2 sum_i 2^(d_i))`.
+pub(super) fn kraft_depth(depths: impl IntoIterator<Item = usize>) -> usize {
+    let weight: usize = depths.into_iter().map(|d| 1usize << d).sum();
+    weight.max(1).next_power_of_two().trailing_zeros() as usize
+}
+
+/// The levels of `prod(extra) * form(s)` with `extra` factors at the top and `s` one level
+/// below it (a masked row sum): linear factors enter at depth 1, quadratic ones at depth 2.
+pub(super) fn root_product_depth(extra: usize, form: &RootForm) -> usize {
+    kraft_depth(std::iter::repeat_n(0, extra).chain(form.factors.iter().map(|f| if f.degree() == 1 { 1 } else { 2 })))
+}
+
+/// The leaves of `form` at the ciphertext `s`: `s - r` and `(s - a)^2 + b^2`, with their
+/// bounds on `[lo, hi]`.
+pub(super) fn leaves(
+    eval: &Evaluator,
+    s: &Ciphertext,
+    form: &RootForm,
+    (lo, hi): (f64, f64),
+) -> Result<Vec<Operand>, SoftmaxError> {
+    let shift = |ct: &Ciphertext, v: f64| -> Result<Ciphertext, SoftmaxError> { Ok(eval.add_const(ct, v)?) };
+    form.factors
+        .iter()
+        .map(|f| {
+            let bound = f.eval(lo).abs().max(f.eval(hi).abs());
+            let ct = match *f {
+                Factor::Linear { root } => shift(s, -root)?,
+                Factor::Quadratic { re, im2 } => {
+                    let v = shift(s, -re)?;
+                    shift(&eval.mul_relin_rescale(&v, &v)?, im2)?
+                }
+            };
+            Operand::new(eval, ct, bound)
+        })
+        .collect()
+}
+
+/// `lambda * prod(operands)`: the two operands at the highest levels are multiplied first, so
+/// the product consumes [`kraft_depth`] of their depths. Errors on an empty list or on the
+/// evaluator's errors (a missing relinearization key, too few levels).
+/// `out_bound` bounds the magnitude of the result.
+pub(super) fn product(
+    eval: &Evaluator,
+    mut operands: Vec<Operand>,
+    lambda: f64,
+    out_bound: f64,
+) -> Result<Ciphertext, SoftmaxError> {
+    if operands.is_empty() {
+        return Err(SoftmaxError::Config { reason: "product of no factors".into() });
+    }
+    while operands.len() > 1 {
+        // Highest level last, so that the two popped are the shallowest.
+        operands.sort_by_key(|o| o.ct.level());
+        let a = operands.pop().expect("two operands");
+        let b = operands.pop().expect("two operands");
+        let (x, y) = eval.align_levels(&a.ct, &b.ct)?;
+        let ct = eval.mul_relin_rescale(&x, &y)?;
+        operands.push(Operand::new(eval, ct, a.bound * b.bound)?);
+    }
+    let ct = operands.pop().expect("one operand").ct;
+    // lambda by relabelling (exact), then the scale brought back up.
+    let mut out = if lambda < 0.0 { eval.neg(&ct)? } else { ct };
+    let scale = out.scale() / lambda.abs();
+    out.set_scale(scale);
+    Ok(Operand::new(eval, out, out_bound)?.ct)
+}
