@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run --release -p hetal-train --example plain_train -- <dataset dir>
-//!     [--lr X] [--batch N] [--epochs N] [--patience N | --no-early-stop] [--gd] [--approx] [--seed N]
+//!     [--lr X] [--batch N] [--epochs N] [--patience N | --no-early-stop] [--gd] [--seed N]
+//!     [--softmax exact|hetal|normalize-and-square] [--approx (= --softmax hetal)]
 //! ```
 //!
 //! Learning rate and batch default to the paper's table for the data set (spec section 6), or
@@ -14,7 +15,7 @@ mod common;
 use common::{exit_code, parse, usage, ExampleError};
 use hetal_train::data::{load_npy_dir, scale_features};
 use hetal_train::plain::{paper_hyperparameters, train, Optimizer, SoftmaxKind, TrainConfig};
-use hetal_train::softmax::{SoftmaxApprox, SoftmaxConfig};
+use hetal_train::softmax::{SoftmaxConfig, SoftmaxId};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,7 +23,8 @@ fn run() -> Result<(), ExampleError> {
     let mut args = std::env::args().skip(1);
     let mut dir: Option<PathBuf> = None;
     let (mut lr, mut batch, mut epochs, mut seed) = (None, None, 100usize, 0u64);
-    let (mut patience, mut optimizer, mut approx) = (Some(3usize), Optimizer::Nesterov, false);
+    let (mut patience, mut optimizer) = (Some(3usize), Optimizer::Nesterov);
+    let mut approx: Option<SoftmaxId> = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--lr" => lr = Some(parse::<f64>("--lr", args.next())?),
@@ -32,7 +34,11 @@ fn run() -> Result<(), ExampleError> {
             "--no-early-stop" => patience = None,
             "--seed" => seed = parse("--seed", args.next())?,
             "--gd" => optimizer = Optimizer::GradientDescent,
-            "--approx" => approx = true,
+            "--approx" => approx = Some(SoftmaxId::Hetal),
+            "--softmax" => {
+                let name: String = parse("--softmax", args.next())?;
+                approx = if name == "exact" { None } else { Some(parse("--softmax", Some(name))?) };
+            }
             flag if flag.starts_with("--") => return Err(usage(format!("unknown option {flag}"))),
             path => dir = Some(PathBuf::from(path)),
         }
@@ -54,14 +60,13 @@ fn run() -> Result<(), ExampleError> {
         ds.test.len(),
         scale.divisor
     );
-    let softmax = if approx {
-        SoftmaxKind::Approx(Box::new(SoftmaxApprox::new(SoftmaxConfig::default())?))
-    } else {
-        SoftmaxKind::Exact
+    let softmax = match approx {
+        Some(id) => SoftmaxKind::Approx(id.build(SoftmaxConfig::default())?),
+        None => SoftmaxKind::Exact,
     };
     println!(
         "lr {lr}, batch {batch}, {optimizer:?}, {} softmax, seed {seed}, patience {patience:?}, at most {epochs} epochs",
-        if approx { "approximate" } else { "exact" }
+        approx.map_or("exact", SoftmaxId::as_str)
     );
     let cfg = TrainConfig { lr, batch, max_epochs: epochs, optimizer, softmax, seed, schedule: None, patience };
     let report = train(&ds, &cfg)?;

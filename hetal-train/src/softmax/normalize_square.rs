@@ -114,7 +114,7 @@ impl NormalizeSquarePlan {
                         interval: (lo, hi),
                         g: Normaliser::new(g)?,
                         gamma,
-                        h: Normaliser::chebyshev(h)?,
+                        h: Normaliser::new(h)?,
                         h_error,
                     });
                 }
@@ -137,7 +137,7 @@ impl NormalizeSquarePlan {
 
 /// Root forms whose factors' bounds exceed the polynomial by more than this many bits are
 /// evaluated in the Chebyshev basis instead (the product tree's rescaling error grows with it).
-const ROOT_FORM_MAX_LOSS_BITS: f64 = 7.0;
+const ROOT_FORM_MAX_LOSS_BITS: f64 = 11.0;
 
 /// A normalising polynomial `q(s)` on `[lo, hi]` and how the circuit multiplies it into `p`.
 #[derive(Debug)]
@@ -162,9 +162,12 @@ impl Normaliser {
     fn new(q: Chebyshev) -> Result<Self, SoftmaxError> {
         let form = RootForm::from_chebyshev(&q)?;
         let (lo, hi) = (q.a, q.b);
-        let bounds: f64 = form.factors.iter().map(|f| f.eval(lo).abs().max(f.eval(hi).abs())).product();
-        let smallest = super::root_form::dense(lo, hi).map(|s| q.eval_plain(s).abs()).fold(f64::INFINITY, f64::min);
-        if (form.lambda.abs() * bounds / smallest).log2() <= ROOT_FORM_MAX_LOSS_BITS {
+        // Bits a partial product of leaves can lose: leaves below their typical magnitude.
+        let typical: Vec<f64> = form.factors.iter().map(|f| product_tree::typical(|s| f.eval(s), lo, hi)).collect();
+        let loss = super::root_form::dense(lo, hi)
+            .map(|s| form.factors.iter().zip(&typical).map(|(f, t)| (t / f.eval(s).abs()).log2().max(0.0)).sum::<f64>())
+            .fold(0.0, f64::max);
+        if loss <= ROOT_FORM_MAX_LOSS_BITS {
             Ok(Normaliser::Roots(form))
         } else {
             Self::chebyshev(q)
@@ -281,7 +284,7 @@ impl NormalizeSquareSoftmax {
             Normaliser::Roots(form) => {
                 let s = ctx.row_sum(p, 1.0)?;
                 let mut ops =
-                    (0..extra).map(|_| Operand::new(ctx.eval, p.clone(), 1.0)).collect::<Result<Vec<_>, _>>()?;
+                    (0..extra).map(|_| Operand::new(ctx.eval, p.clone(), 1.0, 1.0)).collect::<Result<Vec<_>, _>>()?;
                 ops.extend(product_tree::leaves(ctx.eval, &s, form, (lo, hi))?);
                 product_tree::product(ctx.eval, ops, form.lambda, bound)
             }
@@ -383,7 +386,7 @@ mod tests {
     #[test]
     fn depth_and_degrees_per_class_count() {
         let ns = NormalizeSquareSoftmax::new(&SoftmaxConfig::default()).unwrap();
-        for (classes, depth) in [(2, 31), (3, 31), (4, 45), (7, 45), (10, 45), (11, 52), (16, 52)] {
+        for (classes, depth) in [(2, 30), (3, 30), (4, 37), (7, 37), (10, 37), (11, 51), (16, 52)] {
             assert_eq!(ns.depth(classes), depth, "{classes} classes");
             let plan = ns.plan(classes).unwrap();
             let (lo, hi) = plan.interval;

@@ -6,35 +6,45 @@
 //! levels (Kraft's inequality), reached by always multiplying the two factors at the highest
 //! levels, as Huffman's code merges the two lightest trees ([`kraft_depth`]).
 //!
-//! Precision: a ciphertext holds `scale * value`; a factor whose values stay far below its
-//! scale's range would leave a small ring message and so a large relative rescaling error, and
-//! relabelling by the leading coefficient would shrink the scale from one squaring to the next.
-//! Every factor carries a bound on its magnitude, and after every product (and the final
-//! relabelling) the ciphertext is multiplied by the integer `n = floor(Delta / (scale bound))`
-//! and its scale by `n` ([`Operand::new`]): the value is unchanged, the largest ring message is
-//! brought back to about `Delta` (the default scale), and it costs no level.
+//! Precision: a ciphertext holds the ring message `scale * value`, and every rescaling adds an
+//! error of a few units to it, so a factor whose ring message is small has a large relative
+//! error. The leaves of a polynomial that falls by two orders of magnitude over its interval
+//! (`g ~ 1/s^2`) are small near its roots, which sit near the small end of `g`; normalising each
+//! leaf by its largest value there loses up to 12 bits at `s ~ 1`, where most rows are. So every
+//! factor carries its *typical* magnitude (the geometric mean of `|value|` over the interval;
+//! products multiply it) and its bound, and after every product (and the final relabelling by
+//! the leading coefficient) the ciphertext is multiplied by the integer
+//! `n = floor(Delta / (scale typical))` and its scale by `n` ([`Operand::new`]): the value is
+//! unchanged, the typical ring message is about `Delta` (the default scale), the largest stays
+//! below `2^20 Delta`, and it costs no level.
 
 use super::root_form::{Factor, RootForm};
 use super::SoftmaxError;
 use ckks_scheme::{Ciphertext, Evaluator};
 
-/// A factor of a product: a ciphertext and a bound on the magnitude of its values.
+/// A factor of a product: a ciphertext, the typical magnitude of its values and a bound on it.
 pub(super) struct Operand {
     ct: Ciphertext,
+    typical: f64,
     bound: f64,
 }
 
+/// The largest ring message allowed, in units of the default scale (`q_0` is 20 bits larger).
+const RING_HEADROOM: f64 = (1u64 << 16) as f64;
+
 impl Operand {
-    /// `ct`, whose values are at most `bound` in magnitude, its largest ring message brought to
-    /// about the default scale (`mul_int` by `n` and the scale times `n`: same values, no level).
-    pub(super) fn new(eval: &Evaluator, mut ct: Ciphertext, bound: f64) -> Result<Self, SoftmaxError> {
-        let n = (eval.params().default_scale() / (ct.scale() * bound)).floor().min((1u64 << 30) as f64);
+    /// `ct`, whose values are typically `typical` and at most `bound` in magnitude, its typical
+    /// ring message brought to about the default scale (`mul_int` by `n` and the scale times
+    /// `n`: same values, no level).
+    pub(super) fn new(eval: &Evaluator, mut ct: Ciphertext, typical: f64, bound: f64) -> Result<Self, SoftmaxError> {
+        let delta = eval.params().default_scale();
+        let n = (delta / (ct.scale() * typical)).min(RING_HEADROOM * delta / (ct.scale() * bound)).floor();
         if n >= 2.0 {
             let scale = ct.scale() * n;
-            ct = eval.mul_int(&ct, n as i64)?;
+            ct = eval.mul_int(&ct, n.min((1u64 << 40) as f64) as i64)?;
             ct.set_scale(scale);
         }
-        Ok(Self { ct, bound })
+        Ok(Self { ct, typical, bound })
     }
 }
 
@@ -64,6 +74,7 @@ pub(super) fn leaves(
         .iter()
         .map(|f| {
             let bound = f.eval(lo).abs().max(f.eval(hi).abs());
+            let typical = typical(|s| f.eval(s), lo, hi);
             let ct = match *f {
                 Factor::Linear { root } => shift(s, -root)?,
                 Factor::Quadratic { re, im2 } => {
@@ -71,9 +82,16 @@ pub(super) fn leaves(
                     shift(&eval.mul_relin_rescale(&v, &v)?, im2)?
                 }
             };
-            Operand::new(eval, ct, bound)
+            Operand::new(eval, ct, typical, bound)
         })
         .collect()
+}
+
+/// The geometric mean of `|f|` over `[lo, hi]` (on [`super::root_form::dense`]'s points).
+pub(super) fn typical(f: impl Fn(f64) -> f64, lo: f64, hi: f64) -> f64 {
+    let (sum, n) =
+        super::root_form::dense(lo, hi).fold((0.0, 0usize), |(s, n), x| (s + f(x).abs().max(1e-300).ln(), n + 1));
+    (sum / n as f64).exp()
 }
 
 /// `lambda * prod(operands)`: the two operands at the highest levels are multiplied first, so
@@ -96,12 +114,12 @@ pub(super) fn product(
         let b = operands.pop().expect("two operands");
         let (x, y) = eval.align_levels(&a.ct, &b.ct)?;
         let ct = eval.mul_relin_rescale(&x, &y)?;
-        operands.push(Operand::new(eval, ct, a.bound * b.bound)?);
+        operands.push(Operand::new(eval, ct, a.typical * b.typical, a.bound * b.bound)?);
     }
     let ct = operands.pop().expect("one operand").ct;
     // lambda by relabelling (exact), then the scale brought back up.
     let mut out = if lambda < 0.0 { eval.neg(&ct)? } else { ct };
     let scale = out.scale() / lambda.abs();
     out.set_scale(scale);
-    Ok(Operand::new(eval, out, out_bound)?.ct)
+    Ok(Operand::new(eval, out, out_bound, out_bound)?.ct)
 }
