@@ -109,7 +109,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "PEERS.json")]
     pub compare: Option<PathBuf>,
     /// Softmax approximation of the `train` suite.
-    #[arg(long, value_parser = crate::preset::softmax(), default_value = "hetal")]
+    #[arg(long, value_parser = crate::preset::softmax(), default_value = "normalize-and-square")]
     pub softmax: hetal_train::softmax::SoftmaxId,
 }
 

@@ -47,7 +47,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 0)]
     pub val_rows: usize,
     /// Softmax approximation.
-    #[arg(long, value_parser = crate::preset::softmax(), default_value = "hetal")]
+    #[arg(long, value_parser = crate::preset::softmax(), default_value = "normalize-and-square")]
     pub softmax: hetal_train::softmax::SoftmaxId,
     /// Folder for the JSON report and the SVG plot.
     #[arg(long, default_value = "demo-output")]

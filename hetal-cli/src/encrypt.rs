@@ -48,7 +48,7 @@ pub struct EncryptArgs {
     #[arg(long)]
     pub force: bool,
     /// Softmax approximation the server trains with (recorded in job.json).
-    #[arg(long, value_parser = crate::preset::softmax(), default_value = "hetal")]
+    #[arg(long, value_parser = crate::preset::softmax(), default_value = "normalize-and-square")]
     pub softmax: hetal_train::softmax::SoftmaxId,
 }
 

@@ -57,7 +57,7 @@ impl TrainingSetup {
             batch,
             lr,
             optimizer,
-            softmax_id: SoftmaxId::Hetal,
+            softmax_id: SoftmaxId::default(),
             softmax: SoftmaxConfig::default(),
             weight_bound_log2: 3,
             data_level,

@@ -67,8 +67,9 @@ pub struct JobManifest {
     pub key: Fingerprint,
     /// The job's own fingerprint (random, drawn by `hetal encrypt`).
     pub job: Fingerprint,
-    /// The softmax approximation the job trains with.
-    #[serde(default)]
+    /// The softmax approximation the job trains with (HETAL's when absent: the manifests that
+    /// predate the field).
+    #[serde(default = "crate::softmax::SoftmaxId::legacy")]
     pub softmax: crate::softmax::SoftmaxId,
 }
 

@@ -405,6 +405,18 @@ mod tests {
         assert!(out.iter().all(|v| v.is_nan()));
     }
 
+    /// Both approximations need the same rotation keys, so a key bundle made for a task shape
+    /// (`hetal keygen`, which names no softmax) serves either.
+    #[test]
+    fn rotations_are_hetals() {
+        let ns = NormalizeSquareSoftmax::new(&SoftmaxConfig::default()).unwrap();
+        let hetal = SoftmaxId::Hetal.build(SoftmaxConfig::default()).unwrap();
+        for (s0, s1, classes) in [(512, 64, 3), (1024, 32, 10), (64, 16, 16), (32, 64, 4)] {
+            let layout = TiledLayout::new(s0, s1, classes).unwrap();
+            assert_eq!(ns.rotations(&layout), hetal.rotations(&layout));
+        }
+    }
+
     proptest::proptest! {
         /// The mirror is a probability vector close to the exact softmax on `[-128, 128]`.
         #[test]
