@@ -16,6 +16,7 @@
 //! and decryption helpers take the client's `Encryptor` / `Decryptor`.
 
 pub mod baselines;
+mod compact;
 mod counts;
 mod diag_abt;
 mod diag_atb;
@@ -29,6 +30,7 @@ mod rotations;
 pub mod testing;
 
 pub use ckks_scheme;
+pub use compact::{pack_copies, packed_count, unpack_copies, unpack_rotations};
 pub use counts::{predicted_counts, reference_counts, Algorithm, Counter, OpCounts, ProductShape};
 pub use diag_abt::{diag_abt, DIAG_ABT_DEPTH};
 pub use diag_atb::{diag_atb, diag_atb_with, AtbVariant};

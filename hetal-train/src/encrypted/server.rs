@@ -13,7 +13,9 @@ use super::{EncryptedTrainError, TrainingSetup};
 use crate::plain::{Decision, NesterovSchedule, Optimizer};
 use crate::softmax::{EncryptedSoftmax, InsecureDecryptReencryptRefresh, PublicRefresh, Refresh};
 use ckks_scheme::{Ciphertext, Evaluator};
-use hetal_linalg::{diag_abt, diag_atb, BlockLayout, EncryptedMatrix, Tiling};
+use hetal_linalg::{
+    diag_abt, diag_atb, pack_copies, packed_count, unpack_copies, BlockLayout, EncryptedMatrix, Tiling,
+};
 use std::time::Instant;
 
 /// The training state the server carries from step to step (and checkpoints): encrypted
@@ -291,7 +293,8 @@ impl<R: Refresh> TrainingServer<R> {
             refreshed: self.refresh.output_level(),
             c: self.setup.padded_classes(),
             difference_blocks: d_blocks.len(),
-            weight_blocks: self.state.w.blocks().len() * if nesterov { 2 } else { 1 },
+            // The compact refresh: one bootstrap per s0 / c blocks of weights and momentum.
+            weight_blocks: packed_count(self.state.w.layout(), if nesterov { 2 } else { 1 })?,
         })
         .ok_or_else(|| EncryptedTrainError::config("no refresh plan reaches the levels of a step"))?;
         let d_blocks = if plan.refresh_difference {
@@ -330,17 +333,18 @@ impl<R: Refresh> TrainingServer<R> {
             }
         }
         levels.update = level;
+        let layout = *self.state.w.layout();
+        let mut w_new = EncryptedMatrix::from_blocks(layout, w_new)?;
+        let mut v_new = if nesterov { EncryptedMatrix::from_blocks(layout, v_new)? } else { w_new.clone() };
         let mut weight_refreshes = 0;
         if plan.refresh_weights {
-            let k = 1i64 << self.setup.weight_bound_log2;
-            for ct in w_new.iter_mut().chain(v_new.iter_mut()) {
-                *ct = eval.mul_int(&timed.refresh(ct)?, k)?;
-                weight_refreshes += 1;
-            }
+            let mats: Vec<&EncryptedMatrix> = if nesterov { vec![&w_new, &v_new] } else { vec![&w_new] };
+            let (refreshed, count) = refresh_weights(eval, &timed, &mats, self.setup.weight_bound_log2)?;
+            weight_refreshes = count;
+            let mut refreshed = refreshed.into_iter();
+            w_new = refreshed.next().expect("the weights");
+            v_new = refreshed.next().unwrap_or_else(|| w_new.clone());
         }
-        let layout = *self.state.w.layout();
-        let w_new = EncryptedMatrix::from_blocks(layout, w_new)?;
-        let v_new = if nesterov { EncryptedMatrix::from_blocks(layout, v_new)? } else { w_new.clone() };
         levels.weights_out = w_new.level();
         self.state.w = w_new;
         self.state.v = v_new;
@@ -396,6 +400,43 @@ impl<R: Refresh> TrainingServer<R> {
     pub fn final_model(&self) -> EncryptedModel {
         self.state.best.clone()
     }
+}
+
+/// The weights (and momentum), pre-scaled by `2^-k` into bootstrapping's range, refreshed and
+/// multiplied back by `2^k` (an integer product, exact): packed one copy per block
+/// ([`hetal_linalg::pack_copies`], one bootstrap per `s0 / c` blocks, one level before it and
+/// one after) when they have a level to spare, else block by block. Returns the matrices and
+/// the bootstraps spent.
+fn refresh_weights(
+    eval: &Evaluator,
+    refresh: &dyn Refresh,
+    mats: &[&EncryptedMatrix],
+    k: u32,
+) -> Result<(Vec<EncryptedMatrix>, usize), EncryptedTrainError> {
+    let times = |ct: &Ciphertext| -> Result<Ciphertext, EncryptedTrainError> { Ok(eval.mul_int(ct, 1i64 << k)?) };
+    let layout = *mats[0].layout();
+    if mats[0].level() >= 1 {
+        let packed = pack_copies(eval, mats)?;
+        let refreshed = packed.iter().map(|p| refresh.refresh(p)).collect::<Result<Vec<_>, _>>()?;
+        let out = unpack_copies(eval, &refreshed, &layout, mats.len())?
+            .into_iter()
+            .map(|m| {
+                let blocks = m.blocks().iter().map(times).collect::<Result<Vec<_>, _>>()?;
+                Ok(EncryptedMatrix::from_blocks(layout, blocks)?)
+            })
+            .collect::<Result<Vec<_>, EncryptedTrainError>>()?;
+        return Ok((out, refreshed.len()));
+    }
+    let mut count = 0;
+    let out = mats
+        .iter()
+        .map(|m| {
+            let blocks = m.blocks().iter().map(|ct| times(&refresh.refresh(ct)?)).collect::<Result<Vec<_>, _>>()?;
+            count += blocks.len();
+            Ok(EncryptedMatrix::from_blocks(layout, blocks)?)
+        })
+        .collect::<Result<Vec<_>, EncryptedTrainError>>()?;
+    Ok((out, count))
 }
 
 /// `y` at the level and exact scale of `like` (a constant product when `y` is higher, which

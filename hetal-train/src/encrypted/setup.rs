@@ -6,7 +6,7 @@ use crate::data::padded_classes;
 use crate::plain::Optimizer;
 use crate::softmax::{SoftmaxApproximation, SoftmaxConfig, SoftmaxId, TiledLayout};
 use ckks_scheme::Parameters;
-use hetal_linalg::{rotation_steps, Algorithm, UnitShape};
+use hetal_linalg::{rotation_steps, Algorithm, BlockLayout, Tiling, UnitShape};
 use std::collections::BTreeSet;
 
 /// What the client announces to the server before training (spec section 1: data-set size,
@@ -104,9 +104,10 @@ impl TrainingSetup {
     }
 
     /// Every rotation step a training step uses, sorted, without repeats: DiagABT, both
-    /// DiagATB variants (the refresh plan picks one per step) and the softmax's
-    /// ([`SoftmaxApproximation::rotations`] on [`Self::softmax_layout`]). The client generates
-    /// a Galois key for each (plus conjugation).
+    /// DiagATB variants (the refresh plan picks one per step), the softmax's
+    /// ([`SoftmaxApproximation::rotations`] on [`Self::softmax_layout`]) and the unpacking of
+    /// the weights' compact refresh ([`hetal_linalg::unpack_rotations`]; at the paper's shapes
+    /// DiagATB's already). The client generates a Galois key for each (plus conjugation).
     pub fn rotation_steps(&self) -> Result<Vec<i64>, EncryptedTrainError> {
         let (unit, c) = (self.unit()?, self.padded_classes());
         let mut steps = BTreeSet::new();
@@ -114,6 +115,8 @@ impl TrainingSetup {
             steps.extend(rotation_steps(alg, unit, c)?);
         }
         steps.extend(self.softmax_approximation()?.rotations(&self.softmax_layout()?));
+        let weights = BlockLayout::new(c, self.inputs, unit, Tiling::Vertical { period: c })?;
+        steps.extend(hetal_linalg::unpack_rotations(&weights)?);
         Ok(steps.into_iter().collect())
     }
 
