@@ -55,7 +55,7 @@ pub fn softmax() -> impl clap::builder::TypedValueParser<Value = hetal_train::so
         clap::builder::PossibleValue::new(id.as_str()).help(match id {
             SoftmaxId::Hetal => "the paper's: approximate max, domain extension, Goldschmidt (62 levels for c = 4, 82 for 16)",
             SoftmaxId::NormalizeAndSquare => {
-                "Cho et al. 2024: exp(x/128) squared 7 times with normalisations (31 levels up to 3 classes, 45 up to 10)"
+                "Cho et al. 2024: exp(x/128) squared 7 times with normalisations (30 levels up to 3 classes, 37 up to 10)"
             }
         })
     });

@@ -8,19 +8,18 @@
 //! keep the values in range, because every row-constant error cancels at the next one; only
 //! the last normalisation must be accurate.
 //!
-//! With `R = R_max` (128), `k` squarings (7), `cl` real classes and `B = 3R / 2^(k+1)`:
+//! With `R = R_max` (128), `k` squarings (7) and `cl` real classes:
 //!
 //! | stage | formula | levels |
 //! |---|---|---|
-//! | normalise | `w = 2x/(3R) + 1/3` on real classes (`[-1/3, 1]`), `-1` on padded ones | 1 |
-//! | exp | `p = E(w) = exp(B (w - 1)) / cl` (degree 7): `exp((x - R)/2^k) / cl`, in `[e^-2, 1] / cl` | 3 |
-//! | square, `k` times | `s = sum_(j < cl) p_j`; `p = p^2 g(s)`, `g ~ 1/s^2` on `[lo, hi]` in root form | `1 + ceil(log2(1 + deg g))` |
-//! | inverse | `s = sum_(j < cl) p_j`; `p = p h(s)`, `h ~ 1/s` (degree 15) | `ceil(log2(1 + 2 deg h))` = 5 |
+//! | normalise | `w = x/(2R) + 1/2` on real classes (`[0, 1]`), `-1` on padded ones (a mask) | 1 |
+//! | exp | `p = E(w) = (w + 1) Q(w)` of degree 7, `Q ~ exp(2R/2^k (w - 1)) / (cl (w + 1))`: `exp((x - R)/2^k) / cl` in `[e^-2, 1] / cl`, 0 on padded classes | 3 |
+//! | square, `k` times | `s` = the row sum; `p = p^2 g(s)`, `g ~ 1/s^2` on `[lo, hi]` | [`NormalizeSquarePlan::square_levels`] |
+//! | inverse | `s` = the row sum; `p = p h(s)`, `h ~ 1/s` of degree 15 | [`NormalizeSquarePlan::inverse_levels`] |
 //!
-//! * The row sum runs over the real classes only (window `col .. col + cl - 1`, exact at the
-//!   first column of every copy), is masked there (one level) and broadcast back over the real
-//!   classes only, so every leaf of `g` and `h` is 0 on padded classes: the padded outputs are
-//!   0 from the first squaring on.
+//! * The row sum is HETAL's window sum, copy-start mask (one level) and replication; padded
+//!   classes are 0 from the exp stage on (`E(-1) = 0`), so it sums the real classes, and the
+//!   rotations are HETAL's.
 //! * `g` is the near-minimax *relative* approximation of `1/s^2`, scaled so that
 //!   `gamma <= g(s) s^2 <= 1`. After a squaring the row sum is `g(s) s^2 theta` with the
 //!   concentration `theta = sum p^2 / s^2` in `[1/cl, 1]`, so it stays in `[gamma / cl, 1]`.
@@ -28,13 +27,15 @@
 //!   smallest first row sum), so the sums never leave the interval `g` and `h` are fitted on.
 //!   The degree of `g` is the smallest of 3, 7, 15 for which such a `lo` exists: 3 for up to 3
 //!   classes, 7 up to 10, 15 up to 16.
-//! * `p^2 g(s)` is one product tree ([`super::product_tree`]) of `p`, `p` and the factors of `g`
-//!   ([`RootForm`]), the sum entering one level below `p`: 3 levels for degree 3, 4 for 7, 5 for
-//!   15.
+//! * [`Normaliser`]: `p^2 g(s)` is one product tree (`product_tree.rs`) of `p`, `p` and
+//!   the factors of `g` ([`RootForm`]), the sum entering one level below `p`: 3 levels for
+//!   degree 3, 4 for degree 7, where the Chebyshev form and a product would take 4 and 5. A root
+//!   form whose factors can lose more than 11 bits (degree 15) is evaluated in the Chebyshev
+//!   basis instead. The same for `p h(s)`: 5 levels, or 6.
 //!
-//! Depth: `1 + 3 + k (1 + ceil(log2(1 + deg g))) + 5`: **30 levels for 2 or 3 classes, 37 for 4
-//! to 10, 44 for 11 to 16**, against HETAL's 62 (`c = 4`) and 82 (`c = 16`). Every value is in
-//! `[0, 1]` at every stage boundary (bootstrapping's range), with no headroom constant.
+//! Depth: **30 levels for 2 or 3 classes, 37 for 4 to 10, 51 or 52 for 11 to 16**, against
+//! HETAL's 62 (`c = 4`) and 82 (`c = 16`). Every value is in `[0, 1]` at every stage boundary
+//! (bootstrapping's range), with no headroom constant.
 
 use super::encrypted::Ctx;
 use super::product_tree::{self, Operand};
@@ -142,7 +143,7 @@ const ROOT_FORM_MAX_LOSS_BITS: f64 = 11.0;
 /// A normalising polynomial `q(s)` on `[lo, hi]` and how the circuit multiplies it into `p`.
 #[derive(Debug)]
 pub enum Normaliser {
-    /// `prod(p) * q(s)` as one product tree with the factors of `q` ([`super::product_tree`]):
+    /// `prod(p) * q(s)` as one product tree with the factors of `q` (`product_tree.rs`):
     /// `ceil(log2(extra + 2 linear + 4 quadratic))` levels. Used when its rescaling error is
     /// small (degree 3: up to 3 classes).
     Roots(RootForm),
@@ -397,6 +398,12 @@ mod tests {
                 let v = plan.g.eval(s) * s * s;
                 assert!(v <= 1.0 + 1e-9 && v >= plan.gamma - 1e-9, "{classes}: g(s) s^2 = {v} at {s}");
             }
+        }
+        // Every class count up to 16 has a plan whose sums stay in range.
+        for classes in 1..=MAX_CLASSES {
+            let plan = ns.plan(classes).unwrap();
+            assert!(plan.gamma / classes as f64 >= LO_MARGIN * plan.interval.0, "{classes} classes");
+            assert!(ns.depth(classes) <= 52, "{classes} classes: {}", ns.depth(classes));
         }
         assert!(ns.supports(17).is_err() && ns.supports(0).is_err());
         assert!(ns.stages(17)[0].levels > 1000);

@@ -1,5 +1,5 @@
 //! Polynomials fitted in relative error and written as a product of their roots, the form the
-//! normalize-and-square circuit multiplies as a tree ([`super::product_tree`]).
+//! normalize-and-square circuit multiplies as a tree (`product_tree.rs`).
 //!
 //! * [`fit_relative`]: the near-minimax polynomial of degree `d` for a positive `f` on `[a, b]`
 //!   in *relative* error, `max |p/f - 1|`, by Lawson's iteratively reweighted least squares on
