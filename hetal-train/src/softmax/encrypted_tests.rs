@@ -55,18 +55,21 @@ fn hetal() -> Box<dyn SoftmaxApproximation> {
     SoftmaxId::Hetal.build(SoftmaxConfig::default()).unwrap()
 }
 
-/// Runs the encrypted softmax of `approx` on random rows (`rows` of them, logits uniform in
-/// `[-range, range]`) and returns (max error against its mirror, the run, the largest
-/// refreshed magnitude).
-fn run(
-    approx: &dyn SoftmaxApproximation,
+/// A test case: an `s0 x s1` layout of `classes` classes, `rows` random rows of logits uniform
+/// in `[-range, range]`.
+#[derive(Clone, Copy)]
+struct Case {
     s0: usize,
     s1: usize,
     classes: usize,
     rows: usize,
     range: f64,
-    seed: u64,
-) -> (f64, SoftmaxRun, f64) {
+}
+
+/// Runs the encrypted softmax of `approx` on the rows of `case` and returns (max error against
+/// its mirror, the run, the largest refreshed magnitude).
+fn run(approx: &dyn SoftmaxApproximation, case: Case, seed: u64) -> (f64, SoftmaxRun, f64) {
+    let Case { s0, s1, classes, rows, range } = case;
     let f = fixture();
     let layout = TiledLayout::new(s0, s1, classes).unwrap();
     let softmax = EncryptedSoftmax::with_approximation(approx.clone_box(), layout, &f.params).unwrap();
@@ -94,22 +97,16 @@ fn check(s0: usize, s1: usize, classes: usize, rows: usize, range: f64) {
     let approx = hetal();
     let c = padded_classes(classes);
     assert_eq!(approx.stages(c), SoftmaxConfig::default().stages(c));
-    check_approximation(approx.as_ref(), s0, s1, classes, rows, range);
+    check_approximation(approx.as_ref(), Case { s0, s1, classes, rows, range });
 }
 
 /// An encrypted run against the mirror, and the levels it consumed against the stage table
 /// (what the refresh plan and the step report read).
-fn check_approximation(
-    approx: &dyn SoftmaxApproximation,
-    s0: usize,
-    s1: usize,
-    classes: usize,
-    rows: usize,
-    range: f64,
-) {
+fn check_approximation(approx: &dyn SoftmaxApproximation, case: Case) {
+    let Case { s0, s1, classes, range, .. } = case;
     let tolerance = if approx.id() == SoftmaxId::Hetal { TOLERANCE } else { NS_TOLERANCE };
     let c = padded_classes(classes);
-    let (err, report, largest) = run(approx, s0, s1, classes, rows, range, classes as u64);
+    let (err, report, largest) = run(approx, case, classes as u64);
     eprintln!(
         "{} c = {c} ({classes} classes), {s0} x {s1}, range {range}: max error {err:.2e}, depth {}, refreshes {}, largest refreshed {largest:.3}",
         approx.id(),
@@ -129,17 +126,17 @@ fn normalize_and_square() -> Box<dyn SoftmaxApproximation> {
 
 #[test]
 fn normalize_and_square_three_classes_matches_the_mirror() {
-    check_approximation(normalize_and_square().as_ref(), 32, 32, 3, 32, 128.0);
+    check_approximation(normalize_and_square().as_ref(), Case { s0: 32, s1: 32, classes: 3, rows: 32, range: 128.0 });
 }
 
 #[test]
 fn normalize_and_square_ten_classes_two_copies_matches_the_mirror() {
-    check_approximation(normalize_and_square().as_ref(), 32, 32, 10, 32, 128.0);
+    check_approximation(normalize_and_square().as_ref(), Case { s0: 32, s1: 32, classes: 10, rows: 32, range: 128.0 });
 }
 
 #[test]
 fn normalize_and_square_sixteen_classes_one_copy_per_row_matches_the_mirror() {
-    check_approximation(normalize_and_square().as_ref(), 64, 16, 16, 64, 128.0);
+    check_approximation(normalize_and_square().as_ref(), Case { s0: 64, s1: 16, classes: 16, rows: 64, range: 128.0 });
 }
 
 #[test]
