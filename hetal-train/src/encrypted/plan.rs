@@ -130,24 +130,20 @@ mod tests {
         }
     }
 
-    /// HETAL's first stage (the normalisation) fits the levels the logits arrive with.
+    /// Both approximations' first stage (the normalisation) fits the levels the logits arrive
+    /// with, for the class counts each supports; normalize-and-square is refused above 16.
     #[test]
-    fn hetal_softmax_fits_the_entry_level() {
-        let hetal = crate::softmax::SoftmaxId::Hetal.build(Default::default()).unwrap();
-        for c in [2, 4, 16, 64] {
-            assert_eq!(hetal.stages(c)[0].levels, SOFTMAX_ENTRY_LEVELS);
-            check_softmax(hetal.as_ref(), c).unwrap();
+    fn softmaxes_fit_the_entry_level() {
+        use crate::softmax::SoftmaxId;
+        for (id, class_counts) in [(SoftmaxId::Hetal, [2, 4, 16, 64]), (SoftmaxId::NormalizeAndSquare, [2, 3, 10, 16])]
+        {
+            let softmax = id.build(Default::default()).unwrap();
+            for classes in class_counts {
+                assert_eq!(softmax.stages(classes)[0].levels, SOFTMAX_ENTRY_LEVELS);
+                check_softmax(softmax.as_ref(), classes).unwrap();
+            }
         }
-    }
-
-    /// Normalize-and-square fits too, for the class counts it supports, and is refused above.
-    #[test]
-    fn normalize_and_square_fits_the_entry_level() {
-        let ns = crate::softmax::SoftmaxId::NormalizeAndSquare.build(Default::default()).unwrap();
-        for classes in [2, 3, 10, 16] {
-            assert_eq!(ns.stages(classes)[0].levels, SOFTMAX_ENTRY_LEVELS);
-            check_softmax(ns.as_ref(), classes).unwrap();
-        }
+        let ns = SoftmaxId::NormalizeAndSquare.build(Default::default()).unwrap();
         let err = check_softmax(ns.as_ref(), 17).unwrap_err().to_string();
         assert!(err.contains("normalize-and-square") && err.contains("17"), "{err}");
     }

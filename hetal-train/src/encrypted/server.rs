@@ -13,9 +13,7 @@ use super::{EncryptedTrainError, TrainingSetup};
 use crate::plain::{Decision, NesterovSchedule, Optimizer};
 use crate::softmax::{EncryptedSoftmax, InsecureDecryptReencryptRefresh, PublicRefresh, Refresh};
 use ckks_scheme::{Ciphertext, Evaluator};
-use hetal_linalg::{
-    diag_abt, diag_atb, pack_copies, packed_count, unpack_copies, BlockLayout, EncryptedMatrix, Tiling,
-};
+use hetal_linalg::{diag_abt, diag_atb, pack_copies, packed_count, unpack_copies, EncryptedMatrix, Tiling};
 use std::time::Instant;
 
 /// The training state the server carries from step to step (and checkpoints): encrypted
@@ -154,7 +152,7 @@ impl<R: Refresh> TrainingServer<R> {
         check_softmax(approximation.as_ref(), setup.classes)?;
         let softmax = EncryptedSoftmax::with_approximation(approximation, setup.softmax_layout()?, eval.params())?;
         let server = Self { eval, refresh, setup, softmax, validation, state };
-        let wl = server.weight_layout()?;
+        let wl = server.setup.weight_layout()?;
         for (name, m) in [("weights", &server.state.w), ("momentum", &server.state.v), ("best", &server.state.best.w)] {
             if *m.layout() != wl {
                 return Err(EncryptedTrainError::protocol(format!("{name}: layout {:?}, expected {wl:?}", m.layout())));
@@ -188,12 +186,6 @@ impl<R: Refresh> TrainingServer<R> {
     /// Ciphertexts refreshed so far by this server's refresher.
     pub fn refreshes(&self) -> usize {
         self.refresh.count()
-    }
-
-    /// The layout of `W`: `c x b`, tiled vertically with period `c`.
-    fn weight_layout(&self) -> Result<BlockLayout, EncryptedTrainError> {
-        let c = self.setup.padded_classes();
-        Ok(BlockLayout::new(c, self.setup.inputs, self.setup.unit()?, Tiling::Vertical { period: c })?)
     }
 
     fn check_features(&self, name: &str, x: &EncryptedMatrix) -> Result<(), EncryptedTrainError> {

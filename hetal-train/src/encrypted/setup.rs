@@ -91,6 +91,12 @@ impl TrainingSetup {
         Ok(UnitShape::for_product(self.batch, self.padded_classes(), self.slots)?)
     }
 
+    /// The layout of the weights (and momentum): `c x b`, tiled vertically with period `c`.
+    pub fn weight_layout(&self) -> Result<BlockLayout, EncryptedTrainError> {
+        let c = self.padded_classes();
+        Ok(BlockLayout::new(c, self.inputs, self.unit()?, Tiling::Vertical { period: c })?)
+    }
+
     /// The softmax layout of one block of logits.
     pub fn softmax_layout(&self) -> Result<TiledLayout, EncryptedTrainError> {
         let unit = self.unit()?;
@@ -115,8 +121,7 @@ impl TrainingSetup {
             steps.extend(rotation_steps(alg, unit, c)?);
         }
         steps.extend(self.softmax_approximation()?.rotations(&self.softmax_layout()?));
-        let weights = BlockLayout::new(c, self.inputs, unit, Tiling::Vertical { period: c })?;
-        steps.extend(hetal_linalg::unpack_rotations(&weights)?);
+        steps.extend(hetal_linalg::unpack_rotations(&self.weight_layout()?)?);
         Ok(steps.into_iter().collect())
     }
 

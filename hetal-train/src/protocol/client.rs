@@ -192,7 +192,7 @@ pub fn encrypt_job(
     bytes += write_matrices(&paths.val(), binding, &[("x", &lv, bv)], extra(&[("role", "validation".into())]))?;
     progress(total - 1, total);
     let w0 = initial_model(task.classes, setup.inputs, seeds.init);
-    let lw = BlockLayout::new(c, setup.inputs, unit, Tiling::Vertical { period: c })?;
+    let lw = setup.weight_layout()?;
     let bw = encrypt_blocks(&w0.w, &lw, data_level, &encoder, &mut enc, delta)?;
     bytes += write_matrices(&paths.init(), binding, &[("w", &lw, bw)], extra(&[("role", "initial model".into())]))?;
     progress(total, total);

@@ -39,7 +39,7 @@
 
 use super::encrypted::Ctx;
 use super::product_tree::{self, Operand};
-use super::root_form::{fit_relative, RootForm};
+use super::root_form::{fit_relative, Leaf, RootForm};
 use super::{
     padded_classes, Refresh, SoftmaxApproximation, SoftmaxConfig, SoftmaxError, SoftmaxId, SoftmaxInput, SoftmaxRun,
     Stage, TiledLayout,
@@ -64,6 +64,10 @@ const INVERSE_DEGREE: usize = 15;
 const G_DEGREES: [usize; 3] = [3, 7, 15];
 /// Margin of the fixed point: the row sums stay 5% above `lo`.
 const LO_MARGIN: f64 = 1.05;
+/// The normalise stage's shift: real classes to `w = x/(2R) + 1/2` in `[0, 1]`.
+const INPUT_SHIFT: f64 = 0.5;
+/// Where the padded classes go: the root of `E`.
+const PADDED_W: f64 = -1.0;
 
 /// What the approximation uses for one number of real classes.
 #[derive(Debug)]
@@ -97,8 +101,8 @@ impl NormalizeSquarePlan {
         let b = 2.0 * r_max / f64::powi(2.0, SQUARINGS as i32);
         let q = Chebyshev::interpolate(|w| (b * (w - 1.0)).exp() / (cl * (w + 1.0)), EXP_DEGREE - 1, 0.0, 1.0)?;
         let exp = Chebyshev::interpolate(|w| (w + 1.0) * q.eval_plain(w), EXP_DEGREE, -1.0, 1.0)?;
-        // Every real class starts at E >= e^(-2R/2^k) / cl, so the first row sum is at least that.
-        let first = (-2.0 * r_max / f64::powi(2.0, SQUARINGS as i32)).exp();
+        // Every real class starts at E(0) = e^-b / cl or above, so the first row sum is e^-b or more.
+        let first = (-b).exp();
         let hi = 1.0 + 1.0 / 64.0;
         for degree in G_DEGREES {
             // gamma <= 1, so lo <= 1 / (1.05 cl); eight steps of 0.8 reach a sixth of the start.
@@ -145,8 +149,13 @@ const ROOT_FORM_MAX_LOSS_BITS: f64 = 11.0;
 pub enum Normaliser {
     /// `prod(p) * q(s)` as one product tree with the factors of `q` (`product_tree.rs`):
     /// `ceil(log2(extra + 2 linear + 4 quadratic))` levels. Used when its rescaling error is
-    /// small (degree 3: up to 3 classes).
-    Roots(RootForm),
+    /// small (degree 3: up to 3 classes; degree 7: up to 10).
+    Roots {
+        /// `q` as `lambda` times its factors (the mirror evaluates it).
+        form: RootForm,
+        /// The factors with their magnitudes on the interval (the circuit's leaves).
+        leaves: Vec<Leaf>,
+    },
     /// `q(u)`, `u = alpha s + beta` in `[-1, 1]` (the affine map folded into the row sum's
     /// mask), by [`Chebyshev::evaluate`], then one product with `prod(p)`:
     /// `1 + ceil(log2(deg + 1)) + 1` levels. Well conditioned at any degree.
@@ -163,13 +172,13 @@ impl Normaliser {
     fn new(q: Chebyshev) -> Result<Self, SoftmaxError> {
         let form = RootForm::from_chebyshev(&q)?;
         let (lo, hi) = (q.a, q.b);
+        let leaves = Leaf::of(&form, (lo, hi));
         // Bits a partial product of leaves can lose: leaves below their typical magnitude.
-        let typical: Vec<f64> = form.factors.iter().map(|f| product_tree::typical(|s| f.eval(s), lo, hi)).collect();
         let loss = super::root_form::dense(lo, hi)
-            .map(|s| form.factors.iter().zip(&typical).map(|(f, t)| (t / f.eval(s).abs()).log2().max(0.0)).sum::<f64>())
+            .map(|s| leaves.iter().map(|l| (l.typical / l.factor.eval(s).abs()).log2().max(0.0)).sum::<f64>())
             .fold(0.0, f64::max);
         if loss <= ROOT_FORM_MAX_LOSS_BITS {
-            Ok(Normaliser::Roots(form))
+            Ok(Normaliser::Roots { form, leaves })
         } else {
             Self::chebyshev(q)
         }
@@ -184,7 +193,7 @@ impl Normaliser {
     /// `q(s)`.
     pub fn eval(&self, s: f64) -> f64 {
         match self {
-            Normaliser::Roots(form) => form.eval(s),
+            Normaliser::Roots { form, .. } => form.eval(s),
             Normaliser::Chebyshev { on_interval, .. } => on_interval.eval_plain(s),
         }
     }
@@ -192,7 +201,7 @@ impl Normaliser {
     /// Levels of `p^extra q(s)` from `p`.
     pub fn levels(&self, extra: usize) -> usize {
         match self {
-            Normaliser::Roots(form) => product_tree::root_product_depth(extra, form),
+            Normaliser::Roots { leaves, .. } => product_tree::root_product_depth(extra, leaves),
             Normaliser::Chebyshev { on_unit, .. } => on_unit.depth() + 2,
         }
     }
@@ -235,11 +244,17 @@ impl NormalizeSquareSoftmax {
         Ok(cache.lock().map_err(|_| poisoned())?.entry(key).or_insert(plan).clone())
     }
 
+    /// `w = scale x + 1/2`, `scale = 1/(2R)`: the normalise stage's map of `[-R, R]` onto
+    /// `[0, 1]` (padded classes go to `PADDED_W`).
+    fn input_scale(&self) -> f64 {
+        1.0 / (2.0 * self.r_max)
+    }
+
     fn row_with(&self, plan: &NormalizeSquarePlan, logits: &[f64], out: &mut [f64]) {
-        let scale = 1.0 / (2.0 * self.r_max);
+        let scale = self.input_scale();
         // normalise and exp (the padded classes, at w = -1, are 0 and absent here).
         for (o, &x) in out.iter_mut().zip(logits) {
-            *o = plan.exp.eval_plain(scale * x + 0.5);
+            *o = plan.exp.eval_plain(scale * x + INPUT_SHIFT);
         }
         for _ in 0..SQUARINGS {
             let s: f64 = out.iter().sum();
@@ -264,12 +279,12 @@ impl Ctx<'_> {
 impl NormalizeSquareSoftmax {
     /// `p^2 g(s)`: at most 1, since `p <= s` and `g(s) s^2 <= 1`.
     pub(super) fn square(ctx: &Ctx, p: &Ciphertext, plan: &NormalizeSquarePlan) -> Result<Ciphertext, SoftmaxError> {
-        Self::normalise_with(ctx, p, 2, &plan.g, plan.interval, 1.0)
+        Self::normalise_with(ctx, p, 2, &plan.g, 1.0)
     }
 
     /// `p h(s)`: at most `1 + h_error`.
     pub(super) fn inverse(ctx: &Ctx, p: &Ciphertext, plan: &NormalizeSquarePlan) -> Result<Ciphertext, SoftmaxError> {
-        Self::normalise_with(ctx, p, 1, &plan.h, plan.interval, 1.0 + plan.h_error)
+        Self::normalise_with(ctx, p, 1, &plan.h, 1.0 + plan.h_error)
     }
 
     /// `p^extra q(s)`, 0 on the padded classes, `s` the row sum over the real classes.
@@ -278,21 +293,20 @@ impl NormalizeSquareSoftmax {
         p: &Ciphertext,
         extra: usize,
         q: &Normaliser,
-        (lo, hi): (f64, f64),
         bound: f64,
     ) -> Result<Ciphertext, SoftmaxError> {
         match q {
-            Normaliser::Roots(form) => {
+            Normaliser::Roots { form, leaves } => {
                 let s = ctx.row_sum(p, 1.0)?;
                 let mut ops =
                     (0..extra).map(|_| Operand::new(ctx.eval, p.clone(), 1.0, 1.0)).collect::<Result<Vec<_>, _>>()?;
-                ops.extend(product_tree::leaves(ctx.eval, &s, form, (lo, hi))?);
+                ops.extend(product_tree::operands(ctx.eval, &s, leaves)?);
                 product_tree::product(ctx.eval, ops, form.lambda, bound)
             }
-            Normaliser::Chebyshev { on_unit, .. } => {
+            Normaliser::Chebyshev { on_interval, on_unit } => {
                 // u = alpha s + beta in [-1, 1]: alpha in the mask, beta added (free).
-                let alpha = 2.0 / (hi - lo);
-                let u = ctx.eval.add_const(&ctx.row_sum(p, alpha)?, -(hi + lo) / (hi - lo))?;
+                let (alpha, beta) = on_interval.affine();
+                let u = ctx.eval.add_const(&ctx.row_sum(p, alpha)?, beta)?;
                 let y = on_unit.evaluate(ctx.eval, &u)?;
                 // p^extra with the padded classes zeroed exactly (their noise would otherwise
                 // reach the gradient of the padded weights), off the critical path: y is deeper.
@@ -363,10 +377,10 @@ impl SoftmaxApproximation for NormalizeSquareSoftmax {
         let before = refresh.count();
         let encoder = Encoder::new(eval.params());
         let mut ctx = Ctx::new(eval, refresh as &dyn Refresh, &encoder, layout);
-        let scale = 1.0 / (2.0 * self.r_max);
+        let scale = self.input_scale();
         let w = ctx.stage("normalise", x.clone(), 1, |ctx, x| {
             let y = ctx.mul_mask(&x, &ctx.layout.class_mask(scale, 0.0))?;
-            let shift = ctx.encoder.encode_real(&ctx.layout.class_mask(0.5, -1.0), y.level(), y.scale())?;
+            let shift = ctx.encoder.encode_real(&ctx.layout.class_mask(INPUT_SHIFT, PADDED_W), y.level(), y.scale())?;
             Ok(ctx.eval.add_plain(&y, &shift)?)
         })?;
         let mut p = ctx.poly("exp", &plan.exp, w)?;

@@ -16,9 +16,10 @@
 //! the leading coefficient) the ciphertext is multiplied by the integer
 //! `n = floor(Delta / (scale typical))` and its scale by `n` ([`Operand::new`]): the value is
 //! unchanged, the typical ring message is about `Delta` (the default scale), the largest stays
-//! below `2^20 Delta`, and it costs no level.
+//! below `2^16 Delta` ([`RING_HEADROOM`]), and it costs no level. The magnitudes of the leaves
+//! are properties of the polynomial, computed once with it (`root_form::Leaf::of`).
 
-use super::root_form::{Factor, RootForm};
+use super::root_form::{Factor, Leaf};
 use super::SoftmaxError;
 use ckks_scheme::{Ciphertext, Evaluator};
 
@@ -55,43 +56,28 @@ pub(super) fn kraft_depth(depths: impl IntoIterator<Item = usize>) -> usize {
     weight.max(1).next_power_of_two().trailing_zeros() as usize
 }
 
-/// The levels of `prod(extra) * form(s)` with `extra` factors at the top and `s` one level
-/// below it (a masked row sum): linear factors enter at depth 1, quadratic ones at depth 2.
-pub(super) fn root_product_depth(extra: usize, form: &RootForm) -> usize {
-    kraft_depth(std::iter::repeat_n(0, extra).chain(form.factors.iter().map(|f| if f.degree() == 1 { 1 } else { 2 })))
+/// The levels of `prod(extra) * lambda prod(leaves)(s)` with `extra` factors at the top and `s`
+/// one level below it (a masked row sum): linear leaves enter at depth 1, quadratic ones at 2.
+pub(super) fn root_product_depth(extra: usize, leaves: &[Leaf]) -> usize {
+    kraft_depth(std::iter::repeat_n(0, extra).chain(leaves.iter().map(|l| l.factor.degree())))
 }
 
-/// The leaves of `form` at the ciphertext `s`: `s - r` and `(s - a)^2 + b^2`, with their
-/// bounds on `[lo, hi]`.
-pub(super) fn leaves(
-    eval: &Evaluator,
-    s: &Ciphertext,
-    form: &RootForm,
-    (lo, hi): (f64, f64),
-) -> Result<Vec<Operand>, SoftmaxError> {
+/// The leaves at the ciphertext `s`: `s - r` and `(s - a)^2 + b^2`, as operands.
+pub(super) fn operands(eval: &Evaluator, s: &Ciphertext, leaves: &[Leaf]) -> Result<Vec<Operand>, SoftmaxError> {
     let shift = |ct: &Ciphertext, v: f64| -> Result<Ciphertext, SoftmaxError> { Ok(eval.add_const(ct, v)?) };
-    form.factors
+    leaves
         .iter()
-        .map(|f| {
-            let bound = f.eval(lo).abs().max(f.eval(hi).abs());
-            let typical = typical(|s| f.eval(s), lo, hi);
-            let ct = match *f {
+        .map(|leaf| {
+            let ct = match leaf.factor {
                 Factor::Linear { root } => shift(s, -root)?,
                 Factor::Quadratic { re, im2 } => {
                     let v = shift(s, -re)?;
                     shift(&eval.mul_relin_rescale(&v, &v)?, im2)?
                 }
             };
-            Operand::new(eval, ct, typical, bound)
+            Operand::new(eval, ct, leaf.typical, leaf.bound)
         })
         .collect()
-}
-
-/// The geometric mean of `|f|` over `[lo, hi]` (on [`super::root_form::dense`]'s points).
-pub(super) fn typical(f: impl Fn(f64) -> f64, lo: f64, hi: f64) -> f64 {
-    let (sum, n) =
-        super::root_form::dense(lo, hi).fold((0.0, 0usize), |(s, n), x| (s + f(x).abs().max(1e-300).ln(), n + 1));
-    (sum / n as f64).exp()
 }
 
 /// `lambda * prod(operands)`: the two operands at the highest levels are multiplied first, so
