@@ -41,6 +41,9 @@ pub struct EncryptArgs {
     /// Early-stopping patience in epochs.
     #[arg(long, default_value_t = 3)]
     pub patience: usize,
+    /// What early stopping watches on the validation split (recorded in job.json).
+    #[arg(long, value_parser = crate::preset::monitor(), default_value = "loss")]
+    pub monitor: hetal_train::plain::Monitor,
     /// Most epochs to train.
     #[arg(long, default_value_t = 20)]
     pub max_epochs: usize,
@@ -56,8 +59,13 @@ pub struct EncryptArgs {
 pub fn run(args: &EncryptArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let key = SecretKeyFile::read(&args.secret_key)?;
-    let hyper =
-        Hyper { lr: args.lr, optimizer: args.optimizer.clone(), patience: args.patience, max_epochs: args.max_epochs };
+    let hyper = Hyper {
+        lr: args.lr,
+        optimizer: args.optimizer.clone(),
+        patience: args.patience,
+        monitor: args.monitor,
+        max_epochs: args.max_epochs,
+    };
     hyper.check()?;
     if key.params.security() == SecurityLevel::Insecure && g.text() {
         writeln!(out, "WARNING: the keys' parameters are INSECURE (tests only); never use them for real data")?;

@@ -46,6 +46,20 @@ pub fn train_preset() -> impl clap::builder::TypedValueParser<Value = hetal_trai
         .map(|name: String| TrainPreset::from_name(&name).expect("clap passes only listed names"))
 }
 
+/// What early stopping watches (`--monitor` of `encrypt` and `demo`), by the names in job files.
+pub fn monitor() -> impl clap::builder::TypedValueParser<Value = hetal_train::plain::Monitor> {
+    use clap::builder::TypedValueParser;
+    use hetal_train::plain::Monitor;
+    let values = Monitor::ALL.map(|m| {
+        clap::builder::PossibleValue::new(m.as_str()).help(match m {
+            Monitor::Loss => "the validation loss (the paper's rule)",
+            Monitor::Accuracy => "the validation accuracy: stops sooner where the loss falls slowly for many epochs",
+        })
+    });
+    clap::builder::PossibleValuesParser::new(values)
+        .map(|name: String| name.parse().expect("clap passes only listed names"))
+}
+
 /// The softmax approximations (`--softmax` of `encrypt`, `demo` and `bench --suite train`), by
 /// their names in job files.
 pub fn softmax() -> impl clap::builder::TypedValueParser<Value = hetal_train::softmax::SoftmaxId> {

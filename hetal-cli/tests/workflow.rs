@@ -110,6 +110,8 @@ fn workflow_end_to_end_resume_and_errors() {
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("evaluation.json")).unwrap()).unwrap();
     let gap = report["accuracy_gap_points"].as_f64().unwrap();
     assert!(gap.abs() <= 10.0, "encrypted vs plaintext test accuracy gap {gap} points");
+    let gap = report["accuracy_gap_points_approx"].as_f64().unwrap();
+    assert!(gap.abs() <= 10.0, "encrypted vs plaintext (same softmax approximation) gap {gap} points");
     assert!(d.join("evaluation.svg").exists());
 
     // An interrupted run (one step, then --resume) ends with the same model, bit for bit.
@@ -480,28 +482,28 @@ fn head_split(from: &Path, to: &Path, split: &str, rows: usize) {
 /// once, on purpose, when it stopped using a second client with a per-epoch reshuffle.) All the
 /// arithmetic is integer or IEEE f64 without fused operations, so the values do not depend on
 /// the CPU's vector extensions.
-#[test]
-fn same_seed_same_model() {
-    let d = temp("golden");
+/// The golden model of [`same_seed_same_model`]: see there why and when it moved.
+const GOLDEN_MODEL: &str = "2bc3fd36bbe3ea7707b20f897b33d780";
+
+/// Keys and job of the golden run in `d`: seed 7, three epochs, HETAL's softmax named (the
+/// model the golden value was taken with).
+fn golden_keys_and_job(d: &Path) {
     write_csv(&d.join("train.csv"), 32, 0);
     write_csv(&d.join("val.csv"), 16, 100);
-    ok(
-        &d,
-        &[
-            "--seed",
-            "7",
-            "keygen",
-            "--preset",
-            "insecure-train-n12",
-            "--classes",
-            "3",
-            "--features",
-            "7",
-            "--batch",
-            "16",
-        ],
-    );
-    // HETAL's softmax, named: the model the golden value was taken with.
+    let keygen = [
+        "--seed",
+        "7",
+        "keygen",
+        "--preset",
+        "insecure-train-n12",
+        "--classes",
+        "3",
+        "--features",
+        "7",
+        "--batch",
+        "16",
+    ];
+    ok(d, &keygen);
     let encrypt = [
         "--seed",
         "7",
@@ -515,15 +517,24 @@ fn same_seed_same_model() {
         "--softmax",
         "hetal",
     ];
-    ok(&d, &encrypt);
+    ok(d, &encrypt);
+}
+
+fn model_fingerprint(npy: &Path) -> String {
+    hetal_train::store::Fingerprint::of_bytes(&std::fs::read(npy).unwrap()).to_string()
+}
+
+#[test]
+fn same_seed_same_model() {
+    let d = temp("golden");
+    golden_keys_and_job(&d);
     ok(&d, &["train"]);
     for _ in 0..3 {
         ok(&d, &["decrypt", "validation"]);
         ok(&d, &["train", "--resume"]);
     }
     ok(&d, &["decrypt", "model", "--out", "m.npy", "--exact"]);
-    let file = hetal_train::store::Fingerprint::of_bytes(&std::fs::read(d.join("m.npy")).unwrap());
-    assert_eq!(file.to_string(), "2bc3fd36bbe3ea7707b20f897b33d780", "the file workflow's model moved");
+    assert_eq!(model_fingerprint(&d.join("m.npy")), GOLDEN_MODEL, "the file workflow's model moved");
 
     // The demo on 64 training and 32 validation rows of the embedded set, and the file
     // workflow on exactly those rows with the demo's seed and settings.
@@ -559,7 +570,20 @@ fn same_seed_same_model() {
         &[&s[..], &["keygen", "--preset", "insecure-train-n12", "--data", "head", "--batch", "32", "--out", "k3"]]
             .concat(),
     );
-    let enc = ["encrypt", "--secret-key", "k3/secret.hkey", "--data", "head", "--lr", "4", "--max-epochs", "2"];
+    // The demo watches the validation accuracy by default; so does this job.
+    let enc = [
+        "encrypt",
+        "--secret-key",
+        "k3/secret.hkey",
+        "--data",
+        "head",
+        "--lr",
+        "4",
+        "--max-epochs",
+        "2",
+        "--monitor",
+        "accuracy",
+    ];
     ok(&d, &[&s[..], &enc[..], &["--job", "j3"]].concat());
     ok(&d, &["train", "--job", "j3", "--keys", "k3/public.hbundle"]);
     for _ in 0..2 {
@@ -572,5 +596,43 @@ fn same_seed_same_model() {
         weights_fingerprint(&d.join("m3.npy")),
         "demo != file workflow"
     );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// `hetal train --follow` runs every epoch in one process, waiting for each of the client's
+/// answers (here the client answers while the server waits, from another process, as on two
+/// machines), and ends with the golden model of the one-call-per-epoch workflow.
+#[test]
+fn follow_trains_every_epoch_in_one_process() {
+    use std::time::{Duration, Instant};
+    let d = temp("follow");
+    golden_keys_and_job(&d);
+    let mut server = Command::new(env!("CARGO_BIN_EXE_hetal"))
+        .current_dir(&d)
+        .args(["train", "--follow", "--poll", "0.05"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the hetal binary runs");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    for epoch in 1..=3 {
+        let validation = d.join(format!("job/server/validation-{epoch:04}.hmat"));
+        while !validation.exists() {
+            assert!(Instant::now() < deadline, "no validation outputs for epoch {epoch}");
+            assert!(server.try_wait().unwrap().is_none(), "the server ended before epoch {epoch}'s answer");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // The server holds the job's lock for a moment after the file appears.
+        while !hetal(&d, &["decrypt", "validation", "--epoch", &epoch.to_string()]).status.success() {
+            assert!(Instant::now() < deadline, "the client could not answer epoch {epoch}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let out = server.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(stdout.matches("waiting for the client's answer").count(), 3, "{stdout}");
+    assert!(stdout.contains("training ended after epoch 3"), "{stdout}");
+    ok(&d, &["decrypt", "model", "--out", "m.npy", "--exact"]);
+    assert_eq!(model_fingerprint(&d.join("m.npy")), GOLDEN_MODEL, "--follow gave another model");
     std::fs::remove_dir_all(&d).unwrap();
 }

@@ -22,7 +22,7 @@ use ckks_scheme::{KeyGenerator, Parameters, Preset, SecretKey};
 use common::{exit_code, parse, usage, ExampleError};
 use hetal_train::data::{load_npy_dir, one_hot, scale_features, with_bias, Split};
 use hetal_train::encrypted::{ClientConfig, TrainingClient, TrainingServer, TrainingSetup};
-use hetal_train::plain::{Decision, EarlyStopping, Optimizer, SoftmaxKind, TrainConfig, Trainer};
+use hetal_train::plain::{Decision, EarlyStopping, Monitor, Optimizer, SoftmaxKind, TrainConfig, Trainer};
 use hetal_train::softmax::{InsecureDecryptReencryptRefresh, SoftmaxApprox};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -144,7 +144,7 @@ fn run() -> Result<(), ExampleError> {
         double = double.with_modelled_error(bits, 14)?;
         println!("refresh double with a modelled bootstrapping error of 2^-{bits} per slot");
     }
-    let config = ClientConfig { seed: 0, patience: o.patience, encryption_seed: [13; 32] };
+    let config = ClientConfig { seed: 0, patience: o.patience, monitor: Monitor::Loss, encryption_seed: [13; 32] };
     let mut client = TrainingClient::new(sk, &keys.public, setup.clone(), &ds.train, &ds.val, config)?;
     let (init, _) = client.initial_model()?;
     let val = client.encrypted_validation()?;
@@ -165,7 +165,7 @@ fn run() -> Result<(), ExampleError> {
 
     let (mut total, mut steps, mut refreshes) = (Duration::ZERO, 0usize, 0usize);
     // The plaintext run stops early by its own validation losses, as a client would.
-    let mut plain_stopping = EarlyStopping::new(o.patience);
+    let mut plain_stopping = EarlyStopping::new(o.patience, Monitor::Loss);
     let (mut plain_best, mut plain_stopped) = (trainer.model.clone(), None);
     for epoch in 1..=o.epochs {
         let n = client.begin_epoch()?;
@@ -185,10 +185,11 @@ fn run() -> Result<(), ExampleError> {
         server.answer(&answer)?;
         let plain = trainer.model.evaluate(&ds.val);
         if plain_stopped.is_none() {
-            if plain.loss.is_finite() && plain_stopping.best_loss().is_none_or(|best| plain.loss < best) {
+            let decision = plain_stopping.observe(answer.epoch, plain.loss, plain.accuracy);
+            if plain_stopping.best_epoch() == Some(answer.epoch) {
                 plain_best = trainer.model.clone();
             }
-            if plain_stopping.observe(answer.epoch, plain.loss) == Decision::Stop {
+            if decision == Decision::Stop {
                 plain_stopped = Some(answer.epoch);
             }
         }

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run --release -p hetal-train --example plain_train -- <dataset dir>
-//!     [--lr X] [--batch N] [--epochs N] [--patience N | --no-early-stop] [--gd] [--seed N]
+//!     [--lr X] [--batch N] [--epochs N] [--patience N | --no-early-stop] [--monitor loss|accuracy]
+//!     [--gd] [--seed N]
 //!     [--softmax exact|hetal|normalize-and-square] [--approx (= --softmax hetal)]
 //! ```
 //!
@@ -14,7 +15,7 @@ mod common;
 
 use common::{exit_code, parse, usage, ExampleError};
 use hetal_train::data::{load_npy_dir, scale_features};
-use hetal_train::plain::{paper_hyperparameters, train, Optimizer, SoftmaxKind, TrainConfig};
+use hetal_train::plain::{paper_hyperparameters, train, Monitor, Optimizer, SoftmaxKind, TrainConfig};
 use hetal_train::softmax::{SoftmaxConfig, SoftmaxId};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ fn run() -> Result<(), ExampleError> {
     let (mut lr, mut batch, mut epochs, mut seed) = (None, None, 100usize, 0u64);
     let (mut patience, mut optimizer) = (Some(3usize), Optimizer::Nesterov);
     let mut approx: Option<SoftmaxId> = None;
+    let mut monitor = Monitor::Loss;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--lr" => lr = Some(parse::<f64>("--lr", args.next())?),
@@ -32,6 +34,7 @@ fn run() -> Result<(), ExampleError> {
             "--epochs" => epochs = parse("--epochs", args.next())?,
             "--patience" => patience = Some(parse("--patience", args.next())?),
             "--no-early-stop" => patience = None,
+            "--monitor" => monitor = parse("--monitor", args.next())?,
             "--seed" => seed = parse("--seed", args.next())?,
             "--gd" => optimizer = Optimizer::GradientDescent,
             "--approx" => approx = Some(SoftmaxId::Hetal),
@@ -68,7 +71,8 @@ fn run() -> Result<(), ExampleError> {
         "lr {lr}, batch {batch}, {optimizer:?}, {} softmax, seed {seed}, patience {patience:?}, at most {epochs} epochs",
         approx.map_or("exact", SoftmaxId::as_str)
     );
-    let cfg = TrainConfig { lr, batch, max_epochs: epochs, optimizer, softmax, seed, schedule: None, patience };
+    let cfg =
+        TrainConfig { max_epochs: epochs, optimizer, softmax, seed, patience, monitor, ..TrainConfig::new(lr, batch) };
     let report = train(&ds, &cfg)?;
     for e in &report.epochs {
         println!(

@@ -148,7 +148,7 @@ fn run() -> Result<(), ExampleError> {
         keys.galois.size_bytes() as f64 / 1e9,
         t.elapsed().as_secs_f64()
     );
-    let config = ClientConfig { seed: 0, patience: 3, encryption_seed: [32; 32] };
+    let config = ClientConfig { encryption_seed: [32; 32], ..ClientConfig::default() };
     let mut client = TrainingClient::new(sk, &keys.public, setup.clone(), &ds.train, &ds.val, config)?;
     let (init, _) = client.initial_model()?;
     let val = client.encrypted_validation()?;

@@ -11,7 +11,7 @@ use super::messages::{
 use super::{EncryptedTrainError, TrainingSetup};
 use crate::data::{one_hot, with_bias, Split};
 use crate::matrix::Matrix;
-use crate::plain::{metrics, EarlyStopping, LinearModel, Metrics};
+use crate::plain::{metrics, EarlyStopping, LinearModel, Metrics, Monitor};
 use crate::schedule::Schedule;
 use ckks_scheme::{Decryptor, Encoder, Encryptor, PublicKey, SecretKey};
 use hetal_linalg::{EncryptedMatrix, Tiling};
@@ -44,14 +44,16 @@ pub struct ClientConfig {
     pub seed: u64,
     /// Early-stopping patience (3 by default).
     pub patience: usize,
+    /// What early stopping watches (the validation loss by default).
+    pub monitor: Monitor,
     /// Seed of the encryption randomness.
     pub encryption_seed: [u8; 32],
 }
 
 impl Default for ClientConfig {
-    /// Seed 0, patience 3, encryption seed all 1s.
+    /// Seed 0, patience 3 on the validation loss, encryption seed all 1s.
     fn default() -> Self {
-        Self { seed: 0, patience: 3, encryption_seed: [1; 32] }
+        Self { seed: 0, patience: 3, monitor: Monitor::Loss, encryption_seed: [1; 32] }
     }
 }
 
@@ -96,7 +98,7 @@ impl TrainingClient {
             train_y: train.y.clone(),
             val: val.clone(),
             rng: ChaCha20Rng::seed_from_u64(config.seed),
-            early: EarlyStopping::new(config.patience),
+            early: EarlyStopping::new(config.patience, config.monitor),
             initialised: false,
             epoch: 0,
             schedule: Schedule::from_seed(config.seed),
@@ -199,7 +201,7 @@ impl TrainingClient {
             return Err(EncryptedTrainError::protocol(format!("{} x {} validation logits", all.rows, all.cols)));
         }
         let m = metrics(&all.leading_columns(self.setup.classes), &self.val.y);
-        let decision = self.early.observe(self.epoch, m.loss);
+        let decision = self.early.observe(self.epoch, m.loss, m.accuracy);
         let best_so_far = self.early.best_epoch() == Some(self.epoch);
         Ok((ClientAnswer { epoch: self.epoch, decision, best_so_far }, m))
     }

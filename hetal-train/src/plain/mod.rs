@@ -12,7 +12,7 @@ pub(crate) mod model;
 mod optimizer;
 mod trainer;
 
-pub use early_stopping::{Decision, EarlyStopping};
+pub use early_stopping::{Decision, EarlyStopping, Monitor};
 pub use hyper::{paper_hyperparameters, Hyperparameters};
 pub use model::{metrics, LinearModel, Metrics};
 pub use optimizer::{NesterovSchedule, Optimizer, OptimizerState};

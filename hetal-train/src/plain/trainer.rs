@@ -1,6 +1,6 @@
 //! The plaintext reference trainer: the schedule of spec section 6 on `f64`.
 
-use super::{EarlyStopping, LinearModel, Optimizer, OptimizerState};
+use super::{EarlyStopping, LinearModel, Monitor, Optimizer, OptimizerState};
 use crate::data::{one_hot, padded_classes, with_bias, Dataset, Split};
 use crate::matrix::Matrix;
 use crate::schedule::Schedule;
@@ -40,10 +40,12 @@ pub struct TrainConfig {
     pub schedule: Option<Schedule>,
     /// Early-stopping patience (`None`: train all `max_epochs`).
     pub patience: Option<usize>,
+    /// What early stopping watches.
+    pub monitor: Monitor,
 }
 
 impl TrainConfig {
-    /// Nesterov, exact softmax, seed 0, patience 3, at most 100 epochs.
+    /// Nesterov, exact softmax, seed 0, patience 3 on the validation loss, at most 100 epochs.
     pub fn new(lr: f64, batch: usize) -> Self {
         Self {
             lr,
@@ -54,6 +56,7 @@ impl TrainConfig {
             seed: 0,
             schedule: None,
             patience: Some(3),
+            monitor: Monitor::Loss,
         }
     }
 
@@ -187,7 +190,7 @@ pub fn train(ds: &Dataset, cfg: &TrainConfig) -> Result<TrainReport, TrainError>
     let y = one_hot(&ds.train.y, c);
     let mut rng = ChaCha20Rng::seed_from_u64(cfg.seed);
     let mut trainer = Trainer::new(cfg, ds.classes, xb.cols, &mut rng);
-    let mut client = cfg.patience.map(EarlyStopping::new);
+    let mut client = cfg.patience.map(|p| EarlyStopping::new(p, cfg.monitor));
     let (mut epochs, mut best) = (Vec::new(), (0, trainer.model.clone()));
     let schedule = cfg.schedule();
     let batches = schedule.batches(ds.train.len(), cfg.batch);
@@ -211,7 +214,7 @@ pub fn train(ds: &Dataset, cfg: &TrainConfig) -> Result<TrainReport, TrainError>
             best = (epoch, trainer.model.clone());
             continue;
         };
-        let decision = client.observe(epoch, val.loss);
+        let decision = client.observe(epoch, val.loss, val.accuracy);
         if client.best_epoch() == Some(epoch) {
             best = (epoch, trainer.model.clone());
         }

@@ -311,10 +311,10 @@ pub fn answer_validation(
         )));
     }
     history.push(HistoryEntry { epoch, loss: m.loss, accuracy: m.accuracy });
-    let mut early = EarlyStopping::new(job.hyper.patience);
+    let mut early = EarlyStopping::new(job.hyper.patience, job.hyper.monitor);
     let mut decision = Decision::Continue;
     for h in &history {
-        decision = early.observe(h.epoch, h.loss);
+        decision = early.observe(h.epoch, h.loss, h.accuracy);
     }
     if epoch >= job.hyper.max_epochs {
         decision = Decision::Stop;
@@ -415,6 +415,7 @@ pub fn plaintext_run(
         seed: client.init_seed,
         schedule: Some(Schedule { batch_seed: client.batch_seed, shuffle_seed: job.shuffle_seed }),
         patience: Some(job.hyper.patience),
+        monitor: job.hyper.monitor,
         ..TrainConfig::new(job.hyper.lr, job.task.batch)
     };
     Ok(train(ds, &cfg)?)

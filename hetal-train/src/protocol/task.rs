@@ -3,7 +3,7 @@
 
 use super::ProtocolError;
 use crate::encrypted::{EncryptedTrainError, TrainingSetup};
-use crate::plain::Optimizer;
+use crate::plain::{Monitor, Optimizer};
 use ckks_scheme::circuits::bootstrap::{BootstrapConfig, BootstrapKeyPlan, Bootstrapper};
 use ckks_scheme::{Parameters, ParametersBuilder, Preset, SchemeError};
 use serde::{Deserialize, Serialize};
@@ -86,8 +86,12 @@ pub struct Hyper {
     pub lr: f64,
     /// `nesterov` or `gd`.
     pub optimizer: String,
-    /// Early-stopping patience (epochs without a better validation loss).
+    /// Early-stopping patience (epochs without a better monitored value).
     pub patience: usize,
+    /// What early stopping watches; a job file without the field watches the loss (the only
+    /// rule before the field existed).
+    #[serde(default)]
+    pub monitor: Monitor,
     /// Maximum number of epochs.
     pub max_epochs: usize,
 }
@@ -195,7 +199,7 @@ mod tests {
         let b = bootstrapper(&p).unwrap();
         assert_eq!(b.output_level(), 12);
         let shape = TaskShape { classes: 3, features: 15, batch: 16 };
-        let hyper = Hyper { lr: 1.0, optimizer: "nesterov".into(), patience: 3, max_epochs: 5 };
+        let hyper = Hyper { lr: 1.0, optimizer: "nesterov".into(), patience: 3, monitor: Monitor::Loss, max_epochs: 5 };
         let setup = shape.setup(&p, b.output_level(), &hyper).unwrap();
         assert_eq!(setup.padded_classes(), 4);
         assert!(!setup.rotation_steps().unwrap().is_empty());

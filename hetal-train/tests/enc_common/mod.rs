@@ -80,7 +80,7 @@ pub fn reference(setup: &TrainingSetup, seed: u64) -> (Trainer, Schedule) {
 
 /// The client configuration of the tests.
 pub fn client_config() -> ClientConfig {
-    ClientConfig { seed: 0, patience: 3, encryption_seed: [3; 32] }
+    ClientConfig { encryption_seed: [3; 32], ..ClientConfig::default() }
 }
 
 /// An evaluator over `keys`.
