@@ -549,6 +549,8 @@ fn same_seed_same_model() {
             "demo",
             "--preset",
             "insecure-train-n12",
+            "--lr",
+            "4",
             "--max-epochs",
             "2",
             "--train-rows",
