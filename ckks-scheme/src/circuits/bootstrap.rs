@@ -253,6 +253,23 @@ pub struct BootstrapKeyPlan {
 }
 
 impl BootstrapKeyPlan {
+    /// The Galois elements whose keys must cover the whole chain (CoeffToSlot's, near the top);
+    /// [`Self::generate_keys`] makes them first and leaves a key already made as it is, so a
+    /// caller that needs other keys at a lower level makes these before its own.
+    pub fn full_elements(&self) -> &[usize] {
+        &self.full
+    }
+
+    /// The Galois elements whose keys are truncated to [`Self::truncated_level`] (SlotToCoeff's).
+    pub fn truncated_elements(&self) -> &[usize] {
+        &self.truncated
+    }
+
+    /// The highest level SlotToCoeff switches keys at.
+    pub fn truncated_level(&self) -> usize {
+        self.truncated_level
+    }
+
     /// Every Galois element of the plan (as [`Bootstrapper::galois_elements`]).
     pub fn galois_elements(&self) -> Vec<usize> {
         let mut all: Vec<usize> = self.full.iter().chain(&self.truncated).copied().collect();

@@ -204,11 +204,54 @@ pub fn generate(
         None => KeyGenerator::new(&params),
     };
     let sk = kg.secret_key()?;
-    let mut keys = kg.evaluation_keys(&sk, &plan.rotations, true)?;
+    // Keys at the level where they are used: bootstrapping's whole-chain keys first; then the
+    // training rotations truncated to the data level, or to SlotToCoeff's level where
+    // SlotToCoeff shares the element and switches higher (the standard order runs it just
+    // above the output level); then bootstrapping's own truncated keys, where a key already
+    // made serves.
+    let mut keys = kg.evaluation_keys(&sk, &[], true)?;
+    let boot = &plan.bootstrap;
+    kg.extend_galois_keys(&sk, &mut keys.galois, boot.full_elements())?;
+    let training: Vec<usize> = plan.rotations.iter().map(|&r| ckks_scheme::rotation_element(&params, r)).collect();
+    let (shared, own): (Vec<usize>, Vec<usize>) =
+        training.into_iter().partition(|k| boot.truncated_elements().contains(k));
+    kg.extend_galois_keys_at(&sk, &mut keys.galois, &shared, plan.data_level.max(boot.truncated_level()))?;
+    kg.extend_galois_keys_at(&sk, &mut keys.galois, &own, plan.data_level)?;
     phase("generating bootstrapping keys");
     let bootstrap = plan.bootstrap.generate_keys(&mut kg, &sk, &mut keys.galois)?;
     let key = Fingerprint::of_public_key(&keys.public)?;
     let origin = std::path::PathBuf::from("(in memory)");
     let bundle = PublicBundle { preset, task: task.clone(), params: params.clone(), keys, bootstrap, key, origin };
     Ok((SecretKeyFile { preset, task: task.clone(), params, sk, key }, bundle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Training rotations get keys truncated to the data level, except those bootstrapping
+    /// shares: whole for CoeffToSlot's, SlotToCoeff's level if that is higher.
+    #[test]
+    fn keys_sit_at_the_level_where_they_are_used() {
+        let task = TaskShape { classes: 3, features: 7, batch: 16 };
+        let (secret, bundle) = generate(TrainPreset::InsecureTrainN12, &task, Some(5), &mut |_| {}).unwrap();
+        let plan = task.key_plan(&secret.params).unwrap();
+        let (full, stc) = (plan.bootstrap.full_elements(), plan.bootstrap.truncated_elements());
+        let top = secret.params.max_level();
+        let stc_level = plan.bootstrap.truncated_level().max(plan.data_level);
+        let mut truncated = 0;
+        for &r in &plan.rotations {
+            let k = ckks_scheme::rotation_element(&secret.params, r);
+            let level = bundle.keys.galois.get(k).unwrap_or_else(|| panic!("no key for rotation {r}")).max_level();
+            if full.contains(&k) {
+                assert_eq!(level, top, "rotation {r} is CoeffToSlot's too");
+            } else if stc.contains(&k) {
+                assert_eq!(level, stc_level, "rotation {r} is SlotToCoeff's too");
+            } else {
+                assert_eq!(level, plan.data_level, "rotation {r}");
+                truncated += 1;
+            }
+        }
+        assert!(truncated > 0 && plan.data_level < top);
+    }
 }

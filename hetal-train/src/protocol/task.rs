@@ -144,6 +144,9 @@ pub struct KeyPlan {
     pub unit: hetal_linalg::UnitShape,
     /// Every rotation step a training step uses (DiagABT, DiagATB, the softmax).
     pub rotations: Vec<i64>,
+    /// The level training starts from (bootstrapping's output level): no training rotation
+    /// runs above it, so their keys are made truncated to it.
+    pub data_level: usize,
     /// Bootstrapping's keys.
     pub bootstrap: BootstrapKeyPlan,
 }
@@ -157,7 +160,12 @@ impl TaskShape {
         // The circuit's encoded DFT matrices take GBs at N = 2^16 and key generation needs only
         // its list of keys: `boot` is dropped here, before any key is made (peak 19.5 -> 15.7 GB
         // at the Face Mask shape).
-        Ok(KeyPlan { unit: setup.unit()?, rotations: setup.rotation_steps()?, bootstrap: boot.key_plan() })
+        Ok(KeyPlan {
+            unit: setup.unit()?,
+            rotations: setup.rotation_steps()?,
+            data_level: boot.output_level(),
+            bootstrap: boot.key_plan(),
+        })
     }
 
     /// Checks the shape read from a file before anything is sized by it: `2..=MAX_CLASSES`
