@@ -25,7 +25,7 @@ def load(path):
         return json.load(f)
 
 
-def peak_rss_gb(run):
+def peak_rss_gib(run):
     """The largest 'Maximum resident set size' over the run's GNU time files, per phase."""
     out = {}
     for name in sorted(os.listdir(run)):
@@ -99,7 +99,7 @@ def main():
         "step_split_seconds": dict(zip(["matmul", "softmax", "bootstrap", "other"], parts)),
         "validation_seconds": sum(report["validation_seconds"]),
         "wall_seconds": wall_seconds(run),
-        "peak_memory_gb": peak_rss_gb(run),
+        "peak_memory_gib": peak_rss_gib(run),
         "interrupted_and_resumed": resumed,
         "machine": f"{cpu_model()}, {os.cpu_count()} cores",
         "history": history,
