@@ -253,9 +253,7 @@ pub struct BootstrapKeyPlan {
 }
 
 impl BootstrapKeyPlan {
-    /// The Galois elements whose keys must cover the whole chain (CoeffToSlot's, near the top);
-    /// [`Self::generate_keys`] makes them first and leaves a key already made as it is, so a
-    /// caller that needs other keys at a lower level makes these before its own.
+    /// The Galois elements whose keys cover the whole chain (CoeffToSlot's, near the top).
     pub fn full_elements(&self) -> &[usize] {
         &self.full
     }
@@ -284,7 +282,26 @@ impl BootstrapKeyPlan {
         sk: &SecretKey,
         galois: &mut GaloisKeys,
     ) -> Result<BootstrapKeys, SchemeError> {
+        self.generate_keys_with(kg, sk, galois, &[], 0)
+    }
+
+    /// [`Self::generate_keys`] and the caller's own keys for the Galois elements `extra`,
+    /// truncated to `extra_level` (the highest level the caller switches them at): an element
+    /// this plan keeps whole stays whole, and one SlotToCoeff shares gets the higher of the two
+    /// levels. Since a key already made is left as it is, the order is what makes each key
+    /// reach far enough, and it is kept here: whole keys, the extra keys, SlotToCoeff's.
+    pub fn generate_keys_with(
+        &self,
+        kg: &mut KeyGenerator,
+        sk: &SecretKey,
+        galois: &mut GaloisKeys,
+        extra: &[usize],
+        extra_level: usize,
+    ) -> Result<BootstrapKeys, SchemeError> {
         kg.extend_galois_keys(sk, galois, &self.full)?;
+        let (shared, own): (Vec<usize>, Vec<usize>) = extra.iter().copied().partition(|k| self.truncated.contains(k));
+        kg.extend_galois_keys_at(sk, galois, &shared, extra_level.max(self.truncated_level))?;
+        kg.extend_galois_keys_at(sk, galois, &own, extra_level)?;
         kg.extend_galois_keys_at(sk, galois, &self.truncated, self.truncated_level)?;
         let Some(enc) = &self.encapsulation else {
             return Ok(BootstrapKeys::none());

@@ -204,21 +204,12 @@ pub fn generate(
         None => KeyGenerator::new(&params),
     };
     let sk = kg.secret_key()?;
-    // Keys at the level where they are used: bootstrapping's whole-chain keys first; then the
-    // training rotations truncated to the data level, or to SlotToCoeff's level where
-    // SlotToCoeff shares the element and switches higher (the standard order runs it just
-    // above the output level); then bootstrapping's own truncated keys, where a key already
-    // made serves.
+    // Keys at the level where they are used: the training rotations' keys stop at the data
+    // level (no training step rotates above it), unless bootstrapping shares the element.
     let mut keys = kg.evaluation_keys(&sk, &[], true)?;
-    let boot = &plan.bootstrap;
-    kg.extend_galois_keys(&sk, &mut keys.galois, boot.full_elements())?;
     let training: Vec<usize> = plan.rotations.iter().map(|&r| ckks_scheme::rotation_element(&params, r)).collect();
-    let (shared, own): (Vec<usize>, Vec<usize>) =
-        training.into_iter().partition(|k| boot.truncated_elements().contains(k));
-    kg.extend_galois_keys_at(&sk, &mut keys.galois, &shared, plan.data_level.max(boot.truncated_level()))?;
-    kg.extend_galois_keys_at(&sk, &mut keys.galois, &own, plan.data_level)?;
-    phase("generating bootstrapping keys");
-    let bootstrap = plan.bootstrap.generate_keys(&mut kg, &sk, &mut keys.galois)?;
+    phase("generating rotation and bootstrapping keys");
+    let bootstrap = plan.bootstrap.generate_keys_with(&mut kg, &sk, &mut keys.galois, &training, plan.data_level)?;
     let key = Fingerprint::of_public_key(&keys.public)?;
     let origin = std::path::PathBuf::from("(in memory)");
     let bundle = PublicBundle { preset, task: task.clone(), params: params.clone(), keys, bootstrap, key, origin };
