@@ -32,47 +32,53 @@ impl From<PresetArg> for Preset {
     }
 }
 
+/// A parser for a closed list of values, each `(value, name, help)` with the name it has in
+/// files, so that the command line and the files spell a value alike.
+fn named<T: Clone + Send + Sync + 'static, const K: usize>(
+    items: [(T, &'static str, &'static str); K],
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    let values = items.clone().map(|(_, name, help)| PossibleValue::new(name).help(help));
+    PossibleValuesParser::new(values).map(move |name: String| {
+        items.iter().find(|(_, n, _)| *n == name).expect("clap passes only listed names").0.clone()
+    })
+}
+
 /// The training presets (`--preset` of `keygen` and `demo`), by their names in files.
 pub fn train_preset() -> impl clap::builder::TypedValueParser<Value = hetal_train::protocol::task::TrainPreset> {
-    use clap::builder::TypedValueParser;
     use hetal_train::protocol::task::TrainPreset;
-    let values = TrainPreset::ALL.map(|p| {
-        clap::builder::PossibleValue::new(p.name()).help(match p {
+    named(TrainPreset::ALL.map(|p| {
+        let help = match p {
             TrainPreset::BootstrapN16 => "N = 2^16, 128-bit secure, 12 levels after each bootstrapping",
             TrainPreset::InsecureTrainN12 => "N = 2^12, 12 levels after bootstrapping: INSECURE, tests only",
-        })
-    });
-    clap::builder::PossibleValuesParser::new(values)
-        .map(|name: String| TrainPreset::from_name(&name).expect("clap passes only listed names"))
+        };
+        (p, p.name(), help)
+    }))
 }
 
 /// What early stopping watches (`--monitor` of `encrypt` and `demo`), by the names in job files.
 pub fn monitor() -> impl clap::builder::TypedValueParser<Value = hetal_train::plain::Monitor> {
-    use clap::builder::TypedValueParser;
     use hetal_train::plain::Monitor;
-    let values = Monitor::ALL.map(|m| {
-        clap::builder::PossibleValue::new(m.as_str()).help(match m {
+    named(Monitor::ALL.map(|m| {
+        let help = match m {
             Monitor::Loss => "the validation loss (the paper's rule)",
             Monitor::Accuracy => "the validation accuracy: stops sooner where the loss falls slowly for many epochs",
-        })
-    });
-    clap::builder::PossibleValuesParser::new(values)
-        .map(|name: String| name.parse().expect("clap passes only listed names"))
+        };
+        (m, m.as_str(), help)
+    }))
 }
 
 /// The softmax approximations (`--softmax` of `encrypt`, `demo` and `bench --suite train`), by
 /// their names in job files.
 pub fn softmax() -> impl clap::builder::TypedValueParser<Value = hetal_train::softmax::SoftmaxId> {
-    use clap::builder::TypedValueParser;
     use hetal_train::softmax::SoftmaxId;
-    let values = SoftmaxId::ALL.map(|id| {
-        clap::builder::PossibleValue::new(id.as_str()).help(match id {
+    named(SoftmaxId::ALL.map(|id| {
+        let help = match id {
             SoftmaxId::Hetal => "the paper's: approximate max, domain extension, Goldschmidt (62 levels for c = 4, 82 for 16)",
             SoftmaxId::NormalizeAndSquare => {
                 "Cho et al. 2024: exp(x/128) squared 7 times with normalisations (30 levels up to 3 classes, 37 up to 10)"
             }
-        })
-    });
-    clap::builder::PossibleValuesParser::new(values)
-        .map(|name: String| name.parse().expect("clap passes only listed names"))
+        };
+        (id, id.as_str(), help)
+    }))
 }
