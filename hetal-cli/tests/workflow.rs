@@ -472,20 +472,6 @@ fn head_split(from: &Path, to: &Path, split: &str, rows: usize) {
     std::fs::write(to.join(format!("{split}_y.npy")), bytes).unwrap();
 }
 
-/// Same seed, same model, bit for bit. The file workflow's model (three epochs, the client's
-/// answers included, HETAL's softmax named) is pinned by a fingerprint; a change that moves it
-/// changes the arithmetic or the schedule and must say so. It moved once, on purpose, with the
-/// weights' compact refresh (issue 18: one bootstrap for the packed W and V blocks instead of
-/// one per block, so other refresh noise and levels), and again when the unpacking of that
-/// refresh began with rotations shared by the packed group (issue 18: fewer key switches, so
-/// other noise), and when keys came to be made at the level where they are used (issue 18:
-/// another order of key generation from the seed, so other keys); it was recorded before that
-/// when the
-/// protocol moved into `hetal-train` (issue "one house"). And the demo runs that same protocol: on the same rows, seed and
-/// settings it ends with the file workflow's model exactly. (The demo's own fingerprint moved
-/// once, on purpose, when it stopped using a second client with a per-epoch reshuffle.) All the
-/// arithmetic is integer or IEEE f64 without fused operations, so the values do not depend on
-/// the CPU's vector extensions.
 /// The golden model of [`same_seed_same_model`]: see there why and when it moved.
 const GOLDEN_MODEL: &str = "2f8730e8656f9dc38f5da998bbc6ba26";
 
@@ -528,6 +514,19 @@ fn model_fingerprint(npy: &Path) -> String {
     hetal_train::store::Fingerprint::of_bytes(&std::fs::read(npy).unwrap()).to_string()
 }
 
+/// Same seed, same model, bit for bit. The file workflow's model (three epochs, the client's
+/// answers included, HETAL's softmax named) is pinned by a fingerprint; a change that moves it
+/// changes the arithmetic or the schedule and must say so. It moved once, on purpose, with the
+/// weights' compact refresh (issue 18: one bootstrap for the packed W and V blocks instead of
+/// one per block, so other refresh noise and levels), and again when the unpacking of that
+/// refresh began with rotations shared by the packed group (issue 18: fewer key switches, so
+/// other noise), and when keys came to be made at the level where they are used (issue 18:
+/// another order of key generation from the seed, so other keys); it was recorded before that
+/// when the protocol moved into `hetal-train` (issue "one house"). And the demo runs that same
+/// protocol: on the same rows, seed and settings it ends with the file workflow's model
+/// exactly. (The demo's own fingerprint moved once, on purpose, when it stopped using a second
+/// client with a per-epoch reshuffle.) All the arithmetic is integer or IEEE f64 without fused
+/// operations, so the values do not depend on the CPU's vector extensions.
 #[test]
 fn same_seed_same_model() {
     let d = temp("golden");
