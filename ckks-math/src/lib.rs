@@ -36,5 +36,5 @@ pub mod sampling;
 
 pub use error::MathError;
 pub use modulus::{Modulus, MAX_MODULUS_BITS};
-pub use ntt::NttTable;
+pub use ntt::{NttKernel, NttTable};
 pub use rns::{BasisConverter, ModUpDown, Representation, RnsBasis, RnsPoly, ShoupPoly};

@@ -23,6 +23,72 @@ use crate::{MathError, Modulus};
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
+/// The SIMD kernels of the transforms, chosen once per process at run time. All give
+/// bit-identical outputs (tests check each against [`NttKernel::Portable`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NttKernel {
+    /// Plain Rust, any CPU.
+    Portable,
+    /// x86-64 AVX2: four lanes.
+    Avx2,
+    /// x86-64 AVX-512F with AVX-512DQ: eight lanes and 64-bit low products.
+    Avx512,
+}
+
+/// The environment variable that lowers the kernel for side-by-side benchmarks:
+/// `portable`, `avx2` or `avx512` (a kernel the CPU lacks is never chosen).
+pub const KERNEL_ENV: &str = "CKKS_NTT_KERNEL";
+
+impl NttKernel {
+    /// The best kernel this CPU supports.
+    pub fn detected() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") {
+                return NttKernel::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                return NttKernel::Avx2;
+            }
+        }
+        NttKernel::Portable
+    }
+
+    /// The kernel in use: [`NttKernel::detected`], or the lower one that [`KERNEL_ENV`] names.
+    /// Read once per process.
+    pub fn active() -> Self {
+        static ACTIVE: std::sync::OnceLock<NttKernel> = std::sync::OnceLock::new();
+        *ACTIVE.get_or_init(|| {
+            let best = Self::detected();
+            match std::env::var(KERNEL_ENV).ok().and_then(|v| Self::from_name(&v)) {
+                Some(k) => k.min(best),
+                None => best,
+            }
+        })
+    }
+
+    /// The kernel named `portable`, `avx2` or `avx512`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "portable" | "scalar" => Some(NttKernel::Portable),
+            "avx2" => Some(NttKernel::Avx2),
+            "avx512" | "avx-512" => Some(NttKernel::Avx512),
+            _ => None,
+        }
+    }
+
+    /// The kernel's name, as [`NttKernel::from_name`] reads it.
+    pub fn name(self) -> &'static str {
+        match self {
+            NttKernel::Portable => "portable",
+            NttKernel::Avx2 => "avx2",
+            NttKernel::Avx512 => "avx512",
+        }
+    }
+}
 
 /// Smallest supported ring degree.
 pub const MIN_DEGREE: usize = 1 << 1;
@@ -146,16 +212,14 @@ impl NttTable {
         self.inverse_impl(a, false);
     }
 
-    /// Whether the AVX2 kernels serve this table (x86-64 CPU with AVX2 and `N >= 8`).
+    /// The kernel that serves this table: [`NttKernel::active`], lowered where `N` is too
+    /// small for its registers (AVX-512 needs `N >= 16`, AVX2 `N >= 8`).
     #[inline]
-    fn use_avx2(&self) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            self.n >= 8 && std::arch::is_x86_feature_detected!("avx2")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
+    pub fn kernel(&self) -> NttKernel {
+        match NttKernel::active() {
+            NttKernel::Avx512 if self.n >= 16 => NttKernel::Avx512,
+            NttKernel::Avx512 | NttKernel::Avx2 if self.n >= 8 => NttKernel::Avx2,
+            _ => NttKernel::Portable,
         }
     }
 
@@ -163,14 +227,14 @@ impl NttTable {
         assert_eq!(a.len(), self.n, "NTT input length must equal the degree");
         let q = self.modulus.value();
         debug_assert!(a.iter().all(|&x| x < 4 * q));
-        if self.use_avx2() {
-            // SAFETY: AVX2 is available and `a.len() == n >= 8` (checked above).
+        match self.kernel() {
+            // SAFETY: the kernel is only active on a CPU with its features, and `kernel()`
+            // checked the degree; `a.len() == n` above.
             #[cfg(target_arch = "x86_64")]
-            unsafe {
-                avx2::forward(self, a, strict)
-            };
-        } else {
-            self.forward_scalar(a, strict);
+            NttKernel::Avx512 => unsafe { avx512::forward(self, a, strict) },
+            #[cfg(target_arch = "x86_64")]
+            NttKernel::Avx2 => unsafe { avx2::forward(self, a, strict) },
+            _ => self.forward_scalar(a, strict),
         }
         debug_assert!(a.iter().all(|&x| x < if strict { q } else { 4 * q }));
     }
@@ -179,14 +243,13 @@ impl NttTable {
         assert_eq!(a.len(), self.n, "NTT input length must equal the degree");
         let q = self.modulus.value();
         debug_assert!(a.iter().all(|&x| x < 2 * q));
-        if self.use_avx2() {
-            // SAFETY: AVX2 is available and `a.len() == n >= 8` (checked above).
+        match self.kernel() {
+            // SAFETY: as in `forward_impl`.
             #[cfg(target_arch = "x86_64")]
-            unsafe {
-                avx2::inverse(self, a, strict)
-            };
-        } else {
-            self.inverse_scalar(a, strict);
+            NttKernel::Avx512 => unsafe { avx512::inverse(self, a, strict) },
+            #[cfg(target_arch = "x86_64")]
+            NttKernel::Avx2 => unsafe { avx2::inverse(self, a, strict) },
+            _ => self.inverse_scalar(a, strict),
         }
         debug_assert!(a.iter().all(|&x| x < if strict { q } else { 2 * q }));
     }
@@ -364,48 +427,72 @@ mod tests {
         }
     }
 
-    /// The AVX2 kernels must give bit-identical results to the portable ones, lazy outputs
-    /// included, for inputs anywhere in the accepted ranges.
+    /// Every SIMD kernel the CPU has must give bit-identical results to the portable one, lazy
+    /// outputs included, for inputs anywhere in the accepted ranges, at every degree it serves.
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn avx2_kernels_match_scalar() {
+    fn simd_kernels_match_portable() {
         use rand::{Rng, SeedableRng};
-        if !std::arch::is_x86_feature_detected!("avx2") {
+        type Kernel = unsafe fn(&NttTable, &mut [u64], bool);
+        let detected = NttKernel::detected();
+        let mut kernels: Vec<(&str, usize, Kernel, Kernel)> = Vec::new();
+        if detected >= NttKernel::Avx2 {
+            kernels.push(("avx2", 8, avx2::forward, avx2::inverse));
+        }
+        if detected >= NttKernel::Avx512 {
+            kernels.push(("avx512", 16, avx512::forward, avx512::inverse));
+        }
+        if kernels.is_empty() {
             eprintln!("skipped: this CPU has no AVX2");
-            return;
         }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        for log_n in 3..=13 {
-            let n = 1usize << log_n;
-            for bits in [20, 30, 50, 59, 60, 61] {
-                let q = ntt_primes(bits, 2 * n as u64, 1, &[]).unwrap()[0];
-                let table = NttTable::new(Modulus::new(q).unwrap(), n).unwrap();
-                for round in 0..3 {
-                    // Uniform in [0, 4q), edge values only, uniform in [0, q).
-                    let edges = [0, 1, q - 1, q, 2 * q - 1, 2 * q, 3 * q, 4 * q - 1];
-                    let a4: Vec<u64> = (0..n)
-                        .map(|_| match round {
-                            0 => rng.gen_range(0..4 * q),
-                            1 => edges[rng.gen_range(0..edges.len())],
-                            _ => rng.gen_range(0..q),
-                        })
-                        .collect();
-                    let a2: Vec<u64> = a4.iter().map(|&x| x % (2 * q)).collect();
-                    for strict in [false, true] {
-                        let (mut s, mut v) = (a4.clone(), a4.clone());
-                        table.forward_scalar(&mut s, strict);
-                        // SAFETY: AVX2 detected above, n >= 8.
-                        unsafe { avx2::forward(&table, &mut v, strict) };
-                        assert_eq!(s, v, "forward, n = {n}, q = {q}, strict = {strict}");
-                        let (mut s, mut v) = (a2.clone(), a2.clone());
-                        table.inverse_scalar(&mut s, strict);
-                        // SAFETY: as above.
-                        unsafe { avx2::inverse(&table, &mut v, strict) };
-                        assert_eq!(s, v, "inverse, n = {n}, q = {q}, strict = {strict}");
+        for (name, min_n, forward, inverse) in kernels {
+            for log_n in min_n.trailing_zeros()..=13 {
+                let n = 1usize << log_n;
+                for bits in [20, 30, 50, 59, 60, 61] {
+                    let q = ntt_primes(bits, 2 * n as u64, 1, &[]).unwrap()[0];
+                    let table = NttTable::new(Modulus::new(q).unwrap(), n).unwrap();
+                    for round in 0..3 {
+                        // Uniform in [0, 4q), edge values only, uniform in [0, q).
+                        let edges = [0, 1, q - 1, q, 2 * q - 1, 2 * q, 3 * q, 4 * q - 1];
+                        let a4: Vec<u64> = (0..n)
+                            .map(|_| match round {
+                                0 => rng.gen_range(0..4 * q),
+                                1 => edges[rng.gen_range(0..edges.len())],
+                                _ => rng.gen_range(0..q),
+                            })
+                            .collect();
+                        let a2: Vec<u64> = a4.iter().map(|&x| x % (2 * q)).collect();
+                        for strict in [false, true] {
+                            let (mut s, mut v) = (a4.clone(), a4.clone());
+                            table.forward_scalar(&mut s, strict);
+                            // SAFETY: the CPU has the kernel's features (detected above), n >= min_n.
+                            unsafe { forward(&table, &mut v, strict) };
+                            assert_eq!(s, v, "{name} forward, n = {n}, q = {q}, strict = {strict}");
+                            let (mut s, mut v) = (a2.clone(), a2.clone());
+                            table.inverse_scalar(&mut s, strict);
+                            // SAFETY: as above.
+                            unsafe { inverse(&table, &mut v, strict) };
+                            assert_eq!(s, v, "{name} inverse, n = {n}, q = {q}, strict = {strict}");
+                        }
                     }
                 }
             }
         }
+    }
+
+    #[test]
+    fn kernel_names_round_trip_and_small_degrees_fall_back() {
+        for k in [NttKernel::Portable, NttKernel::Avx2, NttKernel::Avx512] {
+            assert_eq!(NttKernel::from_name(k.name()), Some(k));
+        }
+        assert_eq!(NttKernel::from_name("neon"), None);
+        assert!(NttKernel::active() <= NttKernel::detected());
+        let q = ntt_primes(40, 16, 1, &[]).unwrap()[0];
+        let t = NttTable::new(Modulus::new(q).unwrap(), 4).unwrap();
+        assert_eq!(t.kernel(), NttKernel::Portable);
+        let t = NttTable::new(Modulus::new(q).unwrap(), 8).unwrap();
+        assert!(t.kernel() <= NttKernel::Avx2);
     }
 
     /// The portable kernels serve small degrees and CPUs without AVX2: check them alone too.

@@ -332,8 +332,11 @@ pub fn run(args: &BenchArgs, g: &Global, out: &mut dyn Write) -> Result<(), Benc
     let mut report = Report { out, text: !g.json, records: Vec::new() };
     if g.text() {
         report.line(&format!(
-            "hetal bench: {} rayon thread(s), {} run(s) per operation, seed {seed}",
-            threads, args.repeat
+            "hetal bench: {} rayon thread(s), {} run(s) per operation, seed {seed}, NTT kernel {} ({} lowers it)",
+            threads,
+            args.repeat,
+            ckks_math::NttKernel::active().name(),
+            ckks_math::ntt::KERNEL_ENV
         ))?;
     }
     let mut parameters = Vec::new();

@@ -1,0 +1,334 @@
+//! AVX-512 kernels of [`NttTable`], chosen at run time when the CPU has AVX-512F and
+//! AVX-512DQ.
+//!
+//! They do exactly the operations of the portable kernels in the parent module, eight lanes at
+//! a time, so all three give bit-identical outputs (lazy ones included); a test checks this.
+//!
+//! Against the AVX2 kernels: twice the lanes; `vpmullq` (AVX-512DQ) gives the low words of
+//! `x * w` and `quot * q` in one instruction each, where AVX2 needs three `vpmuludq`; and the
+//! conditional subtraction is the unsigned minimum `min(x, x - m)`, as in the scalar code. The
+//! high word of `x * w_shoup` is still four `vpmuludq` (IFMA's 52-bit products would need
+//! primes below 2^52, which the parameter sets do not use).
+
+use core::arch::x86_64::*;
+
+use super::NttTable;
+
+/// Broadcast constants of the modulus.
+#[derive(Clone, Copy)]
+struct Q {
+    q: __m512i,
+    two_q: __m512i,
+    mask32: __m512i,
+}
+
+/// Eight twiddles with their Shoup constants (`s_hi`: the high 32-bit half shifted down).
+#[derive(Clone, Copy)]
+struct W {
+    w: __m512i,
+    s: __m512i,
+    s_hi: __m512i,
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn consts(q: u64) -> Q {
+    Q { q: _mm512_set1_epi64(q as i64), two_q: _mm512_set1_epi64(2 * q as i64), mask32: _mm512_set1_epi64(0xffff_ffff) }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn twiddles(w: __m512i, s: __m512i) -> W {
+    W { w, s, s_hi: _mm512_srli_epi64::<32>(s) }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn splat(w: u64, s: u64) -> W {
+    twiddles(_mm512_set1_epi64(w as i64), _mm512_set1_epi64(s as i64))
+}
+
+/// The index vector with lane `k` holding `i[k]`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn idx(i: [i64; 8]) -> __m512i {
+    _mm512_set_epi64(i[7], i[6], i[5], i[4], i[3], i[2], i[1], i[0])
+}
+
+/// Twiddles `w[k]` repeated `8 / len` times each, for `k` in `0..len` (`len` = 1, 2, 4, 8).
+///
+/// # Safety
+/// `w` and `s` must be valid for reading `len` `u64`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+unsafe fn spread(w: *const u64, s: *const u64, len: usize) -> W {
+    let rep = (8 / len) as i64;
+    let sel = idx(core::array::from_fn(|i| i as i64 / rep));
+    let mask: __mmask8 = ((1u16 << len) - 1) as __mmask8;
+    // SAFETY: the masked loads read only the first `len` values.
+    let (w, s) = unsafe { (_mm512_maskz_loadu_epi64(mask, w.cast()), _mm512_maskz_loadu_epi64(mask, s.cast())) };
+    twiddles(_mm512_permutexvar_epi64(sel, w), _mm512_permutexvar_epi64(sel, s))
+}
+
+/// `x >= m ? x - m : x` lanewise (`x - m` wraps above `x` when `x < m`).
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn sub_if_ge(x: __m512i, m: __m512i) -> __m512i {
+    _mm512_min_epu64(x, _mm512_sub_epi64(x, m))
+}
+
+/// Lanewise [`crate::Modulus::mul_shoup_lazy`]: `x * w mod q` in `[0, 2q)` for any 64-bit `x`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn mul_shoup_lazy(x: __m512i, w: W, c: Q) -> __m512i {
+    // The empty `asm!` hides `x_hi = x >> 32` from LLVM, which otherwise may recognise the
+    // high-word product and scalarise it.
+    let mut x_hi = _mm512_srli_epi64::<32>(x);
+    // SAFETY: an empty template; it only pins the register.
+    unsafe { core::arch::asm!("/* {0} */", inout(zmm_reg) x_hi, options(pure, nomem, nostack, preserves_flags)) };
+    // quot = high word of x * s, exactly.
+    let ll = _mm512_mul_epu32(x, w.s);
+    let lh = _mm512_mul_epu32(x, w.s_hi);
+    let hl = _mm512_mul_epu32(x_hi, w.s);
+    let hh = _mm512_mul_epu32(x_hi, w.s_hi);
+    let mid = _mm512_add_epi64(lh, _mm512_srli_epi64::<32>(ll));
+    let mid2 = _mm512_add_epi64(hl, _mm512_and_si512(mid, c.mask32));
+    let quot = _mm512_add_epi64(_mm512_add_epi64(hh, _mm512_srli_epi64::<32>(mid)), _mm512_srli_epi64::<32>(mid2));
+    // x * w - quot * q mod 2^64.
+    _mm512_sub_epi64(_mm512_mullo_epi64(x, w.w), _mm512_mullo_epi64(quot, c.q))
+}
+
+/// Harvey's lazy Cooley-Tukey butterfly: `x, y` in `[0, 4q)` to `x + wy, x - wy` in `[0, 4q)`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn fwd_bfly(x: __m512i, y: __m512i, w: W, c: Q) -> (__m512i, __m512i) {
+    let u = sub_if_ge(x, c.two_q);
+    let v = mul_shoup_lazy(y, w, c);
+    (_mm512_add_epi64(u, v), _mm512_add_epi64(_mm512_sub_epi64(u, v), c.two_q))
+}
+
+/// The same butterfly with outputs fully reduced to `[0, q)`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn fwd_bfly_strict(x: __m512i, y: __m512i, w: W, c: Q) -> (__m512i, __m512i) {
+    let u = sub_if_ge(sub_if_ge(x, c.two_q), c.q);
+    let v = sub_if_ge(mul_shoup_lazy(y, w, c), c.q);
+    (sub_if_ge(_mm512_add_epi64(u, v), c.q), sub_if_ge(_mm512_add_epi64(_mm512_sub_epi64(u, v), c.q), c.q))
+}
+
+/// Gentleman-Sande butterfly: `x, y` in `[0, 2q)` to `x + y, w(x - y)` in `[0, 2q)`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn inv_bfly(x: __m512i, y: __m512i, w: W, c: Q) -> (__m512i, __m512i) {
+    let s = sub_if_ge(_mm512_add_epi64(x, y), c.two_q);
+    let d = _mm512_add_epi64(_mm512_sub_epi64(x, y), c.two_q);
+    (s, mul_shoup_lazy(d, w, c))
+}
+
+/// Unaligned load of eight `u64`.
+///
+/// # Safety
+/// `p` must be valid for reading eight `u64`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+unsafe fn load(p: *const u64) -> __m512i {
+    unsafe { _mm512_loadu_si512(p.cast()) }
+}
+
+/// Unaligned store of eight `u64`.
+///
+/// # Safety
+/// `p` must be valid for writing eight `u64`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+unsafe fn store(p: *mut u64, v: __m512i) {
+    unsafe { _mm512_storeu_si512(p.cast(), v) }
+}
+
+/// Lanes `i[k] < 8` of `a` and `i[k] - 8` of `b`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn pick(a: __m512i, b: __m512i, i: [i64; 8]) -> __m512i {
+    _mm512_permutex2var_epi64(a, idx(i), b)
+}
+
+// Lane layouts of sixteen values a0..a15 held in two registers, for the three innermost
+// layers (butterfly distances 4, 2, 1): each layout puts the butterflies' two inputs at the
+// same lane of the two registers.
+/// `(a0..a7, a8..a15)` <-> `(a0..a3 a8..a11, a4..a7 a12..a15)`: an involution.
+const D4: ([i64; 8], [i64; 8]) = ([0, 1, 2, 3, 8, 9, 10, 11], [4, 5, 6, 7, 12, 13, 14, 15]);
+/// `(a0..a3 a8..a11, a4..a7 a12..a15)` -> `(a0 a1 a4 a5 a8 a9 a12 a13, a2 a3 a6 a7 ...)`, and
+/// back (an involution too).
+const D2: ([i64; 8], [i64; 8]) = ([0, 1, 8, 9, 4, 5, 12, 13], [2, 3, 10, 11, 6, 7, 14, 15]);
+/// `(a0 a1 a4 a5 .., a2 a3 a6 a7 ..)` <-> `(a0 a2 a4 .. a14, a1 a3 .. a15)`: an involution.
+const D1: ([i64; 8], [i64; 8]) = ([0, 8, 2, 10, 4, 12, 6, 14], [1, 9, 3, 11, 5, 13, 7, 15]);
+/// `(a0 a2 .. a14, a1 a3 .. a15)` -> `(a0..a7, a8..a15)`.
+const D1_BACK: ([i64; 8], [i64; 8]) = ([0, 8, 1, 9, 2, 10, 3, 11], [4, 12, 5, 13, 6, 14, 7, 15]);
+/// `(a0..a7, a8..a15)` -> `(a0 a2 .. a14, a1 a3 .. a15)`.
+const EVEN_ODD: ([i64; 8], [i64; 8]) = ([0, 2, 4, 6, 8, 10, 12, 14], [1, 3, 5, 7, 9, 11, 13, 15]);
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn shuffle(x: __m512i, y: __m512i, d: ([i64; 8], [i64; 8])) -> (__m512i, __m512i) {
+    (pick(x, y, d.0), pick(x, y, d.1))
+}
+
+/// Forward transform; see [`NttTable::forward_lazy`] (`strict = false`) and
+/// [`NttTable::forward`] (`strict = true`).
+///
+/// Layers go by pairs (radix 4) while the butterfly distance is at least 16; the distance 8
+/// layer goes alone if left; the last three layers (distances 4, 2, 1) run together on sixteen
+/// values held in two registers.
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX-512DQ; `a.len() == table.n >= 16`.
+#[target_feature(enable = "avx512f,avx512dq")]
+pub(super) unsafe fn forward(table: &NttTable, a: &mut [u64], strict: bool) {
+    let n = table.n;
+    assert!(n >= 16 && a.len() == n && table.fwd.len() == n && table.fwd_shoup.len() == n);
+    let c = consts(table.modulus.value());
+    let p = a.as_mut_ptr();
+    let (fw, fs) = (table.fwd.as_ptr(), table.fwd_shoup.as_ptr());
+    // SAFETY (whole body): every index below is < n, the length of `a`, `fwd` and `fwd_shoup`.
+    unsafe {
+        let mut m = 1;
+        let mut t = n / 2;
+        // Layers (m, t) and (2m, t/2) together: in each block of 2t values, quarters x0..x3.
+        while t >= 16 {
+            let h = t / 2;
+            for i in 0..m {
+                let w1 = splat(*fw.add(m + i), *fs.add(m + i));
+                let w2 = splat(*fw.add(2 * m + 2 * i), *fs.add(2 * m + 2 * i));
+                let w3 = splat(*fw.add(2 * m + 2 * i + 1), *fs.add(2 * m + 2 * i + 1));
+                let b = p.add(2 * t * i);
+                for j in (0..h).step_by(8) {
+                    let b = b.add(j);
+                    let (x0, x1, x2, x3) = (load(b), load(b.add(h)), load(b.add(t)), load(b.add(t + h)));
+                    let (x0, x2) = fwd_bfly(x0, x2, w1, c);
+                    let (x1, x3) = fwd_bfly(x1, x3, w1, c);
+                    let (x0, x1) = fwd_bfly(x0, x1, w2, c);
+                    let (x2, x3) = fwd_bfly(x2, x3, w3, c);
+                    store(b, x0);
+                    store(b.add(h), x1);
+                    store(b.add(t), x2);
+                    store(b.add(t + h), x3);
+                }
+            }
+            m <<= 2;
+            t >>= 2;
+        }
+        if t == 8 {
+            for i in 0..m {
+                let w = splat(*fw.add(m + i), *fs.add(m + i));
+                let b = p.add(16 * i);
+                let (x, y) = fwd_bfly(load(b), load(b.add(8)), w, c);
+                store(b, x);
+                store(b.add(8), y);
+            }
+            m <<= 1;
+        }
+        debug_assert_eq!(m, n / 8);
+        // t = 4, 2, 1 on sixteen values: two blocks of the t = 4 layer, four of t = 2, eight
+        // pairs of t = 1.
+        for g in 0..n / 16 {
+            let b = p.add(16 * g);
+            let (x, y) = shuffle(load(b), load(b.add(8)), D4);
+            let (x, y) = fwd_bfly(x, y, spread(fw.add(m + 2 * g), fs.add(m + 2 * g), 2), c);
+            let (x, y) = shuffle(x, y, D2);
+            let (x, y) = fwd_bfly(x, y, spread(fw.add(2 * m + 4 * g), fs.add(2 * m + 4 * g), 4), c);
+            let (x, y) = shuffle(x, y, D1);
+            let w = spread(fw.add(4 * m + 8 * g), fs.add(4 * m + 8 * g), 8);
+            let (x, y) = if strict { fwd_bfly_strict(x, y, w, c) } else { fwd_bfly(x, y, w, c) };
+            let (x, y) = shuffle(x, y, D1_BACK);
+            store(b, x);
+            store(b.add(8), y);
+        }
+    }
+}
+
+/// Inverse transform; see [`NttTable::inverse_lazy`] (`strict = false`) and
+/// [`NttTable::inverse`] (`strict = true`).
+///
+/// The mirror of [`forward`]: the first three layers together in registers, then the distance
+/// 8 layer alone if the count left is odd, then pairs of layers; the last layer merges `N^-1`.
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX-512DQ; `a.len() == table.n >= 16`.
+#[target_feature(enable = "avx512f,avx512dq")]
+pub(super) unsafe fn inverse(table: &NttTable, a: &mut [u64], strict: bool) {
+    let n = table.n;
+    assert!(n >= 16 && a.len() == n && table.inv.len() == n && table.inv_shoup.len() == n);
+    let c = consts(table.modulus.value());
+    let p = a.as_mut_ptr();
+    let (iw, is) = (table.inv.as_ptr(), table.inv_shoup.as_ptr());
+    // SAFETY (whole body): every index below is < n, the length of `a`, `inv` and `inv_shoup`.
+    unsafe {
+        // t = 1, 2, 4 on sixteen values; layer t has n / 2t blocks, the first twiddle at n / 2t.
+        let h = n / 2;
+        for g in 0..n / 16 {
+            let b = p.add(16 * g);
+            let (x, y) = shuffle(load(b), load(b.add(8)), EVEN_ODD);
+            let (x, y) = inv_bfly(x, y, spread(iw.add(h + 8 * g), is.add(h + 8 * g), 8), c);
+            let (x, y) = shuffle(x, y, D1);
+            let (x, y) = inv_bfly(x, y, spread(iw.add(h / 2 + 4 * g), is.add(h / 2 + 4 * g), 4), c);
+            let (x, y) = shuffle(x, y, D2);
+            let (x, y) = inv_bfly(x, y, spread(iw.add(h / 4 + 2 * g), is.add(h / 4 + 2 * g), 2), c);
+            let (x, y) = shuffle(x, y, D4);
+            store(b, x);
+            store(b.add(8), y);
+        }
+        let mut t = 8;
+        let mut h = n / 16;
+        // Layers t = 8 .. n/4 remain before the last one: an odd count takes one alone first.
+        if (n.trailing_zeros() - 4) % 2 == 1 {
+            for i in 0..h {
+                let w = splat(*iw.add(h + i), *is.add(h + i));
+                let b = p.add(16 * i);
+                let (x, y) = inv_bfly(load(b), load(b.add(8)), w, c);
+                store(b, x);
+                store(b.add(8), y);
+            }
+            t <<= 1;
+            h >>= 1;
+        }
+        // Layers (h, t) and (h/2, 2t) together: in each block of 4t values, quarters x0..x3.
+        while h > 1 {
+            for i in 0..h / 2 {
+                let w1 = splat(*iw.add(h + 2 * i), *is.add(h + 2 * i));
+                let w2 = splat(*iw.add(h + 2 * i + 1), *is.add(h + 2 * i + 1));
+                let w3 = splat(*iw.add(h / 2 + i), *is.add(h / 2 + i));
+                let b = p.add(4 * t * i);
+                for j in (0..t).step_by(8) {
+                    let b = b.add(j);
+                    let (x0, x1, x2, x3) = (load(b), load(b.add(t)), load(b.add(2 * t)), load(b.add(3 * t)));
+                    let (x0, x1) = inv_bfly(x0, x1, w1, c);
+                    let (x2, x3) = inv_bfly(x2, x3, w2, c);
+                    let (x0, x2) = inv_bfly(x0, x2, w3, c);
+                    let (x1, x3) = inv_bfly(x1, x3, w3, c);
+                    store(b, x0);
+                    store(b.add(t), x1);
+                    store(b.add(2 * t), x2);
+                    store(b.add(3 * t), x3);
+                }
+            }
+            t <<= 2;
+            h >>= 2;
+        }
+        debug_assert!(h == 1 && t == n / 2);
+        // Last layer (t = n/2) with N^-1 merged in.
+        let w0 = splat(table.n_inv, table.n_inv_shoup);
+        let w1 = splat(table.n_inv_w, table.n_inv_w_shoup);
+        let (lo, hi) = (p, p.add(t));
+        for j in (0..t).step_by(8) {
+            let (x, y) = (load(lo.add(j)), load(hi.add(j)));
+            let mut s = mul_shoup_lazy(_mm512_add_epi64(x, y), w0, c);
+            let mut d = mul_shoup_lazy(_mm512_add_epi64(_mm512_sub_epi64(x, y), c.two_q), w1, c);
+            if strict {
+                s = sub_if_ge(s, c.q);
+                d = sub_if_ge(d, c.q);
+            }
+            store(lo.add(j), s);
+            store(hi.add(j), d);
+        }
+    }
+}
