@@ -34,7 +34,7 @@ if [ ! -f job/server/model.hmat ]; then
   if [ -f job/server/state.hckpt ]; then R=--resume; else R=; fi
   log train --follow $R
   n=$(ls server*.time 2>/dev/null | wc -l)
-  $T $H -v train --job job --keys keys/public.hbundle --follow $R >> server.log 2> "server$n.time" &
+  $T $H -v train --job job --keys keys/public.hbundle --follow --poll 1 $R >> server.log 2> "server$n.time" &
   SERVER=$!
   # The client: answer each epoch whose validation outputs are there and unanswered (a failed
   # try, such as the server holding the job's lock for a moment, is tried again).
@@ -47,7 +47,7 @@ if [ ! -f job/server/model.hmat ]; then
         $H decrypt validation --job job --secret-key keys/secret.hkey || log "decrypt $e failed; trying again"
       fi
     fi
-    sleep 2
+    sleep 1
   done
   wait $SERVER || { log server failed; exit 1; }
 fi
