@@ -22,6 +22,9 @@
 use crate::{MathError, Modulus};
 
 #[cfg(target_arch = "x86_64")]
+#[macro_use]
+mod layers;
+#[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;

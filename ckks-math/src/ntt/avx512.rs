@@ -125,6 +125,20 @@ fn inv_bfly(x: __m512i, y: __m512i, w: W, c: Q) -> (__m512i, __m512i) {
     (s, mul_shoup_lazy(d, w, c))
 }
 
+/// The inverse's last layer with `N^-1` merged in: `x, y` in `[0, 2q)` to `w0 (x + y)` and
+/// `w1 (x - y)`, in `[0, 2q)`, or `[0, q)` when `strict`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn inv_last_bfly(x: __m512i, y: __m512i, w0: W, w1: W, c: Q, strict: bool) -> (__m512i, __m512i) {
+    let s = mul_shoup_lazy(_mm512_add_epi64(x, y), w0, c);
+    let d = mul_shoup_lazy(_mm512_add_epi64(_mm512_sub_epi64(x, y), c.two_q), w1, c);
+    if strict {
+        (sub_if_ge(s, c.q), sub_if_ge(d, c.q))
+    } else {
+        (s, d)
+    }
+}
+
 /// Unaligned load of eight `u64`.
 ///
 /// # Safety
@@ -191,42 +205,7 @@ pub(super) unsafe fn forward(table: &NttTable, a: &mut [u64], strict: bool) {
     let (fw, fs) = (table.fwd.as_ptr(), table.fwd_shoup.as_ptr());
     // SAFETY (whole body): every index below is < n, the length of `a`, `fwd` and `fwd_shoup`.
     unsafe {
-        let mut m = 1;
-        let mut t = n / 2;
-        // Layers (m, t) and (2m, t/2) together: in each block of 2t values, quarters x0..x3.
-        while t >= 16 {
-            let h = t / 2;
-            for i in 0..m {
-                let w1 = splat(*fw.add(m + i), *fs.add(m + i));
-                let w2 = splat(*fw.add(2 * m + 2 * i), *fs.add(2 * m + 2 * i));
-                let w3 = splat(*fw.add(2 * m + 2 * i + 1), *fs.add(2 * m + 2 * i + 1));
-                let b = p.add(2 * t * i);
-                for j in (0..h).step_by(8) {
-                    let b = b.add(j);
-                    let (x0, x1, x2, x3) = (load(b), load(b.add(h)), load(b.add(t)), load(b.add(t + h)));
-                    let (x0, x2) = fwd_bfly(x0, x2, w1, c);
-                    let (x1, x3) = fwd_bfly(x1, x3, w1, c);
-                    let (x0, x1) = fwd_bfly(x0, x1, w2, c);
-                    let (x2, x3) = fwd_bfly(x2, x3, w3, c);
-                    store(b, x0);
-                    store(b.add(h), x1);
-                    store(b.add(t), x2);
-                    store(b.add(t + h), x3);
-                }
-            }
-            m <<= 2;
-            t >>= 2;
-        }
-        if t == 8 {
-            for i in 0..m {
-                let w = splat(*fw.add(m + i), *fs.add(m + i));
-                let b = p.add(16 * i);
-                let (x, y) = fwd_bfly(load(b), load(b.add(8)), w, c);
-                store(b, x);
-                store(b.add(8), y);
-            }
-            m <<= 1;
-        }
+        let m = forward_outer_layers!(p, fw, fs, n, c, 8);
         debug_assert_eq!(m, n / 8);
         // t = 4, 2, 1 on sixteen values: two blocks of the t = 4 layer, four of t = 2, eight
         // pairs of t = 1.
@@ -277,58 +256,6 @@ pub(super) unsafe fn inverse(table: &NttTable, a: &mut [u64], strict: bool) {
             store(b, x);
             store(b.add(8), y);
         }
-        let mut t = 8;
-        let mut h = n / 16;
-        // Layers t = 8 .. n/4 remain before the last one: an odd count takes one alone first.
-        if (n.trailing_zeros() - 4) % 2 == 1 {
-            for i in 0..h {
-                let w = splat(*iw.add(h + i), *is.add(h + i));
-                let b = p.add(16 * i);
-                let (x, y) = inv_bfly(load(b), load(b.add(8)), w, c);
-                store(b, x);
-                store(b.add(8), y);
-            }
-            t <<= 1;
-            h >>= 1;
-        }
-        // Layers (h, t) and (h/2, 2t) together: in each block of 4t values, quarters x0..x3.
-        while h > 1 {
-            for i in 0..h / 2 {
-                let w1 = splat(*iw.add(h + 2 * i), *is.add(h + 2 * i));
-                let w2 = splat(*iw.add(h + 2 * i + 1), *is.add(h + 2 * i + 1));
-                let w3 = splat(*iw.add(h / 2 + i), *is.add(h / 2 + i));
-                let b = p.add(4 * t * i);
-                for j in (0..t).step_by(8) {
-                    let b = b.add(j);
-                    let (x0, x1, x2, x3) = (load(b), load(b.add(t)), load(b.add(2 * t)), load(b.add(3 * t)));
-                    let (x0, x1) = inv_bfly(x0, x1, w1, c);
-                    let (x2, x3) = inv_bfly(x2, x3, w2, c);
-                    let (x0, x2) = inv_bfly(x0, x2, w3, c);
-                    let (x1, x3) = inv_bfly(x1, x3, w3, c);
-                    store(b, x0);
-                    store(b.add(t), x1);
-                    store(b.add(2 * t), x2);
-                    store(b.add(3 * t), x3);
-                }
-            }
-            t <<= 2;
-            h >>= 2;
-        }
-        debug_assert!(h == 1 && t == n / 2);
-        // Last layer (t = n/2) with N^-1 merged in.
-        let w0 = splat(table.n_inv, table.n_inv_shoup);
-        let w1 = splat(table.n_inv_w, table.n_inv_w_shoup);
-        let (lo, hi) = (p, p.add(t));
-        for j in (0..t).step_by(8) {
-            let (x, y) = (load(lo.add(j)), load(hi.add(j)));
-            let mut s = mul_shoup_lazy(_mm512_add_epi64(x, y), w0, c);
-            let mut d = mul_shoup_lazy(_mm512_add_epi64(_mm512_sub_epi64(x, y), c.two_q), w1, c);
-            if strict {
-                s = sub_if_ge(s, c.q);
-                d = sub_if_ge(d, c.q);
-            }
-            store(lo.add(j), s);
-            store(hi.add(j), d);
-        }
+        inverse_outer_layers!(table, p, iw, is, c, 8, strict);
     }
 }
