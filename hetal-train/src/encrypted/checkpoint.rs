@@ -11,13 +11,22 @@
 use super::{EncryptedModel, EncryptedTrainError, ServerState};
 use crate::plain::NesterovSchedule;
 use crate::store::matrices::{block_bytes, matrices_container, matrices_of};
-use crate::store::{Binding, FileError, FileKind, ReadContainer};
+use crate::store::{Binding, Container, FileError, FileKind, ReadContainer};
 use ckks_scheme::Parameters;
 use std::path::Path;
 
 /// Writes `state` to `path` atomically, bound to `binding`: `path` is either the old file or
 /// the complete new one.
 pub fn save(path: &Path, state: &ServerState, binding: Binding) -> Result<(), EncryptedTrainError> {
+    container(path, state, binding)?.write(path, false)?;
+    Ok(())
+}
+
+/// The checkpoint of `state` as a container in memory (the ciphertexts serialised now), for
+/// [`save`] or for a caller that writes it (`Container::write`) while it goes on computing:
+/// the server overlaps each step's checkpoint with the next step. `path` only names the file
+/// in errors.
+pub fn container(path: &Path, state: &ServerState, binding: Binding) -> Result<Container, EncryptedTrainError> {
     let bytes = |m| block_bytes(m).map_err(|e| FileError::scheme(path, e));
     let meta = serde_json::json!({
         "epoch": state.epoch,
@@ -32,8 +41,7 @@ pub fn save(path: &Path, state: &ServerState, binding: Binding) -> Result<(), En
         ("v", state.v.layout(), bytes(&state.v)?),
         ("best", state.best.w.layout(), bytes(&state.best.w)?),
     ];
-    matrices_container(FileKind::Checkpoint, binding, &matrices, meta).write(path, false)?;
-    Ok(())
+    Ok(matrices_container(FileKind::Checkpoint, binding, &matrices, meta))
 }
 
 /// Reads a state written by [`save`], its ciphertexts under `params`; refuses a checkpoint of

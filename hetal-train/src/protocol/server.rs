@@ -24,6 +24,7 @@ use crate::store::{
     block_bytes, read_json, read_matrices, write_json, write_matrices, Binding, FileError, Fingerprint,
 };
 use ckks_scheme::{Evaluator, Parameters};
+use hetal_linalg::EncryptedMatrix;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -337,36 +338,81 @@ impl ServerSession {
             self.write_report()?;
         }
 
-        // Train (the rest of) the current epoch.
+        // Train (the rest of) the current epoch. Beside each step, a thread writes the previous
+        // step's checkpoint and another reads the next batch: at the secure preset these are
+        // seconds of disk and checksum work per step that would otherwise stop both cores. A
+        // step counts as done (report, progress) once its checkpoint is on disk, so an
+        // interruption loses at most the steps in flight, which `--resume` redoes.
         let epoch = self.server.state().epoch + 1;
         let order = epoch_order(self.job.shuffle_seed, n, epoch);
         let start = self.steps_in_epoch(self.server.state())?;
         progress(Progress::Epoch { epoch, done: start, total: n });
-        for (steps_here, (pos, &b)) in order.iter().enumerate().skip(start).enumerate() {
-            if max_steps.is_some_and(|m| steps_here >= m) {
-                return Ok(Outcome::Paused { steps: steps_here });
+        let (paths, params, binding) = (&self.paths, &self.params, self.binding);
+        let (server, report) = (&mut self.server, &mut self.report);
+        let read = |b: usize| -> Result<(EncryptedMatrix, EncryptedMatrix), FileError> {
+            let path = paths.batch(b);
+            let mut f = read_matrices(&path, params, &binding)?;
+            Ok((f.take(&path, "x")?, f.take(&path, "y")?))
+        };
+        let paused = std::thread::scope(|scope| -> Result<Option<usize>, ProtocolError> {
+            let mut next = None;
+            let mut pending: Option<PendingStep<'_>> = None;
+            let mut settle = |pending: Option<PendingStep<'_>>| -> Result<(), ProtocolError> {
+                let Some((handle, rec)) = pending else { return Ok(()) };
+                joined(handle)?;
+                tracing::info!(
+                    epoch,
+                    step = rec.position + 1,
+                    of = n,
+                    seconds = rec.seconds[0],
+                    bootstraps = rec.bootstraps.iter().sum::<usize>(),
+                    "step done"
+                );
+                progress(Progress::Step(&rec));
+                report.steps.push(rec);
+                Ok(write_json(&paths.report(), &*report, false)?)
+            };
+            for (steps_here, (pos, &b)) in order.iter().enumerate().skip(start).enumerate() {
+                if max_steps.is_some_and(|m| steps_here >= m) {
+                    settle(pending.take())?;
+                    return Ok(Some(steps_here));
+                }
+                let batch = match next.take() {
+                    Some(h) => joined(h),
+                    None => read(b),
+                };
+                let prefetch = order.get(pos + 1).filter(|_| max_steps.is_none_or(|m| steps_here + 1 < m));
+                next = prefetch.map(|&b| scope.spawn(move || read(b)));
+                let stepped = batch.map_err(ProtocolError::from).and_then(|(x, y)| {
+                    let r = server.step(&EncryptedBatch { epoch, index: pos, x, y })?;
+                    let ckpt = checkpoint::container(&paths.checkpoint(), server.state(), binding)?;
+                    Ok((r, ckpt))
+                });
+                // The previous step settles whatever this one did: an error here loses
+                // nothing that reached the disk.
+                let settled = settle(pending.take());
+                let (r, ckpt) = stepped?;
+                settled?;
+                let path = paths.checkpoint();
+                pending = Some((scope.spawn(move || ckpt.write(&path, false).map(|_| ())), record(&r, pos, b)));
             }
-            let path = self.paths.batch(b);
-            let mut f = read_matrices(&path, &self.params, &self.binding)?;
-            let batch = EncryptedBatch { epoch, index: pos, x: f.take(&path, "x")?, y: f.take(&path, "y")? };
-            let r = self.server.step(&batch)?;
-            self.save()?;
-            let rec = record(&r, pos, b);
-            tracing::info!(
-                epoch,
-                step = pos + 1,
-                of = n,
-                seconds = rec.seconds[0],
-                bootstraps = rec.bootstraps.iter().sum::<usize>(),
-                "step done"
-            );
-            progress(Progress::Step(&rec));
-            self.report.steps.push(rec);
-            self.write_report()?;
+            settle(pending.take())?;
+            Ok(None)
+        })?;
+        if let Some(steps) = paused {
+            return Ok(Outcome::Paused { steps });
         }
         self.write_validation(epoch)?;
         Ok(self.awaiting(epoch, n - start))
     }
+}
+
+/// A step whose checkpoint a thread is writing, with its record for the report.
+type PendingStep<'s> = (std::thread::ScopedJoinHandle<'s, Result<(), FileError>>, StepRecord);
+
+/// The value of a finished scoped thread; a panic in it goes on in the caller.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 #[cfg(test)]
