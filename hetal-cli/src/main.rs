@@ -27,6 +27,7 @@ mod preset;
 mod progress;
 mod report;
 mod roundtrip;
+mod serve;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -80,6 +81,9 @@ enum Command {
     /// Benchmarks of the lower layers (CKKS operations, bootstrapping, matrix products, one
     /// training step) with a summary table, optionally beside peer figures.
     Bench(bench::BenchArgs),
+    /// Server: the server role as an HTTP service: jobs, resumable uploads checked against the
+    /// container format, bearer tokens, SQLite job state (loopback unless --insecure-http).
+    Serve(serve::ServeArgs),
     /// Lists the parameter presets and their budgets: levels, log QP against the 128-bit bound,
     /// slots, key-switching digits, key sizes, levels left after bootstrapping.
     ///
@@ -104,6 +108,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn Error>> {
         }
         Command::Bench(args) => bench::run(args, g, stdout)?,
         Command::Params(args) => params::run(args, g.json, stdout)?,
+        Command::Serve(args) => serve::run(args, g, stdout)?,
     }
     Ok(())
 }

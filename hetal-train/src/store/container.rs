@@ -217,6 +217,65 @@ fn fingerprint(b: &[u8]) -> Fingerprint {
     Fingerprint(b.try_into().expect("16 bytes"))
 }
 
+/// What [`verify`] learns of a container without holding it in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// What it holds.
+    pub kind: FileKind,
+    /// The key and job it says it belongs to.
+    pub binding: Binding,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// Checks the file at `path` as a container in one streaming pass (a buffer of 1 MB, for files
+/// of many GB such as an uploaded bundle): magic bytes, version, kind, its kind's size limit,
+/// and the checksum over all of it. The structure of the parts is checked when the file is
+/// read ([`ReadContainer::read`]).
+pub fn verify(path: &Path) -> Result<Verified, FileError> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| FileError::io(path, e))?;
+    let size = f.metadata().map_err(|e| FileError::io(path, e))?.len();
+    let mut head = [0u8; FIXED];
+    if size < (FIXED + 8 + 8 + 8) as u64 {
+        return Err(FileError::format(path, format!("truncated: {size} bytes")));
+    }
+    f.read_exact(&mut head).map_err(|e| FileError::io(path, e))?;
+    if head[..8] != MAGIC {
+        return Err(FileError::format(path, "not a hetal file (bad magic bytes)"));
+    }
+    let version = u16::from_le_bytes([head[8], head[9]]);
+    if version != VERSION {
+        return Err(version_error(path, version));
+    }
+    let kind = FileKind::from_byte(head[10])
+        .ok_or_else(|| FileError::format(path, format!("unknown file kind {}", head[10])))?;
+    if size > kind.max_bytes() {
+        return Err(FileError::TooLarge { path: path.into(), size, limit: kind.max_bytes(), kind: kind.describe() });
+    }
+    let mut sum = Fnv::new();
+    sum.feed(&head);
+    let mut left = size - FIXED as u64 - 8;
+    let mut buf = vec![0u8; 1 << 20];
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        f.read_exact(&mut buf[..n]).map_err(|e| FileError::io(path, e))?;
+        sum.feed(&buf[..n]);
+        left -= n as u64;
+    }
+    let mut stored = [0u8; 8];
+    f.read_exact(&mut stored).map_err(|e| FileError::io(path, e))?;
+    if sum.0 != u64::from_le_bytes(stored) {
+        return Err(FileError::format(path, "checksum mismatch: the file is truncated or corrupt"));
+    }
+    let binding = Binding {
+        params: fingerprint(&head[11..27]),
+        key: fingerprint(&head[27..43]),
+        job: fingerprint(&head[43..59]),
+    };
+    Ok(Verified { kind, binding, size })
+}
+
 impl ReadContainer {
     /// Parses `bytes` (read from `path`, named in errors); refuses other kinds than `expected`.
     pub fn from_bytes(path: &Path, bytes: Vec<u8>, expected: FileKind) -> Result<Self, FileError> {
@@ -390,6 +449,31 @@ mod tests {
             meta: serde_json::json!({ "a": 1 }),
             parts: vec![vec![1, 2, 3], vec![], vec![9; 100]],
         }
+    }
+
+    /// The streaming check agrees with the reader: a good file passes with its kind, binding
+    /// and size; every truncation and flipped byte fails.
+    #[test]
+    fn verify_streams_the_same_checks() {
+        let dir = std::env::temp_dir().join(format!("hetal-verify-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("x.hmat");
+        let c = sample();
+        let bytes = c.to_bytes();
+        std::fs::write(&p, &bytes).unwrap();
+        let v = verify(&p).unwrap();
+        assert_eq!((v.kind, v.binding, v.size), (FileKind::Matrices, c.binding, bytes.len() as u64));
+        for cut in [0, 11, 60, bytes.len() - 1] {
+            std::fs::write(&p, &bytes[..cut]).unwrap();
+            assert!(verify(&p).is_err(), "cut at {cut}");
+        }
+        for i in (0..bytes.len()).step_by(5) {
+            let mut b = bytes.clone();
+            b[i] ^= 0x08;
+            std::fs::write(&p, &b).unwrap();
+            assert!(verify(&p).is_err(), "flip at {i}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,0 +1,51 @@
+//! `hetal serve`: the server role as an HTTP service ([`hetal_serve`]): jobs, resumable
+//! uploads checked against the container format, bearer tokens, SQLite job state.
+
+use crate::global::Global;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Options of `hetal serve`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  hetal serve                                   # 127.0.0.1:8750, data in ./serve-data\n  hetal serve --listen 127.0.0.1:9000 --data-dir /srv/hetal --admin-token-file admin.token"
+)]
+pub struct ServeArgs {
+    /// Address to listen on. Loopback only unless --insecure-http (put a TLS proxy in front).
+    #[arg(long, default_value = "127.0.0.1:8750")]
+    pub listen: SocketAddr,
+    /// Folder of the job database and the jobs' files (created if missing).
+    #[arg(long, default_value = "serve-data")]
+    pub data_dir: PathBuf,
+    /// A file holding the admin token that creating a job needs (without it anyone who can
+    /// reach the service may create jobs).
+    #[arg(long)]
+    pub admin_token_file: Option<PathBuf>,
+    /// Serve plain HTTP on an address other than loopback (tokens then cross the network in
+    /// the clear).
+    #[arg(long)]
+    pub insecure_http: bool,
+}
+
+/// Runs `hetal serve` until Ctrl-C.
+pub fn run(args: &ServeArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = hetal_serve::ServeConfig::new(args.listen, args.data_dir.clone());
+    config.insecure_http = args.insecure_http;
+    if let Some(p) = &args.admin_token_file {
+        let t = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let t = t.trim();
+        if t.len() < 16 {
+            return Err(
+                format!("{}: an admin token has at least 16 characters (found {})", p.display(), t.len()).into()
+            );
+        }
+        config.admin_token = Some(t.to_string());
+    }
+    if g.text() {
+        writeln!(out, "hetal serve on http://{} (data in {}); Ctrl-C stops it", args.listen, args.data_dir.display())?;
+    }
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(hetal_serve::serve(config))?;
+    Ok(())
+}

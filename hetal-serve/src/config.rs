@@ -1,0 +1,46 @@
+//! The service's settings.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Size limits of uploads, per kind of file, in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The public bundle (`public.hbundle`): 4-8 GB at `bootstrap-n16`.
+    pub bundle: u64,
+    /// One file of encrypted matrices (`init.hmat`, `val.hmat`, a batch).
+    pub matrices: u64,
+    /// The job manifest (`job.json`).
+    pub manifest: u64,
+    /// One request's body (one chunk of an upload).
+    pub chunk: u64,
+}
+
+impl Default for Limits {
+    /// 16 GB per bundle, 4 GB per matrices file, 1 MB per manifest, 256 MB per chunk.
+    fn default() -> Self {
+        Self { bundle: 16 << 30, matrices: 4 << 30, manifest: 1 << 20, chunk: 256 << 20 }
+    }
+}
+
+/// The settings of `hetal serve`.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// The address to listen on (loopback unless `insecure_http`).
+    pub listen: SocketAddr,
+    /// The folder of the database (`hetal-serve.sqlite3`) and the per-job folders (`jobs/ID/`).
+    pub data_dir: PathBuf,
+    /// If set, creating a job needs this bearer token.
+    pub admin_token: Option<String>,
+    /// Allow plain HTTP on an address other than loopback.
+    pub insecure_http: bool,
+    /// Upload size limits.
+    pub limits: Limits,
+}
+
+impl ServeConfig {
+    /// Settings with no admin token, loopback only and the default limits.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        Self { listen, data_dir, admin_token: None, insecure_http: false, limits: Limits::default() }
+    }
+}

@@ -1,0 +1,244 @@
+//! The service's state in SQLite: jobs and their states, token hashes, and an event log.
+//! Files stay in per-job folders; the database says what they are.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The schema version this build writes and reads.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    hash TEXT PRIMARY KEY,
+    job TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    job TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+";
+
+/// Where a job is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Created; its files are being uploaded.
+    Uploading,
+    /// Its bundle and job are uploaded and checked.
+    Ready,
+}
+
+impl JobState {
+    /// The name stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Uploading => "uploading",
+            Self::Ready => "ready",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "uploading" => Some(Self::Uploading),
+            "ready" => Some(Self::Ready),
+            _ => None,
+        }
+    }
+}
+
+/// One job's row.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct JobRow {
+    /// Its id (24 hexadecimal digits).
+    pub id: String,
+    /// The client's label for it.
+    pub name: String,
+    /// Its state.
+    pub state: JobState,
+    /// Creation time, seconds since the Unix epoch.
+    pub created: i64,
+    /// Last change, seconds since the Unix epoch.
+    pub updated: i64,
+}
+
+/// The database: one connection behind a mutex (requests touch it for microseconds).
+pub struct Db {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+/// Seconds since the Unix epoch.
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+impl Db {
+    /// Opens (or creates) the database at `path`; refuses one of another schema version.
+    pub fn open(path: &Path) -> Result<Self, crate::ServeError> {
+        let err = |source| crate::ServeError::Db { path: path.into(), source };
+        let conn = Connection::open(path).map_err(err)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
+            .map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        let found: Option<String> =
+            conn.query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| r.get(0)).optional().map_err(err)?;
+        match found {
+            None => {
+                conn.execute("INSERT INTO meta (key, value) VALUES ('schema', ?1)", [SCHEMA_VERSION.to_string()])
+                    .map_err(err)?;
+            }
+            Some(v) if v == SCHEMA_VERSION.to_string() => {}
+            Some(v) => {
+                return Err(err(rusqlite::Error::InvalidParameterName(format!(
+                    "schema version {v}, this build reads version {SCHEMA_VERSION}"
+                ))))
+            }
+        }
+        Ok(Self { conn: Mutex::new(conn), path: path.into() })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (each call is one statement
+        // or one transaction), so a poisoned lock is still usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a new job with the hash of its token, in one transaction.
+    pub fn create_job(&self, id: &str, name: &str, token_hash: &str) -> rusqlite::Result<JobRow> {
+        let t = now();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO jobs (id, name, state, created, updated) VALUES (?1, ?2, ?3, ?4, ?4)",
+            params![id, name, JobState::Uploading.as_str(), t],
+        )?;
+        tx.execute("INSERT INTO tokens (hash, job) VALUES (?1, ?2)", params![token_hash, id])?;
+        tx.execute("INSERT INTO events (job, at, kind, detail) VALUES (?1, ?2, 'created', ?3)", params![id, t, name])?;
+        tx.commit()?;
+        Ok(JobRow { id: id.into(), name: name.into(), state: JobState::Uploading, created: t, updated: t })
+    }
+
+    /// The job that the token with this hash opens, if any.
+    pub fn job_of_token(&self, token_hash: &str) -> rusqlite::Result<Option<String>> {
+        self.conn().query_row("SELECT job FROM tokens WHERE hash = ?1", [token_hash], |r| r.get(0)).optional()
+    }
+
+    /// The job `id`.
+    pub fn job(&self, id: &str) -> rusqlite::Result<Option<JobRow>> {
+        self.conn()
+            .query_row("SELECT id, name, state, created, updated FROM jobs WHERE id = ?1", [id], |r| {
+                let state: String = r.get(2)?;
+                Ok(JobRow {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    state: JobState::parse(&state).ok_or_else(|| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            2,
+                            rusqlite::types::Type::Text,
+                            format!("unknown job state '{state}'").into(),
+                        )
+                    })?,
+                    created: r.get(3)?,
+                    updated: r.get(4)?,
+                })
+            })
+            .optional()
+    }
+
+    /// Moves job `id` to `state`, with an event.
+    pub fn set_state(&self, id: &str, state: JobState) -> rusqlite::Result<()> {
+        let t = now();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute("UPDATE jobs SET state = ?1, updated = ?2 WHERE id = ?3", params![state.as_str(), t, id])?;
+        tx.execute(
+            "INSERT INTO events (job, at, kind, detail) VALUES (?1, ?2, 'state', ?3)",
+            params![id, t, state.as_str()],
+        )?;
+        tx.commit()
+    }
+
+    /// Appends an event to job `id`'s log.
+    pub fn event(&self, id: &str, kind: &str, detail: &str) -> rusqlite::Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO events (job, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![id, now(), kind, detail],
+            )
+            .map(|_| ())
+    }
+
+    /// Job `id`'s events in order: `(time, kind, detail)`.
+    pub fn events(&self, id: &str) -> rusqlite::Result<Vec<(i64, String, String)>> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT at, kind, detail FROM events WHERE job = ?1 ORDER BY seq")?;
+        let rows = st.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect()
+    }
+
+    /// Deletes job `id` and its tokens (its events stay, as the log of what happened).
+    pub fn delete_job(&self, id: &str) -> rusqlite::Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM tokens WHERE job = ?1", [id])?;
+        let n = tx.execute("DELETE FROM jobs WHERE id = ?1", [id])?;
+        tx.execute("INSERT INTO events (job, at, kind, detail) VALUES (?1, ?2, 'deleted', '')", params![id, now()])?;
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    /// The number of jobs in each state.
+    pub fn counts(&self) -> rusqlite::Result<Vec<(String, i64)>> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_tokens_and_events_survive_a_reopen() {
+        let dir = std::env::temp_dir().join(format!("hetal-serve-db-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite3");
+        {
+            let db = Db::open(&path).unwrap();
+            db.create_job("j1", "first", "h1").unwrap();
+            db.create_job("j2", "second", "h2").unwrap();
+            db.set_state("j1", JobState::Ready).unwrap();
+            assert!(db.create_job("j1", "again", "h3").is_err(), "ids are unique");
+        }
+        let db = Db::open(&path).unwrap();
+        assert_eq!(db.job_of_token("h1").unwrap().as_deref(), Some("j1"));
+        assert_eq!(db.job_of_token("nope").unwrap(), None);
+        assert_eq!(db.job("j1").unwrap().unwrap().state, JobState::Ready);
+        let kinds: Vec<String> = db.events("j1").unwrap().into_iter().map(|e| e.1).collect();
+        assert_eq!(kinds, ["created", "state"]);
+        assert!(db.delete_job("j2").unwrap());
+        assert_eq!(db.job_of_token("h2").unwrap(), None, "a deleted job's token opens nothing");
+        assert!(!db.delete_job("j2").unwrap());
+        assert_eq!(db.counts().unwrap(), vec![("ready".to_string(), 1)]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
