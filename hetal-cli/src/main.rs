@@ -25,6 +25,7 @@ mod keygen;
 mod params;
 mod preset;
 mod progress;
+mod remote;
 mod report;
 mod roundtrip;
 mod serve;
@@ -84,6 +85,8 @@ enum Command {
     /// Server: the server role as an HTTP service: jobs, resumable uploads checked against the
     /// container format, bearer tokens, SQLite job state (loopback unless --insecure-http).
     Serve(serve::ServeArgs),
+    /// Client: sends a job to `hetal serve` (resumable chunked uploads) and asks for its state.
+    Remote(remote::RemoteArgs),
     /// Lists the parameter presets and their budgets: levels, log QP against the 128-bit bound,
     /// slots, key-switching digits, key sizes, levels left after bootstrapping.
     ///
@@ -109,6 +112,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn Error>> {
         Command::Bench(args) => bench::run(args, g, stdout)?,
         Command::Params(args) => params::run(args, g.json, stdout)?,
         Command::Serve(args) => serve::run(args, g, stdout)?,
+        Command::Remote(args) => remote::run(args, g, stdout)?,
     }
     Ok(())
 }

@@ -25,6 +25,7 @@
 
 mod api;
 mod auth;
+mod client;
 mod config;
 mod db;
 mod error;
@@ -32,6 +33,7 @@ mod files;
 
 pub use api::{router, AppState};
 pub use auth::{hash_token, new_token};
+pub use client::{submit, Remote, RemoteError, RemoteJob, CHUNK};
 pub use config::{Limits, ServeConfig};
 pub use db::{Db, JobRow, JobState};
 pub use error::{ApiError, ServeError};

@@ -254,3 +254,30 @@ fn jobs_survive_a_restart_and_other_addresses_are_refused() {
     let e = rt.block_on(hetal_serve::bind(&config)).unwrap_err();
     assert!(e.to_string().contains("--insecure-http"), "{e}");
 }
+
+/// The client resumes an upload that a dropped connection (or its own crash) cut: it sends only
+/// what the service lacks, in chunks, and the file arrives whole.
+#[test]
+fn the_client_resumes_where_the_service_stopped() {
+    let s = start("client");
+    let remote = hetal_serve::Remote::new(&s.base);
+    let job = remote.create_job("c", None).unwrap();
+    let bytes = container(FileKind::Matrices, 300_000);
+    let file = s.dir.join("upload.hmat");
+    std::fs::write(&file, &bytes).unwrap();
+    // The first 100 000 bytes arrived before the connection broke.
+    assert_eq!(put(&s, &job.id, &job.token, "val.hmat", 0, &bytes[..100_000]).0, 200);
+    let mut chunks = Vec::new();
+    let sent = remote.upload(&job, "val.hmat", &file, 64 << 10, &mut |done, total| chunks.push((done, total))).unwrap();
+    assert_eq!(sent, bytes.len() as u64 - 100_000);
+    assert_eq!(chunks.first(), Some(&(100_000 + (64 << 10), bytes.len() as u64)));
+    assert_eq!(std::fs::read(s.dir.join("jobs").join(&job.id).join("job/val.hmat")).unwrap(), bytes);
+    // Again: nothing to send.
+    assert_eq!(remote.upload(&job, "val.hmat", &file, 64 << 10, &mut |_, _| {}).unwrap(), 0);
+    // A refused file comes back as the service's message.
+    std::fs::write(&file, container(FileKind::SecretKey, 10)).unwrap();
+    let e = remote.upload(&job, "init.hmat", &file, 64 << 10, &mut |_, _| {}).unwrap_err();
+    assert!(e.to_string().contains("HTTP 422") && e.to_string().contains("secret key"), "{e}");
+    let wrong = hetal_serve::RemoteJob { token: "x".into(), ..job };
+    assert!(remote.status(&wrong).unwrap_err().to_string().contains("HTTP 401"));
+}

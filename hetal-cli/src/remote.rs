@@ -1,0 +1,96 @@
+//! `hetal remote`: the client's side of `hetal serve` ([`hetal_serve::submit`]).
+
+use crate::global::Global;
+use crate::progress::Progress;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Options of `hetal remote`.
+#[derive(Debug, clap::Args)]
+pub struct RemoteArgs {
+    #[command(subcommand)]
+    pub command: RemoteCommand,
+}
+
+/// What `hetal remote` does.
+#[derive(Debug, clap::Subcommand)]
+pub enum RemoteCommand {
+    /// Creates a job on the service and uploads the public bundle and the encrypted job, in
+    /// chunks; run it again after an interruption and it resumes (the job's id and token are
+    /// kept in JOB/client/remote.json, mode 0600).
+    #[command(
+        after_help = "Example:\n  hetal remote submit --server http://127.0.0.1:8750 --keys keys/public.hbundle --job job"
+    )]
+    Submit {
+        /// The service's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8750")]
+        server: String,
+        /// The public bundle (from `hetal keygen`).
+        #[arg(long, default_value = "keys/public.hbundle")]
+        keys: PathBuf,
+        /// The job directory (from `hetal encrypt`); its client/ folder is never sent.
+        #[arg(long, default_value = "job")]
+        job: PathBuf,
+        /// A file holding the service's admin token, if it asks for one.
+        #[arg(long)]
+        admin_token_file: Option<PathBuf>,
+    },
+    /// The job's state, files and events on the service.
+    Status {
+        /// The job directory that `hetal remote submit` sent.
+        #[arg(long, default_value = "job")]
+        job: PathBuf,
+    },
+}
+
+/// Runs `hetal remote`.
+pub fn run(args: &RemoteArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
+    match &args.command {
+        RemoteCommand::Submit { server, keys, job, admin_token_file } => {
+            let admin = admin_token_file
+                .as_ref()
+                .map(|p| {
+                    std::fs::read_to_string(p)
+                        .map(|t| t.trim().to_string())
+                        .map_err(|e| format!("{}: {e}", p.display()))
+                })
+                .transpose()?;
+            let mut bar: Option<(String, Progress)> = None;
+            let (rj, sent) = hetal_serve::submit(server, keys, job, admin.as_deref(), &mut |name, done, total| {
+                if bar.as_ref().is_none_or(|(n, _)| n != name) {
+                    if let Some((_, b)) = bar.take() {
+                        b.finish();
+                    }
+                    bar = Some((name.to_string(), Progress::bar(g, total, &format!("upload {name}"))));
+                }
+                if let Some((_, b)) = &bar {
+                    b.set(done);
+                }
+            })?;
+            if let Some((_, b)) = bar.take() {
+                b.finish();
+            }
+            let state = hetal_serve::Remote::new(&rj.server).status(&rj)?;
+            if g.json {
+                writeln!(out, "{}", serde_json::json!({ "id": rj.id, "sent_bytes": sent, "status": state }))?;
+            } else {
+                writeln!(
+                    out,
+                    "job {} on {}: {} bytes sent, state {} (id and token in {})",
+                    rj.id,
+                    rj.server,
+                    sent,
+                    state["job"]["state"].as_str().unwrap_or("?"),
+                    hetal_serve::RemoteJob::path(job).display()
+                )?;
+            }
+        }
+        RemoteCommand::Status { job } => {
+            let rj = hetal_serve::RemoteJob::load(job)?
+                .ok_or_else(|| format!("{} has no remote job: run hetal remote submit first", job.display()))?;
+            let state = hetal_serve::Remote::new(&rj.server).status(&rj)?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&state)?)?;
+        }
+    }
+    Ok(())
+}

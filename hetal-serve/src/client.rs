@@ -1,0 +1,204 @@
+//! The client's side of the service (`hetal remote`): create a job and upload the public
+//! bundle and the encrypted job in chunks, resuming where the server stopped after a dropped
+//! connection or a crash of the client.
+//!
+//! The job's id and token are kept in the job directory's private folder
+//! (`client/remote.json`, mode 0600), so that `submit` run again after a crash goes on with the
+//! same job instead of creating another.
+
+use hetal_train::protocol::job::{JobManifest, JobPaths};
+use hetal_train::store::{read_json, write_json, FileError};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+/// Why a remote call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// The service answered with an error.
+    #[error("{url}: HTTP {status}: {message}")]
+    Status {
+        /// The request.
+        url: String,
+        /// Its status code.
+        status: u16,
+        /// The service's message.
+        message: String,
+    },
+    /// The service could not be reached or the connection broke.
+    #[error("{url}: {message}")]
+    Transport {
+        /// The request.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A local file.
+    #[error(transparent)]
+    File(#[from] FileError),
+}
+
+/// Where a job lives on a service: kept in `client/remote.json` (private).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RemoteJob {
+    /// The service's base URL (`http://127.0.0.1:8750`).
+    pub server: String,
+    /// The job's id there.
+    pub id: String,
+    /// Its bearer token.
+    pub token: String,
+}
+
+impl RemoteJob {
+    /// `client/remote.json` of job directory `job`.
+    pub fn path(job: &Path) -> PathBuf {
+        JobPaths(job.into()).client().join("remote.json")
+    }
+
+    /// The remote job recorded for job directory `job`, if any.
+    pub fn load(job: &Path) -> Result<Option<Self>, FileError> {
+        let p = Self::path(job);
+        if p.exists() {
+            read_json(&p, "remote job").map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// A service at a base URL.
+pub struct Remote {
+    base: String,
+    agent: ureq::Agent,
+}
+
+/// The chunk size of uploads: 64 MB (the service accepts up to 256 MB by default).
+pub const CHUNK: u64 = 64 << 20;
+
+impl Remote {
+    /// The service at `base` (`http://host:port`, no trailing slash needed).
+    pub fn new(base: &str) -> Self {
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(std::time::Duration::from_secs(30))
+            .timeout_read(std::time::Duration::from_secs(600))
+            .build();
+        Self { base: base.trim_end_matches('/').to_string(), agent }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn send(&self, url: &str, r: Result<ureq::Response, ureq::Error>) -> Result<serde_json::Value, RemoteError> {
+        match r {
+            Ok(resp) => {
+                let text = resp
+                    .into_string()
+                    .map_err(|e| RemoteError::Transport { url: url.into(), message: e.to_string() })?;
+                Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+            }
+            Err(ureq::Error::Status(status, resp)) => {
+                let body = resp.into_string().unwrap_or_default();
+                let message = serde_json::from_str::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v["error"].as_str().map(String::from))
+                    .unwrap_or(body);
+                Err(RemoteError::Status { url: url.into(), status, message })
+            }
+            Err(e) => Err(RemoteError::Transport { url: url.into(), message: e.to_string() }),
+        }
+    }
+
+    /// `POST /jobs`: a new job named `name` (`admin`: the service's admin token, if it has one).
+    pub fn create_job(&self, name: &str, admin: Option<&str>) -> Result<RemoteJob, RemoteError> {
+        let url = self.url("/jobs");
+        let mut req = self.agent.post(&url);
+        if let Some(a) = admin {
+            req = req.set("Authorization", &format!("Bearer {a}"));
+        }
+        let v = self.send(&url, req.send_json(serde_json::json!({ "name": name })))?;
+        let field = |k: &str| v[k].as_str().map(String::from);
+        match (field("id"), field("token")) {
+            (Some(id), Some(token)) => Ok(RemoteJob { server: self.base.clone(), id, token }),
+            _ => Err(RemoteError::Transport { url, message: format!("unexpected answer {v}") }),
+        }
+    }
+
+    /// `GET /jobs/{id}`: the job's state, files and events.
+    pub fn status(&self, job: &RemoteJob) -> Result<serde_json::Value, RemoteError> {
+        let url = self.url(&format!("/jobs/{}", job.id));
+        self.send(&url, self.agent.get(&url).set("Authorization", &format!("Bearer {}", job.token)).call())
+    }
+
+    /// Uploads `file` as `name` of `job`: asks the service how much it holds, sends the rest
+    /// in chunks of `chunk` bytes, then asks it to check the file. `progress(sent, total)`
+    /// hears each chunk. Returns the bytes sent in this call (0 if it was already there).
+    pub fn upload(
+        &self,
+        job: &RemoteJob,
+        name: &str,
+        file: &Path,
+        chunk: u64,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, RemoteError> {
+        let auth = format!("Bearer {}", job.token);
+        let url = self.url(&format!("/jobs/{}/files/{name}", job.id));
+        let state = self.send(&url, self.agent.get(&url).set("Authorization", &auth).call())?;
+        let mut f = std::fs::File::open(file).map_err(|e| FileError::io(file, e))?;
+        let total = f.metadata().map_err(|e| FileError::io(file, e))?.len();
+        let mut sent = 0;
+        if state["complete"].as_bool() != Some(true) {
+            let mut offset = state["received"].as_u64().unwrap_or(0).min(total);
+            f.seek(SeekFrom::Start(offset)).map_err(|e| FileError::io(file, e))?;
+            let mut buf = vec![0u8; chunk.min(total.max(1)) as usize];
+            while offset < total {
+                let n = (total - offset).min(chunk) as usize;
+                f.read_exact(&mut buf[..n]).map_err(|e| FileError::io(file, e))?;
+                let put = format!("{url}?offset={offset}");
+                self.send(&put, self.agent.put(&put).set("Authorization", &auth).send_bytes(&buf[..n]))?;
+                offset += n as u64;
+                sent += n as u64;
+                progress(offset, total);
+            }
+            let done = self.url(&format!("/jobs/{}/complete/{name}", job.id));
+            self.send(&done, self.agent.post(&done).set("Authorization", &auth).call())?;
+        }
+        Ok(sent)
+    }
+}
+
+/// `hetal remote submit`: creates a job on the service at `server` (or takes the one recorded
+/// in `job/client/remote.json`) and uploads the bundle and every file of job directory `job`,
+/// each resumed where the service stopped. Records the job before the first byte is sent.
+/// `progress(name, sent, total)` hears each chunk.
+pub fn submit(
+    server: &str,
+    bundle: &Path,
+    job: &Path,
+    admin: Option<&str>,
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> Result<(RemoteJob, u64), RemoteError> {
+    let manifest = JobManifest::read(job)?;
+    let remote = Remote::new(server);
+    let rj = match RemoteJob::load(job)? {
+        Some(rj) if rj.server == remote.base => rj,
+        _ => {
+            let name = job.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let rj = remote.create_job(&name, admin)?;
+            write_json(&RemoteJob::path(job), &rj, true)?;
+            rj
+        }
+    };
+    let paths = JobPaths(job.into());
+    let mut files = vec![
+        ("job.json".to_string(), paths.manifest()),
+        ("public.hbundle".to_string(), bundle.to_path_buf()),
+        ("init.hmat".to_string(), paths.init()),
+        ("val.hmat".to_string(), paths.val()),
+    ];
+    files.extend((0..manifest.batches).map(|k| (format!("batches/batch-{k:04}.hmat"), paths.batch(k))));
+    let mut sent = 0;
+    for (name, path) in &files {
+        sent += remote.upload(&rj, name, path, CHUNK, &mut |s, t| progress(name, s, t))?;
+    }
+    Ok((rj, sent))
+}
