@@ -2,6 +2,9 @@
 
 use crate::global::Global;
 use crate::progress::Progress;
+use hetal_serve::RunEvent;
+use hetal_train::protocol::client::answer_validation;
+use hetal_train::protocol::keys::SecretKeyFile;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -34,6 +37,24 @@ pub enum RemoteCommand {
         /// A file holding the service's admin token, if it asks for one.
         #[arg(long)]
         admin_token_file: Option<PathBuf>,
+    },
+    /// Keeps the client's half of the protocol going against the service: starts the job,
+    /// decrypts each epoch's validation outputs and answers continue or stop, until the model
+    /// is downloaded to JOB/server/model.hmat (then `hetal decrypt model`). Safe to run again
+    /// after an interruption.
+    #[command(
+        after_help = "Example:\n  hetal remote run --job job --secret-key keys/secret.hkey && hetal decrypt model --job job"
+    )]
+    Run {
+        /// The job directory that `hetal remote submit` sent.
+        #[arg(long, default_value = "job")]
+        job: PathBuf,
+        /// The client's secret key (never sent).
+        #[arg(long, default_value = "keys/secret.hkey")]
+        secret_key: PathBuf,
+        /// Seconds between looks at the service's state.
+        #[arg(long, default_value_t = 1.0)]
+        poll: f64,
     },
     /// The job's state, files and events on the service.
     Status {
@@ -83,6 +104,32 @@ pub fn run(args: &RemoteArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
                     state["job"]["state"].as_str().unwrap_or("?"),
                     hetal_serve::RemoteJob::path(job).display()
                 )?;
+            }
+        }
+        RemoteCommand::Run { job, secret_key, poll } => {
+            if !(poll.is_finite() && *poll > 0.0 && *poll <= 3600.0) {
+                return Err(format!("--poll {poll}: seconds in (0, 3600]").into());
+            }
+            let key = SecretKeyFile::read(secret_key)?;
+            let model = hetal_serve::run(
+                job,
+                std::time::Duration::from_secs_f64(*poll),
+                &mut |epoch| Ok(answer_validation(job, &key, secret_key, Some(epoch))?.answer),
+                &mut |e| {
+                    if g.text() {
+                        let _ = match e {
+                            RunEvent::Started => writeln!(out, "job started"),
+                            RunEvent::State(s) => writeln!(out, "state: {s}"),
+                            RunEvent::Answered(a) => writeln!(out, "epoch {}: answered {}", a.epoch, a.decision),
+                            RunEvent::Model(p) => writeln!(out, "encrypted model -> {}", p.display()),
+                        };
+                    }
+                },
+            )?;
+            if g.json {
+                writeln!(out, "{}", serde_json::json!({ "model": model }))?;
+            } else {
+                writeln!(out, "done: hetal decrypt model --job {} decrypts it", job.display())?;
             }
         }
         RemoteCommand::Status { job } => {

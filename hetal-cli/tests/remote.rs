@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{ok, temp, write_csv};
+use common::{golden_keys_and_job, model_fingerprint, ok, temp, write_csv, GOLDEN_MODEL};
+use std::path::Path;
 use std::process::{Child, Command};
 
 /// The service, killed when the test ends (also when it fails).
@@ -15,6 +16,77 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Starts `hetal serve` in `d` (data in `d/srv`) on 127.0.0.1:`port` and waits until it listens.
+fn serve(d: &Path, port: u16) -> Server {
+    let listen = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_hetal"))
+        .current_dir(d)
+        .args(["serve", "--listen", &listen, "--data-dir", "srv"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let t0 = std::time::Instant::now();
+    while std::net::TcpStream::connect(&listen).is_err() {
+        assert!(t0.elapsed().as_secs() < 60, "hetal serve did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    server
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The whole protocol over HTTP, with the server killed (SIGKILL) after its first checkpointed
+/// step and started again: the job resumes by itself from its checkpoint, and the client's
+/// `hetal remote run`, run again, ends with the file workflow's golden model, bit for bit.
+#[test]
+fn the_protocol_over_http_survives_a_killed_server_and_ends_with_the_golden_model() {
+    let d = temp("http-golden");
+    golden_keys_and_job(&d);
+    let port = free_port();
+    let server = serve(&d, port);
+    let url = format!("http://127.0.0.1:{port}");
+    ok(&d, &["remote", "submit", "--server", &url, "--keys", "keys/public.hbundle", "--job", "job"]);
+    let rj: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("job/client/remote.json")).unwrap()).unwrap();
+    let report = d.join("srv/jobs").join(rj["id"].as_str().unwrap()).join("job/server/report.json");
+    let mut client = Command::new(env!("CARGO_BIN_EXE_hetal"))
+        .current_dir(&d)
+        .args(["remote", "run", "--job", "job", "--poll", "0.2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let steps = |p: &Path| -> usize {
+        std::fs::read(p)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["steps"].as_array().map(Vec::len))
+            .unwrap_or(0)
+    };
+    while steps(&report) == 0 {
+        assert!(t0.elapsed().as_secs() < 300, "no step after 5 minutes");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(server); // SIGKILL, mid-training
+    let _ = client.wait(); // the client loses the service and stops with an error
+    let done = steps(&report);
+    let _server = serve(&d, port);
+    let out = ok(&d, &["remote", "run", "--job", "job", "--poll", "0.2"]);
+    assert!(out.contains("encrypted model ->"), "{out}");
+    assert!(steps(&report) >= done, "a finished step was lost");
+    ok(&d, &["decrypt", "model", "--out", "m.npy", "--exact"]);
+    assert_eq!(
+        model_fingerprint(&d.join("m.npy")),
+        GOLDEN_MODEL,
+        "the model over HTTP differs from the file workflow's"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
@@ -40,21 +112,9 @@ fn submit_uploads_a_job_that_trains_on_the_service() {
         .concat(),
     );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_hetal"))
-        .current_dir(&d)
-        .args(["serve", "--listen", &listen, "--data-dir", "srv"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let _server = Server(child);
-    let t0 = std::time::Instant::now();
-    while std::net::TcpStream::connect(&listen).is_err() {
-        assert!(t0.elapsed().as_secs() < 60, "hetal serve did not start");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let server = format!("http://{listen}");
+    let port = free_port();
+    let _server = serve(&d, port);
+    let server = format!("http://127.0.0.1:{port}");
     let out = ok(&d, &["remote", "submit", "--server", &server, "--keys", "keys/public.hbundle", "--job", "job"]);
     assert!(out.contains("state ready"), "{out}");
     // The id and token are the client's, in its private folder; a second submit sends nothing.

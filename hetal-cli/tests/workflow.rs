@@ -8,7 +8,7 @@ use std::process::Command;
 
 mod common;
 
-use common::{copy_dir, fails, hetal, ok, temp, write_csv};
+use common::{copy_dir, fails, golden_keys_and_job, hetal, model_fingerprint, ok, temp, write_csv, GOLDEN_MODEL};
 
 #[test]
 fn workflow_end_to_end_resume_and_errors() {
@@ -419,48 +419,6 @@ fn head_split(from: &Path, to: &Path, split: &str, rows: usize) {
     w.extend(y[..rows].iter().copied()).unwrap();
     w.finish().unwrap();
     std::fs::write(to.join(format!("{split}_y.npy")), bytes).unwrap();
-}
-
-/// The golden model of [`same_seed_same_model`]: see there why and when it moved.
-const GOLDEN_MODEL: &str = "2f8730e8656f9dc38f5da998bbc6ba26";
-
-/// Keys and job of the golden run in `d`: seed 7, three epochs, HETAL's softmax named (the
-/// model the golden value was taken with).
-fn golden_keys_and_job(d: &Path) {
-    write_csv(&d.join("train.csv"), 32, 0);
-    write_csv(&d.join("val.csv"), 16, 100);
-    let keygen = [
-        "--seed",
-        "7",
-        "keygen",
-        "--preset",
-        "insecure-train-n12",
-        "--classes",
-        "3",
-        "--features",
-        "7",
-        "--batch",
-        "16",
-    ];
-    ok(d, &keygen);
-    let encrypt = [
-        "--seed",
-        "7",
-        "encrypt",
-        "--train-csv",
-        "train.csv",
-        "--val-csv",
-        "val.csv",
-        "--max-epochs",
-        "3",
-        "--softmax",
-        "hetal",
-    ];
-    ok(d, &encrypt);
-}
-
-fn model_fingerprint(npy: &Path) -> String {
-    hetal_train::store::Fingerprint::of_bytes(&std::fs::read(npy).unwrap()).to_string()
 }
 
 /// Same seed, same model, bit for bit. The file workflow's model (three epochs, the client's

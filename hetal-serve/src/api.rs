@@ -13,26 +13,36 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use futures_util::StreamExt;
-use hetal_train::protocol::job::JobManifest;
-use hetal_train::store::{verify, FileKind};
+use hetal_train::protocol::job::{AnswerFile, JobManifest, JobPaths};
+use hetal_train::store::{read_json, verify, write_json, FileKind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 
-/// What every handler shares: the settings, the database and counters.
+/// What every handler shares: the settings, the database, the worker's queue and counters.
 pub struct AppState {
     config: ServeConfig,
-    db: Db,
+    db: Arc<Db>,
+    queue: crate::worker::Queue,
     bytes_received: AtomicU64,
 }
 
 impl AppState {
-    /// Opens the data folder: creates it and `jobs/`, opens the database.
+    /// Opens the data folder: creates it and `jobs/`, opens the database, starts the training
+    /// worker and queues again the jobs that were queued, training or waiting for an answer
+    /// (they resume from their checkpoints).
     pub fn open(config: ServeConfig) -> Result<Self, ServeError> {
-        std::fs::create_dir_all(config.data_dir.join("jobs"))?;
-        let db = Db::open(&config.data_dir.join("hetal-serve.sqlite3"))?;
-        Ok(Self { config, db, bytes_received: AtomicU64::new(0) })
+        let jobs = config.data_dir.join("jobs");
+        std::fs::create_dir_all(&jobs)?;
+        let db = Arc::new(Db::open(&config.data_dir.join("hetal-serve.sqlite3"))?);
+        let queue = crate::worker::start(db.clone(), jobs);
+        let unfinished = [JobState::Queued, JobState::Training, JobState::AwaitingAnswer];
+        for id in db.jobs_in(&unfinished).map_err(|source| ServeError::Db { path: db.path().into(), source })? {
+            tracing::info!(job = %id, "resuming");
+            queue.push(&id);
+        }
+        Ok(Self { config, db, queue, bytes_received: AtomicU64::new(0) })
     }
 
     fn job_dir(&self, id: &str) -> PathBuf {
@@ -50,6 +60,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/jobs/{id}", get(job_status).delete(delete_job))
         .route("/jobs/{id}/files/{*name}", put(upload_chunk).get(upload_status))
         .route("/jobs/{id}/complete/{*name}", post(complete_upload))
+        .route("/jobs/{id}/start", post(start_job))
+        .route("/jobs/{id}/validation/{epoch}", get(validation))
+        .route("/jobs/{id}/answers/{epoch}", post(answer).layer(DefaultBodyLimit::max(64 << 10)))
+        .route("/jobs/{id}/model", get(model))
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
         // Upload chunks are bounded while they stream (`Limits::chunk`), not buffered.
@@ -185,7 +199,8 @@ async fn job_status(State(s): Shared, headers: HeaderMap, Path(id): Path<String>
             .into_iter()
             .map(|(at, kind, detail)| serde_json::json!({ "at": at, "kind": kind, "detail": detail }))
             .collect();
-    Ok(Json(serde_json::json!({ "job": row, "files": files, "events": events })).into_response())
+    let training = training_status(&dir);
+    Ok(Json(serde_json::json!({ "job": row, "files": files, "training": training, "events": events })).into_response())
 }
 
 /// `DELETE /jobs/{id}`: the job, its token and its files.
@@ -254,11 +269,13 @@ async fn upload_chunk(
     let Query(Offset { offset }) =
         query.map_err(|_| ApiError::bad_request("a chunk needs ?offset=N (the bytes the server holds)"))?;
     if f.path(&dir).exists() {
+        drain(body, s.config.limits.chunk).await;
         return Err(ApiError::new(StatusCode::CONFLICT, format!("{name} is already complete")));
     }
     let part = f.part_path(&dir);
     let held = len_of(&part);
     if offset != held {
+        drain(body, s.config.limits.chunk).await;
         return Ok((
             StatusCode::CONFLICT,
             Json(serde_json::json!({
@@ -303,6 +320,20 @@ async fn upload_chunk(
     file.sync_data().await.map_err(|e| ApiError::internal("upload", e))?;
     s.bytes_received.fetch_add(written, Ordering::Relaxed);
     Ok(Json(serde_json::json!({ "name": f.name(), "received": offset + written })).into_response())
+}
+
+/// Reads and drops up to `max` bytes of a chunk refused before it was read, so that the client
+/// (which is still sending) gets the answer instead of a connection reset; a larger body is
+/// cut off.
+async fn drain(body: Body, max: u64) {
+    let mut stream = body.into_data_stream();
+    let mut n = 0u64;
+    while let Some(Ok(bytes)) = stream.next().await {
+        n += bytes.len() as u64;
+        if n > max {
+            break;
+        }
+    }
 }
 
 /// `POST /jobs/{id}/complete/{name}`: checks a finished upload and puts it in place.
@@ -384,4 +415,130 @@ fn is_complete(dir: &std::path::Path) -> bool {
         .into_iter()
         .chain((0..m.batches).map(FileName::Batch))
         .all(|f| f.path(dir).exists())
+}
+
+/// The job directory of job folder `dir` (what `hetal train --job` takes).
+fn job_paths(dir: &std::path::Path) -> JobPaths {
+    JobPaths(dir.join("job"))
+}
+
+/// Training progress from the server's report: steps, epochs answered, bootstraps, the epoch
+/// whose validation outputs wait for an answer.
+fn training_status(dir: &std::path::Path) -> serde_json::Value {
+    let paths = job_paths(dir);
+    let report: Option<serde_json::Value> = read_json(&paths.report(), "training report").ok();
+    let Some(r) = report else { return serde_json::Value::Null };
+    let steps = r["steps"].as_array().map_or(0, Vec::len);
+    let boots: u64 = r["steps"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .flat_map(|s| s["bootstraps"].as_array().cloned().unwrap_or_default())
+                .filter_map(|b| b.as_u64())
+                .sum()
+        })
+        .unwrap_or(0);
+    let waiting =
+        (1..10_000).take_while(|&e| paths.validation(e).exists()).last().filter(|&e| !paths.answer(e).exists());
+    serde_json::json!({
+        "steps": steps,
+        "epochs_answered": r["epochs_answered"],
+        "bootstraps": boots,
+        "bootstraps_per_step": if steps > 0 { boots as f64 / steps as f64 } else { 0.0 },
+        "awaiting_epoch": waiting,
+        "best_epoch": r["best_epoch"],
+        "finished": r["finished"],
+    })
+}
+
+/// `POST /jobs/{id}/start`: queues a ready (or failed) job for the worker.
+async fn start_job(State(s): Shared, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+    authorize(&s, &headers, &id)?;
+    let row = s.db.job(&id)?.ok_or_else(ApiError::unauthorized)?;
+    if !matches!(row.state, JobState::Ready | JobState::Failed) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("the job is {}; only a ready (or failed) job can be started", row.state.as_str()),
+        ));
+    }
+    s.db.set_state(&id, JobState::Queued)?;
+    s.queue.push(&id);
+    Ok(Json(serde_json::json!({ "state": JobState::Queued })).into_response())
+}
+
+/// Streams the file at `path` (404 with `what` if it is not there).
+async fn send_file(path: PathBuf, what: String) -> Result<Response, ApiError> {
+    let f = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ApiError::new(StatusCode::NOT_FOUND, what)),
+        Err(e) => return Err(ApiError::internal("download", e)),
+    };
+    let len = f.metadata().await.map_err(|e| ApiError::internal("download", e))?.len();
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(f));
+    Ok(([("content-type", "application/octet-stream".to_string()), ("content-length", len.to_string())], body)
+        .into_response())
+}
+
+/// `GET /jobs/{id}/validation/{epoch}`: that epoch's encrypted validation outputs.
+async fn validation(
+    State(s): Shared,
+    headers: HeaderMap,
+    Path((id, epoch)): Path<(String, usize)>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, &id)?;
+    let path = job_paths(&s.job_dir(&id)).validation(epoch);
+    send_file(path, format!("no validation outputs of epoch {epoch} yet")).await
+}
+
+/// `GET /jobs/{id}/model`: the encrypted model, once training has finished.
+async fn model(State(s): Shared, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+    authorize(&s, &headers, &id)?;
+    let path = job_paths(&s.job_dir(&id)).model();
+    send_file(path, "no model yet: training has not finished".into()).await
+}
+
+/// `POST /jobs/{id}/answers/{epoch}`: the client's answer to an epoch (`hetal decrypt
+/// validation` writes it), stored where the server session reads it.
+async fn answer(
+    State(s): Shared,
+    headers: HeaderMap,
+    Path((id, epoch)): Path<(String, usize)>,
+    body: Result<Json<AnswerFile>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, &id)?;
+    let Json(a) = body.map_err(|e| {
+        ApiError::new(
+            e.status(),
+            format!(
+                "an answer is {{\"epoch\": E, \"decision\": \"continue\"|\"stop\", \"best_so_far\": bool}} \
+                 (at most 64 KB): {}",
+                e.body_text()
+            ),
+        )
+    })?;
+    if a.epoch != epoch || !matches!(a.decision.as_str(), "continue" | "stop") {
+        return Err(ApiError::bad_request(format!(
+            "the answer says epoch {} and decision '{}' (expected epoch {epoch}, continue or stop)",
+            a.epoch, a.decision
+        )));
+    }
+    let paths = job_paths(&s.job_dir(&id));
+    if !paths.validation(epoch).exists() {
+        return Err(ApiError::new(StatusCode::CONFLICT, format!("epoch {epoch} has no validation outputs to answer")));
+    }
+    let path = paths.answer(epoch);
+    if path.exists() {
+        let old: AnswerFile = read_json(&path, "client answer").map_err(|e| ApiError::internal("answer", e))?;
+        return if old == a {
+            Ok(Json(serde_json::json!({ "epoch": epoch, "stored": true })).into_response())
+        } else {
+            Err(ApiError::new(StatusCode::CONFLICT, format!("epoch {epoch} was already answered otherwise")))
+        };
+    }
+    tokio::task::spawn_blocking(move || write_json(&path, &a, false))
+        .await
+        .map_err(|e| ApiError::internal("answer", e))?
+        .map_err(|e| ApiError::internal("answer", e))?;
+    s.db.event(&id, "answer", &format!("epoch {epoch}"))?;
+    Ok(Json(serde_json::json!({ "epoch": epoch, "stored": true })).into_response())
 }

@@ -6,8 +6,8 @@
 //! (`client/remote.json`, mode 0600), so that `submit` run again after a crash goes on with the
 //! same job instead of creating another.
 
-use hetal_train::protocol::job::{JobManifest, JobPaths};
-use hetal_train::store::{read_json, write_json, FileError};
+use hetal_train::protocol::job::{AnswerFile, JobManifest, JobPaths};
+use hetal_train::store::{read_json, write_atomic_with, write_json, FileError};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
@@ -129,6 +129,40 @@ impl Remote {
         self.send(&url, self.agent.get(&url).set("Authorization", &format!("Bearer {}", job.token)).call())
     }
 
+    /// `POST /jobs/{id}/start`: queues the job for training.
+    pub fn start(&self, job: &RemoteJob) -> Result<serde_json::Value, RemoteError> {
+        let url = self.url(&format!("/jobs/{}/start", job.id));
+        self.send(&url, self.agent.post(&url).set("Authorization", &format!("Bearer {}", job.token)).call())
+    }
+
+    /// `POST /jobs/{id}/answers/{epoch}`: the client's answer to an epoch.
+    pub fn answer(&self, job: &RemoteJob, answer: &AnswerFile) -> Result<(), RemoteError> {
+        let url = self.url(&format!("/jobs/{}/answers/{}", job.id, answer.epoch));
+        let body = serde_json::to_value(answer)
+            .map_err(|e| RemoteError::Transport { url: url.clone(), message: e.to_string() })?;
+        self.send(&url, self.agent.post(&url).set("Authorization", &format!("Bearer {}", job.token)).send_json(body))
+            .map(|_| ())
+    }
+
+    /// Downloads `route` of `job` (`validation/E`, `model`) to `to`, atomically (a broken
+    /// download leaves no file); returns its size.
+    pub fn download(&self, job: &RemoteJob, route: &str, to: &Path) -> Result<u64, RemoteError> {
+        let url = self.url(&format!("/jobs/{}/{route}", job.id));
+        let resp = match self.agent.get(&url).set("Authorization", &format!("Bearer {}", job.token)).call() {
+            Ok(r) => r,
+            Err(e) => return self.send(&url, Err(e)).map(|_| 0),
+        };
+        if let Some(dir) = to.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| FileError::io(dir, e))?;
+        }
+        let mut n = 0;
+        write_atomic_with(to, false, |w| {
+            n = std::io::copy(&mut resp.into_reader(), w)?;
+            Ok(())
+        })?;
+        Ok(n)
+    }
+
     /// Uploads `file` as `name` of `job`: asks the service how much it holds, sends the rest
     /// in chunks of `chunk` bytes, then asks it to check the file. `progress(sent, total)`
     /// hears each chunk. Returns the bytes sent in this call (0 if it was already there).
@@ -201,4 +235,77 @@ pub fn submit(
         sent += remote.upload(&rj, name, path, CHUNK, &mut |s, t| progress(name, s, t))?;
     }
     Ok((rj, sent))
+}
+
+/// What [`run`] did at one moment, for progress displays.
+#[derive(Debug)]
+pub enum RunEvent<'a> {
+    /// The job was queued for training.
+    Started,
+    /// The service's state, when it changes.
+    State(&'a str),
+    /// An epoch was answered.
+    Answered(&'a AnswerFile),
+    /// The encrypted model was downloaded to this file.
+    Model(&'a Path),
+}
+
+/// `hetal remote run`: the client's half of the protocol against the service, until the model
+/// is there. It starts the job if it is ready. Each epoch it downloads the validation outputs
+/// into the local job directory, has `answer(epoch)` decrypt them and answer (the caller holds
+/// the secret key: this crate never does), and posts the answer. In the end it downloads the
+/// encrypted model to `job/server/model.hmat`, where `hetal decrypt model` reads it. Safe to
+/// run again after a crash of the client: every step asks the service where it is.
+pub fn run(
+    job: &Path,
+    poll: std::time::Duration,
+    answer: &mut dyn FnMut(usize) -> Result<AnswerFile, Box<dyn std::error::Error>>,
+    event: &mut dyn FnMut(RunEvent<'_>),
+) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let rj = RemoteJob::load(job)?
+        .ok_or_else(|| format!("{} has no remote job: run hetal remote submit first", job.display()))?;
+    let remote = Remote::new(&rj.server);
+    let paths = JobPaths(job.into());
+    let mut last = String::new();
+    loop {
+        let st = remote.status(&rj)?;
+        let state = st["job"]["state"].as_str().unwrap_or("").to_string();
+        if state != last {
+            event(RunEvent::State(&state));
+            last.clone_from(&state);
+        }
+        match state.as_str() {
+            "ready" => {
+                remote.start(&rj)?;
+                event(RunEvent::Started);
+            }
+            "awaiting_answer" => {
+                if let Some(e) = st["training"]["awaiting_epoch"].as_u64() {
+                    let e = e as usize;
+                    remote.download(&rj, &format!("validation/{e}"), &paths.validation(e))?;
+                    let a = answer(e)?;
+                    remote.answer(&rj, &a)?;
+                    event(RunEvent::Answered(&a));
+                    continue;
+                }
+                std::thread::sleep(poll);
+            }
+            "finished" => {
+                let to = paths.model();
+                remote.download(&rj, "model", &to)?;
+                event(RunEvent::Model(&to));
+                return Ok(to);
+            }
+            "failed" => {
+                let why = st["events"]
+                    .as_array()
+                    .and_then(|ev| ev.iter().rev().find(|e| e["kind"] == "error"))
+                    .and_then(|e| e["detail"].as_str())
+                    .unwrap_or("no detail");
+                return Err(format!("training failed on the service: {why}").into());
+            }
+            "uploading" => return Err("the job is not complete on the service: run hetal remote submit".into()),
+            _ => std::thread::sleep(poll),
+        }
+    }
 }

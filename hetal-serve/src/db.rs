@@ -38,6 +38,16 @@ pub enum JobState {
     Uploading,
     /// Its bundle and job are uploaded and checked.
     Ready,
+    /// Waiting for the worker.
+    Queued,
+    /// The worker is training it.
+    Training,
+    /// An epoch is done; its validation outputs wait for the client's answer.
+    AwaitingAnswer,
+    /// The client said stop (or the epoch limit was reached): the model is there.
+    Finished,
+    /// Training stopped on an error (the event log says which); it can be started again.
+    Failed,
 }
 
 impl JobState {
@@ -46,6 +56,11 @@ impl JobState {
         match self {
             Self::Uploading => "uploading",
             Self::Ready => "ready",
+            Self::Queued => "queued",
+            Self::Training => "training",
+            Self::AwaitingAnswer => "awaiting_answer",
+            Self::Finished => "finished",
+            Self::Failed => "failed",
         }
     }
 
@@ -53,6 +68,11 @@ impl JobState {
         match s {
             "uploading" => Some(Self::Uploading),
             "ready" => Some(Self::Ready),
+            "queued" => Some(Self::Queued),
+            "training" => Some(Self::Training),
+            "awaiting_answer" => Some(Self::AwaitingAnswer),
+            "finished" => Some(Self::Finished),
+            "failed" => Some(Self::Failed),
             _ => None,
         }
     }
@@ -202,6 +222,15 @@ impl Db {
         tx.execute("INSERT INTO events (job, at, kind, detail) VALUES (?1, ?2, 'deleted', '')", params![id, now()])?;
         tx.commit()?;
         Ok(n > 0)
+    }
+
+    /// The jobs in any of `states`, oldest first.
+    pub fn jobs_in(&self, states: &[JobState]) -> rusqlite::Result<Vec<String>> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT id, state FROM jobs ORDER BY created, id")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let wanted: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+        Ok(rows.filter_map(Result::ok).filter(|(_, s)| wanted.contains(&s.as_str())).map(|(id, _)| id).collect())
     }
 
     /// The number of jobs in each state.

@@ -30,10 +30,11 @@ mod config;
 mod db;
 mod error;
 mod files;
+mod worker;
 
 pub use api::{router, AppState};
 pub use auth::{hash_token, new_token};
-pub use client::{submit, Remote, RemoteError, RemoteJob, CHUNK};
+pub use client::{run, submit, Remote, RemoteError, RemoteJob, RunEvent, CHUNK};
 pub use config::{Limits, ServeConfig};
 pub use db::{Db, JobRow, JobState};
 pub use error::{ApiError, ServeError};

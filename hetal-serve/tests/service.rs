@@ -281,3 +281,58 @@ fn the_client_resumes_where_the_service_stopped() {
     let wrong = hetal_serve::RemoteJob { token: "x".into(), ..job };
     assert!(remote.status(&wrong).unwrap_err().to_string().contains("HTTP 401"));
 }
+
+/// The training routes refuse what does not fit the job's state, with the reason.
+#[test]
+fn training_routes_refuse_out_of_turn() {
+    let s = start("turns");
+    let (id, t) = create(&s, "t");
+    let post = |path: &str, body: Option<&str>| {
+        let r = agent().post(&format!("{}/jobs/{id}/{path}", s.base)).set("Authorization", &auth(&t));
+        call(match body {
+            Some(b) => r.set("Content-Type", "application/json").send_string(b),
+            None => r.call(),
+        })
+    };
+    let (st, v) = post("start", None);
+    assert_eq!(st, 409, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("the job is uploading"), "{v}");
+    let (st, v) = post("answers/1", Some("{\"epoch\": 1, \"decision\": "));
+    assert_eq!(st, 400, "{v}");
+    let (st, v) = post("answers/1", Some("{\"epoch\": 2, \"decision\": \"continue\", \"best_so_far\": true}"));
+    assert_eq!(st, 400, "{v}");
+    let (st, v) = post("answers/1", Some("{\"epoch\": 1, \"decision\": \"maybe\", \"best_so_far\": true}"));
+    assert_eq!(st, 400, "{v}");
+    let (st, v) = post("answers/1", Some("{\"epoch\": 1, \"decision\": \"stop\", \"best_so_far\": true}"));
+    assert_eq!(st, 409, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("no validation outputs"), "{v}");
+    let big = format!(
+        "{{\"epoch\": 1, \"decision\": \"stop\", \"best_so_far\": true, \"x\": \"{}\"}}",
+        "a".repeat(100 << 10)
+    );
+    // Over 64 KB: 413, or the connection closed before the client finished sending.
+    let r = agent()
+        .post(&format!("{}/jobs/{id}/answers/1", s.base))
+        .set("Authorization", &auth(&t))
+        .set("Content-Type", "application/json")
+        .send_string(&big);
+    match r {
+        Err(ureq::Error::Status(code, _)) => assert_eq!(code, 413),
+        Err(ureq::Error::Transport(_)) => {}
+        Ok(resp) => panic!("an answer over 64 KB was accepted: {}", resp.status()),
+    }
+    for (path, what) in [("model", "no model yet"), ("validation/1", "no validation outputs of epoch 1")] {
+        let (st, v) = call(agent().get(&format!("{}/jobs/{id}/{path}", s.base)).set("Authorization", &auth(&t)).call());
+        assert_eq!(st, 404, "{v}");
+        assert!(v["error"].as_str().unwrap().contains(what), "{v}");
+    }
+    // Another job's token opens none of them.
+    let (_, other) = create(&s, "o");
+    let (st, _) = call(agent().get(&format!("{}/jobs/{id}/model", s.base)).set("Authorization", &auth(&other)).call());
+    assert_eq!(st, 401);
+    // The OpenAPI description names every route.
+    let (_, doc) = call(agent().get(&format!("{}/openapi.json", s.base)).call());
+    for p in ["/jobs/{id}/start", "/jobs/{id}/validation/{epoch}", "/jobs/{id}/answers/{epoch}", "/jobs/{id}/model"] {
+        assert!(doc["paths"][p].is_object(), "{p} missing from openapi.json");
+    }
+}

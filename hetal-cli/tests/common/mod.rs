@@ -60,3 +60,47 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The golden model of `workflow.rs`'s `same_seed_same_model`: see there why and when it
+/// moved. The protocol over HTTP ends with it too (`remote.rs`).
+pub const GOLDEN_MODEL: &str = "2f8730e8656f9dc38f5da998bbc6ba26";
+
+/// Keys and job of the golden run in `d`: seed 7, three epochs, HETAL's softmax named (the
+/// model the golden value was taken with).
+pub fn golden_keys_and_job(d: &Path) {
+    write_csv(&d.join("train.csv"), 32, 0);
+    write_csv(&d.join("val.csv"), 16, 100);
+    let keygen = [
+        "--seed",
+        "7",
+        "keygen",
+        "--preset",
+        "insecure-train-n12",
+        "--classes",
+        "3",
+        "--features",
+        "7",
+        "--batch",
+        "16",
+    ];
+    ok(d, &keygen);
+    let encrypt = [
+        "--seed",
+        "7",
+        "encrypt",
+        "--train-csv",
+        "train.csv",
+        "--val-csv",
+        "val.csv",
+        "--max-epochs",
+        "3",
+        "--softmax",
+        "hetal",
+    ];
+    ok(d, &encrypt);
+}
+
+/// The fingerprint of a decrypted model file.
+pub fn model_fingerprint(npy: &Path) -> String {
+    hetal_train::store::Fingerprint::of_bytes(&std::fs::read(npy).unwrap()).to_string()
+}
