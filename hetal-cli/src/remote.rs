@@ -56,6 +56,13 @@ pub enum RemoteCommand {
         #[arg(long, default_value_t = 1.0)]
         poll: f64,
     },
+    /// Downloads the encrypted model to JOB/server/model.hmat once training has finished
+    /// (`hetal remote run` does this at its end); then `hetal decrypt model`.
+    Fetch {
+        /// The job directory that `hetal remote submit` sent.
+        #[arg(long, default_value = "job")]
+        job: PathBuf,
+    },
     /// The job's state, files and events on the service.
     Status {
         /// The job directory that `hetal remote submit` sent.
@@ -131,6 +138,18 @@ pub fn run(args: &RemoteArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
             } else {
                 writeln!(out, "done: hetal decrypt model --job {} decrypts it", job.display())?;
             }
+        }
+        RemoteCommand::Fetch { job } => {
+            let rj = hetal_serve::RemoteJob::load(job)?
+                .ok_or_else(|| format!("{} has no remote job: run hetal remote submit first", job.display()))?;
+            let to = hetal_train::protocol::job::JobPaths(job.clone()).model();
+            let n = hetal_serve::Remote::new(&rj.server).download(&rj, "model", &to)?;
+            writeln!(
+                out,
+                "encrypted model ({n} bytes) -> {}; hetal decrypt model --job {} decrypts it",
+                to.display(),
+                job.display()
+            )?;
         }
         RemoteCommand::Status { job } => {
             let rj = hetal_serve::RemoteJob::load(job)?

@@ -26,12 +26,16 @@ pub struct ServeArgs {
     /// the clear).
     #[arg(long)]
     pub insecure_http: bool,
+    /// Jobs trained at once. Each job at bootstrap-n16 needs about 18 GB of memory.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub workers: u16,
 }
 
 /// Runs `hetal serve` until Ctrl-C.
 pub fn run(args: &ServeArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = hetal_serve::ServeConfig::new(args.listen, args.data_dir.clone());
     config.insecure_http = args.insecure_http;
+    config.workers = usize::from(args.workers);
     if let Some(p) = &args.admin_token_file {
         let t = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
         let t = t.trim();

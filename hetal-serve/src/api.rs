@@ -36,7 +36,7 @@ impl AppState {
         let jobs = config.data_dir.join("jobs");
         std::fs::create_dir_all(&jobs)?;
         let db = Arc::new(Db::open(&config.data_dir.join("hetal-serve.sqlite3"))?);
-        let queue = crate::worker::start(db.clone(), jobs);
+        let queue = crate::worker::start(db.clone(), jobs, config.workers);
         let unfinished = [JobState::Queued, JobState::Training, JobState::AwaitingAnswer];
         for id in db.jobs_in(&unfinished).map_err(|source| ServeError::Db { path: db.path().into(), source })? {
             tracing::info!(job = %id, "resuming");
@@ -89,16 +89,30 @@ async fn no_method(method: Method, uri: Uri) -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not a method of {}", uri.path()))
 }
 
-/// Prometheus text format: jobs by state, bytes received since start, bytes stored.
+/// Prometheus text format: jobs by state, bytes received since start, bytes stored, training
+/// steps and bootstraps of the stored jobs.
 async fn metrics(State(s): Shared) -> Result<Response, ApiError> {
     let mut out = String::from("# TYPE hetal_jobs gauge\n");
     for (state, n) in s.db.counts()? {
         out.push_str(&format!("hetal_jobs{{state=\"{state}\"}} {n}\n"));
     }
     let jobs = s.config.data_dir.join("jobs");
-    let stored = tokio::task::spawn_blocking(move || dir_bytes(&jobs)).await.unwrap_or(0);
+    let (stored, steps, boots) = tokio::task::spawn_blocking(move || {
+        let (mut steps, mut boots) = (0u64, 0u64);
+        for e in std::fs::read_dir(&jobs).into_iter().flatten().flatten() {
+            let t = training_status(&e.path());
+            steps += t["steps"].as_u64().unwrap_or(0);
+            boots += t["bootstraps"].as_u64().unwrap_or(0);
+        }
+        (dir_bytes(&jobs), steps, boots)
+    })
+    .await
+    .unwrap_or((0, 0, 0));
     out.push_str(&format!(
-        "# TYPE hetal_bytes_received_total counter\nhetal_bytes_received_total {}\n# TYPE hetal_bytes_stored gauge\nhetal_bytes_stored {stored}\n",
+        "# TYPE hetal_bytes_received_total counter\nhetal_bytes_received_total {}\n\
+         # TYPE hetal_bytes_stored gauge\nhetal_bytes_stored {stored}\n\
+         # TYPE hetal_steps gauge\nhetal_steps {steps}\n\
+         # TYPE hetal_bootstraps gauge\nhetal_bootstraps {boots}\n",
         s.bytes_received.load(Ordering::Relaxed)
     ));
     Ok(([("content-type", "text/plain; version=0.0.4")], out).into_response())

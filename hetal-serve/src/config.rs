@@ -36,11 +36,13 @@ pub struct ServeConfig {
     pub insecure_http: bool,
     /// Upload size limits.
     pub limits: Limits,
+    /// Jobs trained at once (default 1). Each job at `bootstrap-n16` holds about 18 GB.
+    pub workers: usize,
 }
 
 impl ServeConfig {
-    /// Settings with no admin token, loopback only and the default limits.
+    /// Settings with no admin token, loopback only, the default limits and one worker.
     pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
-        Self { listen, data_dir, admin_token: None, insecure_http: false, limits: Limits::default() }
+        Self { listen, data_dir, admin_token: None, insecure_http: false, limits: Limits::default(), workers: 1 }
     }
 }

@@ -28,18 +28,27 @@ impl Queue {
     }
 }
 
-/// Starts the worker thread over `db` and the jobs under `jobs`; returns the queue.
-pub fn start(db: Arc<Db>, jobs: PathBuf) -> Queue {
+/// Starts `workers` worker threads (at least one) over `db` and the jobs under `jobs`; returns
+/// the queue they share. Each training job at `bootstrap-n16` holds about 18 GB: more than one
+/// worker needs the memory for as many jobs.
+pub fn start(db: Arc<Db>, jobs: PathBuf, workers: usize) -> Queue {
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("hetal-worker".into())
-        .spawn(move || run(&db, &jobs, rx))
-        .expect("a thread can be started");
+    let rx = Arc::new(std::sync::Mutex::new(rx));
+    for k in 0..workers.max(1) {
+        let (db, jobs, rx) = (db.clone(), jobs.clone(), rx.clone());
+        std::thread::Builder::new()
+            .name(format!("hetal-worker-{k}"))
+            .spawn(move || run(&db, &jobs, &rx))
+            .expect("a thread can be started");
+    }
     Queue(std::sync::Mutex::new(tx))
 }
 
-fn run(db: &Db, jobs: &std::path::Path, rx: Receiver<String>) {
-    for id in rx {
+fn run(db: &Db, jobs: &std::path::Path, rx: &std::sync::Mutex<Receiver<String>>) {
+    loop {
+        // One worker waits on the queue at a time; the lock is released before training.
+        let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let Ok(id) = next else { return };
         let dir = jobs.join(&id);
         match train(db, &id, &dir) {
             Ok(()) => {}

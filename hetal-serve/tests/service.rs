@@ -107,7 +107,8 @@ fn health_openapi_metrics_and_unknown_routes() {
     create(&s, "one");
     let (st, v) = call(agent().get(&format!("{}/metrics", s.base)).call());
     assert_eq!(st, 200);
-    assert!(v.as_str().unwrap().contains("hetal_jobs{state=\"uploading\"} 1"), "{v}");
+    let m = v.as_str().unwrap();
+    assert!(m.contains("hetal_jobs{state=\"uploading\"} 1") && m.contains("hetal_steps 0"), "{m}");
 }
 
 #[test]
