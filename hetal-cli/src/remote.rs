@@ -37,6 +37,10 @@ pub enum RemoteCommand {
         /// A file holding the service's admin token, if it asks for one.
         #[arg(long)]
         admin_token_file: Option<PathBuf>,
+        /// A CA certificate (PEM) to trust for an https service with its own certificate
+        /// (recorded with the job for the other remote commands).
+        #[arg(long)]
+        ca_cert: Option<PathBuf>,
     },
     /// Keeps the client's half of the protocol going against the service: starts the job,
     /// decrypts each epoch's validation outputs and answers continue or stop, until the model
@@ -74,7 +78,7 @@ pub enum RemoteCommand {
 /// Runs `hetal remote`.
 pub fn run(args: &RemoteArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
     match &args.command {
-        RemoteCommand::Submit { server, keys, job, admin_token_file } => {
+        RemoteCommand::Submit { server, keys, job, admin_token_file, ca_cert } => {
             let admin = admin_token_file
                 .as_ref()
                 .map(|p| {
@@ -84,21 +88,28 @@ pub fn run(args: &RemoteArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
                 })
                 .transpose()?;
             let mut bar: Option<(String, Progress)> = None;
-            let (rj, sent) = hetal_serve::submit(server, keys, job, admin.as_deref(), &mut |name, done, total| {
-                if bar.as_ref().is_none_or(|(n, _)| n != name) {
-                    if let Some((_, b)) = bar.take() {
-                        b.finish();
+            let (rj, sent) = hetal_serve::submit(
+                server,
+                ca_cert.as_deref(),
+                keys,
+                job,
+                admin.as_deref(),
+                &mut |name, done, total| {
+                    if bar.as_ref().is_none_or(|(n, _)| n != name) {
+                        if let Some((_, b)) = bar.take() {
+                            b.finish();
+                        }
+                        bar = Some((name.to_string(), Progress::bar(g, total, &format!("upload {name}"))));
                     }
-                    bar = Some((name.to_string(), Progress::bar(g, total, &format!("upload {name}"))));
-                }
-                if let Some((_, b)) = &bar {
-                    b.set(done);
-                }
-            })?;
+                    if let Some((_, b)) = &bar {
+                        b.set(done);
+                    }
+                },
+            )?;
             if let Some((_, b)) = bar.take() {
                 b.finish();
             }
-            let state = hetal_serve::Remote::new(&rj.server).status(&rj)?;
+            let state = hetal_serve::Remote::of(&rj)?.status(&rj)?;
             if g.json {
                 writeln!(out, "{}", serde_json::json!({ "id": rj.id, "sent_bytes": sent, "status": state }))?;
             } else {
@@ -143,7 +154,7 @@ pub fn run(args: &RemoteArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
             let rj = hetal_serve::RemoteJob::load(job)?
                 .ok_or_else(|| format!("{} has no remote job: run hetal remote submit first", job.display()))?;
             let to = hetal_train::protocol::job::JobPaths(job.clone()).model();
-            let n = hetal_serve::Remote::new(&rj.server).download(&rj, "model", &to)?;
+            let n = hetal_serve::Remote::of(&rj)?.download(&rj, "model", &to)?;
             writeln!(
                 out,
                 "encrypted model ({n} bytes) -> {}; hetal decrypt model --job {} decrypts it",
@@ -154,7 +165,7 @@ pub fn run(args: &RemoteArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
         RemoteCommand::Status { job } => {
             let rj = hetal_serve::RemoteJob::load(job)?
                 .ok_or_else(|| format!("{} has no remote job: run hetal remote submit first", job.display()))?;
-            let state = hetal_serve::Remote::new(&rj.server).status(&rj)?;
+            let state = hetal_serve::Remote::of(&rj)?.status(&rj)?;
             writeln!(out, "{}", serde_json::to_string_pretty(&state)?)?;
         }
     }

@@ -12,7 +12,8 @@ use std::path::PathBuf;
     after_help = "Examples:\n  hetal serve                                   # 127.0.0.1:8750, data in ./serve-data\n  hetal serve --listen 127.0.0.1:9000 --data-dir /srv/hetal --admin-token-file admin.token"
 )]
 pub struct ServeArgs {
-    /// Address to listen on. Loopback only unless --insecure-http (put a TLS proxy in front).
+    /// Address to listen on. Beyond loopback it needs --tls-cert and --tls-key (or a TLS proxy in
+    /// front and --insecure-http).
     #[arg(long, default_value = "127.0.0.1:8750")]
     pub listen: SocketAddr,
     /// Folder of the job database and the jobs' files (created if missing).
@@ -26,6 +27,12 @@ pub struct ServeArgs {
     /// the clear).
     #[arg(long)]
     pub insecure_http: bool,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Jobs trained at once. Each job at bootstrap-n16 needs about 18 GB of memory.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub workers: u16,
@@ -36,6 +43,9 @@ pub fn run(args: &ServeArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
     let mut config = hetal_serve::ServeConfig::new(args.listen, args.data_dir.clone());
     config.insecure_http = args.insecure_http;
     config.workers = usize::from(args.workers);
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        config.tls = Some(hetal_serve::TlsFiles { cert: cert.clone(), key: key.clone() });
+    }
     if let Some(p) = &args.admin_token_file {
         let t = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
         let t = t.trim();
@@ -47,7 +57,13 @@ pub fn run(args: &ServeArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
         config.admin_token = Some(t.to_string());
     }
     if g.text() {
-        writeln!(out, "hetal serve on http://{} (data in {}); Ctrl-C stops it", args.listen, args.data_dir.display())?;
+        let scheme = if config.tls.is_some() { "https" } else { "http" };
+        writeln!(
+            out,
+            "hetal serve on {scheme}://{} (data in {}); Ctrl-C stops it",
+            args.listen,
+            args.data_dir.display()
+        )?;
     }
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(hetal_serve::serve(config))?;

@@ -46,6 +46,10 @@ pub struct RemoteJob {
     pub id: String,
     /// Its bearer token.
     pub token: String,
+    /// A CA certificate (PEM) to trust for an `https` service with a certificate of its own
+    /// (self-signed, a private CA); the public web roots otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl RemoteJob {
@@ -75,13 +79,46 @@ pub struct Remote {
 pub const CHUNK: u64 = 64 << 20;
 
 impl Remote {
-    /// The service at `base` (`http://host:port`, no trailing slash needed).
+    /// The service at `base` (`http://host:port` or `https://...`, no trailing slash needed);
+    /// over `https`, certificates are checked against the public web roots.
     pub fn new(base: &str) -> Self {
-        let agent = ureq::AgentBuilder::new()
+        Self { base: base.trim_end_matches('/').to_string(), agent: Self::agent().build() }
+    }
+
+    /// The service at `base`, trusting the CA certificate(s) in the PEM file `ca` for `https`
+    /// (a self-signed service certificate, or a private CA).
+    pub fn with_ca(base: &str, ca: &Path) -> Result<Self, RemoteError> {
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        let bad = |m: String| RemoteError::Transport { url: base.into(), message: format!("{}: {m}", ca.display()) };
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(ca).map_err(|e| bad(e.to_string()))? {
+            roots.add(cert.map_err(|e| bad(e.to_string()))?).map_err(|e| bad(e.to_string()))?;
+        }
+        if roots.is_empty() {
+            return Err(bad("no certificate in the file".into()));
+        }
+        let provider = std::sync::Arc::new(crate::tls_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| bad(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let agent = Self::agent().tls_config(std::sync::Arc::new(tls)).build();
+        Ok(Self { base: base.trim_end_matches('/').to_string(), agent })
+    }
+
+    /// The remote of a recorded job: its server, with its CA certificate if it has one.
+    pub fn of(job: &RemoteJob) -> Result<Self, RemoteError> {
+        match &job.ca_cert {
+            Some(ca) => Self::with_ca(&job.server, ca),
+            None => Ok(Self::new(&job.server)),
+        }
+    }
+
+    fn agent() -> ureq::AgentBuilder {
+        ureq::AgentBuilder::new()
             .timeout_connect(std::time::Duration::from_secs(30))
             .timeout_read(std::time::Duration::from_secs(600))
-            .build();
-        Self { base: base.trim_end_matches('/').to_string(), agent }
     }
 
     fn url(&self, path: &str) -> String {
@@ -118,7 +155,7 @@ impl Remote {
         let v = self.send(&url, req.send_json(serde_json::json!({ "name": name })))?;
         let field = |k: &str| v[k].as_str().map(String::from);
         match (field("id"), field("token")) {
-            (Some(id), Some(token)) => Ok(RemoteJob { server: self.base.clone(), id, token }),
+            (Some(id), Some(token)) => Ok(RemoteJob { server: self.base.clone(), id, token, ca_cert: None }),
             _ => Err(RemoteError::Transport { url, message: format!("unexpected answer {v}") }),
         }
     }
@@ -200,24 +237,30 @@ impl Remote {
     }
 }
 
-/// `hetal remote submit`: creates a job on the service at `server` (or takes the one recorded
+/// `hetal remote submit`: creates a job on the service at `server` (trusting `ca_cert` for
+/// `https`, if given; recorded with the job) (or takes the one recorded
 /// in `job/client/remote.json`) and uploads the bundle and every file of job directory `job`,
 /// each resumed where the service stopped. Records the job before the first byte is sent.
 /// `progress(name, sent, total)` hears each chunk.
 pub fn submit(
     server: &str,
+    ca_cert: Option<&Path>,
     bundle: &Path,
     job: &Path,
     admin: Option<&str>,
     progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<(RemoteJob, u64), RemoteError> {
     let manifest = JobManifest::read(job)?;
-    let remote = Remote::new(server);
+    let remote = match ca_cert {
+        Some(ca) => Remote::with_ca(server, ca)?,
+        None => Remote::new(server),
+    };
     let rj = match RemoteJob::load(job)? {
         Some(rj) if rj.server == remote.base => rj,
         _ => {
             let name = job.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let rj = remote.create_job(&name, admin)?;
+            let mut rj = remote.create_job(&name, admin)?;
+            rj.ca_cert = ca_cert.map(Path::to_path_buf);
             write_json(&RemoteJob::path(job), &rj, true)?;
             rj
         }
@@ -264,7 +307,7 @@ pub fn run(
 ) -> Result<PathBuf, Box<dyn std::error::Error>> {
     let rj = RemoteJob::load(job)?
         .ok_or_else(|| format!("{} has no remote job: run hetal remote submit first", job.display()))?;
-    let remote = Remote::new(&rj.server);
+    let remote = Remote::of(&rj)?;
     let paths = JobPaths(job.into());
     let mut last = String::new();
     loop {

@@ -32,17 +32,37 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// If set, creating a job needs this bearer token.
     pub admin_token: Option<String>,
-    /// Allow plain HTTP on an address other than loopback.
+    /// Allow plain HTTP on an address other than loopback (TLS needs no such permission).
     pub insecure_http: bool,
     /// Upload size limits.
     pub limits: Limits,
     /// Jobs trained at once (default 1). Each job at `bootstrap-n16` holds about 18 GB.
     pub workers: usize,
+    /// Serve HTTPS with this certificate and key (PEM); plain HTTP when `None`.
+    pub tls: Option<TlsFiles>,
+}
+
+/// A TLS certificate chain and its private key, PEM files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
 }
 
 impl ServeConfig {
-    /// Settings with no admin token, loopback only, the default limits and one worker.
+    /// Settings with no admin token, loopback only, plain HTTP, the default limits and one
+    /// worker.
     pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
-        Self { listen, data_dir, admin_token: None, insecure_http: false, limits: Limits::default(), workers: 1 }
+        Self {
+            listen,
+            data_dir,
+            admin_token: None,
+            insecure_http: false,
+            limits: Limits::default(),
+            workers: 1,
+            tls: None,
+        }
     }
 }

@@ -10,12 +10,22 @@ use std::net::SocketAddr;
 pub enum ServeError {
     /// Listening beyond loopback without `--insecure-http`.
     #[error(
-        "{address} is not a loopback address: hetal serve speaks plain HTTP, and bearer tokens must not cross a \
-         network in the clear; listen on 127.0.0.1 (behind a TLS proxy) or pass --insecure-http"
+        "{address} is not a loopback address: bearer tokens must not cross a network in the clear; give \
+         --tls-cert and --tls-key, listen on 127.0.0.1 behind a TLS proxy, or pass --insecure-http"
     )]
     NotLoopback {
         /// The address asked for.
         address: SocketAddr,
+    },
+    /// The TLS certificate or key could not be loaded.
+    #[error("TLS certificate {cert} and key {key}: {message}")]
+    Tls {
+        /// The certificate file.
+        cert: std::path::PathBuf,
+        /// The key file.
+        key: std::path::PathBuf,
+        /// What went wrong.
+        message: String,
     },
     /// The database.
     #[error("database {path}: {source}")]

@@ -337,3 +337,45 @@ fn training_routes_refuse_out_of_turn() {
         assert!(doc["paths"][p].is_object(), "{p} missing from openapi.json");
     }
 }
+
+/// With a certificate and a key the service speaks HTTPS only; the client trusts a given CA
+/// (here the self-signed certificate itself) and refuses the service without it.
+#[test]
+fn tls_serves_https_to_a_client_that_trusts_its_certificate() {
+    let dir = data_dir("tls");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), ck.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), ck.key_pair.serialize_pem()).unwrap();
+    let tls = hetal_serve::TlsFiles { cert: dir.join("cert.pem"), key: dir.join("key.pem") };
+    let mut config = ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.join("data"));
+    config.tls = Some(tls.clone());
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let listener = rt.block_on(hetal_serve::bind(&config)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    rt.spawn(hetal_serve::serve_on(listener, config, std::future::pending()));
+    let base = format!("https://127.0.0.1:{port}");
+    let remote = hetal_serve::Remote::with_ca(&base, &tls.cert).unwrap();
+    let t0 = std::time::Instant::now();
+    let job = loop {
+        match remote.create_job("tls", None) {
+            Ok(j) => break j,
+            Err(e) if t0.elapsed().as_secs() < 20 => {
+                let _ = e;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("no https service: {e}"),
+        }
+    };
+    assert_eq!(remote.status(&job).unwrap()["job"]["state"], "uploading");
+    // Without the certificate the client refuses the service; plain HTTP gets no answer.
+    let e = hetal_serve::Remote::new(&base).create_job("x", None).unwrap_err();
+    assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
+    assert!(hetal_serve::Remote::new(&format!("http://127.0.0.1:{port}")).create_job("x", None).is_err());
+    // A key that is not there is a clear error at start.
+    let mut bad = ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.join("data2"));
+    bad.tls = Some(hetal_serve::TlsFiles { key: dir.join("missing.pem"), ..tls });
+    let listener = rt.block_on(hetal_serve::bind(&bad)).unwrap();
+    let e = rt.block_on(hetal_serve::serve_on(listener, bad, std::future::pending())).unwrap_err();
+    assert!(e.to_string().contains("missing.pem"), "{e}");
+}
