@@ -80,6 +80,13 @@ fn the_protocol_over_http_survives_a_killed_server_and_ends_with_the_golden_mode
     let out = ok(&d, &["remote", "run", "--job", "job", "--poll", "0.2"]);
     assert!(out.contains("encrypted model ->"), "{out}");
     assert!(steps(&report) >= done, "a finished step was lost");
+    // The status reports the run: steps, the levels of the last step, bootstraps per step.
+    let st: serde_json::Value = serde_json::from_str(&ok(&d, &["remote", "status", "--job", "job"])).unwrap();
+    let t = &st["training"];
+    assert_eq!(st["job"]["state"], "finished");
+    assert!(t["steps"].as_u64().unwrap() >= 3 && t["bootstraps_per_step"].as_f64().unwrap() > 0.0, "{t}");
+    assert_eq!(t["levels_last_step"].as_array().map(Vec::len), Some(6), "{t}");
+    assert!(t["seconds_per_step"].as_f64().unwrap() > 0.0 && t["eta_epoch_seconds"].as_f64().is_some(), "{t}");
     ok(&d, &["decrypt", "model", "--out", "m.npy", "--exact"]);
     assert_eq!(
         model_fingerprint(&d.join("m.npy")),

@@ -436,8 +436,9 @@ fn job_paths(dir: &std::path::Path) -> JobPaths {
     JobPaths(dir.join("job"))
 }
 
-/// Training progress from the server's report: steps, epochs answered, bootstraps, the epoch
-/// whose validation outputs wait for an answer.
+/// Training progress from the server's report: steps, the epoch under way and the time to its
+/// end, the levels of the last step, epochs answered, bootstraps, the epoch whose validation
+/// outputs wait for an answer.
 fn training_status(dir: &std::path::Path) -> serde_json::Value {
     let paths = job_paths(dir);
     let report: Option<serde_json::Value> = read_json(&paths.report(), "training report").ok();
@@ -454,8 +455,24 @@ fn training_status(dir: &std::path::Path) -> serde_json::Value {
         .unwrap_or(0);
     let waiting =
         (1..10_000).take_while(|&e| paths.validation(e).exists()).last().filter(|&e| !paths.answer(e).exists());
+    // The epoch under way, its steps done, and the time to its end at the mean step time of
+    // the run (the run's end is the client's early stopping: no ETA for it).
+    let list = r["steps"].as_array().cloned().unwrap_or_default();
+    let last = list.last();
+    let epoch = last.and_then(|s| s["epoch"].as_u64()).unwrap_or(1);
+    let in_epoch = list.iter().filter(|s| s["epoch"].as_u64() == Some(epoch)).count() as u64;
+    let batches = manifest(dir).map_or(0, |m| m.batches as u64);
+    let mean =
+        if steps > 0 { list.iter().filter_map(|s| s["seconds"][0].as_f64()).sum::<f64>() / steps as f64 } else { 0.0 };
+    let eta = (batches.saturating_sub(in_epoch) as f64) * mean;
     serde_json::json!({
         "steps": steps,
+        "epoch": epoch,
+        "steps_in_epoch": in_epoch,
+        "batches": batches,
+        "seconds_per_step": mean,
+        "eta_epoch_seconds": eta,
+        "levels_last_step": last.map(|s| s["levels"].clone()),
         "epochs_answered": r["epochs_answered"],
         "bootstraps": boots,
         "bootstraps_per_step": if steps > 0 { boots as f64 / steps as f64 } else { 0.0 },
