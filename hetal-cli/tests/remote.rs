@@ -122,8 +122,51 @@ fn submit_uploads_a_job_that_trains_on_the_service() {
     let port = free_port();
     let _server = serve(&d, port);
     let server = format!("http://127.0.0.1:{port}");
-    let out = ok(&d, &["remote", "submit", "--server", &server, "--keys", "keys/public.hbundle", "--job", "job"]);
+    // The client is killed (SIGKILL) once the service holds the bundle's first chunk; run
+    // again, it sends only what the service lacks.
+    let submit = ["remote", "submit", "--server", &server, "--keys", "keys/public.hbundle", "--job", "job"];
+    let mut first = Command::new(env!("CARGO_BIN_EXE_hetal"))
+        .current_dir(&d)
+        .args(submit)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let held = loop {
+        let id = std::fs::read(d.join("job/client/remote.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["id"].as_str().map(String::from));
+        let part = id.map(|id| d.join("srv/jobs").join(id).join("keys/public.hbundle.part"));
+        let n = part.and_then(|p| std::fs::metadata(p).ok()).map_or(0, |m| m.len());
+        if n >= hetal_serve::CHUNK {
+            first.kill().unwrap();
+            let _ = first.wait();
+            break n;
+        }
+        assert!(first.try_wait().unwrap().is_none(), "the first submit ended before it could be killed");
+        assert!(t0.elapsed().as_secs() < 120, "no chunk arrived");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    let total: u64 = [
+        "keys/public.hbundle",
+        "job/job.json",
+        "job/init.hmat",
+        "job/val.hmat",
+        "job/batches/batch-0000.hmat",
+        "job/batches/batch-0001.hmat",
+    ]
+    .iter()
+    .map(|f| std::fs::metadata(d.join(f)).unwrap().len())
+    .sum();
+    let out = ok(&d, &submit);
     assert!(out.contains("state ready"), "{out}");
+    let sent: u64 = out.split(": ").nth(1).and_then(|s| s.split(' ').next()).and_then(|n| n.parse().ok()).unwrap();
+    assert!(
+        sent + held <= total + hetal_serve::CHUNK && sent < total - hetal_serve::CHUNK / 2,
+        "resumed upload sent {sent} of {total} bytes ({held} were held)"
+    );
     // The id and token are the client's, in its private folder; a second submit sends nothing.
     let rj: serde_json::Value =
         serde_json::from_slice(&std::fs::read(d.join("job/client/remote.json")).unwrap()).unwrap();
