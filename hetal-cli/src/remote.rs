@@ -151,8 +151,7 @@ pub fn run(args: &RemoteArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
             }
         }
         RemoteCommand::Fetch { job } => {
-            let rj = hetal_serve::RemoteJob::load(job)?
-                .ok_or_else(|| format!("{} has no remote job: run hetal remote submit first", job.display()))?;
+            let rj = hetal_serve::RemoteJob::require(job)?;
             let to = hetal_train::protocol::job::JobPaths(job.clone()).model();
             let n = hetal_serve::Remote::of(&rj)?.download(&rj, "model", &to)?;
             writeln!(
@@ -163,8 +162,7 @@ pub fn run(args: &RemoteArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
             )?;
         }
         RemoteCommand::Status { job } => {
-            let rj = hetal_serve::RemoteJob::load(job)?
-                .ok_or_else(|| format!("{} has no remote job: run hetal remote submit first", job.display()))?;
+            let rj = hetal_serve::RemoteJob::require(job)?;
             let state = hetal_serve::Remote::of(&rj)?.status(&rj)?;
             writeln!(out, "{}", serde_json::to_string_pretty(&state)?)?;
         }

@@ -4,7 +4,7 @@ use crate::auth::{hash_token, new_token, token_matches};
 use crate::config::ServeConfig;
 use crate::db::{Db, JobState};
 use crate::error::{ApiError, ServeError};
-use crate::files::FileName;
+use crate::files::{job_paths, FileName};
 use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -13,7 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use futures_util::StreamExt;
-use hetal_train::protocol::job::{AnswerFile, JobManifest, JobPaths};
+use hetal_train::protocol::job::{AnswerFile, JobManifest};
+use hetal_train::protocol::report::TrainReport;
 use hetal_train::store::{read_json, verify, write_json, FileKind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -195,8 +196,8 @@ fn job_files(dir: &std::path::Path, manifest: Option<&JobManifest>) -> Vec<(Stri
 }
 
 fn manifest(dir: &std::path::Path) -> Option<JobManifest> {
-    let m = FileName::Manifest.path(dir);
-    m.exists().then(|| JobManifest::read(m.parent()?).ok()).flatten()
+    let paths = job_paths(dir);
+    paths.manifest().exists().then(|| JobManifest::read(&paths.0).ok()).flatten()
 }
 
 /// `GET /jobs/{id}`: state, files and events.
@@ -431,40 +432,22 @@ fn is_complete(dir: &std::path::Path) -> bool {
         .all(|f| f.path(dir).exists())
 }
 
-/// The job directory of job folder `dir` (what `hetal train --job` takes).
-fn job_paths(dir: &std::path::Path) -> JobPaths {
-    JobPaths(dir.join("job"))
-}
-
 /// Training progress from the server's report: steps, the epoch under way and the time to its
 /// end, the levels of the last step, epochs answered, bootstraps, the epoch whose validation
 /// outputs wait for an answer.
 fn training_status(dir: &std::path::Path) -> serde_json::Value {
     let paths = job_paths(dir);
-    let report: Option<serde_json::Value> = read_json(&paths.report(), "training report").ok();
-    let Some(r) = report else { return serde_json::Value::Null };
-    let steps = r["steps"].as_array().map_or(0, Vec::len);
-    let boots: u64 = r["steps"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .flat_map(|s| s["bootstraps"].as_array().cloned().unwrap_or_default())
-                .filter_map(|b| b.as_u64())
-                .sum()
-        })
-        .unwrap_or(0);
-    let waiting =
-        (1..10_000).take_while(|&e| paths.validation(e).exists()).last().filter(|&e| !paths.answer(e).exists());
+    let Ok(r) = read_json::<TrainReport>(&paths.report(), "training report") else { return serde_json::Value::Null };
+    let waiting = paths.latest_validation().filter(|&e| !paths.answer(e).exists());
     // The epoch under way, its steps done, and the time to its end at the mean step time of
     // the run (the run's end is the client's early stopping: no ETA for it).
-    let list = r["steps"].as_array().cloned().unwrap_or_default();
-    let last = list.last();
-    let epoch = last.and_then(|s| s["epoch"].as_u64()).unwrap_or(1);
-    let in_epoch = list.iter().filter(|s| s["epoch"].as_u64() == Some(epoch)).count() as u64;
-    let batches = manifest(dir).map_or(0, |m| m.batches as u64);
-    let mean =
-        if steps > 0 { list.iter().filter_map(|s| s["seconds"][0].as_f64()).sum::<f64>() / steps as f64 } else { 0.0 };
-    let eta = (batches.saturating_sub(in_epoch) as f64) * mean;
+    let steps = r.steps.len();
+    let last = r.steps.last();
+    let epoch = last.map_or(1, |s| s.epoch);
+    let in_epoch = r.steps.iter().filter(|s| s.epoch == epoch).count();
+    let batches = manifest(dir).map_or(0, |m| m.batches);
+    let mean = r.steps.iter().map(|s| s.seconds[0]).sum::<f64>() / steps.max(1) as f64;
+    let eta = batches.saturating_sub(in_epoch) as f64 * mean;
     serde_json::json!({
         "steps": steps,
         "epoch": epoch,
@@ -472,13 +455,13 @@ fn training_status(dir: &std::path::Path) -> serde_json::Value {
         "batches": batches,
         "seconds_per_step": mean,
         "eta_epoch_seconds": eta,
-        "levels_last_step": last.map(|s| s["levels"].clone()),
-        "epochs_answered": r["epochs_answered"],
-        "bootstraps": boots,
-        "bootstraps_per_step": if steps > 0 { boots as f64 / steps as f64 } else { 0.0 },
+        "levels_last_step": last.map(|s| s.levels),
+        "epochs_answered": r.epochs_answered,
+        "bootstraps": r.bootstraps(),
+        "bootstraps_per_step": r.bootstraps_per_step(None),
         "awaiting_epoch": waiting,
-        "best_epoch": r["best_epoch"],
-        "finished": r["finished"],
+        "best_epoch": r.best_epoch,
+        "finished": r.finished,
     })
 }
 
@@ -547,7 +530,7 @@ async fn answer(
             ),
         )
     })?;
-    if a.epoch != epoch || !matches!(a.decision.as_str(), "continue" | "stop") {
+    if a.epoch != epoch || a.decision().is_none() {
         return Err(ApiError::bad_request(format!(
             "the answer says epoch {} and decision '{}' (expected epoch {epoch}, continue or stop)",
             a.epoch, a.decision

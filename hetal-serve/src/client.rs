@@ -58,6 +58,12 @@ impl RemoteJob {
         JobPaths(job.into()).client().join("remote.json")
     }
 
+    /// The remote job recorded for job directory `job`, or an error that says to submit it.
+    pub fn require(job: &Path) -> Result<Self, Box<dyn std::error::Error>> {
+        Ok(Self::load(job)?
+            .ok_or_else(|| format!("{} has no remote job: run hetal remote submit first", job.display()))?)
+    }
+
     /// The remote job recorded for job directory `job`, if any.
     pub fn load(job: &Path) -> Result<Option<Self>, FileError> {
         let p = Self::path(job);
@@ -125,6 +131,11 @@ impl Remote {
         format!("{}{path}", self.base)
     }
 
+    /// A request to `url` with `job`'s bearer token.
+    fn authed(&self, method: &str, url: &str, job: &RemoteJob) -> ureq::Request {
+        self.agent.request(method, url).set("Authorization", &format!("Bearer {}", job.token))
+    }
+
     fn send(&self, url: &str, r: Result<ureq::Response, ureq::Error>) -> Result<serde_json::Value, RemoteError> {
         match r {
             Ok(resp) => {
@@ -163,13 +174,13 @@ impl Remote {
     /// `GET /jobs/{id}`: the job's state, files and events.
     pub fn status(&self, job: &RemoteJob) -> Result<serde_json::Value, RemoteError> {
         let url = self.url(&format!("/jobs/{}", job.id));
-        self.send(&url, self.agent.get(&url).set("Authorization", &format!("Bearer {}", job.token)).call())
+        self.send(&url, self.authed("GET", &url, job).call())
     }
 
     /// `POST /jobs/{id}/start`: queues the job for training.
     pub fn start(&self, job: &RemoteJob) -> Result<serde_json::Value, RemoteError> {
         let url = self.url(&format!("/jobs/{}/start", job.id));
-        self.send(&url, self.agent.post(&url).set("Authorization", &format!("Bearer {}", job.token)).call())
+        self.send(&url, self.authed("POST", &url, job).call())
     }
 
     /// `POST /jobs/{id}/answers/{epoch}`: the client's answer to an epoch.
@@ -177,15 +188,14 @@ impl Remote {
         let url = self.url(&format!("/jobs/{}/answers/{}", job.id, answer.epoch));
         let body = serde_json::to_value(answer)
             .map_err(|e| RemoteError::Transport { url: url.clone(), message: e.to_string() })?;
-        self.send(&url, self.agent.post(&url).set("Authorization", &format!("Bearer {}", job.token)).send_json(body))
-            .map(|_| ())
+        self.send(&url, self.authed("POST", &url, job).send_json(body)).map(|_| ())
     }
 
     /// Downloads `route` of `job` (`validation/E`, `model`) to `to`, atomically (a broken
     /// download leaves no file); returns its size.
     pub fn download(&self, job: &RemoteJob, route: &str, to: &Path) -> Result<u64, RemoteError> {
         let url = self.url(&format!("/jobs/{}/{route}", job.id));
-        let resp = match self.agent.get(&url).set("Authorization", &format!("Bearer {}", job.token)).call() {
+        let resp = match self.authed("GET", &url, job).call() {
             Ok(r) => r,
             Err(e) => return self.send(&url, Err(e)).map(|_| 0),
         };
@@ -211,9 +221,8 @@ impl Remote {
         chunk: u64,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<u64, RemoteError> {
-        let auth = format!("Bearer {}", job.token);
         let url = self.url(&format!("/jobs/{}/files/{name}", job.id));
-        let state = self.send(&url, self.agent.get(&url).set("Authorization", &auth).call())?;
+        let state = self.send(&url, self.authed("GET", &url, job).call())?;
         let mut f = std::fs::File::open(file).map_err(|e| FileError::io(file, e))?;
         let total = f.metadata().map_err(|e| FileError::io(file, e))?.len();
         let mut sent = 0;
@@ -225,13 +234,13 @@ impl Remote {
                 let n = (total - offset).min(chunk) as usize;
                 f.read_exact(&mut buf[..n]).map_err(|e| FileError::io(file, e))?;
                 let put = format!("{url}?offset={offset}");
-                self.send(&put, self.agent.put(&put).set("Authorization", &auth).send_bytes(&buf[..n]))?;
+                self.send(&put, self.authed("PUT", &put, job).send_bytes(&buf[..n]))?;
                 offset += n as u64;
                 sent += n as u64;
                 progress(offset, total);
             }
             let done = self.url(&format!("/jobs/{}/complete/{name}", job.id));
-            self.send(&done, self.agent.post(&done).set("Authorization", &auth).call())?;
+            self.send(&done, self.authed("POST", &done, job).call())?;
         }
         Ok(sent)
     }
@@ -305,8 +314,7 @@ pub fn run(
     answer: &mut dyn FnMut(usize) -> Result<AnswerFile, Box<dyn std::error::Error>>,
     event: &mut dyn FnMut(RunEvent<'_>),
 ) -> Result<PathBuf, Box<dyn std::error::Error>> {
-    let rj = RemoteJob::load(job)?
-        .ok_or_else(|| format!("{} has no remote job: run hetal remote submit first", job.display()))?;
+    let rj = RemoteJob::require(job)?;
     let remote = Remote::of(&rj)?;
     let paths = JobPaths(job.into());
     let mut last = String::new();

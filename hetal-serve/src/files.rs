@@ -5,7 +5,14 @@
 //! that the protocol library ([`hetal_train::protocol`]) runs on it unchanged.
 
 use crate::config::Limits;
+use hetal_train::protocol::job::JobPaths;
 use std::path::{Path, PathBuf};
+
+/// The job directory inside job folder `dir` (what `hetal train --job` and the protocol's
+/// server session take).
+pub fn job_paths(dir: &Path) -> JobPaths {
+    JobPaths(dir.join("job"))
+}
 
 /// A file of a job, by its upload name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +63,7 @@ impl FileName {
     pub fn path(self, dir: &Path) -> PathBuf {
         match self {
             Self::Bundle => dir.join("keys").join("public.hbundle"),
-            other => dir.join("job").join(other.name()),
+            other => job_paths(dir).0.join(other.name()),
         }
     }
 

@@ -5,8 +5,7 @@
 //! checkpoints.
 
 use crate::db::{Db, JobState};
-use crate::files::FileName;
-use hetal_train::protocol::job::JobPaths;
+use crate::files::{job_paths, FileName};
 use hetal_train::protocol::keys::PublicBundle;
 use hetal_train::protocol::server::{Outcome, ServerSession};
 use std::path::PathBuf;
@@ -63,11 +62,11 @@ fn run(db: &Db, jobs: &std::path::Path, rx: &std::sync::Mutex<Receiver<String>>)
 
 /// Trains job `id` in folder `dir` until the client says stop (or the job is deleted).
 fn train(db: &Db, id: &str, dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
-    let job_dir = FileName::Manifest.path(dir).parent().map(PathBuf::from).unwrap_or_default();
+    let paths = job_paths(dir);
     let bundle = PublicBundle::read(&FileName::Bundle.path(dir))?;
-    let resume = JobPaths(job_dir.clone()).checkpoint().exists();
+    let resume = paths.checkpoint().exists();
     db.set_state(id, JobState::Training)?;
-    let mut session = ServerSession::open(job_dir, bundle, resume)?;
+    let mut session = ServerSession::open(paths.0, bundle, resume)?;
     loop {
         match session.advance(None, &mut |_| {})? {
             Outcome::AwaitingAnswer { epoch, answer, .. } => {

@@ -266,10 +266,6 @@ pub struct ValidationAnswer {
     pub best_epoch: Option<usize>,
 }
 
-fn latest_validation(paths: &JobPaths) -> Option<usize> {
-    (1..10_000).take_while(|&e| paths.validation(e).exists()).last()
-}
-
 /// Decrypts the validation logits of `epoch` (default: the latest), computes the validation
 /// loss and accuracy, replays early stopping over the history (so answering twice is
 /// harmless), and writes the answer for the server and the history (private).
@@ -283,7 +279,7 @@ pub fn answer_validation(
     let _lock = paths.lock()?;
     let job = job_and_key(dir, key, key_path)?;
     let client = ClientState::read(&paths)?;
-    let epoch = epoch.or_else(|| latest_validation(&paths)).ok_or_else(|| {
+    let epoch = epoch.or_else(|| paths.latest_validation()).ok_or_else(|| {
         ProtocolError::usage(format!(
             "no validation outputs in {} yet: run `hetal train` first",
             paths.server().display()

@@ -112,6 +112,17 @@ pub struct AnswerFile {
     pub best_so_far: bool,
 }
 
+impl AnswerFile {
+    /// The decision, if the file says `continue` or `stop` (the only two it may say).
+    pub fn decision(&self) -> Option<crate::plain::Decision> {
+        match self.decision.as_str() {
+            "continue" => Some(crate::plain::Decision::Continue),
+            "stop" => Some(crate::plain::Decision::Stop),
+            _ => None,
+        }
+    }
+}
+
 /// Paths inside a job directory.
 pub struct JobPaths(pub PathBuf);
 
@@ -143,6 +154,10 @@ impl JobPaths {
     /// Validation outputs of `epoch`.
     pub fn validation(&self, epoch: usize) -> PathBuf {
         self.server().join(format!("validation-{epoch:04}.hmat"))
+    }
+    /// The latest epoch with validation outputs, if any.
+    pub fn latest_validation(&self) -> Option<usize> {
+        (1..10_000).take_while(|&e| self.validation(e).exists()).last()
     }
     /// The final encrypted model.
     pub fn model(&self) -> PathBuf {

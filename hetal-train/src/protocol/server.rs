@@ -317,15 +317,9 @@ impl ServerSession {
                 return Ok(self.awaiting(epoch, 0));
             }
             let a: AnswerFile = read_json(&answer_path, "client answer")?;
-            let decision = match a.decision.as_str() {
-                "continue" => Decision::Continue,
-                "stop" => Decision::Stop,
-                d => {
-                    return Err(
-                        FileError::format(&answer_path, format!("decision '{d}' is neither continue nor stop")).into()
-                    )
-                }
-            };
+            let decision = a.decision().ok_or_else(|| {
+                FileError::format(&answer_path, format!("decision '{}' is neither continue nor stop", a.decision))
+            })?;
             let decision =
                 self.server.answer(&ClientAnswer { epoch: a.epoch, decision, best_so_far: a.best_so_far })?;
             self.report.epochs_answered = self.server.state().epoch;

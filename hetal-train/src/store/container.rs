@@ -217,6 +217,16 @@ fn fingerprint(b: &[u8]) -> Fingerprint {
     Fingerprint(b.try_into().expect("16 bytes"))
 }
 
+/// The kind byte of a header (`head[10]`), or an error naming it.
+fn header_kind(path: &Path, head: &[u8]) -> Result<FileKind, FileError> {
+    FileKind::from_byte(head[10]).ok_or_else(|| FileError::format(path, format!("unknown file kind {}", head[10])))
+}
+
+/// The three fingerprints of a header (`head[11..59]`).
+fn header_binding(head: &[u8]) -> Binding {
+    Binding { params: fingerprint(&head[11..27]), key: fingerprint(&head[27..43]), job: fingerprint(&head[43..59]) }
+}
+
 /// What [`verify`] learns of a container without holding it in memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verified {
@@ -248,8 +258,7 @@ pub fn verify(path: &Path) -> Result<Verified, FileError> {
     if version != VERSION {
         return Err(version_error(path, version));
     }
-    let kind = FileKind::from_byte(head[10])
-        .ok_or_else(|| FileError::format(path, format!("unknown file kind {}", head[10])))?;
+    let kind = header_kind(path, &head)?;
     if size > kind.max_bytes() {
         return Err(FileError::TooLarge { path: path.into(), size, limit: kind.max_bytes(), kind: kind.describe() });
     }
@@ -268,12 +277,7 @@ pub fn verify(path: &Path) -> Result<Verified, FileError> {
     if sum.0 != u64::from_le_bytes(stored) {
         return Err(FileError::format(path, "checksum mismatch: the file is truncated or corrupt"));
     }
-    let binding = Binding {
-        params: fingerprint(&head[11..27]),
-        key: fingerprint(&head[27..43]),
-        job: fingerprint(&head[43..59]),
-    };
-    Ok(Verified { kind, binding, size })
+    Ok(Verified { kind, binding: header_binding(&head), size })
 }
 
 impl ReadContainer {
@@ -299,16 +303,11 @@ impl ReadContainer {
         if h.0 != u64::from_le_bytes(sum.try_into().expect("8 bytes")) {
             return Err(FileError::format(path, "checksum mismatch: the file is truncated or corrupt"));
         }
-        let kind = FileKind::from_byte(body[10])
-            .ok_or_else(|| FileError::format(path, format!("unknown file kind {}", body[10])))?;
+        let kind = header_kind(path, body)?;
         if kind != expected {
             return Err(FileError::Kind { path: path.into(), expected: expected.describe(), found: kind.describe() });
         }
-        let binding = Binding {
-            params: fingerprint(&body[11..27]),
-            key: fingerprint(&body[27..43]),
-            job: fingerprint(&body[43..59]),
-        };
+        let binding = header_binding(body);
         let mut r = Reader { bytes: body, pos: FIXED, path };
         let meta_len = r.len("the metadata")?;
         if meta_len > MAX_META {
