@@ -33,9 +33,23 @@ pub struct ServeArgs {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// Jobs trained at once. Each job at bootstrap-n16 needs about 18 GB of memory.
+    /// Jobs trained at once at most. Each job at bootstrap-n16 needs about 18-21 GB of memory:
+    /// a second one starts only when its estimate fits in --memory-limit beside the others'.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub workers: u16,
+    /// Memory the jobs in training may take together, in GB (10^9 bytes), by their estimates
+    /// (the job status shows each one's); the machine's memory by default. A job alone always
+    /// runs.
+    #[arg(long, value_parser = parse_gb)]
+    pub memory_limit: Option<u64>,
+}
+
+/// A positive number of GB (10^9 bytes), as bytes.
+fn parse_gb(s: &str) -> Result<u64, String> {
+    match s.parse::<f64>() {
+        Ok(gb) if gb > 0.0 && gb < 1e9 => Ok((gb * 1e9) as u64),
+        _ => Err(format!("'{s}' is not a positive number of GB (such as 40 or 2.5)")),
+    }
 }
 
 /// Runs `hetal serve` until Ctrl-C.
@@ -43,6 +57,7 @@ pub fn run(args: &ServeArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
     let mut config = hetal_serve::ServeConfig::new(args.listen, args.data_dir.clone());
     config.insecure_http = args.insecure_http;
     config.workers = usize::from(args.workers);
+    config.memory_limit = args.memory_limit;
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         config.tls = Some(hetal_serve::TlsFiles { cert: cert.clone(), key: key.clone() });
     }
@@ -60,9 +75,11 @@ pub fn run(args: &ServeArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
         let scheme = if config.tls.is_some() { "https" } else { "http" };
         writeln!(
             out,
-            "hetal serve on {scheme}://{} (data in {}); Ctrl-C stops it",
+            "hetal serve on {scheme}://{} (data in {}, {} worker(s), memory budget {:.1} GB); Ctrl-C stops it",
             args.listen,
-            args.data_dir.display()
+            args.data_dir.display(),
+            config.workers,
+            config.memory_budget() as f64 / 1e9
         )?;
     }
     let rt = tokio::runtime::Runtime::new()?;

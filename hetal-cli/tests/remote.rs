@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{golden_keys_and_job, model_fingerprint, ok, temp, write_csv, GOLDEN_MODEL};
+use common::{copy_dir, golden_keys_and_job, model_fingerprint, ok, temp, write_csv, GOLDEN_MODEL};
 use std::path::Path;
 use std::process::{Child, Command};
 
@@ -20,10 +20,16 @@ impl Drop for Server {
 
 /// Starts `hetal serve` in `d` (data in `d/srv`) on 127.0.0.1:`port` and waits until it listens.
 fn serve(d: &Path, port: u16) -> Server {
+    serve_with(d, port, &[])
+}
+
+/// [`serve`] with more options.
+fn serve_with(d: &Path, port: u16, more: &[&str]) -> Server {
     let listen = format!("127.0.0.1:{port}");
     let child = Command::new(env!("CARGO_BIN_EXE_hetal"))
         .current_dir(d)
         .args(["serve", "--listen", &listen, "--data-dir", "srv"])
+        .args(more)
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -199,5 +205,78 @@ fn submit_uploads_a_job_that_trains_on_the_service() {
     let t =
         ok(&d, &["train", "--job", srv_job.to_str().unwrap(), "--keys", bundle.to_str().unwrap(), "--max-steps", "1"]);
     assert!(t.contains("stopped after 1 steps"), "{t}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Two workers, and memory for one job: the second job waits, queued, until the first is done
+/// (the two are never in training at once), and both end with the golden model. A job.json of
+/// another task than the job was created for is refused.
+#[test]
+fn a_second_worker_waits_for_memory() {
+    use hetal_train::protocol::{memory::server_memory_estimate, task::TrainPreset};
+    let d = temp("http-memory");
+    golden_keys_and_job(&d);
+    copy_dir(&d.join("job"), &d.join("job2"));
+    let size = |f: &str| std::fs::metadata(d.join(f)).unwrap().len();
+    let need =
+        server_memory_estimate(TrainPreset::InsecureTrainN12, size("keys/public.hbundle"), size("job/init.hmat"));
+    let limit = format!("{}", need as f64 * 1.5 / 1e9);
+    let port = free_port();
+    let _server = serve_with(&d, port, &["--workers", "2", "--memory-limit", &limit]);
+    let url = format!("http://127.0.0.1:{port}");
+
+    let remote = hetal_serve::Remote::new(&url);
+    let other = hetal_train::protocol::task::TaskShape { classes: 3, features: 8, batch: 16 };
+    let wrong = remote.create_job("wrong task", (TrainPreset::InsecureTrainN12, &other), None).unwrap();
+    let e = remote.upload(&wrong, "job.json", &d.join("job/job.json"), 1 << 20, &mut |_, _| {}).unwrap_err();
+    assert!(e.to_string().contains("HTTP 422") && e.to_string().contains("features 8"), "{e}");
+
+    let mut jobs = Vec::new();
+    for job in ["job", "job2"] {
+        ok(&d, &["remote", "submit", "--server", &url, "--keys", "keys/public.hbundle", "--job", job]);
+        let rj = hetal_serve::RemoteJob::load(&d.join(job)).unwrap().unwrap();
+        let st = remote.status(&rj).unwrap();
+        assert_eq!(st["memory_estimate_bytes"].as_u64(), Some(need), "{st}");
+        jobs.push(rj);
+    }
+    let clients: Vec<_> = ["job", "job2"]
+        .iter()
+        .map(|job| {
+            Command::new(env!("CARGO_BIN_EXE_hetal"))
+                .current_dir(&d)
+                .args(["remote", "run", "--job", job, "--poll", "0.1"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let t0 = std::time::Instant::now();
+    loop {
+        let states: Vec<String> =
+            jobs.iter().map(|j| remote.status(j).unwrap()["job"]["state"].as_str().unwrap().to_string()).collect();
+        let busy = states.iter().filter(|s| *s == "training" || *s == "awaiting_answer").count();
+        assert!(busy <= 1, "both jobs in training with memory for one: {states:?}");
+        if states.iter().all(|s| s == "finished") {
+            break;
+        }
+        assert!(t0.elapsed().as_secs() < 600, "not finished after 10 minutes: {states:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    for mut c in clients {
+        assert!(c.wait().unwrap().success());
+    }
+    let waited = jobs.iter().any(|j| {
+        remote.status(j).unwrap()["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "memory" && e["detail"].as_str().unwrap().contains("waiting: needs about"))
+    });
+    assert!(waited, "neither job waited for memory");
+    for (job, out) in [("job", "m1.npy"), ("job2", "m2.npy")] {
+        ok(&d, &["decrypt", "model", "--job", job, "--out", out, "--exact"]);
+        assert_eq!(model_fingerprint(&d.join(out)), GOLDEN_MODEL, "{job}");
+    }
     std::fs::remove_dir_all(&d).unwrap();
 }

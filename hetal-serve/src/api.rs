@@ -2,7 +2,7 @@
 
 use crate::auth::{hash_token, new_token, token_matches};
 use crate::config::ServeConfig;
-use crate::db::{Db, JobState};
+use crate::db::{Db, JobRow, JobState};
 use crate::error::{ApiError, ServeError};
 use crate::files::{job_paths, FileName};
 use axum::body::Body;
@@ -15,7 +15,8 @@ use axum::{Json, Router};
 use futures_util::StreamExt;
 use hetal_train::protocol::job::{AnswerFile, JobManifest};
 use hetal_train::protocol::report::TrainReport;
-use hetal_train::store::{read_json, verify, write_json, FileKind};
+use hetal_train::protocol::task::{TaskShape, TrainPreset};
+use hetal_train::store::{meta_field, read_json, verify, write_json, FileKind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -37,7 +38,7 @@ impl AppState {
         let jobs = config.data_dir.join("jobs");
         std::fs::create_dir_all(&jobs)?;
         let db = Arc::new(Db::open(&config.data_dir.join("hetal-serve.sqlite3"))?);
-        let queue = crate::worker::start(db.clone(), jobs, config.workers);
+        let queue = crate::worker::start(db.clone(), jobs, config.workers, config.memory_budget());
         let unfinished = [JobState::Queued, JobState::Training, JobState::AwaitingAnswer];
         for id in db.jobs_in(&unfinished).map_err(|source| ServeError::Db { path: db.path().into(), source })? {
             tracing::info!(job = %id, "resuming");
@@ -150,9 +151,16 @@ fn authorize(s: &AppState, headers: &HeaderMap, id: &str) -> Result<(), ApiError
 struct CreateJob {
     #[serde(default)]
     name: String,
+    preset: TrainPreset,
+    task: TaskShape,
 }
 
-/// `POST /jobs`: a new job and its token (shown once; only its hash is kept).
+/// The body `POST /jobs` takes, for error messages.
+const CREATE_BODY: &str =
+    "{\"name\": \"...\", \"preset\": \"bootstrap-n16\", \"task\": {\"classes\": C, \"features\": F, \"batch\": B}}";
+
+/// `POST /jobs`: a new job of a declared preset and task shape (its bundle and `job.json` are
+/// checked against them), and its token (shown once; only its hash is kept).
 async fn create_job(
     State(s): Shared,
     headers: HeaderMap,
@@ -165,7 +173,8 @@ async fn create_job(
         }
     }
     let Json(req) =
-        body.map_err(|e| ApiError::bad_request(format!("the body must be {{\"name\": \"...\"}}: {}", e.body_text())))?;
+        body.map_err(|e| ApiError::bad_request(format!("the body must be {CREATE_BODY}: {}", e.body_text())))?;
+    req.task.check().map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("task: {e}")))?;
     if req.name.len() > 200 || req.name.chars().any(char::is_control) {
         return Err(ApiError::bad_request(format!(
             "a job name has at most 200 printable characters (got {})",
@@ -174,10 +183,12 @@ async fn create_job(
     }
     let (id, token) = (new_token()[..24].to_string(), new_token());
     std::fs::create_dir_all(s.job_dir(&id)).map_err(|e| ApiError::internal("job folder", e))?;
-    let row = s.db.create_job(&id, &req.name, &hash_token(&token))?;
-    tracing::info!(job = %id, "job created");
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": row.id, "token": token, "state": row.state })))
-        .into_response())
+    let row = s.db.create_job(&id, &req.name, (req.preset, &req.task), &hash_token(&token))?;
+    tracing::info!(job = %id, preset = req.preset.name(), "job created");
+    let answer = serde_json::json!({
+        "id": row.id, "token": token, "state": row.state, "preset": row.preset, "task": row.task,
+    });
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
 /// The files of job folder `dir`: `(name, bytes, complete)` for every file present or partial.
@@ -215,7 +226,11 @@ async fn job_status(State(s): Shared, headers: HeaderMap, Path(id): Path<String>
             .map(|(at, kind, detail)| serde_json::json!({ "at": at, "kind": kind, "detail": detail }))
             .collect();
     let training = training_status(&dir);
-    Ok(Json(serde_json::json!({ "job": row, "files": files, "training": training, "events": events })).into_response())
+    let memory = crate::worker::memory_estimate(&dir);
+    Ok(Json(serde_json::json!({
+        "job": row, "files": files, "training": training, "memory_estimate_bytes": memory, "events": events,
+    }))
+    .into_response())
 }
 
 /// `DELETE /jobs/{id}`: the job, its token and its files.
@@ -358,6 +373,7 @@ async fn complete_upload(
     Path((id, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (f, dir) = job_file(&s, &headers, &id, &name)?;
+    let row = s.db.job(&id)?.ok_or_else(ApiError::unauthorized)?;
     let target = f.path(&dir);
     if target.exists() {
         return Ok(
@@ -369,8 +385,9 @@ async fn complete_upload(
         return Err(ApiError::new(StatusCode::CONFLICT, format!("nothing of {name} was uploaded")));
     }
     let d = dir.clone();
-    let checked =
-        tokio::task::spawn_blocking(move || check_upload(f, &d)).await.map_err(|e| ApiError::internal("check", e))?;
+    let checked = tokio::task::spawn_blocking(move || check_upload(f, &d, &row))
+        .await
+        .map_err(|e| ApiError::internal("check", e))?;
     if let Err(e) = checked {
         // A refused upload is removed: the client sends it again from the start.
         let _ = std::fs::remove_file(&part);
@@ -388,14 +405,44 @@ async fn complete_upload(
     Ok(Json(serde_json::json!({ "name": f.name(), "bytes": bytes, "complete": true, "state": state })).into_response())
 }
 
-/// Checks the partial upload of `f` in job folder `dir` and renames it into place.
-fn check_upload(f: FileName, dir: &std::path::Path) -> Result<(), ApiError> {
+/// Refuses a file that names another preset or task shape than the job declared (jobs of
+/// schema version 1 declared none).
+fn check_declared(name: &str, job: &JobRow, preset: TrainPreset, task: &TaskShape) -> Result<(), ApiError> {
+    let (want_preset, want_task) = match (job.preset, &job.task) {
+        (Some(p), Some(t)) => (p, t),
+        _ => return Ok(()),
+    };
+    if preset != want_preset || task != want_task {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "{name} is for preset {} and task (classes {}, features {}, batch {}), but the job was created \
+                 for preset {} and task (classes {}, features {}, batch {})",
+                preset.name(),
+                task.classes,
+                task.features,
+                task.batch,
+                want_preset.name(),
+                want_task.classes,
+                want_task.features,
+                want_task.batch
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the partial upload of `f` in job folder `dir` of job `job` and renames it into
+/// place: the container's checksum, its kind, its binding to the key and job of `job.json`,
+/// and the preset and task shape the job was created with.
+fn check_upload(f: FileName, dir: &std::path::Path, job: &JobRow) -> Result<(), ApiError> {
     let (part, target) = (f.part_path(dir), f.path(dir));
     let unprocessable = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m);
     let name = f.name();
     if f == FileName::Manifest {
         std::fs::rename(&part, &target).map_err(|e| ApiError::internal("rename", e))?;
         let m = JobManifest::read(target.parent().unwrap_or(dir)).map_err(|e| unprocessable(format!("{name}: {e}")))?;
+        check_declared(&name, job, m.preset, &m.task)?;
         if let Some(found) = verify(&FileName::Bundle.path(dir)).ok().map(|v| v.binding.key) {
             if found != m.key {
                 return Err(unprocessable(format!("{name} is for key {}, the uploaded bundle for key {found}", m.key)));
@@ -410,6 +457,12 @@ fn check_upload(f: FileName, dir: &std::path::Path) -> Result<(), ApiError> {
     }
     if v.kind != expected {
         return Err(unprocessable(format!("{name} holds {}, not {}", v.kind.describe(), expected.describe())));
+    }
+    if f == FileName::Bundle {
+        let bad = |e: hetal_train::store::FileError| unprocessable(format!("{name}: {e}"));
+        let preset: TrainPreset = meta_field(&part, &v.meta, "preset").map_err(bad)?;
+        let task: TaskShape = meta_field(&part, &v.meta, "task").map_err(bad)?;
+        check_declared(&name, job, preset, &task)?;
     }
     if let Some(m) = manifest(dir) {
         if v.binding.key != m.key || (f != FileName::Bundle && v.binding.job != m.job) {

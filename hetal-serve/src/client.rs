@@ -7,6 +7,7 @@
 //! same job instead of creating another.
 
 use hetal_train::protocol::job::{AnswerFile, JobManifest, JobPaths};
+use hetal_train::protocol::task::{TaskShape, TrainPreset};
 use hetal_train::store::{read_json, write_atomic_with, write_json, FileError};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -156,14 +157,21 @@ impl Remote {
         }
     }
 
-    /// `POST /jobs`: a new job named `name` (`admin`: the service's admin token, if it has one).
-    pub fn create_job(&self, name: &str, admin: Option<&str>) -> Result<RemoteJob, RemoteError> {
+    /// `POST /jobs`: a new job named `name` of `preset` and `task` (its uploads are checked
+    /// against them); `admin`: the service's admin token, if it has one.
+    pub fn create_job(
+        &self,
+        name: &str,
+        (preset, task): (TrainPreset, &TaskShape),
+        admin: Option<&str>,
+    ) -> Result<RemoteJob, RemoteError> {
         let url = self.url("/jobs");
         let mut req = self.agent.post(&url);
         if let Some(a) = admin {
             req = req.set("Authorization", &format!("Bearer {a}"));
         }
-        let v = self.send(&url, req.send_json(serde_json::json!({ "name": name })))?;
+        let body = serde_json::json!({ "name": name, "preset": preset, "task": task });
+        let v = self.send(&url, req.send_json(body))?;
         let field = |k: &str| v[k].as_str().map(String::from);
         match (field("id"), field("token")) {
             (Some(id), Some(token)) => Ok(RemoteJob { server: self.base.clone(), id, token, ca_cert: None }),
@@ -268,7 +276,7 @@ pub fn submit(
         Some(rj) if rj.server == remote.base => rj,
         _ => {
             let name = job.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let mut rj = remote.create_job(&name, admin)?;
+            let mut rj = remote.create_job(&name, (manifest.preset, &manifest.task), admin)?;
             rj.ca_cert = ca_cert.map(Path::to_path_buf);
             write_json(&RemoteJob::path(job), &rj, true)?;
             rj

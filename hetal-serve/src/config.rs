@@ -36,8 +36,13 @@ pub struct ServeConfig {
     pub insecure_http: bool,
     /// Upload size limits.
     pub limits: Limits,
-    /// Jobs trained at once (default 1). Each job at `bootstrap-n16` holds about 18 GB.
+    /// Jobs trained at once at most (default 1). Each job at `bootstrap-n16` holds about 18 GB:
+    /// a second one starts only when its estimate fits in `memory_limit` beside the others'.
     pub workers: usize,
+    /// Bytes of memory the jobs in training may take together, by their estimates
+    /// ([`hetal_train::protocol::memory::server_memory_estimate`]); `None`: the machine's
+    /// memory (`MemTotal` of `/proc/meminfo`). A job alone always runs.
+    pub memory_limit: Option<u64>,
     /// Serve HTTPS with this certificate and key (PEM); plain HTTP when `None`.
     pub tls: Option<TlsFiles>,
 }
@@ -52,8 +57,8 @@ pub struct TlsFiles {
 }
 
 impl ServeConfig {
-    /// Settings with no admin token, loopback only, plain HTTP, the default limits and one
-    /// worker.
+    /// Settings with no admin token, loopback only, plain HTTP, the default limits, one worker
+    /// and the machine's memory as the budget.
     pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
         Self {
             listen,
@@ -62,7 +67,22 @@ impl ServeConfig {
             insecure_http: false,
             limits: Limits::default(),
             workers: 1,
+            memory_limit: None,
             tls: None,
         }
     }
+
+    /// The memory budget of training: `memory_limit`, or the machine's memory, or no bound
+    /// where neither is known.
+    pub fn memory_budget(&self) -> u64 {
+        self.memory_limit.or_else(total_memory).unwrap_or(u64::MAX)
+    }
+}
+
+/// `MemTotal` of `/proc/meminfo`, in bytes (Linux).
+fn total_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }

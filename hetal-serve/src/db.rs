@@ -1,12 +1,14 @@
 //! The service's state in SQLite: jobs and their states, token hashes, and an event log.
 //! Files stay in per-job folders; the database says what they are.
 
+use hetal_train::protocol::task::{TaskShape, TrainPreset};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The schema version this build writes and reads.
-const SCHEMA_VERSION: i64 = 1;
+/// The schema version this build writes and reads. Version 1 (no declared preset and task)
+/// is migrated on open.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -15,7 +17,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     name TEXT NOT NULL,
     state TEXT NOT NULL,
     created INTEGER NOT NULL,
-    updated INTEGER NOT NULL
+    updated INTEGER NOT NULL,
+    preset TEXT NOT NULL DEFAULT '',
+    task TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS tokens (
     hash TEXT PRIMARY KEY,
@@ -79,12 +83,16 @@ impl JobState {
 }
 
 /// One job's row.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct JobRow {
     /// Its id (24 hexadecimal digits).
     pub id: String,
     /// The client's label for it.
     pub name: String,
+    /// The preset declared when it was created (`None` for a job of schema version 1).
+    pub preset: Option<TrainPreset>,
+    /// The task shape declared when it was created (`None` for a job of schema version 1).
+    pub task: Option<TaskShape>,
     /// Its state.
     pub state: JobState,
     /// Creation time, seconds since the Unix epoch.
@@ -120,6 +128,15 @@ impl Db {
                     .map_err(err)?;
             }
             Some(v) if v == SCHEMA_VERSION.to_string() => {}
+            Some(v) if v == "1" => {
+                // Jobs of version 1 declared no preset or task: they keep empty ones.
+                conn.execute_batch(
+                    "BEGIN; ALTER TABLE jobs ADD COLUMN preset TEXT NOT NULL DEFAULT ''; \
+                     ALTER TABLE jobs ADD COLUMN task TEXT NOT NULL DEFAULT ''; \
+                     UPDATE meta SET value = '2' WHERE key = 'schema'; COMMIT;",
+                )
+                .map_err(err)?;
+            }
             Some(v) => {
                 return Err(err(rusqlite::Error::InvalidParameterName(format!(
                     "schema version {v}, this build reads version {SCHEMA_VERSION}"
@@ -140,19 +157,35 @@ impl Db {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records a new job with the hash of its token, in one transaction.
-    pub fn create_job(&self, id: &str, name: &str, token_hash: &str) -> rusqlite::Result<JobRow> {
+    /// Records a new job of `preset` and `task` with the hash of its token, in one
+    /// transaction.
+    pub fn create_job(
+        &self,
+        id: &str,
+        name: &str,
+        (preset, task): (TrainPreset, &TaskShape),
+        token_hash: &str,
+    ) -> rusqlite::Result<JobRow> {
         let t = now();
+        let task_json = serde_json::to_string(task).expect("a task shape serialises");
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
-            "INSERT INTO jobs (id, name, state, created, updated) VALUES (?1, ?2, ?3, ?4, ?4)",
-            params![id, name, JobState::Uploading.as_str(), t],
+            "INSERT INTO jobs (id, name, state, created, updated, preset, task) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
+            params![id, name, JobState::Uploading.as_str(), t, preset.name(), task_json],
         )?;
         tx.execute("INSERT INTO tokens (hash, job) VALUES (?1, ?2)", params![token_hash, id])?;
         tx.execute("INSERT INTO events (job, at, kind, detail) VALUES (?1, ?2, 'created', ?3)", params![id, t, name])?;
         tx.commit()?;
-        Ok(JobRow { id: id.into(), name: name.into(), state: JobState::Uploading, created: t, updated: t })
+        Ok(JobRow {
+            id: id.into(),
+            name: name.into(),
+            preset: Some(preset),
+            task: Some(task.clone()),
+            state: JobState::Uploading,
+            created: t,
+            updated: t,
+        })
     }
 
     /// The job that the token with this hash opens, if any.
@@ -163,18 +196,24 @@ impl Db {
     /// The job `id`.
     pub fn job(&self, id: &str) -> rusqlite::Result<Option<JobRow>> {
         self.conn()
-            .query_row("SELECT id, name, state, created, updated FROM jobs WHERE id = ?1", [id], |r| {
+            .query_row("SELECT id, name, state, created, updated, preset, task FROM jobs WHERE id = ?1", [id], |r| {
+                let bad = |col: usize, what: String| {
+                    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, what.into())
+                };
                 let state: String = r.get(2)?;
+                let (preset, task): (String, String) = (r.get(5)?, r.get(6)?);
                 Ok(JobRow {
                     id: r.get(0)?,
                     name: r.get(1)?,
-                    state: JobState::parse(&state).ok_or_else(|| {
-                        rusqlite::Error::FromSqlConversionFailure(
-                            2,
-                            rusqlite::types::Type::Text,
-                            format!("unknown job state '{state}'").into(),
-                        )
-                    })?,
+                    preset: match preset.as_str() {
+                        "" => None,
+                        p => Some(TrainPreset::from_name(p).ok_or_else(|| bad(5, format!("unknown preset '{p}'")))?),
+                    },
+                    task: match task.as_str() {
+                        "" => None,
+                        t => Some(serde_json::from_str(t).map_err(|e| bad(6, format!("task '{t}': {e}")))?),
+                    },
+                    state: JobState::parse(&state).ok_or_else(|| bad(2, format!("unknown job state '{state}'")))?,
                     created: r.get(3)?,
                     updated: r.get(4)?,
                 })
@@ -246,6 +285,39 @@ impl Db {
 mod tests {
     use super::*;
 
+    fn task() -> TaskShape {
+        TaskShape { classes: 2, features: 1280, batch: 512 }
+    }
+
+    /// A database of schema version 1 (before jobs declared a preset and task) opens, keeps its
+    /// jobs with none declared, and takes new jobs with both.
+    #[test]
+    fn version_1_is_migrated() {
+        let dir = std::env::temp_dir().join(format!("hetal-serve-db-v1-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite3");
+        {
+            let c = Connection::open(&path).unwrap();
+            let v1 = SCHEMA.replace(",\n    preset TEXT NOT NULL DEFAULT '',\n    task TEXT NOT NULL DEFAULT ''", "");
+            assert_ne!(v1, SCHEMA);
+            c.execute_batch(&v1).unwrap();
+            c.execute_batch(
+                "INSERT INTO meta VALUES ('schema', '1'); \
+                 INSERT INTO jobs VALUES ('old', 'before', 'ready', 1, 1);",
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        let old = db.job("old").unwrap().unwrap();
+        assert_eq!((old.state, old.preset, old.task), (JobState::Ready, None, None));
+        db.create_job("new", "after", (TrainPreset::InsecureTrainN12, &task()), "h").unwrap();
+        assert_eq!(db.job("new").unwrap().unwrap().preset, Some(TrainPreset::InsecureTrainN12));
+        drop(db);
+        assert!(Db::open(&path).is_ok(), "opened again at version 2");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn jobs_tokens_and_events_survive_a_reopen() {
         let dir = std::env::temp_dir().join(format!("hetal-serve-db-{}", std::process::id()));
@@ -253,15 +325,19 @@ mod tests {
         let path = dir.join("db.sqlite3");
         {
             let db = Db::open(&path).unwrap();
-            db.create_job("j1", "first", "h1").unwrap();
-            db.create_job("j2", "second", "h2").unwrap();
+            db.create_job("j1", "first", (TrainPreset::BootstrapN16, &task()), "h1").unwrap();
+            db.create_job("j2", "second", (TrainPreset::InsecureTrainN12, &task()), "h2").unwrap();
             db.set_state("j1", JobState::Ready).unwrap();
-            assert!(db.create_job("j1", "again", "h3").is_err(), "ids are unique");
+            assert!(
+                db.create_job("j1", "again", (TrainPreset::BootstrapN16, &task()), "h3").is_err(),
+                "ids are unique"
+            );
         }
         let db = Db::open(&path).unwrap();
         assert_eq!(db.job_of_token("h1").unwrap().as_deref(), Some("j1"));
         assert_eq!(db.job_of_token("nope").unwrap(), None);
-        assert_eq!(db.job("j1").unwrap().unwrap().state, JobState::Ready);
+        let j1 = db.job("j1").unwrap().unwrap();
+        assert_eq!((j1.state, j1.preset, j1.task), (JobState::Ready, Some(TrainPreset::BootstrapN16), Some(task())));
         let kinds: Vec<String> = db.events("j1").unwrap().into_iter().map(|e| e.1).collect();
         assert_eq!(kinds, ["created", "state"]);
         assert!(db.delete_job("j2").unwrap());

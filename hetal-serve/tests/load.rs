@@ -9,7 +9,9 @@
 //!
 //! The default is 5 seconds, for CI.
 
-use hetal_serve::ServeConfig;
+mod common;
+
+use common::{data_dir, start_with, task, PRESET};
 use std::time::{Duration, Instant};
 
 const POLLERS: usize = 8;
@@ -26,17 +28,10 @@ fn rss_kb() -> u64 {
 #[test]
 fn pollers_and_an_upload_for_a_fixed_time() {
     let seconds: u64 = std::env::var("HETAL_LOAD_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5).clamp(1, 600);
-    let dir = std::env::temp_dir().join(format!("hetal-serve-load-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let config = ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.clone());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let listener = rt.block_on(hetal_serve::bind(&config)).unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = hetal_serve::app(config).unwrap();
-    rt.spawn(async move { axum::serve(listener, app).await });
-
+    let s = start_with(data_dir("load"), |_| {});
+    let (base, dir) = (s.base.clone(), s.dir.clone());
     let remote = hetal_serve::Remote::new(&base);
-    let job = remote.create_job("load", None).unwrap();
+    let job = remote.create_job("load", (PRESET, &task()), None).unwrap();
     let rss0 = rss_kb();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let pollers: Vec<_> = (0..POLLERS)
@@ -93,6 +88,6 @@ fn pollers_and_an_upload_for_a_fixed_time() {
     assert_eq!(held, sent, "every chunk arrived");
     // Chunks are streamed to disk, not held: memory grows by far less than what was uploaded.
     assert!(rss1.saturating_sub(rss0) < 256 << 10, "RSS grew from {rss0} to {rss1} kB");
-    drop(rt);
+    drop(s);
     std::fs::remove_dir_all(&dir).unwrap();
 }

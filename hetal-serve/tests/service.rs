@@ -1,41 +1,11 @@
 //! The service on loopback: routes, tokens, resumable uploads and refusals. Each test starts
 //! its own server on 127.0.0.1 (an OS-chosen port) over a fresh data folder.
 
+mod common;
+
+use common::{agent, create_body, data_dir, start, start_with, task, Service, PRESET};
 use hetal_serve::{Limits, ServeConfig};
 use hetal_train::store::{Binding, Container, FileKind, Fingerprint};
-use std::path::PathBuf;
-
-/// A running service: its base URL and data folder; stopped (runtime dropped) at the end.
-struct Service {
-    base: String,
-    dir: PathBuf,
-    _rt: tokio::runtime::Runtime,
-}
-
-fn data_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("hetal-serve-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn start_with(dir: PathBuf, tweak: impl FnOnce(&mut ServeConfig)) -> Service {
-    let mut config = ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.clone());
-    tweak(&mut config);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let listener = rt.block_on(hetal_serve::bind(&config)).unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = hetal_serve::app(config).unwrap();
-    rt.spawn(async move { axum::serve(listener, app).await });
-    Service { base, dir, _rt: rt }
-}
-
-fn start(name: &str) -> Service {
-    start_with(data_dir(name), |_| {})
-}
-
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().timeout(std::time::Duration::from_secs(30)).build()
-}
 
 /// Status and JSON body of a response, errors included.
 fn call(r: Result<ureq::Response, ureq::Error>) -> (u16, serde_json::Value) {
@@ -50,7 +20,7 @@ fn call(r: Result<ureq::Response, ureq::Error>) -> (u16, serde_json::Value) {
 }
 
 fn create(s: &Service, name: &str) -> (String, String) {
-    let (st, v) = call(agent().post(&format!("{}/jobs", s.base)).send_json(serde_json::json!({ "name": name })));
+    let (st, v) = call(agent().post(&format!("{}/jobs", s.base)).send_json(create_body(name)));
     assert_eq!(st, 201, "{v}");
     (v["id"].as_str().unwrap().into(), v["token"].as_str().unwrap().into())
 }
@@ -59,11 +29,17 @@ fn auth(token: &str) -> String {
     format!("Bearer {token}")
 }
 
+/// A container of `kind` with `size` bytes of payload; its metadata names the test jobs'
+/// preset and task, as a bundle's does.
 fn container(kind: FileKind, size: usize) -> Vec<u8> {
+    container_with(kind, size, serde_json::json!({ "preset": PRESET, "task": task() }))
+}
+
+fn container_with(kind: FileKind, size: usize, meta: serde_json::Value) -> Vec<u8> {
     Container {
         kind,
         binding: Binding { params: Fingerprint([1; 16]), key: Fingerprint([2; 16]), job: Fingerprint([3; 16]) },
-        meta: serde_json::json!({ "role": "test" }),
+        meta,
         parts: vec![(0..size).map(|i| (i * 7 % 251) as u8).collect()],
     }
     .to_bytes()
@@ -157,8 +133,19 @@ fn admin_token_guards_job_creation_and_bad_json_is_refused() {
     assert!(v["error"].as_str().unwrap().contains("the body must be"), "{v}");
     let (st, v) = call(ok.clone().send_json(serde_json::json!({ "name": "x", "extra": 1 })));
     assert_eq!(st, 400, "{v}");
-    let (st, v) = call(ok.send_json(serde_json::json!({ "name": "fine" })));
+    // The preset and the task shape are required, and checked.
+    let (st, v) = call(ok.clone().send_json(serde_json::json!({ "name": "no preset" })));
+    assert_eq!(st, 400, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("\"preset\": \"bootstrap-n16\""), "{v}");
+    let (st, v) = call(ok.clone().send_json(serde_json::json!({ "name": "x", "preset": "n99", "task": task() })));
+    assert_eq!(st, 400, "{v}");
+    let zero = serde_json::json!({ "classes": 0, "features": 7, "batch": 16 });
+    let (st, v) = call(ok.clone().send_json(serde_json::json!({ "name": "x", "preset": PRESET, "task": zero })));
+    assert_eq!(st, 422, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("task"), "{v}");
+    let (st, v) = call(ok.send_json(create_body("fine")));
     assert_eq!(st, 201, "{v}");
+    assert_eq!((v["preset"].as_str(), v["task"]["features"].as_u64()), (Some("insecure-train-n12"), Some(7)));
 }
 
 #[test]
@@ -208,6 +195,30 @@ fn uploads_resume_and_are_checked() {
     assert_eq!(complete(&s, &id, &t, "public.hbundle").0, 422);
     assert_eq!(put(&s, &id, &t, "secret.hkey", 0, &sk).0, 404);
     assert_eq!(put(&s, &id, &t, "batches%2F..%2F..%2Fx.hmat", 0, &sk).0, 404);
+    // A bundle made for another preset or task than the job was created for is refused.
+    for meta in [
+        serde_json::json!({ "preset": "bootstrap-n16", "task": task() }),
+        serde_json::json!({ "preset": PRESET, "task": { "classes": 3, "features": 8, "batch": 16 } }),
+        serde_json::json!({ "role": "no preset" }),
+    ] {
+        assert_eq!(
+            put(&s, &id, &t, "public.hbundle", 0, &container_with(FileKind::PublicBundle, 1000, meta.clone())).0,
+            200
+        );
+        let (st, v) = complete(&s, &id, &t, "public.hbundle");
+        assert_eq!(st, 422, "{meta}: {v}");
+        let e = v["error"].as_str().unwrap();
+        assert!(
+            e.contains("but the job was created for preset insecure-train-n12") || e.contains("lacks 'preset'"),
+            "{e}"
+        );
+        assert_eq!(received(&s, &id, &t, "public.hbundle"), 0, "the part is gone");
+    }
+    let (st, v) = {
+        assert_eq!(put(&s, &id, &t, "public.hbundle", 0, &container(FileKind::PublicBundle, 1000)).0, 200);
+        complete(&s, &id, &t, "public.hbundle")
+    };
+    assert_eq!(st, 200, "the declared preset and task: {v}");
     // An invalid manifest is refused.
     assert_eq!(put(&s, &id, &t, "job.json", 0, b"{\"format\": 1}").0, 200);
     let (st, v) = complete(&s, &id, &t, "job.json");
@@ -215,7 +226,7 @@ fn uploads_resume_and_are_checked() {
     // The event log has each upload and refusal.
     let (_, v) = call(agent().get(&format!("{}/jobs/{id}", s.base)).set("Authorization", &auth(&t)).call());
     let kinds: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "refused").count(), 5, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "refused").count(), 8, "{kinds:?}");
     assert!(kinds.contains(&"uploaded"));
 }
 
@@ -262,7 +273,7 @@ fn jobs_survive_a_restart_and_other_addresses_are_refused() {
 fn the_client_resumes_where_the_service_stopped() {
     let s = start("client");
     let remote = hetal_serve::Remote::new(&s.base);
-    let job = remote.create_job("c", None).unwrap();
+    let job = remote.create_job("c", (PRESET, &task()), None).unwrap();
     let bytes = container(FileKind::Matrices, 300_000);
     let file = s.dir.join("upload.hmat");
     std::fs::write(&file, &bytes).unwrap();
@@ -358,7 +369,7 @@ fn tls_serves_https_to_a_client_that_trusts_its_certificate() {
     let remote = hetal_serve::Remote::with_ca(&base, &tls.cert).unwrap();
     let t0 = std::time::Instant::now();
     let job = loop {
-        match remote.create_job("tls", None) {
+        match remote.create_job("tls", (PRESET, &task()), None) {
             Ok(j) => break j,
             Err(e) if t0.elapsed().as_secs() < 20 => {
                 let _ = e;
@@ -369,9 +380,11 @@ fn tls_serves_https_to_a_client_that_trusts_its_certificate() {
     };
     assert_eq!(remote.status(&job).unwrap()["job"]["state"], "uploading");
     // Without the certificate the client refuses the service; plain HTTP gets no answer.
-    let e = hetal_serve::Remote::new(&base).create_job("x", None).unwrap_err();
+    let e = hetal_serve::Remote::new(&base).create_job("x", (PRESET, &task()), None).unwrap_err();
     assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
-    assert!(hetal_serve::Remote::new(&format!("http://127.0.0.1:{port}")).create_job("x", None).is_err());
+    assert!(hetal_serve::Remote::new(&format!("http://127.0.0.1:{port}"))
+        .create_job("x", (PRESET, &task()), None)
+        .is_err());
     // A key that is not there is a clear error at start.
     let mut bad = ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.join("data2"));
     bad.tls = Some(hetal_serve::TlsFiles { key: dir.join("missing.pem"), ..tls });

@@ -8,6 +8,7 @@
 //!   client's private state, the answers, the lock.
 //! * the one batch schedule is [`crate::schedule`], shared with the plaintext trainer.
 //! * [`report`]: the server's report of a run.
+//! * [`memory`]: what a server session needs in memory, estimated before it opens.
 //! * [`client`]: the client's session: encrypting a job, answering epochs, decrypting the
 //!   model, the plaintext run of the same schedule.
 //! * [`server`]: the server's session, the epoch state machine over the job store.
@@ -16,6 +17,7 @@ pub mod client;
 mod error;
 pub mod job;
 pub mod keys;
+pub mod memory;
 pub mod report;
 pub mod server;
 pub mod task;

@@ -227,8 +227,17 @@ fn header_binding(head: &[u8]) -> Binding {
     Binding { params: fingerprint(&head[11..27]), key: fingerprint(&head[27..43]), job: fingerprint(&head[43..59]) }
 }
 
+/// The metadata of a container: a JSON object.
+fn parse_meta(path: &Path, bytes: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, FileError> {
+    match serde_json::from_slice(bytes) {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        Ok(_) => Err(FileError::format(path, "the metadata is not a JSON object")),
+        Err(e) => Err(FileError::format(path, format!("corrupt metadata: {e}"))),
+    }
+}
+
 /// What [`verify`] learns of a container without holding it in memory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verified {
     /// What it holds.
     pub kind: FileKind,
@@ -236,14 +245,16 @@ pub struct Verified {
     pub binding: Binding,
     /// Its size in bytes.
     pub size: u64,
+    /// Its metadata (a JSON object of at most 16 MB).
+    pub meta: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Checks the file at `path` as a container in one streaming pass (a buffer of 1 MB, for files
 /// of many GB such as an uploaded bundle): magic bytes, version, kind, its kind's size limit,
-/// and the checksum over all of it. The structure of the parts is checked when the file is
-/// read ([`ReadContainer::read`]).
+/// and the checksum over all of it; then its metadata is read again from the start. The
+/// structure of the parts is checked when the file is read ([`ReadContainer::read`]).
 pub fn verify(path: &Path) -> Result<Verified, FileError> {
-    use std::io::Read;
+    use std::io::{Read, Seek};
     let mut f = std::fs::File::open(path).map_err(|e| FileError::io(path, e))?;
     let size = f.metadata().map_err(|e| FileError::io(path, e))?.len();
     let mut head = [0u8; FIXED];
@@ -277,7 +288,17 @@ pub fn verify(path: &Path) -> Result<Verified, FileError> {
     if sum.0 != u64::from_le_bytes(stored) {
         return Err(FileError::format(path, "checksum mismatch: the file is truncated or corrupt"));
     }
-    Ok(Verified { kind, binding: header_binding(&head), size })
+    f.seek(std::io::SeekFrom::Start(FIXED as u64)).map_err(|e| FileError::io(path, e))?;
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len).map_err(|e| FileError::io(path, e))?;
+    let meta_len = u64::from_le_bytes(len);
+    // Bounded before the buffer is made: by the format's limit and by what the file holds.
+    if meta_len > MAX_META as u64 || meta_len > size - FIXED as u64 - 16 {
+        return Err(FileError::format(path, format!("{meta_len} bytes of metadata (at most {MAX_META})")));
+    }
+    let mut meta = vec![0u8; meta_len as usize];
+    f.read_exact(&mut meta).map_err(|e| FileError::io(path, e))?;
+    Ok(Verified { kind, binding: header_binding(&head), size, meta: parse_meta(path, &meta)? })
 }
 
 impl ReadContainer {
@@ -313,11 +334,7 @@ impl ReadContainer {
         if meta_len > MAX_META {
             return Err(FileError::format(path, format!("{meta_len} bytes of metadata (at most {MAX_META})")));
         }
-        let meta = match serde_json::from_slice(r.take(meta_len)?) {
-            Ok(serde_json::Value::Object(m)) => m,
-            Ok(_) => return Err(FileError::format(path, "the metadata is not a JSON object")),
-            Err(e) => return Err(FileError::format(path, format!("corrupt metadata: {e}"))),
-        };
+        let meta = parse_meta(path, r.take(meta_len)?)?;
         let count = r.len("the part count")?;
         // Each part takes at least its 8-byte length: more parts than that cannot fit.
         if count > (body.len() - r.pos) / 8 {
@@ -462,6 +479,7 @@ mod tests {
         std::fs::write(&p, &bytes).unwrap();
         let v = verify(&p).unwrap();
         assert_eq!((v.kind, v.binding, v.size), (FileKind::Matrices, c.binding, bytes.len() as u64));
+        assert_eq!(serde_json::Value::Object(v.meta), c.meta);
         for cut in [0, 11, 60, bytes.len() - 1] {
             std::fs::write(&p, &bytes[..cut]).unwrap();
             assert!(verify(&p).is_err(), "cut at {cut}");
