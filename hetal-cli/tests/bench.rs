@@ -120,10 +120,25 @@ fn text_output_is_a_table_and_bad_options_fail() {
 fn matmul_suite_checks_and_counts_a_small_product() {
     let args = ["bench", "--suite", "matmul", "--preset", "insecure-test-n13", "--shape", "64,64,4", "--repeat", "1"];
     let doc = json(&[&args[..], &["--json"]].concat());
-    for op in ["diag_abt", "diag_atb"] {
+    for op in ["diag_abt", "diag_atb_paper", "diag_atb"] {
         let r = result(&doc, op);
         assert_eq!(r["level"], 4, "{r}");
         assert!(r["detail"].as_str().unwrap().contains("unit 64 x 64"), "{r}");
         assert!(r["median_ms"].as_f64().unwrap() > 0.0);
     }
+    // The paper's row sum at (64, 64, 4), PRotUp (inputs at equal levels): 2 + 1 + 1 wrap
+    // + 2 x 6 row-sum rotations; the shared one: 2 + 1 + 1 + 3 + 4.
+    let rot = |op| {
+        result(&doc, op)["detail"]
+            .as_str()
+            .unwrap()
+            .split("Rot ")
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!((rot("diag_atb_paper"), rot("diag_atb")), ("16".to_string(), "11".to_string()));
 }

@@ -21,7 +21,7 @@ use hetal_linalg::ckks_scheme::{
 use hetal_linalg::testing::random_matrix;
 use hetal_linalg::{
     diag_abt, diag_atb_with, needs_conjugation, rotation_steps, Algorithm, AtbVariant, EncryptedMatrix, LinalgError,
-    OpCounts, ProductShape, Tiling,
+    OpCounts, ProductShape, RowSum, Tiling,
 };
 use std::sync::Arc;
 use std::time::Instant;
@@ -90,8 +90,8 @@ fn parse() -> Result<Args, UsageError> {
             "--algos" => {
                 args.algos = match value.as_str() {
                     "all" => Algorithm::ALL.to_vec(),
-                    "diag" => vec![Algorithm::DiagAbt, Algorithm::DiagAtb, Algorithm::DiagAtbPRotUp],
-                    "blocks" => Algorithm::ALL[..5].to_vec(),
+                    "diag" => Algorithm::ALL[..5].to_vec(),
+                    "blocks" => Algorithm::ALL[..7].to_vec(),
                     list => list
                         .split(',')
                         .map(|n| {
@@ -182,10 +182,22 @@ fn main() -> Result<(), BoxErr> {
                         let err = out.decrypt(&encoder, &dec)?.max_abs_diff(&xwt);
                         row(alg.name(), threads, secs, k, format!("{err:.1e}"));
                     }
-                    Algorithm::DiagAtb | Algorithm::DiagAtbPRotUp | Algorithm::RowMajor => {
+                    Algorithm::DiagAtb
+                    | Algorithm::DiagAtbPRotUp
+                    | Algorithm::DiagAtbShared
+                    | Algorithm::DiagAtbPRotUpShared
+                    | Algorithm::RowMajor => {
                         let ((out, k), secs) = timed(|| match alg {
-                            Algorithm::DiagAtb => diag_atb_with(&eval, &ep, &ex, AtbVariant::Plain),
-                            Algorithm::DiagAtbPRotUp => diag_atb_with(&eval, &ep, &ex, AtbVariant::PRotUp),
+                            Algorithm::DiagAtb => diag_atb_with(&eval, &ep, &ex, AtbVariant::Plain, RowSum::PerPair),
+                            Algorithm::DiagAtbPRotUp => {
+                                diag_atb_with(&eval, &ep, &ex, AtbVariant::PRotUp, RowSum::PerPair)
+                            }
+                            Algorithm::DiagAtbShared => {
+                                diag_atb_with(&eval, &ep, &ex, AtbVariant::Plain, RowSum::Shared)
+                            }
+                            Algorithm::DiagAtbPRotUpShared => {
+                                diag_atb_with(&eval, &ep, &ex, AtbVariant::PRotUp, RowSum::Shared)
+                            }
                             _ => row_major(&eval, &ep, &ex),
                         })?;
                         let err = out.decrypt(&encoder, &dec)?.max_abs_diff(&ptx);

@@ -71,6 +71,10 @@ pub enum Algorithm {
     DiagAtb,
     /// HETAL's `A^T * B`, PRotUp variant (masks moved to `B`, one level less on `A`).
     DiagAtbPRotUp,
+    /// [`Algorithm::DiagAtb`] with the shared row sum ([`crate::RowSum::Shared`]).
+    DiagAtbShared,
+    /// [`Algorithm::DiagAtbPRotUp`] with the shared row sum ([`crate::RowSum::Shared`]).
+    DiagAtbPRotUpShared,
     /// Crockett's ColMajor `A * B^T` ([`crate::baselines::col_major`]).
     ColMajor,
     /// Crockett's RowMajor `A^T * B` ([`crate::baselines::row_major`]).
@@ -83,7 +87,20 @@ pub enum Algorithm {
 
 impl Algorithm {
     /// Every algorithm.
-    pub const ALL: [Algorithm; 7] = [
+    pub const ALL: [Algorithm; 9] = [
+        Algorithm::DiagAbt,
+        Algorithm::DiagAtb,
+        Algorithm::DiagAtbPRotUp,
+        Algorithm::DiagAtbShared,
+        Algorithm::DiagAtbPRotUpShared,
+        Algorithm::ColMajor,
+        Algorithm::RowMajor,
+        Algorithm::JinAbt,
+        Algorithm::JinAtb,
+    ];
+
+    /// The algorithms of the paper's table (those [`reference_counts`] knows).
+    pub const PAPER: [Algorithm; 7] = [
         Algorithm::DiagAbt,
         Algorithm::DiagAtb,
         Algorithm::DiagAtbPRotUp,
@@ -99,6 +116,8 @@ impl Algorithm {
             Algorithm::DiagAbt => "DiagABT",
             Algorithm::DiagAtb => "DiagATB",
             Algorithm::DiagAtbPRotUp => "DiagATB(PRotUp)",
+            Algorithm::DiagAtbShared => "DiagATB, shared row sum",
+            Algorithm::DiagAtbPRotUpShared => "DiagATB(PRotUp), shared row sum",
             Algorithm::ColMajor => "ColMajor",
             Algorithm::RowMajor => "RowMajor",
             Algorithm::JinAbt => "Jin A*B^T",
@@ -148,6 +167,8 @@ fn dims(shape: ProductShape, slots: usize) -> Result<(usize, usize, usize, usize
 pub fn predicted_counts(alg: Algorithm, shape: ProductShape, slots: usize) -> Result<OpCounts, LinalgError> {
     let (ap, bp, l0, l1, h) = dims(shape, slots)?;
     let c = shape.c;
+    let g = crate::diag_atb::shared_group(c, 1 << l0);
+    let shared_rot = h * g.trailing_zeros() as usize + c / g - 1 + l0 - c.trailing_zeros() as usize;
     let log_slots = slots.trailing_zeros() as usize;
     Ok(match alg {
         Algorithm::DiagAbt => {
@@ -164,6 +185,22 @@ pub fn predicted_counts(alg: Algorithm, shape: ProductShape, slots: usize) -> Re
             mult: h * ap * bp,
             cmult: ap + (h - 1) * ap * bp + h * bp,
             rot: 2 * ap + (h - 1) * (ap + ap * bp) + h * bp * l0,
+            conj: bp,
+            levels: 3,
+        },
+        // Per output block: (c/2)(c/g) placement products; (c/2) log g rotations summing g
+        // rows per pair, c/g - 1 in the tree and log(s0 / c) summing rows c apart.
+        Algorithm::DiagAtbShared => OpCounts {
+            mult: h * ap * bp,
+            cmult: h * ap + h * (c / g) * bp,
+            rot: c * ap + bp * shared_rot,
+            conj: bp,
+            levels: if h > 1 { 4 } else { 3 },
+        },
+        Algorithm::DiagAtbPRotUpShared => OpCounts {
+            mult: h * ap * bp,
+            cmult: ap + (h - 1) * ap * bp + h * (c / g) * bp,
+            rot: 2 * ap + (h - 1) * ap + usize::from(h > 1) * ap * bp + bp * shared_rot,
             conj: bp,
             levels: 3,
         },
@@ -185,7 +222,8 @@ pub fn predicted_counts(alg: Algorithm, shape: ProductShape, slots: usize) -> Re
 /// `1 + (c/2)(A' + B') - A'`, PRotUp adding `(c/2 - 1)(B' - 1)` to both; ColMajor / RowMajor
 /// Mult `cA'B'`, CMult `c(A' + B')`, Rot `c(B' log s0 + A' log s1 + 1) - 1`; Jin Mult `cb`,
 /// Rot 0 (A*B^T) or `cb log2(slots)` (A^T*B). Conjugations are not part of the table (0 here);
-/// levels are the depths of the reconstructed schedules.
+/// levels are the depths of the reconstructed schedules. The shared-row-sum schedules are
+/// this crate's own and have no published counts: an error.
 pub fn reference_counts(alg: Algorithm, shape: ProductShape, slots: usize) -> Result<OpCounts, LinalgError> {
     let (ap, bp, l0, l1, h) = dims(shape, slots)?;
     let c = shape.c;
@@ -201,6 +239,12 @@ pub fn reference_counts(alg: Algorithm, shape: ProductShape, slots: usize) -> Re
         Algorithm::DiagAbt => OpCounts { mult: h * ap * bp, cmult: c, rot: h * (bp + 2 * ap * l1), conj: 0, levels: 3 },
         Algorithm::DiagAtb => atb(0, 4),
         Algorithm::DiagAtbPRotUp => atb((h - 1) * (bp - 1), 3),
+        Algorithm::DiagAtbShared | Algorithm::DiagAtbPRotUpShared => {
+            return Err(LinalgError::InvalidLayout {
+                op: "reference_counts",
+                reason: format!("the paper publishes no counts for {}", alg.name()),
+            })
+        }
         Algorithm::ColMajor | Algorithm::RowMajor => OpCounts {
             mult: c * ap * bp,
             cmult: c * (ap + bp),

@@ -6,7 +6,8 @@
 //!   ciphertext per `s0 x s1` block, row-major inside a block; weights tiled vertically,
 //!   softmax outputs tiled horizontally); [`Matrix`] (plain `f64`) and [`EncryptedMatrix`].
 //! * [`diag_abt`] (`A * B^T`, 3 levels) and [`diag_atb`] / [`diag_atb_with`] (`A^T * B`, plain
-//!   or PRotUp variant), both with two diagonals per ciphertext product (complex slots).
+//!   or PRotUp variant, the paper's row sum or [`RowSum::Shared`]), both with two diagonals per
+//!   ciphertext product (complex slots).
 //! * [`baselines`]: Crockett's ColMajor / RowMajor and Jin et al.'s PrivGD products.
 //! * [`OpCounts`] of every run, [`predicted_counts`] (this implementation) and
 //!   [`reference_counts`] (the authors' corrected table) without encryption, and
@@ -33,7 +34,7 @@ pub use ckks_scheme;
 pub use compact::{pack_copies, packed_count, unpack_copies, unpack_rotations};
 pub use counts::{predicted_counts, reference_counts, Algorithm, Counter, OpCounts, ProductShape};
 pub use diag_abt::{diag_abt, DIAG_ABT_DEPTH};
-pub use diag_atb::{diag_atb, diag_atb_with, AtbVariant};
+pub use diag_atb::{diag_atb, diag_atb_with, shared_group, AtbVariant, RowSum};
 pub use error::LinalgError;
 pub use layout::{BlockLayout, Tiling, UnitShape};
 pub use matrix::{EncryptedMatrix, Matrix};

@@ -89,6 +89,22 @@ impl<'a> Ops<'a> {
         Ok(self.eval.rescale(&self.eval.mul_plain(a, mask)?)?)
     }
 
+    /// `rescale(sum_i a_i * masks_i)`: one constant product per term and one rescale (one
+    /// level). The terms must share level and scale, and the masks come from [`Ops::mask`]
+    /// at that level.
+    pub fn mul_masks_sum(&self, a: &[Ciphertext], masks: &[Plaintext]) -> Res<Ciphertext> {
+        if a.is_empty() || a.len() != masks.len() {
+            let reason = format!("{} terms for {} masks", a.len(), masks.len());
+            return Err(LinalgError::InvalidLayout { op: "mul_masks_sum", reason });
+        }
+        self.counter.add_cmult(a.len());
+        let mut acc = self.eval.mul_plain(&a[0], &masks[0])?;
+        for (x, m) in a[1..].iter().zip(&masks[1..]) {
+            self.eval.add_mul_plain_assign(&mut acc, x, m)?;
+        }
+        Ok(self.eval.rescale(&acc)?)
+    }
+
     /// `a + conj(a)`: twice the real part in every slot.
     pub fn twice_real(&self, a: &Ciphertext) -> Res<Ciphertext> {
         self.counter.add_conj(1);

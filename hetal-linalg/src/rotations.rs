@@ -24,12 +24,13 @@ pub fn rotation_steps(alg: Algorithm, unit: UnitShape, c: usize) -> Result<Vec<i
             steps.extend(pow2(s1));
             steps.extend(pow2(s1).into_iter().map(|r| -r));
         }
-        Algorithm::DiagAtb => {
+        // The shared row sum rotates by the same rows: 1, 2, .., c/2 in its tree, then c, 2c, ..
+        Algorithm::DiagAtb | Algorithm::DiagAtbShared => {
             steps.extend([1, 1 - c]);
             steps.extend((1..c / 2).flat_map(|m| [2 * m, 2 * m - c]));
             steps.extend(pow2(s0).into_iter().map(|r| r * s1));
         }
-        Algorithm::DiagAtbPRotUp => {
+        Algorithm::DiagAtbPRotUp | Algorithm::DiagAtbPRotUpShared => {
             steps.extend([1, 1 - c, s1]);
             steps.extend((1..c / 2).map(|m| 2 * m));
             steps.extend(pow2(s0).into_iter().map(|r| r * s1));
@@ -53,7 +54,14 @@ pub fn rotation_steps(alg: Algorithm, unit: UnitShape, c: usize) -> Result<Vec<i
 
 /// Whether `alg` needs the conjugation key (the complex-slot trick takes a real part at the end).
 pub fn needs_conjugation(alg: Algorithm) -> bool {
-    matches!(alg, Algorithm::DiagAbt | Algorithm::DiagAtb | Algorithm::DiagAtbPRotUp)
+    matches!(
+        alg,
+        Algorithm::DiagAbt
+            | Algorithm::DiagAtb
+            | Algorithm::DiagAtbPRotUp
+            | Algorithm::DiagAtbShared
+            | Algorithm::DiagAtbPRotUpShared
+    )
 }
 
 /// Checks before any work that the evaluator holds the relinearization key, a Galois key for

@@ -7,7 +7,7 @@ use common::{fixture, random_matrix, tolerance};
 use hetal_linalg::baselines::{col_major, jin_abt, jin_atb, row_major, ColumnPacked, ReplicatePacked};
 use hetal_linalg::{
     diag_abt, diag_atb, diag_atb_with, predicted_counts, Algorithm, AtbVariant, EncryptedMatrix, Matrix, OpCounts,
-    ProductShape, Tiling, UnitShape,
+    ProductShape, RowSum, Tiling, UnitShape,
 };
 use proptest::prelude::*;
 
@@ -37,6 +37,17 @@ fn scale_counts(alg: Algorithm, one: OpCounts, ap: usize, bp: usize, c: usize, u
         Algorithm::DiagAtb => (h * ap * bp, h * ap + h * bp, c * ap + h * bp * l0, bp),
         Algorithm::DiagAtbPRotUp => {
             (h * ap * bp, ap + (h - 1) * ap * bp + h * bp, 2 * ap + (h - 1) * (ap + ap * bp) + h * bp * l0, bp)
+        }
+        Algorithm::DiagAtbShared | Algorithm::DiagAtbPRotUpShared => {
+            let g = hetal_linalg::shared_group(c, unit.s0);
+            let (lg, lc) = (g.trailing_zeros() as usize, c.trailing_zeros() as usize);
+            let (cmult, rot) = (h * (c / g) * bp, bp * (h * lg + c / g - 1 + l0 - lc));
+            if alg == Algorithm::DiagAtbShared {
+                (h * ap * bp, h * ap + cmult, c * ap + rot, bp)
+            } else {
+                let wrap = usize::from(h > 1) * ap * bp;
+                (h * ap * bp, ap + (h - 1) * ap * bp + cmult, 2 * ap + (h - 1) * ap + wrap + rot, bp)
+            }
         }
         Algorithm::ColMajor | Algorithm::RowMajor => {
             (c * ap * bp, c * (ap + bp), c * (bp * l0 + ap * l1) + (c - 1) * ap, 0)
@@ -89,7 +100,8 @@ fn check_horizontal_copies(out: &EncryptedMatrix, first: &Matrix, f: &common::Fi
     }
 }
 
-/// Runs DiagATB (both variants) and RowMajor on `A` (`a x classes`) and `B` (`a x b`).
+/// Runs DiagATB (both variants, both row sums) and RowMajor on `A` (`a x classes`) and `B`
+/// (`a x b`).
 fn check_atb(a: usize, b: usize, classes: usize, unit: UnitShape, seed: u64) {
     let f = fixture();
     let c = classes.next_power_of_two().max(2);
@@ -102,12 +114,15 @@ fn check_atb(a: usize, b: usize, classes: usize, unit: UnitShape, seed: u64) {
     let eb = f.encrypt(&bm, unit, Tiling::None, f.top(), &mut enc);
 
     for variant in [AtbVariant::Plain, AtbVariant::PRotUp] {
-        let (out, counts) = diag_atb_with(&eval, &ea, &eb, variant).unwrap();
-        assert_eq!(out.layout().tiling, Tiling::Vertical { period: c });
-        let err = out.decrypt(&f.encoder, &f.decryptor()).unwrap().max_abs_diff(&want);
-        eprintln!("DiagATB {variant:?} ({a},{b},{classes}) {unit:?}: max error {err:.2e}");
-        assert!(err < tolerance(a), "DiagATB {variant:?} ({a},{b},{classes}) unit {unit:?}: error {err}");
-        assert_eq!(counts, expected(variant.algorithm(), a, b, c, unit), "DiagATB {variant:?} counts {unit:?}");
+        for row_sum in [RowSum::PerPair, RowSum::Shared] {
+            let (out, counts) = diag_atb_with(&eval, &ea, &eb, variant, row_sum).unwrap();
+            assert_eq!(out.layout().tiling, Tiling::Vertical { period: c });
+            let err = out.decrypt(&f.encoder, &f.decryptor()).unwrap().max_abs_diff(&want);
+            let name = variant.algorithm(row_sum).name();
+            eprintln!("{name} ({a},{b},{classes}) {unit:?}: max error {err:.2e}");
+            assert!(err < tolerance(a), "{name} ({a},{b},{classes}) unit {unit:?}: error {err}");
+            assert_eq!(counts, expected(variant.algorithm(row_sum), a, b, c, unit), "{name} counts {unit:?}");
+        }
     }
 
     let (out, counts) = row_major(&eval, &ea, &eb).unwrap();

@@ -1,14 +1,16 @@
 //! The `matmul` suite: HETAL's encrypted matrix products on one shape `(a, b, c)`. DiagABT is
 //! the forward pass `X W^T` (`a x b` by `(c x b)^T`, the peers' "HETAL A·Bᵀ" workload at the
 //! default shape); DiagATB the backward pass `P^T X` (`(a x c)^T` by `a x b`), with the variant
-//! `hetal_linalg::diag_atb` picks for equal input levels.
+//! `hetal_linalg::diag_atb` picks for equal input levels, by the paper's row sum and by the
+//! shared one (`hetal_linalg::RowSum`) side by side.
 
 use super::timing::measure;
 use super::{check, BenchError, Ctx};
 use ckks_scheme::{Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator};
 use hetal_linalg::testing::random_matrix;
 use hetal_linalg::{
-    diag_abt, diag_atb_with, rotation_steps, Algorithm, AtbVariant, EncryptedMatrix, OpCounts, ProductShape, Tiling,
+    diag_abt, diag_atb_with, rotation_steps, Algorithm, AtbVariant, EncryptedMatrix, OpCounts, ProductShape, RowSum,
+    Tiling,
 };
 use std::sync::Arc;
 
@@ -34,7 +36,9 @@ pub fn run(ctx: &mut Ctx<'_, '_>, shape: ProductShape, level: Option<usize>) -> 
     let unit = shape.unit(params.slots())?;
     let variant = AtbVariant::best_for(level, level);
     let mut steps = rotation_steps(Algorithm::DiagAbt, unit, c)?;
-    steps.extend(rotation_steps(variant.algorithm(), unit, c)?);
+    for row_sum in [RowSum::PerPair, RowSum::Shared] {
+        steps.extend(rotation_steps(variant.algorithm(row_sum), unit, c)?);
+    }
     steps.sort_unstable();
     steps.dedup();
 
@@ -68,11 +72,15 @@ pub fn run(ctx: &mut Ctx<'_, '_>, shape: ProductShape, level: Option<usize>) -> 
     r.detail = Some(format!("{blocks}; {}", describe(&counts)));
     ctx.emit(r)?;
 
-    let (out, counts) = diag_atb_with(&eval, &ep, &ex, variant)?;
-    check("diag_atb", out.decrypt(&encoder, &dec)?.max_abs_diff(&p.transpose().matmul(&x)?), BOUND)?;
-    let t = measure(ctx.repeat, || diag_atb_with(&eval, &ep, &ex, variant))?;
-    let name = variant.algorithm().name();
-    let mut r = ctx.record("diag_atb", &format!("{name} ({a}x{c})^T by {a}x{b}"), Some(level), t);
-    r.detail = Some(format!("{blocks}; {}", describe(&counts)));
-    ctx.emit(r)
+    let want = p.transpose().matmul(&x)?;
+    for (id, row_sum) in [("diag_atb_paper", RowSum::PerPair), ("diag_atb", RowSum::Shared)] {
+        let (out, counts) = diag_atb_with(&eval, &ep, &ex, variant, row_sum)?;
+        check(id, out.decrypt(&encoder, &dec)?.max_abs_diff(&want), BOUND)?;
+        let t = measure(ctx.repeat, || diag_atb_with(&eval, &ep, &ex, variant, row_sum))?;
+        let name = variant.algorithm(row_sum).name();
+        let mut r = ctx.record(id, &format!("{name} ({a}x{c})^T by {a}x{b}"), Some(level), t);
+        r.detail = Some(format!("{blocks}; {}", describe(&counts)));
+        ctx.emit(r)?;
+    }
+    Ok(())
 }
