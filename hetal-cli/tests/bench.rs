@@ -120,7 +120,7 @@ fn text_output_is_a_table_and_bad_options_fail() {
 fn matmul_suite_checks_and_counts_a_small_product() {
     let args = ["bench", "--suite", "matmul", "--preset", "insecure-test-n13", "--shape", "64,64,4", "--repeat", "1"];
     let doc = json(&[&args[..], &["--json"]].concat());
-    for op in ["diag_abt", "diag_atb_paper", "diag_atb"] {
+    for op in ["diag_abt_paper", "diag_abt", "diag_atb_paper", "diag_atb"] {
         let r = result(&doc, op);
         assert_eq!(r["level"], 4, "{r}");
         assert!(r["detail"].as_str().unwrap().contains("unit 64 x 64"), "{r}");

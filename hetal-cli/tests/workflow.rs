@@ -429,7 +429,9 @@ fn head_split(from: &Path, to: &Path, split: &str, rows: usize) {
 /// refresh began with rotations shared by the packed group (issue 18: fewer key switches, so
 /// other noise), and when keys came to be made at the level where they are used (issue 18:
 /// another order of key generation from the seed, so other keys), and when DiagATB took the shared
-/// row sum (issue 18: the placement masks before the row sums, so other rotations and noise);
+/// row sum (issue 18: the placement masks before the row sums, so other rotations and noise),
+/// and when DiagABT placed as it replicated (issue 18: one level less, so other levels, refresh
+/// points and noise);
 /// it was recorded before that
 /// when the protocol moved into `hetal-train` (issue "one house"). And the demo runs that same
 /// protocol: on the same rows, seed and settings it ends with the file workflow's model

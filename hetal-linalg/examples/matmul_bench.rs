@@ -20,8 +20,8 @@ use hetal_linalg::ckks_scheme::{
 };
 use hetal_linalg::testing::random_matrix;
 use hetal_linalg::{
-    diag_abt, diag_atb_with, needs_conjugation, rotation_steps, Algorithm, AtbVariant, EncryptedMatrix, LinalgError,
-    OpCounts, ProductShape, RowSum, Tiling,
+    diag_abt_with, diag_atb_with, needs_conjugation, rotation_steps, Algorithm, AtbVariant, EncryptedMatrix,
+    LinalgError, OpCounts, ProductShape, RowSum, Tiling,
 };
 use std::sync::Arc;
 use std::time::Instant;
@@ -90,8 +90,8 @@ fn parse() -> Result<Args, UsageError> {
             "--algos" => {
                 args.algos = match value.as_str() {
                     "all" => Algorithm::ALL.to_vec(),
-                    "diag" => Algorithm::ALL[..5].to_vec(),
-                    "blocks" => Algorithm::ALL[..7].to_vec(),
+                    "diag" => Algorithm::ALL[..6].to_vec(),
+                    "blocks" => Algorithm::ALL[..8].to_vec(),
                     list => list
                         .split(',')
                         .map(|n| {
@@ -176,9 +176,12 @@ fn main() -> Result<(), BoxErr> {
         for &alg in &args.algos {
             pool.install(|| -> Result<(), BoxErr> {
                 match alg {
-                    Algorithm::DiagAbt | Algorithm::ColMajor => {
-                        let f = if alg == Algorithm::DiagAbt { diag_abt } else { col_major };
-                        let ((out, k), secs) = timed(|| f(&eval, &ex, &ew))?;
+                    Algorithm::DiagAbt | Algorithm::DiagAbtShared | Algorithm::ColMajor => {
+                        let ((out, k), secs) = timed(|| match alg {
+                            Algorithm::DiagAbt => diag_abt_with(&eval, &ex, &ew, RowSum::PerPair),
+                            Algorithm::DiagAbtShared => diag_abt_with(&eval, &ex, &ew, RowSum::Shared),
+                            _ => col_major(&eval, &ex, &ew),
+                        })?;
                         let err = out.decrypt(&encoder, &dec)?.max_abs_diff(&xwt);
                         row(alg.name(), threads, secs, k, format!("{err:.1e}"));
                     }

@@ -65,8 +65,11 @@ impl Counter {
 /// The matrix products of this crate and their baselines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Algorithm {
-    /// HETAL's `A * B^T` ([`crate::diag_abt`]).
+    /// HETAL's `A * B^T`, the paper's schedule ([`crate::diag_abt_with`] with
+    /// [`crate::RowSum::PerPair`]).
     DiagAbt,
+    /// `A * B^T` with the shared placement ([`crate::diag_abt`], [`crate::RowSum::Shared`]).
+    DiagAbtShared,
     /// HETAL's `A^T * B`, plain variant (masks on `A`; [`crate::diag_atb`]).
     DiagAtb,
     /// HETAL's `A^T * B`, PRotUp variant (masks moved to `B`, one level less on `A`).
@@ -87,8 +90,9 @@ pub enum Algorithm {
 
 impl Algorithm {
     /// Every algorithm.
-    pub const ALL: [Algorithm; 9] = [
+    pub const ALL: [Algorithm; 10] = [
         Algorithm::DiagAbt,
+        Algorithm::DiagAbtShared,
         Algorithm::DiagAtb,
         Algorithm::DiagAtbPRotUp,
         Algorithm::DiagAtbShared,
@@ -114,6 +118,7 @@ impl Algorithm {
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::DiagAbt => "DiagABT",
+            Algorithm::DiagAbtShared => "DiagABT, shared placement",
             Algorithm::DiagAtb => "DiagATB",
             Algorithm::DiagAtbPRotUp => "DiagATB(PRotUp)",
             Algorithm::DiagAtbShared => "DiagATB, shared row sum",
@@ -168,12 +173,22 @@ pub fn predicted_counts(alg: Algorithm, shape: ProductShape, slots: usize) -> Re
     let (ap, bp, l0, l1, h) = dims(shape, slots)?;
     let c = shape.c;
     let g = crate::diag_atb::shared_group(c, 1 << l0);
-    let shared_rot = h * g.trailing_zeros() as usize + c / g - 1 + l0 - c.trailing_zeros() as usize;
+    let log_c = c.trailing_zeros() as usize;
+    let shared_rot = h * g.trailing_zeros() as usize + c / g - 1 + l0 - log_c;
     let log_slots = slots.trailing_zeros() as usize;
     Ok(match alg {
         Algorithm::DiagAbt => {
             OpCounts { mult: h * ap * bp, cmult: c * ap, rot: h * bp + 2 * h * ap * l1, conj: ap, levels: 3 }
         }
+        // Per block row: (c/2) log s1 row sums, c (c/2) masks, c - 1 tree rotations and
+        // log(s1 / c) replications.
+        Algorithm::DiagAbtShared => OpCounts {
+            mult: h * ap * bp,
+            cmult: c * h * ap,
+            rot: h * bp + ap * (h * l1 + c - 1 + l1 - log_c),
+            conj: ap,
+            levels: 2,
+        },
         Algorithm::DiagAtb => OpCounts {
             mult: h * ap * bp,
             cmult: h * ap + h * bp,
@@ -239,7 +254,7 @@ pub fn reference_counts(alg: Algorithm, shape: ProductShape, slots: usize) -> Re
         Algorithm::DiagAbt => OpCounts { mult: h * ap * bp, cmult: c, rot: h * (bp + 2 * ap * l1), conj: 0, levels: 3 },
         Algorithm::DiagAtb => atb(0, 4),
         Algorithm::DiagAtbPRotUp => atb((h - 1) * (bp - 1), 3),
-        Algorithm::DiagAtbShared | Algorithm::DiagAtbPRotUpShared => {
+        Algorithm::DiagAbtShared | Algorithm::DiagAtbShared | Algorithm::DiagAtbPRotUpShared => {
             return Err(LinalgError::InvalidLayout {
                 op: "reference_counts",
                 reason: format!("the paper publishes no counts for {}", alg.name()),

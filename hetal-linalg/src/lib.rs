@@ -5,7 +5,7 @@
 //! * [`UnitShape`], [`Tiling`], [`BlockLayout`]: the packing of spec section 3 (one
 //!   ciphertext per `s0 x s1` block, row-major inside a block; weights tiled vertically,
 //!   softmax outputs tiled horizontally); [`Matrix`] (plain `f64`) and [`EncryptedMatrix`].
-//! * [`diag_abt`] (`A * B^T`, 3 levels) and [`diag_atb`] / [`diag_atb_with`] (`A^T * B`, plain
+//! * [`diag_abt`] (`A * B^T`, 2 levels; the paper's 3 with [`diag_abt_with`]) and [`diag_atb`] / [`diag_atb_with`] (`A^T * B`, plain
 //!   or PRotUp variant, the paper's row sum or [`RowSum::Shared`]), both with two diagonals per
 //!   ciphertext product (complex slots).
 //! * [`baselines`]: Crockett's ColMajor / RowMajor and Jin et al.'s PrivGD products.
@@ -33,7 +33,7 @@ pub mod testing;
 pub use ckks_scheme;
 pub use compact::{pack_copies, packed_count, unpack_copies, unpack_rotations};
 pub use counts::{predicted_counts, reference_counts, Algorithm, Counter, OpCounts, ProductShape};
-pub use diag_abt::{diag_abt, DIAG_ABT_DEPTH};
+pub use diag_abt::{diag_abt, diag_abt_depth, diag_abt_with, DIAG_ABT_DEPTH};
 pub use diag_atb::{diag_atb, diag_atb_with, shared_group, AtbVariant, RowSum};
 pub use error::LinalgError;
 pub use layout::{BlockLayout, Tiling, UnitShape};

@@ -18,7 +18,8 @@ pub fn rotation_steps(alg: Algorithm, unit: UnitShape, c: usize) -> Result<Vec<i
     let pow2 = |n: i64| (0..n.trailing_zeros()).map(|t| 1i64 << t).collect::<Vec<_>>();
     let mut steps = BTreeSet::new();
     match alg {
-        Algorithm::DiagAbt => {
+        // The shared placement rotates by -1, .., -c/2 in its tree, then -c, .., -s1/2.
+        Algorithm::DiagAbt | Algorithm::DiagAbtShared => {
             steps.insert(s1);
             steps.extend((1..c / 2).map(|m| 2 * m * s1));
             steps.extend(pow2(s1));
@@ -57,6 +58,7 @@ pub fn needs_conjugation(alg: Algorithm) -> bool {
     matches!(
         alg,
         Algorithm::DiagAbt
+            | Algorithm::DiagAbtShared
             | Algorithm::DiagAtb
             | Algorithm::DiagAtbPRotUp
             | Algorithm::DiagAtbShared

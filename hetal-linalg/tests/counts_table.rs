@@ -130,7 +130,7 @@ proptest! {
     fn shared_never_rotates_more(log_a in 1u32..14, b in 1usize..3000, log_c in 1u32..6) {
         let shape = ProductShape { a: 1usize << log_a, b, c: 1usize << log_c };
         prop_assume!(shape.unit(SLOTS).is_ok());
-        for (paper, shared) in [(Algorithm::DiagAtb, Algorithm::DiagAtbShared), (Algorithm::DiagAtbPRotUp, Algorithm::DiagAtbPRotUpShared)] {
+        for (paper, shared) in [(Algorithm::DiagAbt, Algorithm::DiagAbtShared), (Algorithm::DiagAtb, Algorithm::DiagAtbShared), (Algorithm::DiagAtbPRotUp, Algorithm::DiagAtbPRotUpShared)] {
             let (p, s) = (predicted_counts(paper, shape, SLOTS).unwrap(), predicted_counts(shared, shape, SLOTS).unwrap());
             prop_assert!(s.rot <= p.rot, "{}: {} > {}", shared.name(), s.rot, p.rot);
         }

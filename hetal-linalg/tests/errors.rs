@@ -44,9 +44,12 @@ fn product_errors() {
     let no_conj = f.evaluator_with(steps, false);
     assert!(matches!(diag_abt(&no_conj, &x, &w), Err(LinalgError::MissingConjugationKey { .. })));
 
-    // Too few levels.
+    // Too few levels: 2 for the shared placement, 3 for the paper's.
+    let low = f.encrypt(&random_matrix(a, b, 1), unit, Tiling::None, 1, &mut enc);
+    assert!(matches!(diag_abt(&eval, &low, &w), Err(LinalgError::LevelTooLow { needed: 2, .. })));
     let low = f.encrypt(&random_matrix(a, b, 1), unit, Tiling::None, 2, &mut enc);
-    assert!(matches!(diag_abt(&eval, &low, &w), Err(LinalgError::LevelTooLow { needed: 3, .. })));
+    let paper = hetal_linalg::diag_abt_with(&eval, &low, &w, hetal_linalg::RowSum::PerPair);
+    assert!(matches!(paper, Err(LinalgError::LevelTooLow { needed: 3, .. })));
 
     // A unit shape that does not fill the slots.
     let small = UnitShape::new(8, 64).unwrap();

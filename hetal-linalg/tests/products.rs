@@ -6,8 +6,8 @@ mod common;
 use common::{fixture, random_matrix, tolerance};
 use hetal_linalg::baselines::{col_major, jin_abt, jin_atb, row_major, ColumnPacked, ReplicatePacked};
 use hetal_linalg::{
-    diag_abt, diag_atb, diag_atb_with, predicted_counts, Algorithm, AtbVariant, EncryptedMatrix, Matrix, OpCounts,
-    ProductShape, RowSum, Tiling, UnitShape,
+    diag_abt, diag_abt_with, diag_atb, diag_atb_with, predicted_counts, Algorithm, AtbVariant, EncryptedMatrix, Matrix,
+    OpCounts, ProductShape, RowSum, Tiling, UnitShape,
 };
 use proptest::prelude::*;
 
@@ -34,6 +34,10 @@ fn scale_counts(alg: Algorithm, one: OpCounts, ap: usize, bp: usize, c: usize, u
     let (l0, l1, h) = (unit.log_s0(), unit.log_s1(), c / 2);
     let (mult, cmult, rot, conj) = match alg {
         Algorithm::DiagAbt => (h * ap * bp, c * ap, h * bp + 2 * h * ap * l1, ap),
+        Algorithm::DiagAbtShared => {
+            let lc = c.trailing_zeros() as usize;
+            (h * ap * bp, c * h * ap, h * bp + ap * (h * l1 + c - 1 + l1 - lc), ap)
+        }
         Algorithm::DiagAtb => (h * ap * bp, h * ap + h * bp, c * ap + h * bp * l0, bp),
         Algorithm::DiagAtbPRotUp => {
             (h * ap * bp, ap + (h - 1) * ap * bp + h * bp, 2 * ap + (h - 1) * (ap + ap * bp) + h * bp * l0, bp)
@@ -69,14 +73,20 @@ fn check_abt(a: usize, b: usize, classes: usize, unit: UnitShape, seed: u64) {
     let ex = f.encrypt(&x, unit, Tiling::None, f.top(), &mut enc);
     let ew = f.encrypt(&w, unit, Tiling::Vertical { period: c }, f.top(), &mut enc);
 
-    let (out, counts) = diag_abt(&eval, &ex, &ew).unwrap();
-    assert_eq!(out.layout().tiling, Tiling::Horizontal { period: c });
-    let got = out.decrypt(&f.encoder, &f.decryptor()).unwrap();
-    let err = got.max_abs_diff(&want);
-    eprintln!("DiagABT ({a},{b},{classes}) {unit:?}: max error {err:.2e}");
-    assert!(err < tolerance(b), "DiagABT ({a},{b},{classes}) unit {unit:?}: error {err}");
-    assert_eq!(counts, expected(Algorithm::DiagAbt, a, b, c, unit), "DiagABT counts ({a},{b},{c}) {unit:?}");
-    check_horizontal_copies(&out, &got, f);
+    for (row_sum, alg) in [(RowSum::PerPair, Algorithm::DiagAbt), (RowSum::Shared, Algorithm::DiagAbtShared)] {
+        let (out, counts) = diag_abt_with(&eval, &ex, &ew, row_sum).unwrap();
+        assert_eq!(out.layout().tiling, Tiling::Horizontal { period: c });
+        let got = out.decrypt(&f.encoder, &f.decryptor()).unwrap();
+        let err = got.max_abs_diff(&want);
+        let name = alg.name();
+        eprintln!("{name} ({a},{b},{classes}) {unit:?}: max error {err:.2e}");
+        assert!(err < tolerance(b), "{name} ({a},{b},{classes}) unit {unit:?}: error {err}");
+        assert_eq!(counts, expected(alg, a, b, c, unit), "{name} counts ({a},{b},{c}) {unit:?}");
+        assert_eq!(out.level(), f.top() - hetal_linalg::diag_abt_depth(row_sum));
+        check_horizontal_copies(&out, &got, f);
+    }
+    let (out, _) = diag_abt(&eval, &ex, &ew).unwrap();
+    assert_eq!(out.level(), f.top() - hetal_linalg::DIAG_ABT_DEPTH, "diag_abt places as it sums");
 
     let (out, counts) = col_major(&eval, &ex, &ew).unwrap();
     let err = out.decrypt(&f.encoder, &f.decryptor()).unwrap().max_abs_diff(&want);

@@ -56,7 +56,8 @@ fn start_with(ds: Dataset, lr: f64, batch: usize, optimizer: Optimizer, softmax:
 
 /// One epoch of 3 batches of 32 rows (16 padded classes, unit shape 32 x 64, 2 weight blocks):
 /// after every step the decrypted weights equal the reference trainer's within
-/// [`STEP_TOLERANCE`]; every step keeps the weights at level >= 4 for the next one.
+/// [`STEP_TOLERANCE`]; every step keeps the weights at level >= `WEIGHT_ENTRY_LEVEL` (3) for the
+/// next one.
 fn steps_agree(optimizer: Optimizer) {
     steps_agree_with(optimizer, SoftmaxId::Hetal, 10, STEP_TOLERANCE);
 }
@@ -83,7 +84,7 @@ fn steps_agree_with(optimizer: Optimizer, softmax: SoftmaxId, classes: usize, to
             report.refreshes, report.levels, report.timings
         );
         assert!(diff < tolerance, "step {k}: {diff:e}");
-        assert!(report.levels.weights_out >= 4);
+        assert!(report.levels.weights_out >= hetal_train::encrypted::plan::WEIGHT_ENTRY_LEVEL);
         assert_eq!(report.levels.softmax_depth, run.setup.softmax_approximation().unwrap().depth(classes));
         assert!(report.refreshes.softmax > 0);
         // Padded classes stay exactly zero in the reference, and near zero encrypted.

@@ -1,4 +1,5 @@
-//! The `matmul` suite: HETAL's encrypted matrix products on one shape `(a, b, c)`. DiagABT is
+//! The `matmul` suite: HETAL's encrypted matrix products on one shape `(a, b, c)`, each by the
+//! paper's schedule and by this crate's shared one, side by side. DiagABT is
 //! the forward pass `X W^T` (`a x b` by `(c x b)^T`, the peers' "HETAL A·Bᵀ" workload at the
 //! default shape); DiagATB the backward pass `P^T X` (`(a x c)^T` by `a x b`), with the variant
 //! `hetal_linalg::diag_atb` picks for equal input levels, by the paper's row sum and by the
@@ -9,12 +10,13 @@ use super::{check, BenchError, Ctx};
 use ckks_scheme::{Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator};
 use hetal_linalg::testing::random_matrix;
 use hetal_linalg::{
-    diag_abt, diag_atb_with, rotation_steps, Algorithm, AtbVariant, EncryptedMatrix, OpCounts, ProductShape, RowSum,
-    Tiling,
+    diag_abt_with, diag_atb_with, rotation_steps, Algorithm, AtbVariant, EncryptedMatrix, OpCounts, ProductShape,
+    RowSum, Tiling,
 };
 use std::sync::Arc;
 
-/// Level of the inputs unless `--level` says otherwise: DiagABT needs 3 levels and DiagATB 3
+/// Level of the inputs unless `--level` says otherwise: DiagABT needs 3 levels (the paper's
+/// schedule; 2 shared) and DiagATB 3
 /// or 4, so 4 is the lowest level (the cheapest) at which both run.
 const DEFAULT_LEVEL: usize = 4;
 
@@ -65,12 +67,18 @@ pub fn run(ctx: &mut Ctx<'_, '_>, shape: ProductShape, level: Option<usize>) -> 
     let ep = EncryptedMatrix::encrypt(&p, unit, Tiling::Horizontal { period: c }, level, scale, &encoder, &mut enc)?;
     let blocks = format!("unit {} x {}", unit.s0, unit.s1);
 
-    let (out, counts) = diag_abt(&eval, &ex, &ew)?;
-    check("diag_abt", out.decrypt(&encoder, &dec)?.max_abs_diff(&x.matmul(&w.transpose())?), BOUND)?;
-    let t = measure(ctx.repeat, || diag_abt(&eval, &ex, &ew))?;
-    let mut r = ctx.record("diag_abt", &format!("DiagABT {a}x{b} by ({c}x{b})^T"), Some(level), t);
-    r.detail = Some(format!("{blocks}; {}", describe(&counts)));
-    ctx.emit(r)?;
+    let want = x.matmul(&w.transpose())?;
+    for (id, row_sum, alg) in [
+        ("diag_abt_paper", RowSum::PerPair, Algorithm::DiagAbt),
+        ("diag_abt", RowSum::Shared, Algorithm::DiagAbtShared),
+    ] {
+        let (out, counts) = diag_abt_with(&eval, &ex, &ew, row_sum)?;
+        check(id, out.decrypt(&encoder, &dec)?.max_abs_diff(&want), BOUND)?;
+        let t = measure(ctx.repeat, || diag_abt_with(&eval, &ex, &ew, row_sum))?;
+        let mut r = ctx.record(id, &format!("{} {a}x{b} by ({c}x{b})^T", alg.name()), Some(level), t);
+        r.detail = Some(format!("{blocks}; {}", describe(&counts)));
+        ctx.emit(r)?;
+    }
 
     let want = p.transpose().matmul(&x)?;
     for (id, row_sum) in [("diag_atb_paper", RowSum::PerPair), ("diag_atb", RowSum::Shared)] {

@@ -4,13 +4,13 @@
 //!
 //! | stage | formula | levels |
 //! |---|---|---|
-//! | forward | `Z = DiagABT(X, W)` | 3 ([`DIAG_ABT_DEPTH`]) |
+//! | forward | `Z = DiagABT(X, W)` | 2 ([`DIAG_ABT_DEPTH`], the shared placement) |
 //! | softmax | `P = softmax(Z)`, padded classes masked | [`SoftmaxApproximation::depth`] (its [`stages`](SoftmaxApproximation::stages)), refreshing inside |
 //! | difference | `D = P - Y` (`Y` matched to the level and scale of `P`) | 0 on `P` |
 //! | backward | `G = DiagATB(D, X)` | 3 (PRotUp when `D` sits below `X`) |
 //! | update | `W' = a W + b G + e V` (constants fold `lr / n`, `eta` and the refresh pre-scale) | 1 |
 //!
-//! Invariant: the weights enter a step at level `>= 4` ([`WEIGHT_ENTRY_LEVEL`]: the forward
+//! Invariant: the weights enter a step at level `>= 3` ([`WEIGHT_ENTRY_LEVEL`]: the forward
 //! product and the softmax's first stage, so the logits, which may reach 128, are never
 //! refreshed; [`check_softmax`] holds an approximation's stage table to it). Two places may
 //! refresh besides the softmax: `D` (its `A'` blocks, values in `[-1, 1]`), mandatory when `D`
@@ -89,8 +89,12 @@ pub struct BackwardLevels {
     pub c: usize,
     /// Blocks of `D` (`A'`).
     pub difference_blocks: usize,
-    /// Ciphertexts refreshed when the weights are (`B'`, or `2 B'` with momentum).
+    /// Ciphertexts refreshed when the weights are, by the compact refresh (the packed count
+    /// of `B'`, or `2 B'` with momentum, blocks).
     pub weight_blocks: usize,
+    /// Ciphertexts refreshed when the weights are and the update lands at level 0, where the
+    /// compact refresh has no level for its mask: every block (`B'`, or `2 B'`).
+    pub weight_blocks_unpacked: usize,
 }
 
 /// The plan with the fewest refreshed ciphertexts (ties: no refresh of `D`). `None` if no plan
@@ -104,8 +108,8 @@ pub fn plan_backward(l: BackwardLevels) -> Option<BackwardPlan> {
         let g = atb_output_level(d, l.features, l.c)?;
         let update_level = g.min(l.weights).checked_sub(1)?;
         let refresh_weights = update_level < WEIGHT_ENTRY_LEVEL;
-        let cost =
-            usize::from(refresh_difference) * l.difference_blocks + usize::from(refresh_weights) * l.weight_blocks;
+        let weights = if update_level >= 1 { l.weight_blocks } else { l.weight_blocks_unpacked };
+        let cost = usize::from(refresh_difference) * l.difference_blocks + usize::from(refresh_weights) * weights;
         Some((cost, BackwardPlan { refresh_difference, refresh_weights, update_level }))
     };
     match (option(false), option(true)) {
@@ -118,6 +122,8 @@ pub fn plan_backward(l: BackwardLevels) -> Option<BackwardPlan> {
 mod tests {
     use super::*;
 
+    /// Levels with `a` blocks of `D`, `b` packed ciphertexts of weights and 13 times as many
+    /// blocks unpacked.
     fn levels(difference: usize, weights: usize, refreshed: usize, a: usize, b: usize) -> BackwardLevels {
         BackwardLevels {
             difference,
@@ -127,6 +133,7 @@ mod tests {
             c: 16,
             difference_blocks: a,
             weight_blocks: b,
+            weight_blocks_unpacked: 13 * b,
         }
     }
 
@@ -204,5 +211,9 @@ mod tests {
         let p = plan_backward(levels(1, 4, 4, 1, 6)).unwrap();
         assert!(p.refresh_difference && p.refresh_weights && p.update_level == 0);
         assert!(plan_backward(levels(1, 3, 3, 1, 1)).is_none());
+        // An update that would land at level 0 cannot pack the weights: every block would be
+        // refreshed (13 here), so refreshing D (1) wins although the packed count ties.
+        let p = plan_backward(levels(4, 12, 12, 1, 1)).unwrap();
+        assert!(p.refresh_difference && !p.refresh_weights && p.update_level == 8, "{p:?}");
     }
 }

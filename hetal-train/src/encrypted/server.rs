@@ -240,7 +240,8 @@ impl<R: Refresh> TrainingServer<R> {
     ///    `W' = (1 - eta) V' + eta V`, both as one linear combination of `W, G, V` (1 level).
     ///
     /// Refreshes follow [`super::plan`]: `D` and/or the new weights, whichever costs fewer
-    /// ciphertexts, so that the weights start the next step at level `>= 4`.
+    /// ciphertexts, so that the weights start the next step at level `>=`
+    /// [`WEIGHT_ENTRY_LEVEL`].
     pub fn step(&mut self, batch: &EncryptedBatch) -> Result<StepReport, EncryptedTrainError> {
         self.check_batch(batch)?;
         let start = Instant::now();
@@ -287,6 +288,7 @@ impl<R: Refresh> TrainingServer<R> {
             difference_blocks: d_blocks.len(),
             // The compact refresh: one bootstrap per s0 / c blocks of weights and momentum.
             weight_blocks: packed_count(self.state.w.layout(), if nesterov { 2 } else { 1 })?,
+            weight_blocks_unpacked: self.state.w.blocks().len() * if nesterov { 2 } else { 1 },
         })
         .ok_or_else(|| EncryptedTrainError::config("no refresh plan reaches the levels of a step"))?;
         let d_blocks = if plan.refresh_difference {
