@@ -136,31 +136,31 @@ pub fn diag_abt_with(
                     Ok(y)
                 })
                 .collect::<Result<_, LinalgError>>()?;
-            // masks[k][m] = col0 rho_k(P_m): column 0 of row i gets P_m at (i, k).
-            let masks: Vec<Vec<Plaintext>> = (0..c)
-                .into_par_iter()
-                .map(|k| {
-                    (0..h)
-                        .map(|m| {
-                            let v = block_values(s0, s1, |i, j| {
-                                if j == 0 {
-                                    pair_value(k, i, 2 * m, c)
-                                } else {
-                                    Complex::new(0.0, 0.0)
-                                }
-                            });
-                            ops.mask(&v, top - 1)
-                        })
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .collect::<Result<_, _>>()?;
+            // The masks of shift k, col0 rho_k(P_m) (column 0 of row i gets P_m at (i, k)), made
+            // when Q_k is: c (c/2) of them at the top level would hold hundreds of MB at once.
+            let masks_of = |k: usize| {
+                (0..h)
+                    .map(|m| {
+                        let v = block_values(s0, s1, |i, j| {
+                            if j == 0 {
+                                pair_value(k, i, 2 * m, c)
+                            } else {
+                                Complex::new(0.0, 0.0)
+                            }
+                        });
+                        ops.mask(&v, top - 1)
+                    })
+                    .collect::<Result<Vec<Plaintext>, LinalgError>>()
+            };
             let spread: Vec<i64> = (c.trailing_zeros()..unit.log_s1() as u32).map(|t| -(1i64 << t)).collect();
             (0..ap)
                 .into_par_iter()
                 .map(|p| {
                     let y: Vec<Ciphertext> = (0..h).map(|m| sums[m * ap + p].clone()).collect();
-                    let mut q: Vec<Ciphertext> =
-                        masks.par_iter().map(|mk| ops.mul_masks_sum(&y, mk)).collect::<Result<_, LinalgError>>()?;
+                    let mut q: Vec<Ciphertext> = (0..c)
+                        .into_par_iter()
+                        .map(|k| ops.mul_masks_sum(&y, &masks_of(k)?))
+                        .collect::<Result<_, LinalgError>>()?;
                     // sum_k rho_{-k}(Q_k) by a tree of column rotations, then R_c.
                     let mut half = c / 2;
                     while half > 0 {
