@@ -157,23 +157,12 @@ pub fn diag_abt_with(
                 .into_par_iter()
                 .map(|p| {
                     let y: Vec<Ciphertext> = (0..h).map(|m| sums[m * ap + p].clone()).collect();
-                    let mut q: Vec<Ciphertext> = (0..c)
+                    let q: Vec<Ciphertext> = (0..c)
                         .into_par_iter()
                         .map(|k| ops.mul_masks_sum(&y, &masks_of(k)?))
                         .collect::<Result<_, LinalgError>>()?;
-                    // sum_k rho_{-k}(Q_k) by a tree of column rotations, then R_c.
-                    let mut half = c / 2;
-                    while half > 0 {
-                        let (low, high) = q.split_at_mut(half);
-                        low.par_iter_mut().zip(high.par_iter()).try_for_each(|(lo, hi)| {
-                            let t = ops.rot(hi, -(half as i64))?;
-                            Ok::<(), LinalgError>(eval.add_assign(lo, &t)?)
-                        })?;
-                        q.truncate(half);
-                        half /= 2;
-                    }
-                    let mut acc =
-                        q.pop().ok_or_else(|| LinalgError::InvalidLayout { op, reason: "no diagonal pairs".into() })?;
+                    // sum_k rho_{-k}(Q_k), then R_c.
+                    let mut acc = ops.rot_tree(q, -1)?;
                     ops.rot_sum(&mut acc, spread.iter().copied())?;
                     ops.twice_real(&acc)
                 })

@@ -309,19 +309,9 @@ impl Backward<'_> {
                     })
                     .collect::<Result<_, LinalgError>>()?;
                 // Q_b = sum_m rho_{-gb}(P_m) V_m, then sum_b rho_{gb}(Q_b) by a tree of row rotations.
-                let mut q_b: Vec<Ciphertext> =
+                let q_b: Vec<Ciphertext> =
                     place.iter().map(|masks| ops.mul_masks_sum(&v, masks)).collect::<Result<_, LinalgError>>()?;
-                let mut half = q_b.len() / 2;
-                while half > 0 {
-                    let (low, high) = q_b.split_at_mut(half);
-                    for (lo, hi) in low.iter_mut().zip(high.iter()) {
-                        let t = ops.rot(hi, (g * half * s1) as i64)?;
-                        eval.add_assign(lo, &t)?;
-                    }
-                    q_b.truncate(half);
-                    half /= 2;
-                }
-                let mut acc = q_b.pop().ok_or_else(|| layout_error("diag_atb", "no diagonal pairs"))?;
+                let mut acc = ops.rot_tree(q_b, (g * s1) as i64)?;
                 ops.rot_sum(&mut acc, row_sum.iter().copied())?;
                 ops.twice_real(&acc)
             })

@@ -4,6 +4,7 @@
 use crate::counts::{Counter, OpCounts};
 use crate::error::LinalgError;
 use ckks_scheme::{Ciphertext, Complex, Encoder, Evaluator, Plaintext};
+use rayon::prelude::*;
 
 /// An evaluator with an operation counter and an encoder for masks. Public keys only.
 pub(crate) struct Ops<'a> {
@@ -50,6 +51,29 @@ impl<'a> Ops<'a> {
             self.eval.add_assign(a, &t)?;
         }
         Ok(())
+    }
+
+    /// `sum_k rho_{k step}(q_k)` by a binary tree: `q_k += rho_{half step}(q_{k + half})` for
+    /// `half = len/2, len/4, ..., 1`, so `len - 1` rotations in `log2 len` rounds, each round's
+    /// independent rotations in parallel. `q.len()` must be a power of two. No level.
+    pub fn rot_tree(&self, mut q: Vec<Ciphertext>, step: i64) -> Res<Ciphertext> {
+        if !q.len().is_power_of_two() {
+            return Err(LinalgError::InvalidLayout {
+                op: "rot_tree",
+                reason: format!("{} terms, not a power of two", q.len()),
+            });
+        }
+        let mut half = q.len() / 2;
+        while half > 0 {
+            let (low, high) = q.split_at_mut(half);
+            low.par_iter_mut().zip(high.par_iter()).try_for_each(|(lo, hi)| {
+                let t = self.rot(hi, step * half as i64)?;
+                Ok::<(), LinalgError>(self.eval.add_assign(lo, &t)?)
+            })?;
+            q.truncate(half);
+            half /= 2;
+        }
+        Ok(q.pop().expect("a power of two is at least 1"))
     }
 
     /// The tensor product `a * b` (not relinearized) at the lower of the two levels.
