@@ -2,7 +2,7 @@
 //! security bound, slots, key-switching digits, key sizes, and for bootstrappable presets the
 //! bootstrapping contract), as a table or as JSON.
 
-use ckks_scheme::circuits::bootstrap::{BootstrapConfig, Bootstrapper};
+use ckks_scheme::circuits::bootstrap::BootstrapConfig;
 use ckks_scheme::{Parameters, Preset, SchemeError};
 use std::io::Write;
 
@@ -123,15 +123,15 @@ pub fn run(args: &ParamsArgs, json: bool, out: &mut impl Write) -> Result<(), Pa
     }
     writeln!(
         out,
-        "\nkey (MB): one relinearization or rotation key. boot lvls: levels left after bootstrapping \
-         (BootstrapConfig::standard)."
+        "\nkey (MB): one relinearization or rotation key. boot lvls: levels for computation between two \
+         bootstrappings (the same in either order)."
     )?;
     if args.describe {
         for &p in Preset::ALL.iter() {
             writeln!(out, "\n{}", p.build()?.describe())?;
             if matches!(p, Preset::InsecureBootstrapN12) {
                 let params = p.build()?;
-                writeln!(out, "{}", Bootstrapper::new(&params, BootstrapConfig::standard())?.contract())?;
+                writeln!(out, "{}", hetal_train::protocol::task::bootstrapper(&params)?.contract())?;
             }
         }
     }

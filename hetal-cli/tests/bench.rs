@@ -91,6 +91,13 @@ fn bootstrap_suite_reports_precision_and_levels() {
     let slim = result(&doc, "bootstrap_slim");
     assert!(slim["precision_bits"].as_f64().unwrap() > 10.0, "{slim}");
     assert_eq!((slim["level"].as_u64(), slim["levels_left"].as_u64()), (Some(3), Some(4)), "{slim}");
+    // Two real ciphertexts in one bootstrapping, in both orders, as precise and as deep.
+    for (op, level) in [("bootstrap_pair", 0), ("bootstrap_pair_slim", 3)] {
+        let pair = result(&doc, op);
+        assert!(pair["precision_bits"].as_f64().unwrap() > 10.0, "{pair}");
+        assert_eq!((pair["level"].as_u64(), pair["levels_left"].as_u64()), (Some(level), Some(4)), "{pair}");
+        assert!(pair["detail"].as_str().unwrap().contains("x one bootstrap"), "{pair}");
+    }
     assert!(doc.get("comparison").is_none());
 }
 

@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release -p hetal-train --example secure_step -- <dataset dir>
 //!     [--classes K] [--features F] [--batch N] [--steps S] [--lr X]
-//!     [--softmax hetal|normalize-and-square]
+//!     [--softmax hetal|normalize-and-square] [--standard-order]
 //! ```
 //!
 //! The paper's shapes (spec section 7): MNIST is `--classes 10 --features 768 --batch 1024`,
@@ -13,7 +13,9 @@
 //! Rows with labels `>= K` are dropped and the first `F` feature columns are kept, then the
 //! features are scaled by the largest training-row norm; only the shape matters for the time.
 //! Keys stay in memory (no files): peak memory is the process's high-water mark, printed at the
-//! end. Defaults: all classes and features of the folder, batch 512, one step, lr 1.
+//! end. Defaults: all classes and features of the folder, batch 512, one step, lr 1, and the
+//! training's bootstrapping (SlotToCoeff first); `--standard-order` bootstraps in the standard
+//! order instead (data 3 levels lower, the same levels for computation), for comparison.
 
 mod common;
 
@@ -24,6 +26,7 @@ use hetal_train::data::{load_npy_dir, one_hot, scale_features, with_bias, Datase
 use hetal_train::encrypted::{ClientConfig, TrainingClient, TrainingServer, TrainingSetup};
 use hetal_train::matrix::Matrix;
 use hetal_train::plain::{Optimizer, SoftmaxKind, TrainConfig, Trainer};
+use hetal_train::protocol::task::training_bootstrap;
 use hetal_train::softmax::{BootstrapRefresh, SoftmaxId};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -40,6 +43,7 @@ struct Options {
     steps: usize,
     lr: f64,
     softmax: SoftmaxId,
+    standard_order: bool,
 }
 
 /// CKKS's allocator: buffers of tens of MB are reused instead of page-faulted in again.
@@ -56,6 +60,7 @@ fn options() -> Result<Options, ExampleError> {
         steps: 1,
         lr: 1.0,
         softmax: SoftmaxId::Hetal,
+        standard_order: false,
     };
     let mut dir = None;
     while let Some(arg) = args.next() {
@@ -66,6 +71,7 @@ fn options() -> Result<Options, ExampleError> {
             "--steps" => o.steps = parse("--steps", args.next())?,
             "--lr" => o.lr = parse("--lr", args.next())?,
             "--softmax" => o.softmax = parse("--softmax", args.next())?,
+            "--standard-order" => o.standard_order = true,
             flag if flag.starts_with("--") => return Err(usage(format!("unknown option {flag}"))),
             path => dir = Some(PathBuf::from(path)),
         }
@@ -110,7 +116,8 @@ fn run() -> Result<(), ExampleError> {
 
     let t = Instant::now();
     let params = Preset::BootstrapN16.build()?;
-    let bootstrapper = Bootstrapper::new(&params, BootstrapConfig::standard())?;
+    let config = if o.standard_order { BootstrapConfig::standard() } else { training_bootstrap() };
+    let bootstrapper = Bootstrapper::new(&params, config)?;
     let mut setup = TrainingSetup::new(
         classes,
         features,

@@ -20,8 +20,13 @@ const STEP_TOLERANCE: f64 = 1e-5;
 
 /// `N = 2^12` (2048 slots), `q_0` 60 bits and 9 levels of 40 bits: insecure, tests only.
 fn params() -> Parameters {
+    params_with(9)
+}
+
+/// [`params`] with `levels` levels of 40 bits.
+fn params_with(levels: usize) -> Parameters {
     ParametersBuilder::new(12)
-        .q_bits(std::iter::once(60).chain(std::iter::repeat_n(40, 9)).collect())
+        .q_bits(std::iter::once(60).chain(std::iter::repeat_n(40, levels)).collect())
         .p_bits(vec![60, 60])
         .log_scale(40)
         .name("enctrain-test-insecure")
@@ -42,11 +47,21 @@ fn start(ds: Dataset, lr: f64, batch: usize, optimizer: Optimizer) -> Run {
 }
 
 fn start_with(ds: Dataset, lr: f64, batch: usize, optimizer: Optimizer, softmax: SoftmaxId) -> Run {
-    let params = params();
+    start_above(ds, lr, batch, optimizer, softmax, 0)
+}
+
+/// A run whose refresh takes nothing below level `floor` (as bootstrapping with SlotToCoeff
+/// first takes nothing below 3), over `floor` more levels, so that the levels for computation
+/// are [`params`]'s.
+fn start_above(ds: Dataset, lr: f64, batch: usize, optimizer: Optimizer, softmax: SoftmaxId, floor: usize) -> Run {
+    let params = params_with(9 + floor);
     let mut setup = setup(&ds, &params, lr, batch, optimizer, params.max_level());
     setup.softmax_id = softmax;
     let (sk, keys) = keys(&params, &setup, 9);
-    let double = InsecureDecryptReencryptRefresh::new(&sk, &keys.public, [4; 32], 1.0 + 1e-6).unwrap();
+    let double = InsecureDecryptReencryptRefresh::new(&sk, &keys.public, [4; 32], 1.0 + 1e-6)
+        .unwrap()
+        .with_floor(floor)
+        .unwrap();
     let mut client = TrainingClient::new(sk, &keys.public, setup.clone(), &ds.train, &ds.val, client_config()).unwrap();
     let (init, _) = client.initial_model().unwrap();
     let val = client.encrypted_validation().unwrap();
@@ -63,7 +78,11 @@ fn steps_agree(optimizer: Optimizer) {
 }
 
 fn steps_agree_with(optimizer: Optimizer, softmax: SoftmaxId, classes: usize, tolerance: f64) {
-    let mut run = start_with(digits_subset(96, 40, classes), 1.0, 32, optimizer, softmax);
+    steps_agree_above(optimizer, softmax, classes, tolerance, 0);
+}
+
+fn steps_agree_above(optimizer: Optimizer, softmax: SoftmaxId, classes: usize, tolerance: f64, floor: usize) {
+    let mut run = start_above(digits_subset(96, 40, classes), 1.0, 32, optimizer, softmax, floor);
     let (mut trainer, schedule) = reference(&run.setup, 0);
     let w0 = run.client.decrypt(run.server.weights()).unwrap();
     assert!(w0.max_abs_diff(&trainer.model.w) < 1e-6);
@@ -84,7 +103,7 @@ fn steps_agree_with(optimizer: Optimizer, softmax: SoftmaxId, classes: usize, to
             report.refreshes, report.levels, report.timings
         );
         assert!(diff < tolerance, "step {k}: {diff:e}");
-        assert!(report.levels.weights_out >= hetal_train::encrypted::plan::WEIGHT_ENTRY_LEVEL);
+        assert!(report.levels.weights_out >= floor + hetal_train::encrypted::plan::WEIGHT_ENTRY_LEVEL);
         assert_eq!(report.levels.softmax_depth, run.setup.softmax_approximation().unwrap().depth(classes));
         assert!(report.refreshes.softmax > 0);
         // Padded classes stay exactly zero in the reference, and near zero encrypted.
@@ -105,6 +124,16 @@ fn nesterov_steps_match_the_plaintext_reference() {
 fn normalize_and_square_steps_match_the_plaintext_reference() {
     steps_agree_with(Optimizer::Nesterov, SoftmaxId::NormalizeAndSquare, 10, 1e-4);
     steps_agree_with(Optimizer::Nesterov, SoftmaxId::NormalizeAndSquare, 3, 1e-4);
+}
+
+/// The plans above a floor (SlotToCoeff-first bootstrapping refreshes nothing below level 3):
+/// the double refuses anything below it, so every refresh, the softmax's (pairs included in
+/// HETAL's), `D`'s and the weights', must come from level 3 or above, and the steps still
+/// follow the reference.
+#[test]
+fn steps_match_the_reference_above_a_refresh_floor() {
+    steps_agree_above(Optimizer::Nesterov, SoftmaxId::Hetal, 10, STEP_TOLERANCE, 3);
+    steps_agree_above(Optimizer::Nesterov, SoftmaxId::NormalizeAndSquare, 10, 1e-4, 3);
 }
 
 #[test]

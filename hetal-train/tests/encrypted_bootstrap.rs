@@ -27,9 +27,17 @@ fn bootstrap_params(levels: usize) -> Parameters {
 #[test]
 #[ignore = "slow: tens of bootstraps at N = 2^12"]
 fn one_step_with_real_bootstrapping_matches_the_reference() {
+    // The standard order (data at level 4) and SlotToCoeff first (data at 7, refreshed from 3).
+    for (config, output) in [(BootstrapConfig::standard(), 4), (BootstrapConfig::slim(), 7)] {
+        one_step(config, output);
+    }
+}
+
+fn one_step(config: BootstrapConfig, output: usize) {
     let params = bootstrap_params(4);
-    let bootstrapper = Bootstrapper::new(&params, BootstrapConfig::standard()).unwrap();
-    assert_eq!(bootstrapper.output_level(), 4);
+    let bootstrapper = Bootstrapper::new(&params, config).unwrap();
+    assert_eq!(bootstrapper.output_level(), output);
+    let floor = bootstrapper.input_level();
     let ds = digits_subset(16, 16, 3);
     let setup = setup(&ds, &params, 1.0, 16, Optimizer::Nesterov, bootstrapper.output_level());
 
@@ -66,7 +74,7 @@ fn one_step_with_real_bootstrapping_matches_the_reference() {
         report.timings
     );
     assert_eq!(server.refreshes(), report.refreshes.total());
-    assert!(report.levels.weights_out >= 4);
+    assert!(report.levels.weights_out >= floor + 3, "{:?}", report.levels);
     // Bootstrapping error through ~30 refreshes; measured 1.5e-5.
     assert!(diff < 1e-3, "{diff:e}");
     let outputs = server.validation_outputs().unwrap();

@@ -95,6 +95,22 @@ impl BootstrapConfig {
         Self { slots_to_coeff_first: true, ..Self::standard() }
     }
 
+    /// The lowest input level: `stc_depth` with SlotToCoeff first, else 0
+    /// ([`Bootstrapper::input_level`], known without building the circuit).
+    pub fn input_level(&self) -> usize {
+        if self.slots_to_coeff_first {
+            self.stc_depth
+        } else {
+            0
+        }
+    }
+
+    /// The output level under parameters whose top level is `max_level`: `max_level - depth +
+    /// input_level` ([`Bootstrapper::output_level`]), `None` if the chain is too short.
+    pub fn output_level(&self, max_level: usize) -> Option<usize> {
+        max_level.checked_sub(self.depth()).map(|l| l + self.input_level())
+    }
+
     /// Levels consumed by the circuit.
     pub fn depth(&self) -> usize {
         self.cts_depth + self.eval_mod_depth() + self.stc_depth
@@ -518,12 +534,46 @@ impl Bootstrapper {
         Ok(self.bootstrap_timed(eval, keys, ct)?.0)
     }
 
+    /// Two ciphertexts of real slots refreshed by one bootstrapping: `z = a + i b` (a monomial
+    /// product and a sum, no level; the higher input is dropped to the lower's level), `z' =
+    /// bootstrap(z) / 2` (the half folded into EvalMod's last double angle, so no product),
+    /// then `a' = z' + conj(z')` and `b' = i (conj(z') - z')`: one conjugation at
+    /// [`Bootstrapper::output_level`], no level. Both come out at that level with the scale a
+    /// single [`Bootstrapper::bootstrap`] gives, each within its error.
+    ///
+    /// Only for real slots: an imaginary part of `b` would land in `a'` and one of `a` in `b'`.
+    /// Errors as [`Bootstrapper::bootstrap`], or if the two differ in parameters or scale.
+    pub fn bootstrap_pair(
+        &self,
+        eval: &Evaluator,
+        keys: &BootstrapKeys,
+        a: &Ciphertext,
+        b: &Ciphertext,
+    ) -> Result<(Ciphertext, Ciphertext), SchemeError> {
+        let (a, b) = eval.align_levels(a, b)?;
+        let z = eval.add(&a, &eval.mul_by_i(&b)?)?;
+        let (z, _) = self.run(eval, keys, &z, true)?;
+        let conj = eval.conjugate(&z)?;
+        Ok((eval.add(&z, &conj)?, eval.mul_by_i(&eval.sub(&conj, &z)?)?))
+    }
+
     /// [`Bootstrapper::bootstrap`] with the wall-clock time of each stage.
     pub fn bootstrap_timed(
         &self,
         eval: &Evaluator,
         keys: &BootstrapKeys,
         ct: &Ciphertext,
+    ) -> Result<(Ciphertext, BootstrapTimings), SchemeError> {
+        self.run(eval, keys, ct, false)
+    }
+
+    /// The circuit, its result halved when `half` ([`EvalMod`]'s last double angle).
+    fn run(
+        &self,
+        eval: &Evaluator,
+        keys: &BootstrapKeys,
+        ct: &Ciphertext,
+        half: bool,
     ) -> Result<(Ciphertext, BootstrapTimings), SchemeError> {
         let mut timings = BootstrapTimings::default();
         let mut clock = Instant::now();
@@ -597,10 +647,7 @@ impl Bootstrapper {
         // With SlotToCoeff first, sin(2 pi x) ~ 2 pi delta_raised m / q_0: EvalMod ends at the
         // scale that reads as m at the input's scale, so no product is left after it.
         let target = slim.then(|| delta * q0 / (2.0 * PI * delta_raised));
-        let eval_mod = |c: &Ciphertext| match target {
-            Some(scale) => self.eval_mod.evaluate_to_scale(eval, c, scale),
-            None => self.eval_mod.evaluate(eval, c),
-        };
+        let eval_mod = |c: &Ciphertext| self.eval_mod.evaluate_with(eval, c, target, half);
         // Independent: on two or more threads they run side by side.
         let (x, y) = rayon::join(|| eval_mod(&x), || eval_mod(&y));
         let mut w = eval.add(&x?, &eval.mul_by_i(&y?)?)?;
@@ -726,6 +773,50 @@ mod tests {
         let ct = Encryptor::from_seed(&keys.public, [6; 32]).encrypt(&pt).unwrap();
         let err = boot.bootstrap(&Evaluator::new(keys), &BootstrapKeys::none(), &ct).unwrap_err();
         assert!(matches!(err, SchemeError::OutOfLevels { level: 2, needed: 3, .. }), "{err}");
+    }
+
+    /// Two real ciphertexts in one bootstrapping, in both orders: each comes back at the output
+    /// level and scale of a single bootstrapping, at its precision, from inputs at different
+    /// levels; inputs of different scales are refused.
+    #[test]
+    fn bootstraps_a_pair_of_real_ciphertexts() {
+        let params = Preset::InsecureBootstrapN12.build().unwrap();
+        let mut kg = KeyGenerator::from_seed(&params, [8; 32]);
+        let sk = kg.secret_key().unwrap();
+        let mut keys = kg.evaluation_keys(&sk, &[], false).unwrap();
+        let (standard, slim) = (
+            Bootstrapper::new(&params, BootstrapConfig::standard()).unwrap(),
+            Bootstrapper::new(&params, BootstrapConfig::slim()).unwrap(),
+        );
+        let bkeys = standard.generate_keys(&mut kg, &sk, &mut keys.galois).unwrap();
+        slim.generate_keys(&mut kg, &sk, &mut keys.galois).unwrap();
+        let keys = Arc::new(keys);
+        let eval = Evaluator::new(keys.clone());
+        let enc = Encoder::new(&params);
+        let dec = Decryptor::new(&sk);
+        let mut encryptor = Encryptor::from_seed(&keys.public, [9; 32]);
+        let n = params.slots();
+        let a: Vec<f64> = (0..n).map(|j| ((j * 7919) % 1999) as f64 / 999.5 - 1.0).collect();
+        let b: Vec<f64> = (0..n).map(|j| (j as f64 * 0.37).sin()).collect();
+        for boot in [&standard, &slim] {
+            let level = boot.input_level();
+            let ct_a = encryptor.encrypt(&enc.encode_real(&a, level + 1, params.default_scale()).unwrap()).unwrap();
+            let ct_b = encryptor.encrypt(&enc.encode_real(&b, level, params.default_scale()).unwrap()).unwrap();
+            let (out_a, out_b) = boot.bootstrap_pair(&eval, &bkeys, &ct_a, &ct_b).unwrap();
+            let single = boot.bootstrap(&eval, &bkeys, &ct_b).unwrap();
+            for (out, want) in [(&out_a, &a), (&out_b, &b)] {
+                assert_eq!(out.level(), boot.output_level());
+                assert_eq!(out.scale(), single.scale());
+                let got = enc.decode_real(&dec.decrypt(out).unwrap()).unwrap();
+                let stats = PrecisionStats::compare_real(want, &got);
+                eprintln!("pair, SlotToCoeff first {}: {stats}", boot.config().slots_to_coeff_first);
+                assert!(stats.mean_bits >= 20.0 && stats.min_bits >= 15.0, "{stats}");
+            }
+            let mut other = ct_b.clone();
+            other.set_scale(ct_b.scale() * 2.0);
+            let err = boot.bootstrap_pair(&eval, &bkeys, &ct_a, &other).unwrap_err();
+            assert!(matches!(err, SchemeError::ScaleMismatch { .. }), "{err}");
+        }
     }
 
     /// Sparse slots (the trace before CoeffToSlot).

@@ -88,7 +88,7 @@ impl EvalMod {
     /// Evaluates on every slot of `ct`; the result is `depth()` levels lower, at the scale the
     /// double-angle products leave (close to the input's).
     pub fn evaluate(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, SchemeError> {
-        self.evaluate_with(eval, ct, None)
+        self.evaluate_with(eval, ct, None, false)
     }
 
     /// [`EvalMod::evaluate`] with the result at `scale` (up to floating-point rounding): the
@@ -99,12 +99,27 @@ impl EvalMod {
     /// as [`EvalMod::evaluate`], plus [`SchemeError::InvalidScale`] for a scale that is not
     /// finite and positive.
     pub fn evaluate_to_scale(&self, eval: &Evaluator, ct: &Ciphertext, scale: f64) -> Result<Ciphertext, SchemeError> {
-        self.evaluate_with(eval, ct, Some(scale))
+        self.evaluate_with(eval, ct, Some(scale), false)
     }
 
-    fn evaluate_with(&self, eval: &Evaluator, ct: &Ciphertext, scale: Option<f64>) -> Result<Ciphertext, SchemeError> {
+    /// [`EvalMod::evaluate`] (`scale = None`) or [`EvalMod::evaluate_to_scale`], with the result
+    /// halved when `half`: the last double angle computes `cos^2 t - 1/2` instead of
+    /// `2 cos^2 t - 1` (no product, no level, the same scale), which is how bootstrapping a pair
+    /// `a + i b` comes out as `(a + i b) / 2` for its split. Halving needs a double angle.
+    pub(crate) fn evaluate_with(
+        &self,
+        eval: &Evaluator,
+        ct: &Ciphertext,
+        scale: Option<f64>,
+        half: bool,
+    ) -> Result<Ciphertext, SchemeError> {
         if ct.level() < self.depth() {
             return Err(SchemeError::OutOfLevels { op: "EvalMod::evaluate", level: ct.level(), needed: self.depth() });
+        }
+        if half && self.double_angles == 0 {
+            return Err(SchemeError::InvalidParameters {
+                reason: "EvalMod halves its result in the last double angle, and has none".into(),
+            });
         }
         let mut y = match scale {
             None => self.poly.evaluate(eval, ct)?,
@@ -118,9 +133,13 @@ impl EvalMod {
                 self.poly.evaluate_at_scale(eval, ct, start)?
             }
         };
-        for _ in 0..self.double_angles {
+        for step in 1..=self.double_angles {
             let sq = eval.mul_relin_rescale(&y, &y)?;
-            y = eval.add_const(&eval.mul_int(&sq, 2)?, -1.0)?;
+            y = if half && step == self.double_angles {
+                eval.add_const(&sq, -0.5)?
+            } else {
+                eval.add_const(&eval.mul_int(&sq, 2)?, -1.0)?
+            };
         }
         if self.unnormalized {
             return Ok(y);

@@ -12,6 +12,14 @@ use std::sync::Arc;
 /// presets give about 15 or more.
 const MIN_BITS: f64 = 5.0;
 
+/// Refuses a result of `op` whose worst slot is below [`MIN_BITS`].
+fn check_bits(op: &str, stats: &PrecisionStats) -> Result<(), BenchError> {
+    if stats.min_bits.is_nan() || stats.min_bits < MIN_BITS {
+        return Err(BenchError::Check { op: op.into(), max_error: stats.max_error, bound: 2f64.powf(-MIN_BITS) });
+    }
+    Ok(())
+}
+
 /// Deterministic points spread over the unit disk (the input range bootstrapping is built for).
 fn unit_disk(n: usize) -> Vec<Complex> {
     (0..n)
@@ -25,7 +33,8 @@ fn unit_disk(n: usize) -> Vec<Complex> {
 /// Runs the suite in both orders: the standard one (input at level 0, what training uses
 /// today) and SlotToCoeff first ([`BootstrapConfig::slim`], input at its `input_level`), each
 /// with its own circuit and keys. Op names carry the order: `bootstrap_setup`,
-/// `keygen_bootstrap`, `bootstrap` for the standard order, the same with `_slim` for the other.
+/// `keygen_bootstrap`, `bootstrap`, `bootstrap_pair` (two real ciphertexts in one) for the
+/// standard order, the same with `_slim` for the other.
 /// Fails with a scheme error if the preset cannot bootstrap (too few levels).
 pub fn run(ctx: &mut Ctx<'_, '_>) -> Result<(), BenchError> {
     run_order(ctx, BootstrapConfig::standard(), "")?;
@@ -81,18 +90,39 @@ fn run_order(ctx: &mut Ctx<'_, '_>, config: BootstrapConfig, suffix: &str) -> Re
     })?;
     let out = last.expect("at least one run");
     let stats = PrecisionStats::compare(&z, &encoder.decode(&decryptor.decrypt(&out)?)?);
-    if stats.min_bits.is_nan() || stats.min_bits < MIN_BITS {
-        return Err(BenchError::Check {
-            op: format!("bootstrap{suffix}"),
-            max_error: stats.max_error,
-            bound: 2f64.powf(-MIN_BITS),
-        });
-    }
+    check_bits(&format!("bootstrap{suffix}"), &stats)?;
     let what = format!("bootstrap, {order} (level {level} -> refreshed)");
     let mut r = ctx.record(&format!("bootstrap{suffix}"), &what, Some(level), t);
     r.precision_bits = Some(stats.min_bits);
     // Levels for computation: what the output has above the level the next bootstrapping needs.
     r.levels_left = Some(out.level() - level);
     r.detail = Some(format!("mean {:.1} bits, {} slots, output level {}", stats.mean_bits, stats.slots, out.level()));
+    let single = t.median_ms;
+    ctx.emit(r)?;
+
+    // Two real ciphertexts (the real and imaginary parts of the same points) in one.
+    let parts: [Vec<f64>; 2] = [z.iter().map(|v| v.re).collect(), z.iter().map(|v| v.im).collect()];
+    let mut encryptor = Encryptor::from_seed(&keys.public, ctx.seed(3));
+    let [a, b] = [&parts[0], &parts[1]]
+        .map(|v| encoder.encode_real(v, level, params.default_scale()).and_then(|pt| encryptor.encrypt(&pt)));
+    let (a, b) = (a?, b?);
+    let mut last = None;
+    let t = measure(ctx.repeat, || {
+        let out = boot.bootstrap_pair(&eval, &bkeys, &a, &b)?;
+        last = Some(out.clone());
+        Ok::<_, BenchError>(out)
+    })?;
+    let (out_a, out_b) = last.expect("at least one run");
+    let mut want = parts[0].clone();
+    want.extend(&parts[1]);
+    let mut got = encoder.decode_real(&decryptor.decrypt(&out_a)?)?;
+    got.extend(encoder.decode_real(&decryptor.decrypt(&out_b)?)?);
+    let stats = PrecisionStats::compare_real(&want, &got);
+    check_bits(&format!("bootstrap_pair{suffix}"), &stats)?;
+    let what = format!("bootstrap a pair of real ciphertexts, {order} (level {level} -> refreshed)");
+    let mut r = ctx.record(&format!("bootstrap_pair{suffix}"), &what, Some(level), t);
+    r.precision_bits = Some(stats.min_bits);
+    r.levels_left = Some(out_a.level() - level);
+    r.detail = Some(format!("mean {:.1} bits over both, {:.2}x one bootstrap", stats.mean_bits, t.median_ms / single));
     ctx.emit(r)
 }

@@ -19,7 +19,7 @@
 //! [`plan_backward`] compares both counts.
 
 use super::EncryptedTrainError;
-use crate::softmax::SoftmaxApproximation;
+use crate::softmax::{refreshes_for, SoftmaxApproximation};
 use hetal_linalg::DIAG_ABT_DEPTH;
 
 /// Levels the weights need when a step starts: the forward product and one for the softmax's
@@ -85,6 +85,9 @@ pub struct BackwardLevels {
     pub weights: usize,
     /// The refresh's output level `L`.
     pub refreshed: usize,
+    /// The refresh's input level ([`crate::softmax::Refresh::input_level`]): every level
+    /// threshold of the plan counts above it, and nothing may fall below it.
+    pub floor: usize,
     /// Padded classes.
     pub c: usize,
     /// Blocks of `D` (`A'`).
@@ -97,9 +100,25 @@ pub struct BackwardLevels {
     pub weight_blocks_unpacked: usize,
 }
 
-/// The plan with the fewest refreshed ciphertexts (ties: no refresh of `D`). `None` if no plan
+/// The plan with the fewest refreshes, ciphertexts counted in pairs ([`refreshes_for`]; ties:
+/// no refresh of `D`). `None` if no plan
 /// works (a refresh level below [`MIN_LEVEL`]).
 pub fn plan_backward(l: BackwardLevels) -> Option<BackwardPlan> {
+    // Levels above the floor: the thresholds and DiagATB's level arithmetic are the same there.
+    let f = l.floor;
+    let plan = plan_relative(BackwardLevels {
+        difference: l.difference.checked_sub(f)?,
+        features: l.features.checked_sub(f)?,
+        weights: l.weights.checked_sub(f)?,
+        refreshed: l.refreshed.checked_sub(f)?,
+        floor: 0,
+        ..l
+    })?;
+    Some(BackwardPlan { update_level: plan.update_level + f, ..plan })
+}
+
+/// [`plan_backward`] with the floor at level 0.
+fn plan_relative(l: BackwardLevels) -> Option<BackwardPlan> {
     let option = |refresh_difference: bool| {
         let d = if refresh_difference { l.refreshed } else { l.difference };
         if d < DIFFERENCE_LEVEL {
@@ -109,7 +128,9 @@ pub fn plan_backward(l: BackwardLevels) -> Option<BackwardPlan> {
         let update_level = g.min(l.weights).checked_sub(1)?;
         let refresh_weights = update_level < WEIGHT_ENTRY_LEVEL;
         let weights = if update_level >= 1 { l.weight_blocks } else { l.weight_blocks_unpacked };
-        let cost = usize::from(refresh_difference) * l.difference_blocks + usize::from(refresh_weights) * weights;
+        // Each refresh takes its ciphertexts two at a time (Refresh::refresh_all).
+        let cost = usize::from(refresh_difference) * refreshes_for(l.difference_blocks)
+            + usize::from(refresh_weights) * refreshes_for(weights);
         Some((cost, BackwardPlan { refresh_difference, refresh_weights, update_level }))
     };
     match (option(false), option(true)) {
@@ -130,6 +151,7 @@ mod tests {
             features: refreshed,
             weights,
             refreshed,
+            floor: 0,
             c: 16,
             difference_blocks: a,
             weight_blocks: b,
@@ -196,6 +218,23 @@ mod tests {
         assert_eq!(atb_output_level(4, 12, 2), Some(1));
     }
 
+    /// With SlotToCoeff first the plan is the standard order's shifted up by the floor, and
+    /// levels below the floor have no plan.
+    #[test]
+    fn plans_above_the_floor() {
+        for (d, w, x) in (0..=15).flat_map(|d| (0..=15).flat_map(move |w| [(d, w, 15), (d, w, 9)])) {
+            let above = plan_backward(BackwardLevels { features: x, floor: 3, ..levels(d, w, 15, 2, 1) });
+            let shifted = (d >= 3 && w >= 3)
+                .then(|| plan_backward(BackwardLevels { features: x - 3, ..levels(d - 3, w - 3, 12, 2, 1) }))
+                .flatten()
+                .map(|p| BackwardPlan { update_level: p.update_level + 3, ..p });
+            assert_eq!(above, shifted, "D at {d}, W at {w}, X at {x}");
+            if let Some(p) = above {
+                assert!(p.update_level >= 3 && (p.refresh_weights || p.update_level >= 3 + WEIGHT_ENTRY_LEVEL));
+            }
+        }
+    }
+
     #[test]
     fn plans_the_cheaper_refresh() {
         // D too low: refresh it; weights then land at 12 - 3 - 1 = 8.
@@ -215,5 +254,14 @@ mod tests {
         // refreshed (13 here), so refreshing D (1) wins although the packed count ties.
         let p = plan_backward(levels(4, 12, 12, 1, 1)).unwrap();
         assert!(p.refresh_difference && !p.refresh_weights && p.update_level == 8, "{p:?}");
+        // Counted in pairs: two packed weight ciphertexts cost one refresh, as one block of D
+        // does; the tie refreshes the weights (before pairs, D won). Two blocks of D against
+        // three weight ciphertexts: 1 against 2; four against three: a tie again.
+        let p = plan_backward(levels(6, 12, 12, 1, 2)).unwrap();
+        assert!(!p.refresh_difference && p.refresh_weights, "{p:?}");
+        let p = plan_backward(levels(6, 12, 12, 2, 3)).unwrap();
+        assert!(p.refresh_difference && !p.refresh_weights, "{p:?}");
+        let p = plan_backward(levels(6, 12, 12, 4, 3)).unwrap();
+        assert!(!p.refresh_difference && p.refresh_weights, "{p:?}");
     }
 }

@@ -5,13 +5,13 @@
 use super::messages::{
     ClientAnswer, EncryptedBatch, EncryptedModel, EncryptedValidation, InitialModel, ValidationOutputs,
 };
-use super::plan::{check_softmax, plan_backward, BackwardLevels, WEIGHT_ENTRY_LEVEL};
+use super::plan::{check_softmax, plan_backward, BackwardLevels, MIN_LEVEL, WEIGHT_ENTRY_LEVEL};
 use super::report::{RefreshCounts, StepLevels, StepReport, StepTimings};
 use super::scale::{linear_combination, scaled_to};
 use super::timed_refresh::TimedRefresh;
 use super::{EncryptedTrainError, TrainingSetup};
 use crate::plain::{Decision, NesterovSchedule, Optimizer};
-use crate::softmax::{EncryptedSoftmax, InsecureDecryptReencryptRefresh, PublicRefresh, Refresh};
+use crate::softmax::{refreshes_for, EncryptedSoftmax, InsecureDecryptReencryptRefresh, PublicRefresh, Refresh};
 use ckks_scheme::{Ciphertext, Evaluator};
 use hetal_linalg::{diag_abt, diag_atb, pack_copies, packed_count, unpack_copies, EncryptedMatrix, Tiling};
 use std::time::Instant;
@@ -145,6 +145,14 @@ impl<R: Refresh> TrainingServer<R> {
                 setup.data_level
             )));
         }
+        let floor = refresh.input_level();
+        if setup.data_level < floor + MIN_LEVEL {
+            return Err(EncryptedTrainError::config(format!(
+                "data level {} leaves {} levels above the refresh's input level {floor}, a step needs {MIN_LEVEL}",
+                setup.data_level,
+                setup.data_level.saturating_sub(floor)
+            )));
+        }
         if eval.params().slots() != setup.slots {
             return Err(EncryptedTrainError::config("the setup's slot count differs from the parameters'"));
         }
@@ -157,10 +165,11 @@ impl<R: Refresh> TrainingServer<R> {
             if *m.layout() != wl {
                 return Err(EncryptedTrainError::protocol(format!("{name}: layout {:?}, expected {wl:?}", m.layout())));
             }
-            if m.level() < WEIGHT_ENTRY_LEVEL {
+            if m.level() < floor + WEIGHT_ENTRY_LEVEL {
                 return Err(EncryptedTrainError::protocol(format!(
-                    "{name} at level {}, at least {WEIGHT_ENTRY_LEVEL} needed",
-                    m.level()
+                    "{name} at level {}, at least {} needed",
+                    m.level(),
+                    floor + WEIGHT_ENTRY_LEVEL
                 )));
             }
         }
@@ -223,8 +232,15 @@ impl<R: Refresh> TrainingServer<R> {
         if ly.tiling != (Tiling::Horizontal { period: c }) || ly.rows != lx.rows || ly.cols != c || ly.unit != lx.unit {
             return Err(EncryptedTrainError::protocol(format!("labels: layout {ly:?} does not fit the batch")));
         }
-        if batch.x.level() < WEIGHT_ENTRY_LEVEL || batch.y.level() < 1 {
-            return Err(EncryptedTrainError::protocol("batch encrypted at too low a level"));
+        let floor = self.refresh.input_level();
+        if batch.x.level() < floor + WEIGHT_ENTRY_LEVEL || batch.y.level() < floor + 1 {
+            return Err(EncryptedTrainError::protocol(format!(
+                "batch encrypted at too low a level: features at {}, labels at {}, at least {} and {} needed",
+                batch.x.level(),
+                batch.y.level(),
+                floor + WEIGHT_ENTRY_LEVEL,
+                floor + 1
+            )));
         }
         Ok(())
     }
@@ -284,6 +300,7 @@ impl<R: Refresh> TrainingServer<R> {
             features: batch.x.level(),
             weights: weight_level,
             refreshed: self.refresh.output_level(),
+            floor: self.refresh.input_level(),
             c: self.setup.padded_classes(),
             difference_blocks: d_blocks.len(),
             // The compact refresh: one bootstrap per s0 / c blocks of weights and momentum.
@@ -291,11 +308,7 @@ impl<R: Refresh> TrainingServer<R> {
             weight_blocks_unpacked: self.state.w.blocks().len() * if nesterov { 2 } else { 1 },
         })
         .ok_or_else(|| EncryptedTrainError::config("no refresh plan reaches the levels of a step"))?;
-        let d_blocks = if plan.refresh_difference {
-            d_blocks.iter().map(|d| timed.refresh(d)).collect::<Result<Vec<_>, _>>()?
-        } else {
-            d_blocks
-        };
+        let d_blocks = if plan.refresh_difference { timed.refresh_all(&d_blocks)? } else { d_blocks };
         let d = EncryptedMatrix::from_blocks(*logits.layout(), d_blocks)?;
         levels.difference = d.level();
 
@@ -349,7 +362,7 @@ impl<R: Refresh> TrainingServer<R> {
         timings.other = start.elapsed().saturating_sub(timings.matmul + timings.softmax + timings.refresh);
         let refreshes = RefreshCounts {
             softmax: softmax_refreshes,
-            difference: if plan.refresh_difference { d.blocks().len() } else { 0 },
+            difference: if plan.refresh_difference { refreshes_for(d.blocks().len()) } else { 0 },
             weights: weight_refreshes,
         };
         Ok(StepReport {
@@ -409,9 +422,10 @@ fn refresh_weights(
 ) -> Result<(Vec<EncryptedMatrix>, usize), EncryptedTrainError> {
     let times = |ct: &Ciphertext| -> Result<Ciphertext, EncryptedTrainError> { Ok(eval.mul_int(ct, 1i64 << k)?) };
     let layout = *mats[0].layout();
-    if mats[0].level() >= 1 {
+    // The compact refresh's mask takes a level above the refresh's input level.
+    if mats[0].level() > refresh.input_level() {
         let packed = pack_copies(eval, mats)?;
-        let refreshed = packed.iter().map(|p| refresh.refresh(p)).collect::<Result<Vec<_>, _>>()?;
+        let refreshed = refresh.refresh_all(&packed)?;
         let out = unpack_copies(eval, &refreshed, &layout, mats.len())?
             .into_iter()
             .map(|m| {
@@ -419,18 +433,20 @@ fn refresh_weights(
                 Ok(EncryptedMatrix::from_blocks(layout, blocks)?)
             })
             .collect::<Result<Vec<_>, EncryptedTrainError>>()?;
-        return Ok((out, refreshed.len()));
+        return Ok((out, refreshes_for(packed.len())));
     }
-    let mut count = 0;
+    // Every block of every matrix, in pairs across the matrices.
+    let all: Vec<Ciphertext> = mats.iter().flat_map(|m| m.blocks().iter().cloned()).collect();
+    let mut refreshed = refresh.refresh_all(&all)?.into_iter();
     let out = mats
         .iter()
         .map(|m| {
-            let blocks = m.blocks().iter().map(|ct| times(&refresh.refresh(ct)?)).collect::<Result<Vec<_>, _>>()?;
-            count += blocks.len();
+            let blocks =
+                refreshed.by_ref().take(m.blocks().len()).map(|ct| times(&ct)).collect::<Result<Vec<_>, _>>()?;
             Ok(EncryptedMatrix::from_blocks(layout, blocks)?)
         })
         .collect::<Result<Vec<_>, EncryptedTrainError>>()?;
-    Ok((out, count))
+    Ok((out, refreshes_for(all.len())))
 }
 
 /// `y` at the level and exact scale of `like` (a constant product when `y` is higher, which

@@ -19,6 +19,19 @@ impl<'a> TimedRefresh<'a> {
         Self { inner, time: Mutex::new(Duration::ZERO), count: AtomicUsize::new(0) }
     }
 
+    /// `f` (one refresh), timed and counted when it succeeds.
+    fn timed<T>(&self, f: impl FnOnce() -> Result<T, SoftmaxError>) -> Result<T, SoftmaxError> {
+        let start = Instant::now();
+        let out = f();
+        if let Ok(mut t) = self.time.lock() {
+            *t += start.elapsed();
+        }
+        if out.is_ok() {
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
+        out
+    }
+
     /// Time spent refreshing so far.
     pub(crate) fn elapsed(&self) -> Duration {
         self.time.lock().map(|t| *t).unwrap_or_default()
@@ -30,16 +43,16 @@ impl Refresh for TimedRefresh<'_> {
         self.inner.output_level()
     }
 
+    fn input_level(&self) -> usize {
+        self.inner.input_level()
+    }
+
     fn refresh(&self, ct: &Ciphertext) -> Result<Ciphertext, SoftmaxError> {
-        let start = Instant::now();
-        let out = self.inner.refresh(ct);
-        if let Ok(mut t) = self.time.lock() {
-            *t += start.elapsed();
-        }
-        if out.is_ok() {
-            self.count.fetch_add(1, Ordering::Relaxed);
-        }
-        out
+        self.timed(|| self.inner.refresh(ct))
+    }
+
+    fn refresh_pair(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext), SoftmaxError> {
+        self.timed(|| self.inner.refresh_pair(a, b))
     }
 
     fn count(&self) -> usize {

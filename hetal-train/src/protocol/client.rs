@@ -6,7 +6,7 @@
 use super::error::ProtocolError;
 use super::job::{read_history, AnswerFile, ClientState, HistoryEntry, JobManifest, JobPaths, JOB_FORMAT, JOB_VERSION};
 use super::keys::SecretKeyFile;
-use super::task::Hyper;
+use super::task::{training_bootstrap, Hyper};
 use crate::data::{max_row_norm, one_hot, scale_features, with_bias, Dataset, FeatureScale};
 use crate::encrypted::plan::check_softmax;
 use crate::encrypted::release::{round_for_release, RELEASE_BITS};
@@ -15,7 +15,6 @@ use crate::plain::{metrics, train, Decision, EarlyStopping, SoftmaxKind, TrainCo
 use crate::schedule::{derived_seed, derived_word, initial_model, Schedule};
 use crate::softmax::SoftmaxId;
 use crate::store::{read_matrices, refuse_overwrite, write_json, write_matrices, Binding, FileError, Fingerprint};
-use ckks_scheme::circuits::bootstrap::BootstrapConfig;
 use ckks_scheme::{Decryptor, Encoder, SymmetricEncryptor};
 use hetal_linalg::{BlockLayout, EncryptedMatrix, Tiling, UnitShape};
 use rand::{RngCore, SeedableRng};
@@ -159,7 +158,9 @@ pub fn encrypt_job(
         );
     }
     let params = &key.params;
-    let data_level = params.max_level() - BootstrapConfig::standard().depth();
+    let data_level = training_bootstrap()
+        .output_level(params.max_level())
+        .ok_or_else(|| ProtocolError::usage(format!("parameters of {} levels cannot bootstrap", params.max_level())))?;
     let mut setup = task.setup(params, data_level, &hyper)?;
     setup.softmax_id = softmax;
     check_softmax(setup.softmax_approximation()?.as_ref(), task.classes)?;

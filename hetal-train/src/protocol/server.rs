@@ -13,7 +13,7 @@ use super::error::ProtocolError;
 use super::job::{AnswerFile, JobManifest, JobPaths};
 use super::keys::PublicBundle;
 use super::report::{record, StepRecord, TrainReport};
-use super::task::bootstrapper;
+use super::task::job_bootstrapper;
 use crate::encrypted::{
     checkpoint, ClientAnswer, EncryptedBatch, EncryptedValidation, InitialModel, ServerState, TrainingServer,
 };
@@ -143,13 +143,27 @@ impl ServerSession {
         let params = bundle.params.clone();
         let mut setup = job.task.setup(&params, job.data_level, &job.hyper)?;
         setup.softmax_id = job.softmax;
-        let boot = bootstrapper(&params)?;
-        if boot.output_level() != job.data_level {
-            return Err(ProtocolError::mismatch(format!(
-                "the job's data level {} is not bootstrapping's output level {}",
+        let boot = job_bootstrapper(&params, job.data_level)?.ok_or_else(|| {
+            ProtocolError::mismatch(format!(
+                "the job's data level {} is no bootstrapping order's output level under {}",
                 job.data_level,
-                boot.output_level()
-            )));
+                job.preset.name()
+            ))
+        })?;
+        // Training rotations' keys are made truncated to the data level of the order keygen
+        // used: a job of the other order needs keys made for it.
+        for r in setup.rotation_steps()? {
+            let element = ckks_scheme::rotation_element(&params, r);
+            let level = bundle.keys.galois.get(element).map(|k| k.max_level());
+            if level.is_none_or(|l| l < job.data_level) {
+                return Err(ProtocolError::mismatch(format!(
+                    "the keys of {} reach level {} for rotation {r}, the job's data sits at {}: keys and job were \
+                     made for different bootstrapping orders; make the keys again with `hetal keygen`",
+                    bundle.origin.display(),
+                    level.map_or("no".into(), |l| l.to_string()),
+                    job.data_level
+                )));
+            }
         }
         let keys = Arc::new(bundle.keys);
         let refresh = BootstrapRefresh::new(Evaluator::new(keys.clone()), boot, bundle.bootstrap)?;

@@ -18,7 +18,7 @@ mod sealed {
 /// through its refresher.
 pub trait PublicRefresh: Refresh + sealed::Sealed {}
 
-/// Bootstrapping as a [`Refresh`]: `refresh(ct)` drops `ct` to level 0 and runs
+/// Bootstrapping as a [`Refresh`]: `refresh(ct)` drops `ct` to the circuit's input level and runs
 /// [`Bootstrapper::bootstrap`], giving a ciphertext at [`Bootstrapper::output_level`] with the
 /// same slots up to the bootstrapping error (see its `BootstrapContract`).
 ///
@@ -59,10 +59,22 @@ impl Refresh for BootstrapRefresh {
         self.bootstrapper.output_level()
     }
 
-    /// Bootstraps `ct` (any level; dropped to 0 first). Consumes the bootstrapping depth of the
+    /// [`Bootstrapper::input_level`].
+    fn input_level(&self) -> usize {
+        self.bootstrapper.input_level()
+    }
+
+    /// Bootstraps `ct` (any level from [`Refresh::input_level`] up; dropped to it first). Consumes the bootstrapping depth of the
     /// top of the chain, none of the computation levels.
     fn refresh(&self, ct: &Ciphertext) -> Result<Ciphertext, SoftmaxError> {
         let out = self.bootstrapper.bootstrap(&self.eval, &self.keys, ct)?;
+        self.count.fetch_add(1, Ordering::Relaxed);
+        Ok(out)
+    }
+
+    /// [`Bootstrapper::bootstrap_pair`]: one bootstrapping and one conjugation for both.
+    fn refresh_pair(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext), SoftmaxError> {
+        let out = self.bootstrapper.bootstrap_pair(&self.eval, &self.keys, a, b)?;
         self.count.fetch_add(1, Ordering::Relaxed);
         Ok(out)
     }

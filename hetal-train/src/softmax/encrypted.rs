@@ -103,9 +103,14 @@ impl HetalSoftmax {
         layout.check_slots(eval.params().slots())?;
         let deepest = self.config.stages(layout.c).iter().map(|s| s.levels).max().unwrap_or(0);
         // A stage needs its own levels; the inverse steps and the max selection need two.
-        if refresh.output_level() < deepest.max(2) {
+        if refresh.output_level() - refresh.input_level() < deepest.max(2) {
             return Err(SoftmaxError::Config {
-                reason: format!("refresh gives level {}, a stage needs {deepest}", refresh.output_level()),
+                reason: format!(
+                    "refresh gives levels {} down to {}, a stage needs {}",
+                    refresh.output_level(),
+                    refresh.input_level(),
+                    deepest.max(2)
+                ),
             });
         }
         let before = refresh.count();
@@ -208,13 +213,13 @@ impl HetalSoftmax {
         let default_scale = s.params().default_scale();
         let mut t = t;
         for _ in 0..self.config.inverse_iters {
-            if t.level() < 2 || u.level() < 1 {
+            let floor = ctx.refresh.input_level();
+            if t.level() < floor + 2 || u.level() < floor + 1 {
                 // Refresh both and keep t one level above u, as without refreshes.
-                t = ctx.refresh(&t)?;
-                if t.level() >= 3 {
+                (t, u) = ctx.refresh_two(&t, &u)?;
+                if t.level() >= floor + 3 {
                     t = ctx.match_scale(&t, t.level() - 1, default_scale)?;
                 }
-                u = ctx.refresh(&u)?;
                 u = ctx.eval.drop_to_level(&u, t.level() - 1)?;
             }
             let entry = u.level();
@@ -264,23 +269,38 @@ impl Ctx<'_> {
         self.refresh.refresh(ct)
     }
 
-    /// `ct` if it has `levels` levels left, else its refresh.
+    /// `ct` if it has `levels` levels left above the refresh's input level, else its refresh.
     fn ensure(&self, ct: Ciphertext, levels: usize) -> Result<Ciphertext, SoftmaxError> {
-        if ct.level() >= levels {
+        if ct.level() >= self.refresh.input_level() + levels {
             Ok(ct)
         } else {
             self.refresh(&ct)
         }
     }
 
-    /// Both operands with at least `levels` levels.
+    /// Both operands with at least `levels` levels: one refresh for both
+    /// ([`Ctx::refresh_two`]) when both are short.
     fn ensure_pair(
         &self,
         a: Ciphertext,
         b: Ciphertext,
         levels: usize,
     ) -> Result<(Ciphertext, Ciphertext), SoftmaxError> {
+        let needed = self.refresh.input_level() + levels;
+        if a.level() < needed && b.level() < needed {
+            return self.refresh_two(&a, &b);
+        }
         Ok((self.ensure(a, levels)?, self.ensure(b, levels)?))
+    }
+
+    /// Both refreshed: as a pair ([`Refresh::refresh_pair`]) when their scales agree (every
+    /// value of this circuit is real), else one by one.
+    fn refresh_two(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext), SoftmaxError> {
+        if ((a.scale() / b.scale()) - 1.0).abs() <= SCALE_TOLERANCE {
+            self.refresh.refresh_pair(a, b)
+        } else {
+            Ok((self.refresh(a)?, self.refresh(b)?))
+        }
     }
 
     /// Runs `f` on `ct` (refreshed first if it has fewer than `levels` levels) and records the

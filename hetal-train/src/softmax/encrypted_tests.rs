@@ -205,6 +205,43 @@ fn modelled_refresh_error_has_the_requested_spread() {
     }
 }
 
+/// The double's pair is what bootstrapping `a + i b` does: both real inputs come back at the
+/// output level for one refresh, `refresh_all` takes an odd count as pairs and one single, and
+/// a complex input (whose imaginary part would land in the other) or a scale mismatch is
+/// refused with a typed error.
+#[test]
+fn refresh_pairs_take_real_slots_two_at_a_time() {
+    let f = fixture();
+    let encoder = Encoder::new(&f.params);
+    let n = f.params.slots();
+    let values: Vec<Vec<f64>> =
+        (0..3).map(|k| (0..n).map(|j| ((j * (k + 3)) % 17) as f64 / 17.0 - 0.5).collect()).collect();
+    let cts: Vec<_> = values
+        .iter()
+        .map(|v| {
+            let pt = encoder.encode_real(v, 2, f.params.default_scale()).unwrap();
+            f.encryptor.lock().unwrap().encrypt(&pt).unwrap()
+        })
+        .collect();
+    let double = InsecureDecryptReencryptRefresh::new(&f.sk, &f.public, [7; 32], 1.0).unwrap();
+    let out = double.refresh_all(&cts).unwrap();
+    assert_eq!((out.len(), double.count(), refreshes_for(3), refreshes_for(4)), (3, 2, 2, 2));
+    for (ct, want) in out.iter().zip(&values) {
+        assert_eq!(ct.level(), double.output_level());
+        let got = encoder.decode(&Decryptor::new(&f.sk).decrypt(ct).unwrap()).unwrap();
+        let err = got.iter().zip(want).map(|(z, w)| (z.re - w).abs().max(z.im.abs())).fold(0.0, f64::max);
+        assert!(err < 1e-6, "{err:e}");
+    }
+    let complex = encoder.encode(&vec![ckks_scheme::Complex::new(0.1, 0.2); n], 2, f.params.default_scale()).unwrap();
+    let complex = f.encryptor.lock().unwrap().encrypt(&complex).unwrap();
+    let err = double.refresh_pair(&cts[0], &complex).unwrap_err();
+    assert!(matches!(&err, SoftmaxError::Refresh { reason } if reason.contains("real slots")), "{err}");
+    let mut other = cts[1].clone();
+    other.set_scale(other.scale() * 2.0);
+    assert!(matches!(double.refresh_pair(&cts[0], &other), Err(SoftmaxError::Refresh { .. })));
+    assert_eq!(double.count(), 2, "refused pairs are not counted");
+}
+
 /// One normalize-and-square squaring and its last normalisation on encrypted rows (sums in the
 /// plan's interval, padded classes 0) against the plan's polynomials, in both forms (the root
 /// form for 3 classes, the Chebyshev form for 10): the precision of one stage before the

@@ -43,7 +43,7 @@ pub use layout::TiledLayout;
 pub use mirror::exact_softmax_row;
 pub use normalize_square::NormalizeSquareSoftmax;
 pub use polys::{monomial_to_chebyshev, Polynomials};
-pub use refresh::{InsecureDecryptReencryptRefresh, Refresh};
+pub use refresh::{refreshes_for, InsecureDecryptReencryptRefresh, Refresh, PAIR_IMAGINARY_BOUND};
 
 #[cfg(test)]
 mod tests;

@@ -369,9 +369,13 @@ impl SoftmaxApproximation for NormalizeSquareSoftmax {
         debug_assert_eq!(layout.c, padded_classes(layout.classes));
         let plan = self.plan(layout.classes)?;
         let deepest = self.stages(layout.classes).iter().map(|s| s.levels).max().unwrap_or(0);
-        if refresh.output_level() < deepest {
+        if refresh.output_level() - refresh.input_level() < deepest {
             return Err(SoftmaxError::Config {
-                reason: format!("refresh gives level {}, a stage needs {deepest}", refresh.output_level()),
+                reason: format!(
+                    "refresh gives levels {} down to {}, a stage needs {deepest}",
+                    refresh.output_level(),
+                    refresh.input_level()
+                ),
             });
         }
         let before = refresh.count();

@@ -10,18 +10,54 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Brings a ciphertext back to a high level (bootstrapping on the server). Implementations
-/// count how many ciphertexts they refreshed. Callers keep every refreshed value in `[-1, 1]`
-/// (the usual input range of bootstrapping).
+/// count the refreshes they ran: one per ciphertext, or one per pair ([`Refresh::refresh_pair`]).
+/// Callers keep every refreshed value in `[-1, 1]` (the usual input range of bootstrapping).
 pub trait Refresh {
     /// The level of every refreshed ciphertext.
     fn output_level(&self) -> usize;
 
+    /// The lowest level a ciphertext may be refreshed from: 0 for bootstrapping in the standard
+    /// order, its SlotToCoeff depth (3) with SlotToCoeff first. Computations between refreshes
+    /// have `output_level - input_level` levels, and keep every value it refreshes at or above
+    /// it.
+    fn input_level(&self) -> usize;
+
     /// A ciphertext of the same slot values at [`Refresh::output_level`].
     fn refresh(&self, ct: &Ciphertext) -> Result<Ciphertext, SoftmaxError>;
 
-    /// Ciphertexts refreshed so far.
+    /// Two ciphertexts of **real** slots for the price of one refresh (bootstrapping packs them
+    /// as `a + i b`), both at [`Refresh::output_level`]. Errors if they differ in scale.
+    fn refresh_pair(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext), SoftmaxError>;
+
+    /// Every ciphertext of `cts` (real slots), two at a time: [`refreshes_for`]`(cts.len())`
+    /// refreshes.
+    fn refresh_all(&self, cts: &[Ciphertext]) -> Result<Vec<Ciphertext>, SoftmaxError> {
+        let mut out = Vec::with_capacity(cts.len());
+        for chunk in cts.chunks(2) {
+            match chunk {
+                [a, b] => {
+                    let (a, b) = self.refresh_pair(a, b)?;
+                    out.extend([a, b]);
+                }
+                [a] => out.push(self.refresh(a)?),
+                _ => unreachable!("chunks of at most two"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Refreshes run so far (a pair counts once).
     fn count(&self) -> usize;
 }
+
+/// Refreshes [`Refresh::refresh_all`] runs for `n` ciphertexts: `ceil(n / 2)`.
+pub fn refreshes_for(n: usize) -> usize {
+    n.div_ceil(2)
+}
+
+/// The largest imaginary part [`InsecureDecryptReencryptRefresh::refresh_pair`] accepts: a pair
+/// is for real slots, whose imaginary parts are the encryption noise (far below this).
+pub const PAIR_IMAGINARY_BOUND: f64 = 1e-3;
 
 /// **TEST DOUBLE, INSECURE: holds the secret key.** Refreshes by decrypting, decoding,
 /// re-encoding at the top level with the default scale and re-encrypting under the public key.
@@ -40,6 +76,8 @@ pub struct InsecureDecryptReencryptRefresh {
     largest: Mutex<f64>,
     /// Standard deviation and stream of the modelled bootstrapping error, when set.
     modelled_error: Option<(f64, Mutex<ChaCha20Rng>)>,
+    /// [`Refresh::input_level`]: refreshes from below it are refused.
+    floor: usize,
 }
 
 impl InsecureDecryptReencryptRefresh {
@@ -56,6 +94,7 @@ impl InsecureDecryptReencryptRefresh {
             count: AtomicUsize::new(0),
             largest: Mutex::new(0.0),
             modelled_error: None,
+            floor: 0,
         })
     }
 
@@ -75,6 +114,19 @@ impl InsecureDecryptReencryptRefresh {
         Ok(self)
     }
 
+    /// Refuses refreshes of ciphertexts below `level` ([`Refresh::input_level`]), as
+    /// bootstrapping with SlotToCoeff first does below its depth, so that tests run the
+    /// training's plans against that floor. Errors if the floor leaves no level.
+    pub fn with_floor(mut self, level: usize) -> Result<Self, SoftmaxError> {
+        if level >= self.params.max_level() {
+            return Err(SoftmaxError::Refresh {
+                reason: format!("a floor at level {level} leaves nothing below the top ({})", self.params.max_level()),
+            });
+        }
+        self.floor = level;
+        Ok(self)
+    }
+
     /// The largest slot magnitude refreshed so far.
     pub fn largest_seen(&self) -> f64 {
         *self.largest.lock().expect("refresh lock")
@@ -86,8 +138,55 @@ impl Refresh for InsecureDecryptReencryptRefresh {
         self.params.max_level()
     }
 
+    fn input_level(&self) -> usize {
+        self.floor
+    }
+
     fn refresh(&self, ct: &Ciphertext) -> Result<Ciphertext, SoftmaxError> {
-        let mut values = self.encoder.decode(&Decryptor::new(&self.sk).decrypt(ct)?)?;
+        let out = self.reencrypt(self.decrypt(ct)?)?;
+        self.count.fetch_add(1, Ordering::Relaxed);
+        Ok(out)
+    }
+
+    /// What bootstrapping `a + i b` and splitting it does to the slots: `a' = Re a - Im b`,
+    /// `b' = Im a + Re b`, each with its own modelled error; refuses imaginary parts above
+    /// [`PAIR_IMAGINARY_BOUND`] (the pair would mix them into the other's real part).
+    fn refresh_pair(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext), SoftmaxError> {
+        if (a.scale() / b.scale() - 1.0).abs() > ckks_scheme::SCALE_TOLERANCE {
+            return Err(SoftmaxError::Refresh {
+                reason: format!("a pair of scales 2^{:.3} and 2^{:.3}", a.scale().log2(), b.scale().log2()),
+            });
+        }
+        let (va, vb) = (self.decrypt(a)?, self.decrypt(b)?);
+        let imaginary = va.iter().chain(&vb).map(|z| z.im.abs()).fold(0.0, f64::max);
+        if imaginary > PAIR_IMAGINARY_BOUND {
+            return Err(SoftmaxError::Refresh {
+                reason: format!(
+                    "a pair is for real slots; an imaginary part of {imaginary:.3e} is above {PAIR_IMAGINARY_BOUND:e}"
+                ),
+            });
+        }
+        let za: Vec<Complex> = va.iter().zip(&vb).map(|(x, y)| Complex::new(x.re - y.im, 0.0)).collect();
+        let zb: Vec<Complex> = va.iter().zip(&vb).map(|(x, y)| Complex::new(x.im + y.re, 0.0)).collect();
+        let out = (self.reencrypt(za)?, self.reencrypt(zb)?);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        Ok(out)
+    }
+
+    fn count(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
+impl InsecureDecryptReencryptRefresh {
+    /// The slots of `ct`, checked against the bound and recorded in [`Self::largest_seen`].
+    fn decrypt(&self, ct: &Ciphertext) -> Result<Vec<Complex>, SoftmaxError> {
+        if ct.level() < self.floor {
+            return Err(SoftmaxError::Refresh {
+                reason: format!("a ciphertext at level {}, below the refresh's input level {}", ct.level(), self.floor),
+            });
+        }
+        let values = self.encoder.decode(&Decryptor::new(&self.sk).decrypt(ct)?)?;
         let largest = values.iter().map(|z| z.re.abs().max(z.im.abs())).fold(0.0, f64::max);
         if largest > self.max_abs || !largest.is_finite() {
             return Err(SoftmaxError::Refresh {
@@ -98,6 +197,11 @@ impl Refresh for InsecureDecryptReencryptRefresh {
             let mut l = self.largest.lock().expect("refresh lock");
             *l = l.max(largest);
         }
+        Ok(values)
+    }
+
+    /// `values` with the modelled error, encrypted at the output level.
+    fn reencrypt(&self, mut values: Vec<Complex>) -> Result<Ciphertext, SoftmaxError> {
         if let Some((std, rng)) = &self.modelled_error {
             let mut rng = rng.lock().expect("refresh lock");
             for z in values.iter_mut() {
@@ -105,12 +209,6 @@ impl Refresh for InsecureDecryptReencryptRefresh {
             }
         }
         let pt = self.encoder.encode(&values, self.output_level(), self.params.default_scale())?;
-        let out = self.encryptor.lock().expect("refresh lock").encrypt(&pt)?;
-        self.count.fetch_add(1, Ordering::Relaxed);
-        Ok(out)
-    }
-
-    fn count(&self) -> usize {
-        self.count.load(Ordering::Relaxed)
+        Ok(self.encryptor.lock().expect("refresh lock").encrypt(&pt)?)
     }
 }
