@@ -431,9 +431,8 @@ fn head_split(from: &Path, to: &Path, split: &str, rows: usize) {
 /// another order of key generation from the seed, so other keys), and when DiagATB took the shared
 /// row sum (issue 18: the placement masks before the row sums, so other rotations and noise),
 /// and when DiagABT placed as it replicated (issue 18: one level less, so other levels, refresh
-/// points and noise), and when training bootstrapped SlotToCoeff first and in pairs (issue 18:
-/// another circuit, data 3 levels higher, and HETAL's softmax refreshing two real ciphertexts
-/// in one bootstrap);
+/// points and noise), and when HETAL's softmax began to refresh two real ciphertexts in one
+/// bootstrap (issue 18: other refresh noise);
 /// it was recorded before that
 /// when the protocol moved into `hetal-train` (issue "one house"). And the demo runs that same
 /// protocol: on the same rows, seed and settings it ends with the file workflow's model

@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release -p hetal-train --example secure_step -- <dataset dir>
 //!     [--classes K] [--features F] [--batch N] [--steps S] [--lr X]
-//!     [--softmax hetal|normalize-and-square] [--standard-order]
+//!     [--softmax hetal|normalize-and-square] [--slim]
 //! ```
 //!
 //! The paper's shapes (spec section 7): MNIST is `--classes 10 --features 768 --batch 1024`,
@@ -14,8 +14,8 @@
 //! features are scaled by the largest training-row norm; only the shape matters for the time.
 //! Keys stay in memory (no files): peak memory is the process's high-water mark, printed at the
 //! end. Defaults: all classes and features of the folder, batch 512, one step, lr 1, and the
-//! training's bootstrapping (SlotToCoeff first); `--standard-order` bootstraps in the standard
-//! order instead (data 3 levels lower, the same levels for computation), for comparison.
+//! training's bootstrapping (the standard order); `--slim` bootstraps SlotToCoeff first instead
+//! (data 3 levels higher, the same levels for computation), for comparison.
 
 mod common;
 
@@ -43,7 +43,7 @@ struct Options {
     steps: usize,
     lr: f64,
     softmax: SoftmaxId,
-    standard_order: bool,
+    slim: bool,
 }
 
 /// CKKS's allocator: buffers of tens of MB are reused instead of page-faulted in again.
@@ -60,7 +60,7 @@ fn options() -> Result<Options, ExampleError> {
         steps: 1,
         lr: 1.0,
         softmax: SoftmaxId::Hetal,
-        standard_order: false,
+        slim: false,
     };
     let mut dir = None;
     while let Some(arg) = args.next() {
@@ -71,7 +71,7 @@ fn options() -> Result<Options, ExampleError> {
             "--steps" => o.steps = parse("--steps", args.next())?,
             "--lr" => o.lr = parse("--lr", args.next())?,
             "--softmax" => o.softmax = parse("--softmax", args.next())?,
-            "--standard-order" => o.standard_order = true,
+            "--slim" => o.slim = true,
             flag if flag.starts_with("--") => return Err(usage(format!("unknown option {flag}"))),
             path => dir = Some(PathBuf::from(path)),
         }
@@ -116,7 +116,7 @@ fn run() -> Result<(), ExampleError> {
 
     let t = Instant::now();
     let params = Preset::BootstrapN16.build()?;
-    let config = if o.standard_order { BootstrapConfig::standard() } else { training_bootstrap() };
+    let config = if o.slim { BootstrapConfig::slim() } else { training_bootstrap() };
     let bootstrapper = Bootstrapper::new(&params, config)?;
     let mut setup = TrainingSetup::new(
         classes,

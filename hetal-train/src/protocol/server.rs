@@ -151,7 +151,7 @@ impl ServerSession {
             ))
         })?;
         // Training rotations' keys are made truncated to the data level of the order keygen
-        // used: a job of the other order needs keys made for it.
+        // used: a job of another order (data level) needs keys made for it.
         for r in setup.rotation_steps()? {
             let element = ckks_scheme::rotation_element(&params, r);
             let level = bundle.keys.galois.get(element).map(|k| k.max_level());

@@ -62,9 +62,14 @@ impl TrainPreset {
     }
 }
 
-/// The bootstrapping circuit of every training preset: SlotToCoeff first
-/// ([`BootstrapConfig::slim`]: inputs at level 3 or above, output 3 levels higher than the
-/// standard order's, the same levels for computation, faster and more precise).
+/// The bootstrapping circuit of every training preset: the standard order
+/// ([`BootstrapConfig::standard`]).
+///
+/// SlotToCoeff first ([`BootstrapConfig::slim`]) bootstraps in 0.88x the time, but its data
+/// sits 3 levels higher (15 instead of 12 at `bootstrap-n16`, the same 12 levels for
+/// computation), so every product of a step runs over 3 more primes: measured side by side at
+/// the Face Mask shape, a step took 1.05x the standard order's time (docs/BENCHMARKS.md). The
+/// training runs in either ([`job_bootstrapper`], [`crate::softmax::Refresh::input_level`]).
 pub fn bootstrapper(params: &Parameters) -> Result<Bootstrapper, SchemeError> {
     Bootstrapper::new(params, training_bootstrap())
 }
@@ -72,15 +77,13 @@ pub fn bootstrapper(params: &Parameters) -> Result<Bootstrapper, SchemeError> {
 /// [`bootstrapper`]'s configuration, for what it determines without building the circuit
 /// (the data level: [`BootstrapConfig::output_level`]).
 pub fn training_bootstrap() -> BootstrapConfig {
-    BootstrapConfig::slim()
+    BootstrapConfig::standard()
 }
 
-/// The circuit of a job whose data sits at `data_level`: [`bootstrapper`]'s, or the standard
-/// order's for a job made before training bootstrapped SlotToCoeff first (its data at that
-/// order's output level), so that such a job resumes with its own circuit. `None` for any
-/// other level.
+/// The circuit of a job whose data sits at `data_level`: the standard order's at its output
+/// level, SlotToCoeff first's at its own (3 levels higher), `None` at any other level.
 pub fn job_bootstrapper(params: &Parameters, data_level: usize) -> Result<Option<Bootstrapper>, SchemeError> {
-    for config in [training_bootstrap(), BootstrapConfig::standard()] {
+    for config in [BootstrapConfig::standard(), BootstrapConfig::slim()] {
         if config.output_level(params.max_level()) == Some(data_level) {
             return Bootstrapper::new(params, config).map(Some);
         }
@@ -226,14 +229,13 @@ mod tests {
     fn presets_build_and_leave_enough_levels_for_a_step() {
         let p = TrainPreset::InsecureTrainN12.build().unwrap();
         let b = bootstrapper(&p).unwrap();
-        // SlotToCoeff first: refreshed from level 3 to 15, the standard order's 12 levels.
-        assert_eq!((b.input_level(), b.output_level()), (3, 15));
-        assert_eq!(training_bootstrap().output_level(p.max_level()), Some(15));
-        // A job keeps the circuit of its data level; older jobs' data sits at the standard
-        // order's 12.
-        let old = job_bootstrapper(&p, 12).unwrap().unwrap();
-        assert_eq!((old.input_level(), old.output_level()), (0, 12));
-        assert_eq!(job_bootstrapper(&p, 15).unwrap().unwrap().input_level(), 3);
+        assert_eq!((b.input_level(), b.output_level()), (0, 12));
+        assert_eq!(training_bootstrap().output_level(p.max_level()), Some(12));
+        // A job runs the circuit of its data level: SlotToCoeff first refreshes from 3 to 15,
+        // the same 12 levels.
+        let slim = job_bootstrapper(&p, 15).unwrap().unwrap();
+        assert_eq!((slim.input_level(), slim.output_level()), (3, 15));
+        assert_eq!(job_bootstrapper(&p, 12).unwrap().unwrap().input_level(), 0);
         assert!(job_bootstrapper(&p, 13).unwrap().is_none());
         let shape = TaskShape { classes: 3, features: 15, batch: 16 };
         let hyper = Hyper { lr: 1.0, optimizer: "nesterov".into(), patience: 3, monitor: Monitor::Loss, max_epochs: 5 };
