@@ -522,8 +522,8 @@ impl Bootstrapper {
     }
 
     /// Refreshes `ct` (dropped to level 0 first if higher): the result, at
-    /// [`Bootstrapper::output_level`], decrypts to the same slots within the precision of the
-    /// [`BootstrapContract`]. Errors if the scale is not below `q_0 / 2`, if keys are missing
+    /// [`Bootstrapper::output_level`] and at `ct`'s scale exactly, decrypts to the same slots
+    /// within the precision of the [`BootstrapContract`]. Errors if the scale is not below `q_0 / 2`, if keys are missing
     /// (Galois or encapsulation), or on parameter mismatches.
     pub fn bootstrap(
         &self,
@@ -645,9 +645,17 @@ impl Bootstrapper {
         let y = eval.neg(&eval.mul_by_i(&eval.sub(&w, &w_conj)?)?)?; // Im(w) / (K + 1)
         lap(&mut timings.coeff_to_slot);
         // With SlotToCoeff first, sin(2 pi x) ~ 2 pi delta_raised m / q_0: EvalMod ends at the
-        // scale that reads as m at the input's scale, so no product is left after it.
-        let target = slim.then(|| delta * q0 / (2.0 * PI * delta_raised));
-        let eval_mod = |c: &Ciphertext| self.eval_mod.evaluate_with(eval, c, target, half);
+        // scale that reads as m at the input's scale, so no product is left after it. In the
+        // standard order it ends at the prime SlotToCoeff's retargeting assumes, which then
+        // hands over exactly q_0. Either way the output's scale is the input's exactly: a
+        // scale a few per mille off would be squared by every product after the refresh (2^11
+        // squarings take 0.5 % to 2^15).
+        let target = if slim {
+            delta * q0 / (2.0 * PI * delta_raised)
+        } else {
+            params.q_basis().modulus(params.max_level() - self.config.cts_depth).value() as f64
+        };
+        let eval_mod = |c: &Ciphertext| self.eval_mod.evaluate_with(eval, c, Some(target), half);
         // Independent: on two or more threads they run side by side.
         let (x, y) = rayon::join(|| eval_mod(&x), || eval_mod(&y));
         let mut w = eval.add(&x?, &eval.mul_by_i(&y?)?)?;
@@ -733,8 +741,13 @@ mod tests {
         let out = boot.bootstrap(&eval, &bkeys, &ct).unwrap();
         let got = enc.decode(&Decryptor::new(&sk).decrypt(&out).unwrap()).unwrap();
         let level = out.level();
-        // The output keeps computing: its scale is close to the input's.
-        assert!((out.scale().log2() - params.default_scale().log2()).abs() < 0.5, "scale 2^{}", out.scale().log2());
+        // The output keeps computing: its scale is the input's.
+        assert!(
+            (out.scale() / ct.scale() - 1.0).abs() < 1e-12,
+            "scale 2^{} from 2^{}",
+            out.scale().log2(),
+            ct.scale().log2()
+        );
         (boot, level, PrecisionStats::compare(&z, &got))
     }
 

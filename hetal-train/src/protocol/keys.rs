@@ -158,6 +158,29 @@ impl PublicBundle {
             .write(path, false)
     }
 
+    /// Checks that every rotation of `rotations` has a key reaching `data_level`. Training
+    /// rotations' keys are made truncated to the data level of the bootstrapping order keygen
+    /// planned for, so a job of another order (data level) needs keys made for it: refused
+    /// here, naming the rotation, the key's level and the job's.
+    pub fn check_rotation_levels(
+        &self,
+        rotations: &[i64],
+        data_level: usize,
+    ) -> Result<(), crate::protocol::ProtocolError> {
+        for &r in rotations {
+            let level = self.keys.galois.get(ckks_scheme::rotation_element(&self.params, r)).map(|k| k.max_level());
+            if level.is_none_or(|l| l < data_level) {
+                return Err(crate::protocol::ProtocolError::mismatch(format!(
+                    "the keys of {} reach level {} for rotation {r}, the job's data sits at {data_level}: keys and \
+                     job were made for different bootstrapping orders; make the keys again with `hetal keygen`",
+                    self.origin.display(),
+                    level.map_or("no".into(), |l| l.to_string()),
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Reads and checks the bundle. A secret-key file is refused with a message that says the
     /// server takes public keys only, and so is a bundle with any part beyond its three.
     pub fn read(path: &Path) -> Result<Self, FileError> {
@@ -244,5 +267,14 @@ mod tests {
             }
         }
         assert!(truncated > 0 && plan.data_level < top);
+        // A job whose data sits higher (SlotToCoeff first: 3 levels) needs other keys.
+        bundle.check_rotation_levels(&plan.rotations, plan.data_level).unwrap();
+        let err = bundle.check_rotation_levels(&plan.rotations, plan.data_level + 3).unwrap_err().to_string();
+        assert!(err.contains(&format!("reach level {}", plan.data_level)) && err.contains("keygen"), "{err}");
+        let absent = (1i64..)
+            .find(|&r| bundle.keys.galois.get(ckks_scheme::rotation_element(&secret.params, r)).is_none())
+            .unwrap();
+        let err = bundle.check_rotation_levels(&[absent], plan.data_level).unwrap_err().to_string();
+        assert!(err.contains(&format!("reach level no for rotation {absent}")), "{err}");
     }
 }

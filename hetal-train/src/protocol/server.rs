@@ -150,21 +150,7 @@ impl ServerSession {
                 job.preset.name()
             ))
         })?;
-        // Training rotations' keys are made truncated to the data level of the order keygen
-        // used: a job of another order (data level) needs keys made for it.
-        for r in setup.rotation_steps()? {
-            let element = ckks_scheme::rotation_element(&params, r);
-            let level = bundle.keys.galois.get(element).map(|k| k.max_level());
-            if level.is_none_or(|l| l < job.data_level) {
-                return Err(ProtocolError::mismatch(format!(
-                    "the keys of {} reach level {} for rotation {r}, the job's data sits at {}: keys and job were \
-                     made for different bootstrapping orders; make the keys again with `hetal keygen`",
-                    bundle.origin.display(),
-                    level.map_or("no".into(), |l| l.to_string()),
-                    job.data_level
-                )));
-            }
-        }
+        bundle.check_rotation_levels(&setup.rotation_steps()?, job.data_level)?;
         let keys = Arc::new(bundle.keys);
         let refresh = BootstrapRefresh::new(Evaluator::new(keys.clone()), boot, bundle.bootstrap)?;
         let eval = Evaluator::new(keys);

@@ -6,8 +6,9 @@
 //! with the defaults). Each stage checks the levels it needs and refreshes its operands first if
 //! they are too low; a stage deeper than [`Refresh::output_level`] is refused.
 //!
-//! Scales: plaintext masks are encoded at the scale of the prime the next rescale removes, and
-//! constants go through `mul_const`, so they leave the scale unchanged; polynomials keep the
+//! Scales: plaintext masks are encoded so that the rescale after them lands on the default
+//! scale exactly ([`Ctx::mul_mask`], which pins a drifted scale for free), and constants go
+//! through `mul_const`, so they leave the scale unchanged; polynomials keep the
 //! scale of their input. Sums of ciphertexts that took different paths (`b + d comp` in the max,
 //! `x' - m` in the shift) first bring the higher operand to the level and scale of the lower one
 //! with one constant product ([`Ctx::match_scale`]), which costs no level on the critical path.
@@ -330,13 +331,17 @@ impl Ctx<'_> {
         self.stage(name, ct, p.depth(), |_, ct| Ok(p.evaluate(eval, &ct)?))
     }
 
-    /// `ct * mask` slot-wise, the mask encoded at the scale of the prime the rescale removes:
-    /// one level, scale unchanged.
+    /// `ct * mask` slot-wise, landing at the default scale `Delta`: the mask is encoded at
+    /// `q_l Delta / scale(ct)`, so the rescale that drops `q_l` leaves `Delta` exactly. One
+    /// level. Every stage that masks thereby pins a scale that drifted in earlier products,
+    /// for free: a drift doubles (in log2) at each squaring, and the 11 of Goldschmidt's loop
+    /// took 2^0.003 to 2^6.2 before this (a refresh refused the result, MNIST shape).
     pub(super) fn mul_mask(&self, ct: &Ciphertext, mask: &[f64]) -> Result<Ciphertext, SoftmaxError> {
         let q = ct.params().q_basis().modulus(ct.level()).value() as f64;
-        let pt = self.encoder.encode_real(mask, ct.level(), q)?;
+        let delta = ct.params().default_scale();
+        let pt = self.encoder.encode_real(mask, ct.level(), q * delta / ct.scale())?;
         let mut out = self.eval.rescale(&self.eval.mul_plain(ct, &pt)?)?;
-        out.set_scale(ct.scale());
+        out.set_scale(delta);
         Ok(out)
     }
 

@@ -205,6 +205,27 @@ fn modelled_refresh_error_has_the_requested_spread() {
     }
 }
 
+/// A mask product lands at the default scale whatever its input's (a scale drifted in
+/// squarings is pinned there), with the right values.
+#[test]
+fn masks_pin_the_scale() {
+    let f = fixture();
+    let encoder = Encoder::new(&f.params);
+    let layout = TiledLayout::new(32, 32, 10).unwrap();
+    let values: Vec<f64> = (0..f.params.slots()).map(|j| (j % 7) as f64 / 7.0).collect();
+    let drifted = f.params.default_scale() * 1.01;
+    let pt = encoder.encode_real(&values, 4, drifted).unwrap();
+    let ct = f.encryptor.lock().unwrap().encrypt(&pt).unwrap();
+    let refresh = InsecureDecryptReencryptRefresh::new(&f.sk, &f.public, [7; 32], 1.0).unwrap();
+    let ctx = super::encrypted::Ctx::new(&f.eval, &refresh, &encoder, &layout);
+    let mask = layout.class_mask(0.5, 0.0);
+    let out = ctx.mul_mask(&ct, &mask).unwrap();
+    assert_eq!((out.level(), out.scale()), (3, f.params.default_scale()));
+    let got = encoder.decode_real(&Decryptor::new(&f.sk).decrypt(&out).unwrap()).unwrap();
+    let err = got.iter().zip(values.iter().zip(&mask)).map(|(g, (v, m))| (g - v * m).abs()).fold(0.0, f64::max);
+    assert!(err < 1e-6, "{err:e}");
+}
+
 /// The double's pair is what bootstrapping `a + i b` does: both real inputs come back at the
 /// output level for one refresh, `refresh_all` takes an odd count as pairs and one single, and
 /// a complex input (whose imaginary part would land in the other) or a scale mismatch is
