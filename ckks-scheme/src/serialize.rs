@@ -94,16 +94,40 @@ fn decode_options(bytes: &[u8]) -> impl bincode::Options {
     bincode::DefaultOptions::new().with_fixint_encoding().with_limit(bytes.len() as u64)
 }
 
-fn encode<T: Serialize>(params: &Parameters, kind: Kind, body: &T) -> Result<Vec<u8>, SchemeError> {
-    use bincode::Options;
-    let header = Header {
+fn header(params: &Parameters, kind: Kind) -> Header {
+    Header {
         magic: MAGIC,
         version: FORMAT_VERSION,
         kind,
         params: params.builder().clone(),
         security: params.security(),
-    };
-    options().serialize(&(header, body)).map_err(|e| format_err(format!("cannot encode {kind:?}: {e}")))
+    }
+}
+
+fn encode<T: Serialize>(params: &Parameters, kind: Kind, body: &T) -> Result<Vec<u8>, SchemeError> {
+    use bincode::Options;
+    options().serialize(&(header(params, kind), body)).map_err(|e| format_err(format!("cannot encode {kind:?}: {e}")))
+}
+
+/// The length of [`encode`]'s bytes, without making them (a walk over the body).
+fn encoded_len<T: Serialize>(params: &Parameters, kind: Kind, body: &T) -> Result<u64, SchemeError> {
+    use bincode::Options;
+    options()
+        .serialized_size(&(header(params, kind), body))
+        .map_err(|e| format_err(format!("cannot size {kind:?}: {e}")))
+}
+
+/// [`encode`]'s bytes written to `w` as they are made, never held whole.
+fn encode_to<T: Serialize>(
+    params: &Parameters,
+    kind: Kind,
+    body: &T,
+    w: &mut dyn std::io::Write,
+) -> Result<(), SchemeError> {
+    use bincode::Options;
+    options()
+        .serialize_into(w, &(header(params, kind), body))
+        .map_err(|e| format_err(format!("cannot encode {kind:?}: {e}")))
 }
 
 /// Reads and checks the header only (which kind, which parameters).
@@ -439,12 +463,27 @@ fn galois_from(params: &Parameters, body: BTreeMap<usize, SwitchingKeyBody>) -> 
 impl EvaluationKeys {
     /// Serializes the server's bundle (public, relinearization and Galois keys; no secret).
     pub fn to_bytes(&self) -> Result<Vec<u8>, SchemeError> {
-        let body = EvaluationKeysBody {
+        encode(&self.params, Kind::EvaluationKeys, &self.body())
+    }
+
+    /// The length of [`EvaluationKeys::to_bytes`], without making the bytes.
+    pub fn encoded_len(&self) -> Result<u64, SchemeError> {
+        encoded_len(&self.params, Kind::EvaluationKeys, &self.body())
+    }
+
+    /// [`EvaluationKeys::to_bytes`] streamed into `w`: the keys are never held twice (at
+    /// `N = 2^16` the bytes are GBs beside the keys themselves).
+    pub fn write_to(&self, w: &mut dyn std::io::Write) -> Result<(), SchemeError> {
+        encode_to(&self.params, Kind::EvaluationKeys, &self.body(), w)
+    }
+
+    /// What is serialized: the words of the keys, borrowed.
+    fn body(&self) -> EvaluationKeysBody<&[u64], KeyWords<'_>> {
+        EvaluationKeysBody {
             public: public_body(&self.public),
             relinearization: self.relinearization.as_ref().map(|r| switching_body(&r.0)),
             galois: self.galois.keys.iter().map(|(&k, v)| (k, switching_body(v))).collect(),
-        };
-        encode(&self.params, Kind::EvaluationKeys, &body)
+        }
     }
 
     /// Loads a bundle, rebuilding its parameters from the header (what a server does: it

@@ -113,31 +113,83 @@ pub struct Container {
     pub parts: Vec<Vec<u8>>,
 }
 
+/// A part made while the container is written instead of held in [`Container::parts`]: `len`
+/// bytes exactly, written by `write` (a key bundle's GBs of serialized keys need not exist
+/// beside the keys). A write of another length fails the container's write.
+pub struct StreamedPart<'a> {
+    /// Its length, declared before it is written.
+    pub len: u64,
+    /// Writes it.
+    pub write: &'a dyn Fn(&mut dyn Write) -> std::io::Result<()>,
+}
+
+/// Feeds what passes through to the checksum and counts it.
+struct Summing<'w> {
+    inner: &'w mut dyn Write,
+    sum: Fnv,
+    n: u64,
+}
+
+impl Write for Summing<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let k = self.inner.write(buf)?;
+        self.sum.feed(&buf[..k]);
+        self.n += k as u64;
+        Ok(k)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 impl Container {
     /// Streams the container to `w` (checksum computed on the way); returns the bytes written.
     pub fn write_to(&self, w: &mut dyn Write) -> std::io::Result<u64> {
+        self.write_to_with(w, &[])
+    }
+
+    /// [`Container::write_to`] with `streamed` parts placed among [`Container::parts`]: `(i,
+    /// part)` becomes part `i` of the file (indexes ascending), the held parts fill the rest in
+    /// order.
+    pub fn write_to_with(&self, w: &mut dyn Write, streamed: &[(usize, StreamedPart<'_>)]) -> std::io::Result<u64> {
         let meta = serde_json::to_vec(&self.meta).map_err(std::io::Error::other)?;
-        let mut sum = Fnv::new();
-        let mut n = 0u64;
-        let mut put = |w: &mut dyn Write, b: &[u8]| -> std::io::Result<()> {
-            sum.feed(b);
-            n += b.len() as u64;
-            w.write_all(b)
-        };
-        put(w, &MAGIC)?;
-        put(w, &VERSION.to_le_bytes())?;
-        put(w, &[self.kind as u8])?;
-        put(w, &self.binding.params.0)?;
-        put(w, &self.binding.key.0)?;
-        put(w, &self.binding.job.0)?;
-        put(w, &(meta.len() as u64).to_le_bytes())?;
-        put(w, &meta)?;
-        put(w, &(self.parts.len() as u64).to_le_bytes())?;
-        for p in &self.parts {
-            put(w, &(p.len() as u64).to_le_bytes())?;
-            put(w, p)?;
+        let mut out = Summing { inner: w, sum: Fnv::new(), n: 0 };
+        out.write_all(&MAGIC)?;
+        out.write_all(&VERSION.to_le_bytes())?;
+        out.write_all(&[self.kind as u8])?;
+        out.write_all(&self.binding.params.0)?;
+        out.write_all(&self.binding.key.0)?;
+        out.write_all(&self.binding.job.0)?;
+        out.write_all(&(meta.len() as u64).to_le_bytes())?;
+        out.write_all(&meta)?;
+        let total = self.parts.len() + streamed.len();
+        out.write_all(&(total as u64).to_le_bytes())?;
+        let (mut held, mut next) = (self.parts.iter(), streamed.iter().peekable());
+        for i in 0..total {
+            match next.next_if(|(at, _)| *at == i) {
+                Some((_, part)) => {
+                    out.write_all(&part.len.to_le_bytes())?;
+                    let start = out.n;
+                    (part.write)(&mut out)?;
+                    if out.n - start != part.len {
+                        return Err(std::io::Error::other(format!(
+                            "part {i} wrote {} bytes, {} declared",
+                            out.n - start,
+                            part.len
+                        )));
+                    }
+                }
+                None => {
+                    let p = held.next().ok_or_else(|| {
+                        std::io::Error::other(format!("no part for index {i}: streamed indexes out of order"))
+                    })?;
+                    out.write_all(&(p.len() as u64).to_le_bytes())?;
+                    out.write_all(p)?;
+                }
+            }
         }
-        w.write_all(&sum.0.to_le_bytes())?;
+        let (sum, n) = (out.sum.0, out.n);
+        w.write_all(&sum.to_le_bytes())?;
         Ok(n + 8)
     }
 
@@ -150,9 +202,20 @@ impl Container {
 
     /// Writes the container atomically to `path` (mode 0600 if `private`); returns its size.
     pub fn write(&self, path: &Path, private: bool) -> Result<u64, FileError> {
+        self.write_with(path, private, &[])
+    }
+
+    /// [`Container::write`] with streamed parts ([`Container::write_to_with`]). A failed
+    /// write, a streamed part's wrong length included, leaves any old file in place.
+    pub fn write_with(
+        &self,
+        path: &Path,
+        private: bool,
+        streamed: &[(usize, StreamedPart<'_>)],
+    ) -> Result<u64, FileError> {
         let mut n = 0;
         write_atomic_with(path, private, |w| {
-            n = self.write_to(w)?;
+            n = self.write_to_with(w, streamed)?;
             Ok(())
         })?;
         Ok(n)
@@ -465,6 +528,24 @@ mod tests {
             meta: serde_json::json!({ "a": 1 }),
             parts: vec![vec![1, 2, 3], vec![], vec![9; 100]],
         }
+    }
+
+    /// A part streamed at its index makes the same bytes as the part held; a streamed part of
+    /// another length than declared, or indexes that leave a gap, fail the write.
+    #[test]
+    fn streamed_parts_write_the_same_bytes() {
+        let c = sample();
+        let middle = c.parts[1].clone();
+        let held = Container { parts: vec![c.parts[0].clone(), c.parts[2].clone()], ..c.clone() };
+        let write = |w: &mut dyn Write| w.write_all(&middle);
+        let mut out = Vec::new();
+        let n = held.write_to_with(&mut out, &[(1, StreamedPart { len: middle.len() as u64, write: &write })]).unwrap();
+        assert_eq!((out, n), (c.to_bytes(), c.to_bytes().len() as u64));
+        let short = StreamedPart { len: middle.len() as u64 + 1, write: &write };
+        let err = held.write_to_with(&mut Vec::new(), &[(1, short)]).unwrap_err();
+        assert!(err.to_string().contains("declared"), "{err}");
+        let gap = StreamedPart { len: middle.len() as u64, write: &write };
+        assert!(held.write_to_with(&mut Vec::new(), &[(5, gap)]).is_err());
     }
 
     /// The streaming check agrees with the reader: a good file passes with its kind, binding

@@ -17,7 +17,7 @@ pub mod lock;
 pub mod matrices;
 
 pub use atomic::{refuse_overwrite, write_atomic, write_atomic_with};
-pub use container::{meta_field, verify, Container, FileKind, ReadContainer, Verified};
+pub use container::{meta_field, verify, Container, FileKind, ReadContainer, StreamedPart, Verified};
 pub use error::FileError;
 pub use fingerprint::{Binding, Fingerprint};
 pub use json::{read_json, write_json};
