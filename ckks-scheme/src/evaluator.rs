@@ -19,6 +19,12 @@ use std::sync::Arc;
 /// [`Evaluator::mul_const`] or accept the error explicitly with [`Ciphertext::set_scale`].
 pub const SCALE_TOLERANCE: f64 = 1.0 / (1u64 << 40) as f64;
 
+/// Whether scales `a` and `b` agree within [`SCALE_TOLERANCE`], as sums require. A NaN scale
+/// agrees with none.
+pub fn scales_match(a: f64, b: f64) -> bool {
+    ((a / b) - 1.0).abs() <= SCALE_TOLERANCE
+}
+
 /// Evaluates additions, products, rescaling, relinearization, rotations and conjugation on
 /// ciphertexts. Thread-safe (`&self` everywhere); share one per process.
 #[derive(Clone, Debug)]
@@ -62,7 +68,7 @@ impl Evaluator {
     }
 
     fn check_scales(op: &'static str, a: f64, b: f64) -> Result<(), SchemeError> {
-        if ((a / b) - 1.0).abs() > SCALE_TOLERANCE {
+        if !scales_match(a, b) {
             return Err(SchemeError::ScaleMismatch { op, left_log2: a.log2(), right_log2: b.log2() });
         }
         Ok(())

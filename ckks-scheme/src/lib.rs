@@ -66,7 +66,7 @@ pub use complex::Complex;
 pub use encoder::Encoder;
 pub use encryptor::{Decryptor, Encryptor, SymmetricEncryptor};
 pub use error::SchemeError;
-pub use evaluator::{power_of_two_rotations, Evaluator, SCALE_TOLERANCE};
+pub use evaluator::{power_of_two_rotations, scales_match, Evaluator, SCALE_TOLERANCE};
 pub use keys::{rotation_element, EvaluationKeys, GaloisKeys, KeyGenerator, PublicKey, RelinearizationKey, SecretKey};
 pub use keyswitch::{Decomposition, SwitchingKey};
 pub use params::{Parameters, ParametersBuilder};

@@ -73,7 +73,7 @@ pub fn pack_copies(eval: &Evaluator, matrices: &[&EncryptedMatrix]) -> Result<Ve
     }
     let blocks: Vec<&Ciphertext> = matrices.iter().flat_map(|m| m.blocks()).collect();
     let (level, scale) = (blocks[0].level(), blocks[0].scale());
-    if blocks.iter().any(|b| b.level() != level || (b.scale() / scale - 1.0).abs() > ckks_scheme::SCALE_TOLERANCE) {
+    if blocks.iter().any(|b| b.level() != level || !ckks_scheme::scales_match(b.scale(), scale)) {
         return Err(LinalgError::InvalidLayout { op, reason: "the blocks differ in level or scale".into() });
     }
     let ops = Ops::new(eval);

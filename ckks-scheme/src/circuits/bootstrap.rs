@@ -111,6 +111,13 @@ impl BootstrapConfig {
         max_level.checked_sub(self.depth()).map(|l| l + self.input_level())
     }
 
+    /// The level EvalMod starts at under parameters whose top level is `max_level`, below
+    /// CoeffToSlot: its prime is the scale SlotToCoeff's retargeting assumes in the standard
+    /// order, so EvalMod must end there.
+    fn eval_mod_level(&self, max_level: usize) -> usize {
+        max_level - self.cts_depth
+    }
+
     /// Levels consumed by the circuit.
     pub fn depth(&self) -> usize {
         self.cts_depth + self.eval_mod_depth() + self.stc_depth
@@ -352,7 +359,7 @@ impl Bootstrapper {
         // CoeffToSlot reads the raised ciphertext at scale q_0 and hands EvalMod the scale of
         // the prime its first product drops.
         let q = params.q_basis();
-        let eval_mod_level = top - config.cts_depth;
+        let eval_mod_level = config.eval_mod_level(top);
         let coeff_to_slot = HomomorphicDft::retargeted(
             params,
             DftDirection::CoeffToSlot,
@@ -414,11 +421,7 @@ impl Bootstrapper {
     /// The lowest level an input may have: 0, or SlotToCoeff's depth when it runs first
     /// ([`BootstrapConfig::slots_to_coeff_first`]). Levels above it are dropped.
     pub fn input_level(&self) -> usize {
-        if self.config.slots_to_coeff_first {
-            self.slot_to_coeff.depth()
-        } else {
-            0
-        }
+        self.config.input_level()
     }
 
     /// The promises of this circuit (see [`BootstrapContract`]).
@@ -653,7 +656,7 @@ impl Bootstrapper {
         let target = if slim {
             delta * q0 / (2.0 * PI * delta_raised)
         } else {
-            params.q_basis().modulus(params.max_level() - self.config.cts_depth).value() as f64
+            params.q_basis().modulus(self.config.eval_mod_level(params.max_level())).value() as f64
         };
         let eval_mod = |c: &Ciphertext| self.eval_mod.evaluate_with(eval, c, Some(target), half);
         // Independent: on two or more threads they run side by side.

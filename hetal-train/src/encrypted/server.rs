@@ -11,7 +11,7 @@ use super::scale::{linear_combination, scaled_to};
 use super::timed_refresh::TimedRefresh;
 use super::{EncryptedTrainError, TrainingSetup};
 use crate::plain::{Decision, NesterovSchedule, Optimizer};
-use crate::softmax::{refreshes_for, EncryptedSoftmax, InsecureDecryptReencryptRefresh, PublicRefresh, Refresh};
+use crate::softmax::{EncryptedSoftmax, InsecureDecryptReencryptRefresh, PublicRefresh, Refresh};
 use ckks_scheme::{Ciphertext, Evaluator};
 use hetal_linalg::{diag_abt, diag_atb, pack_copies, packed_count, unpack_copies, EncryptedMatrix, Tiling};
 use std::time::Instant;
@@ -309,6 +309,7 @@ impl<R: Refresh> TrainingServer<R> {
         })
         .ok_or_else(|| EncryptedTrainError::config("no refresh plan reaches the levels of a step"))?;
         let d_blocks = if plan.refresh_difference { timed.refresh_all(&d_blocks)? } else { d_blocks };
+        let difference_refreshes = timed.count() - softmax_refreshes;
         let d = EncryptedMatrix::from_blocks(*logits.layout(), d_blocks)?;
         levels.difference = d.level();
 
@@ -343,12 +344,9 @@ impl<R: Refresh> TrainingServer<R> {
         let layout = *self.state.w.layout();
         let mut w_new = EncryptedMatrix::from_blocks(layout, w_new)?;
         let mut v_new = if nesterov { EncryptedMatrix::from_blocks(layout, v_new)? } else { w_new.clone() };
-        let mut weight_refreshes = 0;
         if plan.refresh_weights {
             let mats: Vec<&EncryptedMatrix> = if nesterov { vec![&w_new, &v_new] } else { vec![&w_new] };
-            let (refreshed, count) = refresh_weights(eval, &timed, &mats, self.setup.weight_bound_log2)?;
-            weight_refreshes = count;
-            let mut refreshed = refreshed.into_iter();
+            let mut refreshed = refresh_weights(eval, &timed, &mats, self.setup.weight_bound_log2)?.into_iter();
             w_new = refreshed.next().expect("the weights");
             v_new = refreshed.next().unwrap_or_else(|| w_new.clone());
         }
@@ -360,10 +358,11 @@ impl<R: Refresh> TrainingServer<R> {
 
         timings.refresh = timed.elapsed();
         timings.other = start.elapsed().saturating_sub(timings.matmul + timings.softmax + timings.refresh);
+        // As the refresher counted them (a pair once).
         let refreshes = RefreshCounts {
             softmax: softmax_refreshes,
-            difference: if plan.refresh_difference { refreshes_for(d.blocks().len()) } else { 0 },
-            weights: weight_refreshes,
+            difference: difference_refreshes,
+            weights: timed.count() - softmax_refreshes - difference_refreshes,
         };
         Ok(StepReport {
             epoch: batch.epoch,
@@ -412,14 +411,14 @@ impl<R: Refresh> TrainingServer<R> {
 /// The weights (and momentum), pre-scaled by `2^-k` into bootstrapping's range, refreshed and
 /// multiplied back by `2^k` (an integer product, exact): packed one copy per block
 /// ([`hetal_linalg::pack_copies`], one bootstrap per `s0 / c` blocks, one level before it and
-/// one after) when they have a level to spare, else block by block. Returns the matrices and
-/// the bootstraps spent.
+/// one after) when they have a level to spare, else block by block, two ciphertexts to a
+/// refresh ([`Refresh::refresh_all`]). Returns the matrices.
 fn refresh_weights(
     eval: &Evaluator,
     refresh: &dyn Refresh,
     mats: &[&EncryptedMatrix],
     k: u32,
-) -> Result<(Vec<EncryptedMatrix>, usize), EncryptedTrainError> {
+) -> Result<Vec<EncryptedMatrix>, EncryptedTrainError> {
     let times = |ct: &Ciphertext| -> Result<Ciphertext, EncryptedTrainError> { Ok(eval.mul_int(ct, 1i64 << k)?) };
     let layout = *mats[0].layout();
     // The compact refresh's mask takes a level above the refresh's input level.
@@ -433,26 +432,24 @@ fn refresh_weights(
                 Ok(EncryptedMatrix::from_blocks(layout, blocks)?)
             })
             .collect::<Result<Vec<_>, EncryptedTrainError>>()?;
-        return Ok((out, refreshes_for(packed.len())));
+        return Ok(out);
     }
     // Every block of every matrix, in pairs across the matrices.
     let all: Vec<Ciphertext> = mats.iter().flat_map(|m| m.blocks().iter().cloned()).collect();
     let mut refreshed = refresh.refresh_all(&all)?.into_iter();
-    let out = mats
-        .iter()
+    mats.iter()
         .map(|m| {
             let blocks =
                 refreshed.by_ref().take(m.blocks().len()).map(|ct| times(&ct)).collect::<Result<Vec<_>, _>>()?;
             Ok(EncryptedMatrix::from_blocks(layout, blocks)?)
         })
-        .collect::<Result<Vec<_>, EncryptedTrainError>>()?;
-    Ok((out, refreshes_for(all.len())))
+        .collect()
 }
 
 /// `y` at the level and exact scale of `like` (a constant product when `y` is higher, which
 /// costs `y` one level below its own and `like` nothing). Errors if `y` sits below `like`.
 fn match_to(eval: &Evaluator, y: &Ciphertext, like: &Ciphertext) -> Result<Ciphertext, EncryptedTrainError> {
-    let same_scale = ((y.scale() / like.scale()) - 1.0).abs() <= ckks_scheme::SCALE_TOLERANCE;
+    let same_scale = ckks_scheme::scales_match(y.scale(), like.scale());
     if y.level() == like.level() && same_scale {
         return Ok(y.clone());
     }

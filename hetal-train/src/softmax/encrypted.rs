@@ -17,7 +17,7 @@ use super::{
     HetalSoftmax, Refresh, SoftmaxApproximation, SoftmaxConfig, SoftmaxError, SoftmaxId, SoftmaxInput, Stage,
     TiledLayout,
 };
-use ckks_scheme::{Chebyshev, Ciphertext, Encoder, Evaluator, Parameters, SCALE_TOLERANCE};
+use ckks_scheme::{scales_match, Chebyshev, Ciphertext, Encoder, Evaluator, Parameters};
 
 /// What one encrypted softmax did: the levels each stage consumed (measured on the
 /// ciphertexts) and the refreshes it called.
@@ -297,7 +297,7 @@ impl Ctx<'_> {
     /// Both refreshed: as a pair ([`Refresh::refresh_pair`]) when their scales agree (every
     /// value of this circuit is real), else one by one.
     fn refresh_two(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext), SoftmaxError> {
-        if ((a.scale() / b.scale()) - 1.0).abs() <= SCALE_TOLERANCE {
+        if scales_match(a.scale(), b.scale()) {
             self.refresh.refresh_pair(a, b)
         } else {
             Ok((self.refresh(a)?, self.refresh(b)?))
@@ -381,7 +381,7 @@ impl Ctx<'_> {
     /// lower (no level lost on the lower); at equal levels and different scales both go one
     /// level down.
     fn sub_aligned(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, SoftmaxError> {
-        let same_scale = ((a.scale() / b.scale()) - 1.0).abs() <= SCALE_TOLERANCE;
+        let same_scale = scales_match(a.scale(), b.scale());
         let (a, b) = if a.level() == b.level() && same_scale {
             (a.clone(), b.clone())
         } else if a.level() > b.level() {

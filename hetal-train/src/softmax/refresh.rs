@@ -152,7 +152,7 @@ impl Refresh for InsecureDecryptReencryptRefresh {
     /// `b' = Im a + Re b`, each with its own modelled error; refuses imaginary parts above
     /// [`PAIR_IMAGINARY_BOUND`] (the pair would mix them into the other's real part).
     fn refresh_pair(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext), SoftmaxError> {
-        if (a.scale() / b.scale() - 1.0).abs() > ckks_scheme::SCALE_TOLERANCE {
+        if !ckks_scheme::scales_match(a.scale(), b.scale()) {
             return Err(SoftmaxError::Refresh {
                 reason: format!("a pair of scales 2^{:.3} and 2^{:.3}", a.scale().log2(), b.scale().log2()),
             });
