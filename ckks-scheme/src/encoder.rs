@@ -31,25 +31,30 @@ impl Encoder {
         Ok(Plaintext { params: self.params.clone(), poly, scale })
     }
 
-    /// [`Encoder::encode`], together with the same integer polynomial modulo every prime of the
-    /// key-switching modulus `P` (NTT form): a plaintext over `Q_level * P`, for products with
-    /// ciphertexts kept over `Q * P` between key switching and ModDown (double hoisting).
-    /// Cost: `alpha` more NTTs.
-    pub(crate) fn encode_extended(
+    /// The integer polynomial `ints` ([`Encoder::scaled_coefficients`]) modulo every prime of
+    /// `Q_level` and of the key-switching modulus `P` (NTT form), with scale `scale`: a plaintext
+    /// over `Q_level * P`, for products with ciphertexts kept over `Q * P` between key switching
+    /// and ModDown (double hoisting). Cost: `level + 1 + alpha` NTTs.
+    pub(crate) fn extended_from_ints(
+        &self,
+        ints: &[i128],
+        level: usize,
+        scale: f64,
+    ) -> Result<(Plaintext, RnsPoly), SchemeError> {
+        let poly = reduce_into(self.params.q_basis(), level + 1, ints)?;
+        let p = self.params.p_basis();
+        let p_part = reduce_into(p, p.len(), ints)?;
+        Ok((Plaintext { params: self.params.clone(), poly, scale }, p_part))
+    }
+
+    /// `round(scale * iDFT(z))` as integers (the integer polynomial [`Encoder::encode`] reduces),
+    /// checked against `Q_level / 2` (and `2^126`).
+    pub(crate) fn scaled_coefficients(
         &self,
         values: &[Complex],
         level: usize,
         scale: f64,
-    ) -> Result<(Plaintext, RnsPoly), SchemeError> {
-        let ints = self.scaled_coefficients(values, level, scale)?;
-        let poly = reduce_into(self.params.q_basis(), level + 1, &ints)?;
-        let p = self.params.p_basis();
-        let p_part = reduce_into(p, p.len(), &ints)?;
-        Ok((Plaintext { params: self.params.clone(), poly, scale }, p_part))
-    }
-
-    /// `round(scale * iDFT(z))` as integers, checked against `Q_level / 2` (and `2^126`).
-    fn scaled_coefficients(&self, values: &[Complex], level: usize, scale: f64) -> Result<Vec<i128>, SchemeError> {
+    ) -> Result<Vec<i128>, SchemeError> {
         let p = &self.params;
         let slots = p.slots();
         if values.len() > slots {

@@ -407,6 +407,16 @@ impl Bootstrapper {
         self.encapsulation.as_ref()
     }
 
+    /// Bytes of the encoded CoeffToSlot and SlotToCoeff diagonals ([`LinearTransform::size_bytes`]):
+    /// at `N = 2^16` with three levels each, one of each transform's matrices is stored whole
+    /// and the other two by their period.
+    ///
+    /// [`LinearTransform::size_bytes`]: crate::LinearTransform::size_bytes
+    pub fn precomputed_bytes(&self) -> usize {
+        let dft = |d: &HomomorphicDft| d.transforms().iter().map(|t| t.size_bytes()).sum::<usize>();
+        dft(&self.coeff_to_slot) + dft(&self.slot_to_coeff)
+    }
+
     /// Levels consumed.
     pub fn depth(&self) -> usize {
         self.coeff_to_slot.depth() + self.eval_mod.depth() + self.slot_to_coeff.depth()

@@ -531,6 +531,28 @@ mod tests {
         check_homomorphic(Preset::InsecureTestN11.build().unwrap(), &[3], 2);
     }
 
+    /// A merged run of layers is block-diagonal with equal blocks of twice its largest half-size,
+    /// so its diagonals repeat with that period and are stored once per cycle (`2 period`
+    /// values per limb) unless the period is `n`.
+    #[test]
+    fn merged_layers_are_stored_by_their_period() {
+        let params = Preset::InsecureTestN11.build().unwrap();
+        let (n, top, words) = (params.slots(), params.max_level(), params.degree());
+        assert_eq!(n, 1024);
+        // 10 layers in runs of 4, 3, 3: CoeffToSlot's half-sizes 512..64, 32..8, 4..1.
+        for (direction, periods) in
+            [(DftDirection::CoeffToSlot, [1024, 64, 8]), (DftDirection::SlotToCoeff, [16, 128, 1024])]
+        {
+            let dft = HomomorphicDft::new(&params, direction, 3, top, None).unwrap();
+            for (t, (lt, period)) in dft.transforms().iter().zip(periods).enumerate() {
+                assert_eq!(lt.period(), period, "{direction:?} matrix {t}");
+                let per_limb = if period < n { 2 * period } else { words };
+                let limbs = top - t + 1 + params.p_basis().len();
+                assert_eq!(lt.size_bytes(), lt.diagonals().len() * limbs * per_limb * 8, "{direction:?} matrix {t}");
+            }
+        }
+    }
+
     #[test]
     fn rejects_bad_input() {
         let params = Preset::InsecureTestN11.builder().slots(16).build_insecure().unwrap();

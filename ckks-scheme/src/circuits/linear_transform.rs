@@ -22,6 +22,7 @@
 //! rotation. Cost: at most `n1 - 1` inner products with keys and `n2` key switches (`n2 - 1`
 //! if `s = 0`), `n1 n2` plaintext products (only for the non-zero diagonals), one level.
 
+use super::periodic::{self, Orbits};
 use crate::ciphertext::{Ciphertext, Plaintext};
 use crate::keyswitch::{p_times_block, Decomposition, ExtendedPoly, LimbProduct};
 use crate::{Complex, Encoder, Evaluator, Parameters, SchemeError, SwitchingKey};
@@ -42,8 +43,10 @@ pub struct LinearTransform {
     params: Parameters,
     level: usize,
     scale: f64,
-    /// The non-zero diagonals, by index `k` in `0..n`, as given.
+    /// The non-zero diagonals, by index `k` in `0..n`, as given, each for one `period`.
     diagonals: BTreeMap<usize, Vec<Complex>>,
+    /// The smallest power of two every diagonal repeats with (`n` if none below it).
+    period: usize,
     /// Start `s` of the cyclic window of diagonal indices.
     start: usize,
     /// Common stride `t` of the indices (`k = s + t (g n1 + b)`): the FFT layers of
@@ -53,14 +56,75 @@ pub struct LinearTransform {
     /// Baby steps `n1`.
     n1: usize,
     /// Giant step `g` -> baby step `b` -> `diag'_{s + g n1 + b}` encoded over `Q_level * P`.
-    groups: BTreeMap<usize, BTreeMap<usize, ExtendedPlaintext>>,
+    groups: BTreeMap<usize, BTreeMap<usize, DiagonalPlaintext>>,
 }
 
-/// A plaintext over `Q_l * P`: the products with baby steps run before their ModDown.
+/// A diagonal encoded over `Q_l * P`: the products with baby steps run before their ModDown.
 #[derive(Clone, Debug)]
-struct ExtendedPlaintext {
-    q: Plaintext,
-    p: ckks_math::RnsPoly,
+enum DiagonalPlaintext {
+    /// Every NTT value.
+    Dense { q: Plaintext, p: ckks_math::RnsPoly },
+    /// A diagonal of period `p < n`: one NTT value per cycle of `orbits`, limb after limb
+    /// (`q_limbs` limbs of `Q_l`, then those of `P`; see [`super::periodic`]).
+    Periodic { values: Vec<u64>, q_limbs: usize, orbits: Arc<Orbits> },
+}
+
+impl DiagonalPlaintext {
+    /// `diag` (rotated by its giant step) at `level` and `scale`: stored once per cycle of
+    /// `periodic` where given and where the integer polynomial is invariant up to rounding.
+    fn encode(
+        encoder: &Encoder,
+        diag: &[Complex],
+        level: usize,
+        scale: f64,
+        periodic: Option<&(usize, Arc<Orbits>)>,
+    ) -> Result<Self, SchemeError> {
+        let ints = encoder.scaled_coefficients(diag, level, scale)?;
+        if let Some((galois, orbits)) = periodic {
+            let mut fixed = ints.clone();
+            if periodic::within_rounding(periodic::symmetrize(&mut fixed, *galois), scale) {
+                let (q, p) = encoder.extended_from_ints(&fixed, level, scale)?;
+                if let Some(values) = orbits.compress(&[&q.poly, &p]) {
+                    return Ok(Self::Periodic { values, q_limbs: level + 1, orbits: orbits.clone() });
+                }
+            }
+        }
+        let (q, p) = encoder.extended_from_ints(&ints, level, scale)?;
+        Ok(Self::Dense { q, p })
+    }
+
+    /// `acc[c] += (y0[c] w[c], y1[c] w[c])` for the coefficients `range` of limb `t` of
+    /// `Q_l * P` (`t < limbs`: `q_t`, else `p_{t - limbs}`) as `w`; a periodic diagonal is read
+    /// through its cycle index, never expanded.
+    fn accumulate(
+        &self,
+        t: usize,
+        limbs: usize,
+        range: std::ops::Range<usize>,
+        y: (&[u64], &[u64]),
+        acc: &mut [(u128, u128)],
+    ) {
+        match self {
+            Self::Dense { q, p } => {
+                let w = &(if t < limbs { q.poly.limb(t) } else { p.limb(t - limbs) })[range];
+                multiply_accumulate(acc, y, w.iter().copied());
+            }
+            Self::Periodic { values, q_limbs, orbits } => {
+                let count = orbits.count();
+                let row = if t < limbs { t } else { q_limbs + t - limbs };
+                let values = &values[row * count..(row + 1) * count];
+                multiply_accumulate(acc, y, orbits.index(range).iter().map(|&c| values[usize::from(c)]));
+            }
+        }
+    }
+
+    /// Bytes held.
+    fn size_bytes(&self) -> usize {
+        match self {
+            Self::Dense { q, p } => (q.poly.limbs() + p.limbs()) * q.poly.degree() * 8,
+            Self::Periodic { values, .. } => values.len() * 8,
+        }
+    }
 }
 
 impl LinearTransform {
@@ -144,6 +208,12 @@ impl LinearTransform {
         let start = (base + start_r * stride) % n;
         let n1 = n1.unwrap_or_else(|| default_n1(reduced.iter().copied(), start_r, span, m)).min(span);
         let encoder = Encoder::new(params);
+        let period = periodic::period(kept.values(), n).unwrap_or(n);
+        let periodic = match period < n {
+            true => Orbits::of_period(params, period)?
+                .map(|o| (crate::rotation_element(params, period as i64), Arc::new(o))),
+            false => None,
+        };
         let items: Vec<(usize, usize, &Vec<Complex>)> = kept
             .iter()
             .map(|(&k, d)| {
@@ -157,15 +227,16 @@ impl LinearTransform {
                 let shift = (start + g * n1 * stride) % n;
                 // diag'[j] = diag[(j - shift) mod n]
                 let rotated: Vec<Complex> = (0..n).map(|j| d[(j + n - shift) % n]).collect();
-                let (q, p) = encoder.encode_extended(&rotated, level, scale)?;
-                Ok((g, b, ExtendedPlaintext { q, p }))
+                Ok((g, b, DiagonalPlaintext::encode(&encoder, &rotated, level, scale, periodic.as_ref())?))
             })
             .collect::<Result<Vec<_>, SchemeError>>()?;
-        let mut groups: BTreeMap<usize, BTreeMap<usize, ExtendedPlaintext>> = BTreeMap::new();
+        let mut groups: BTreeMap<usize, BTreeMap<usize, DiagonalPlaintext>> = BTreeMap::new();
         for (g, b, pt) in encoded {
             groups.entry(g).or_default().insert(b, pt);
         }
-        Ok(Self { params: params.clone(), level, scale, diagonals: kept, start, stride, n1, groups })
+        // The plain reference keeps one period of each diagonal.
+        kept.values_mut().for_each(|d| d.truncate(period));
+        Ok(Self { params: params.clone(), level, scale, diagonals: kept, period, start, stride, n1, groups })
     }
 
     /// The default number of baby steps for these diagonal indices: of the powers of two
@@ -204,9 +275,23 @@ impl LinearTransform {
         self.groups.len()
     }
 
-    /// The non-zero diagonals, by index `k` (`diag_k[j] = M[j][(j + k) mod n]`).
+    /// The non-zero diagonals, by index `k` (`diag_k[j] = M[j][(j + k) mod n]`), each for one
+    /// [`LinearTransform::period`]: `diag_k[j]` is `diagonals()[k][j mod period]`.
     pub fn diagonals(&self) -> &BTreeMap<usize, Vec<Complex>> {
         &self.diagonals
+    }
+
+    /// The smallest power of two `p` with `diag_k[j + p] = diag_k[j]` for every diagonal and
+    /// slot (`slots` if none below it). Diagonals of period `p < slots` are stored `2p` words per
+    /// limb ([`LinearTransform::size_bytes`]).
+    pub fn period(&self) -> usize {
+        self.period
+    }
+
+    /// Bytes of the encoded diagonals: `(level + 1 + alpha) N` words for each, or `2p` words
+    /// per limb for diagonals of period `p` (see [`super::periodic`]).
+    pub fn size_bytes(&self) -> usize {
+        self.groups.values().flat_map(|g| g.values()).map(DiagonalPlaintext::size_bytes).sum()
     }
 
     /// The baby steps `b` in use (the rotations are `stride * b`).
@@ -294,7 +379,7 @@ impl LinearTransform {
 
         let decomposition = Decomposition::new(params, &ct.c[1])?;
         // Baby step b -> the giant steps that use it, with their diagonals.
-        let mut uses: BTreeMap<usize, Vec<(usize, &ExtendedPlaintext)>> = BTreeMap::new();
+        let mut uses: BTreeMap<usize, Vec<(usize, &DiagonalPlaintext)>> = BTreeMap::new();
         for (g, (diags, _)) in giant_keys.iter().enumerate() {
             for (b, pt) in diags.iter() {
                 uses.entry(*b).or_default().push((g, pt));
@@ -349,7 +434,7 @@ impl LinearTransform {
         let mut out = vec![Complex::ZERO; n];
         for (&k, d) in &self.diagonals {
             for (j, o) in out.iter_mut().enumerate() {
-                *o += d[j] * z[(j + k) % n];
+                *o += d[j % self.period] * z[(j + k) % n];
             }
         }
         Ok(out)
@@ -371,7 +456,7 @@ struct Extended {
 /// the giant steps (by position) that multiply it by a diagonal.
 struct BabyStep<'a> {
     products: Option<(Vec<LimbProduct<'a>>, &'a [usize])>,
-    uses: Vec<(usize, &'a ExtendedPlaintext)>,
+    uses: Vec<(usize, &'a DiagonalPlaintext)>,
 }
 
 /// For every giant step `g`, `sum_b (P rot(ct, b)) ⊙ diag'_{g, b}` over `Q_l * P` (both
@@ -425,13 +510,8 @@ fn giant_sums(
                     }
                 }
                 for &(g, pt) in &baby.uses {
-                    let w = if t < limbs { pt.q.poly.limb(t) } else { pt.p.limb(t - limbs) };
-                    let w = &w[range.clone()];
                     let a = &mut acc[g * block..g * block + len];
-                    for (((s0, s1), &u0), (&u1, &wc)) in a.iter_mut().zip(y0.iter()).zip(y1.iter().zip(w)) {
-                        *s0 += u0 as u128 * wc as u128;
-                        *s1 += u1 as u128 * wc as u128;
-                    }
+                    pt.accumulate(t, limbs, range.clone(), (y0, y1), a);
                     terms[g] += 1;
                     if terms[g] == TERMS_PER_REDUCTION {
                         flush(m, a, &mut outs[g], start);
@@ -449,6 +529,15 @@ fn giant_sums(
         Ok(())
     })?;
     Ok(out)
+}
+
+/// `acc[c] += (y0[c] w_c, y1[c] w_c)`: products below `2^122`, summed without reduction.
+#[inline(always)]
+fn multiply_accumulate(acc: &mut [(u128, u128)], (y0, y1): (&[u64], &[u64]), w: impl Iterator<Item = u64>) {
+    for (((s0, s1), &u0), (&u1, wc)) in acc.iter_mut().zip(y0).zip(y1.iter().zip(w)) {
+        *s0 += u0 as u128 * wc as u128;
+        *s1 += u1 as u128 * wc as u128;
+    }
 }
 
 /// `out[start + c] += acc[c] mod m` for both components, and `acc` cleared.
@@ -680,6 +769,26 @@ mod tests {
             let eval = ctx.with_keys(&lt.rotations());
             let err = check(ctx, &eval, &lt, &z, level);
             prop_assert!(err < TOLERANCE, "ks {ks:?}, n1 {:?}: error 2^{:.1}", n1, err.log2());
+        }
+
+        /// Diagonals of period `p < n` are stored once per cycle (`2p` values per limb) and give
+        /// the same product, at the transform's level and below it.
+        #[test]
+        fn periodic_diagonals_are_stored_once_per_cycle((ks, diags, z) in banded_case(1024), log_p in 0u32..9) {
+            let ctx = full_ctx();
+            let (n, p) = (ctx.params.slots(), 1usize << log_p);
+            let periodic: Vec<Vec<Complex>> = diags.iter().map(|d| (0..n).map(|j| d[j % p]).collect()).collect();
+            let diagonals = banded(&ks, &periodic, n);
+            let level = ctx.params.max_level();
+            let lt = LinearTransform::from_diagonals(&ctx.params, diagonals.clone(), level, ctx.scale(level)).unwrap();
+            let limbs = level + 1 + ctx.params.p_basis().len();
+            prop_assert_eq!(lt.period(), p);
+            prop_assert_eq!(lt.size_bytes(), lt.diagonals().len() * limbs * 2 * p * 8);
+            let eval = ctx.with_keys(&lt.rotations());
+            for ct_level in [level, level - 1] {
+                let err = check(ctx, &eval, &lt, &z, ct_level);
+                prop_assert!(err < TOLERANCE, "p {p}, ks {ks:?}, level {ct_level}: error 2^{:.1}", err.log2());
+            }
         }
 
         /// Every `n1` gives the same product; the rotations are exactly the keys needed.

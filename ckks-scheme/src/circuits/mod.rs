@@ -32,4 +32,5 @@ pub mod eval_mod;
 pub mod homomorphic_dft;
 pub mod linear_transform;
 pub mod mod_raise;
+mod periodic;
 pub mod polynomial;

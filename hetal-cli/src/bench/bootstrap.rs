@@ -51,7 +51,9 @@ fn run_order(ctx: &mut Ctx<'_, '_>, config: BootstrapConfig, suffix: &str) -> Re
     })?;
     let boot = boot.expect("set by the timed closure");
     let what = format!("bootstrapping circuit (encode DFT matrices), {order}");
-    ctx.timed(&format!("bootstrap_setup{suffix}"), &what, None, t)?;
+    let mut r = ctx.record(&format!("bootstrap_setup{suffix}"), &what, None, t);
+    r.detail = Some(format!("DFT matrices {:.1} MB", boot.precomputed_bytes() as f64 / 1e6));
+    ctx.emit(r)?;
 
     let mut kg = KeyGenerator::from_seed(&params, ctx.seed(1));
     let sk = kg.secret_key()?;
