@@ -7,6 +7,7 @@
 //! cargo run --release -p ckks-scheme --example bootstrap_bench -- --preset insecure-bootstrap-n12
 //! cargo run --release -p ckks-scheme --example bootstrap_bench -- --log-n 15   # insecure, profiling
 //! cargo run --release -p ckks-scheme --example bootstrap_bench -- --slim   # SlotToCoeff first
+//! cargo run --release -p ckks-scheme --example bootstrap_bench -- --baby-steps 8   # fewer keys
 //! ```
 //!
 //! Key generation at `N = 2^16` takes about a minute and the Galois keys several GB: the
@@ -41,7 +42,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--slots" => slots = Some(args.next().ok_or("--slots needs a value")?.parse()?),
             "--log-n" => log_n = Some(args.next().ok_or("--log-n needs a value")?.parse()?),
             "--runs" => runs = args.next().ok_or("--runs needs a value")?.parse()?,
-            "--slim" => config = BootstrapConfig::slim(),
+            "--slim" => config = BootstrapConfig { dft_baby_steps: config.dft_baby_steps, ..BootstrapConfig::slim() },
+            "--baby-steps" => config.dft_baby_steps = Some(args.next().ok_or("--baby-steps needs a value")?.parse()?),
             "--preset" => {
                 preset = match args.next().ok_or("--preset needs a value")?.as_str() {
                     "bootstrap-n16" => Preset::BootstrapN16,
@@ -50,9 +52,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             other => {
-                return Err(
-                    format!("unknown argument {other} (--slots N, --runs R, --preset P, --log-n L, --slim)").into()
+                return Err(format!(
+                    "unknown argument {other} (--slots N, --runs R, --preset P, --log-n L, --slim, --baby-steps B)"
                 )
+                .into())
             }
         }
     }

@@ -432,7 +432,9 @@ fn head_split(from: &Path, to: &Path, split: &str, rows: usize) {
 /// row sum (issue 18: the placement masks before the row sums, so other rotations and noise),
 /// and when DiagABT placed as it replicated (issue 18: one level less, so other levels, refresh
 /// points and noise), and when HETAL's softmax began to refresh two real ciphertexts in one
-/// bootstrap (issue 18: other refresh noise);
+/// bootstrap (issue 18: other refresh noise), and when the DFT's giant steps were combined by
+/// Horner's rule (issue 18: fewer Galois keys drawn from the seed, so other keys, and other
+/// key-switching noise);
 /// it was recorded before that
 /// when the protocol moved into `hetal-train` (issue "one house"). And the demo runs that same
 /// protocol: on the same rows, seed and settings it ends with the file workflow's model

@@ -71,6 +71,13 @@ pub struct BootstrapConfig {
     /// truncated to them, and its errors are not amplified by `q_0 / Delta`.
     #[serde(default)]
     pub slots_to_coeff_first: bool,
+    /// Baby steps of every CoeffToSlot and SlotToCoeff matrix (`None`: each matrix's
+    /// time-optimal default, [`crate::LinearTransform::default_baby_steps`]). Fewer baby steps,
+    /// fewer Galois keys, more key switches in sequence: at `BootstrapN16`, full slots, `Some(8)`
+    /// needs 27 keys (3.85 GB) where the default needs 43 (6.13 GB), for about 10-13 % more
+    /// time on one thread (docs/BENCHMARKS.md).
+    #[serde(default)]
+    pub dft_baby_steps: Option<usize>,
 }
 
 impl BootstrapConfig {
@@ -86,6 +93,7 @@ impl BootstrapConfig {
             double_angles: 4,
             ephemeral_hamming_weight: Some(32),
             slots_to_coeff_first: false,
+            dft_baby_steps: None,
         }
     }
 
@@ -360,38 +368,39 @@ impl Bootstrapper {
         // the prime its first product drops.
         let q = params.q_basis();
         let eval_mod_level = config.eval_mod_level(top);
-        let coeff_to_slot = HomomorphicDft::retargeted(
+        let n1 = config.dft_baby_steps;
+        let coeff_to_slot = HomomorphicDft::retargeted_with(
             params,
             DftDirection::CoeffToSlot,
             config.cts_depth,
             top,
             cts_factor,
-            q.modulus(0).value() as f64,
-            q.modulus(eval_mod_level).value() as f64,
+            (q.modulus(0).value() as f64, q.modulus(eval_mod_level).value() as f64),
+            n1,
         )?;
         let slot_to_coeff = if config.slots_to_coeff_first {
             // On the input (nominally at the default scale) down to level 0 at
             // q_0 / SLIM_MESSAGE_RATIO: the coefficients ModRaise sees are the slot values.
-            HomomorphicDft::retargeted(
+            HomomorphicDft::retargeted_with(
                 params,
                 DftDirection::SlotToCoeff,
                 config.stc_depth,
                 config.stc_depth,
                 1.0,
-                params.default_scale(),
-                q.modulus(0).value() as f64 / SLIM_MESSAGE_RATIO,
+                (params.default_scale(), q.modulus(0).value() as f64 / SLIM_MESSAGE_RATIO),
+                n1,
             )?
         } else {
             // EvalMod leaves a scale close to its primes; SlotToCoeff brings it back to q_0 so
             // that the result, read at `scale * Delta / q_0`, is at about `Delta`.
-            HomomorphicDft::retargeted(
+            HomomorphicDft::retargeted_with(
                 params,
                 DftDirection::SlotToCoeff,
                 config.stc_depth,
                 eval_mod_level - eval_mod.depth(),
                 1.0 / (2.0 * PI),
-                q.modulus(eval_mod_level).value() as f64,
-                q.modulus(0).value() as f64,
+                (q.modulus(eval_mod_level).value() as f64, q.modulus(0).value() as f64),
+                n1,
             )?
         };
         Ok(Self { params: params.clone(), config, encapsulation, coeff_to_slot, eval_mod, slot_to_coeff })
@@ -773,6 +782,20 @@ mod tests {
         eprintln!("full slots, N = 2^12: {stats}");
         assert_eq!(level, 4);
         assert_eq!(boot.output_level(), 4);
+        assert!(stats.mean_bits >= 20.0 && stats.min_bits >= 15.0, "{stats}");
+    }
+
+    /// Fewer baby steps in the DFT: fewer Galois keys, the same precision.
+    #[test]
+    fn fewer_baby_steps_need_fewer_keys() {
+        let params = Preset::InsecureBootstrapN12.build().unwrap();
+        let keys = |config: BootstrapConfig| Bootstrapper::new(&params, config).unwrap().galois_elements().len();
+        let few = BootstrapConfig { dft_baby_steps: Some(4), ..BootstrapConfig::standard() };
+        let (default, fewer) = (keys(BootstrapConfig::standard()), keys(few.clone()));
+        assert!(fewer < default, "{fewer} keys with 4 baby steps, {default} by default");
+        let (_, level, stats) = run(&params, few, 1);
+        eprintln!("full slots, N = 2^12, 4 baby steps ({fewer} keys, {default} by default): {stats}");
+        assert_eq!(level, 4);
         assert!(stats.mean_bits >= 20.0 && stats.min_bits >= 15.0, "{stats}");
     }
 

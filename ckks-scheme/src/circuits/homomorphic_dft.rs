@@ -240,7 +240,7 @@ impl HomomorphicDft {
         scale: Option<f64>,
         factor: f64,
     ) -> Result<Self, SchemeError> {
-        Self::build(params, direction, depth, level, scale, factor, 1.0)
+        Self::build(params, direction, depth, level, scale, factor, 1.0, None)
     }
 
     /// The transform times `factor`, retargeting the scale: an input at scale `input_scale`
@@ -258,15 +258,32 @@ impl HomomorphicDft {
         input_scale: f64,
         output_scale: f64,
     ) -> Result<Self, SchemeError> {
+        Self::retargeted_with(params, direction, depth, level, factor, (input_scale, output_scale), None)
+    }
+
+    /// [`HomomorphicDft::retargeted`] (`scales` = `(input_scale, output_scale)`) with `baby_steps`
+    /// baby steps in every matrix (`None`: each matrix's default,
+    /// [`LinearTransform::default_baby_steps`]). Fewer baby steps mean fewer Galois keys and
+    /// more key switches in sequence ([`LinearTransform::rotations`]).
+    pub fn retargeted_with(
+        params: &Parameters,
+        direction: DftDirection,
+        depth: usize,
+        level: usize,
+        factor: f64,
+        (input_scale, output_scale): (f64, f64),
+        baby_steps: Option<usize>,
+    ) -> Result<Self, SchemeError> {
         let ratio = output_scale / input_scale;
         if !(ratio.is_finite() && ratio > 0.0) {
             return Err(SchemeError::InvalidParameters {
                 reason: format!("HomomorphicDft scales {input_scale:e} -> {output_scale:e}"),
             });
         }
-        Self::build(params, direction, depth, level, None, factor, ratio.powf(1.0 / depth.max(1) as f64))
+        Self::build(params, direction, depth, level, None, factor, ratio.powf(1.0 / depth.max(1) as f64), baby_steps)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn build(
         params: &Parameters,
         direction: DftDirection,
@@ -275,6 +292,7 @@ impl HomomorphicDft {
         scale: Option<f64>,
         factor: f64,
         scale_ratio: f64,
+        baby_steps: Option<usize>,
     ) -> Result<Self, SchemeError> {
         if !(factor.is_finite() && factor != 0.0) {
             return Err(SchemeError::InvalidParameters { reason: format!("HomomorphicDft factor {factor}") });
@@ -299,7 +317,7 @@ impl HomomorphicDft {
                 let l = level - t;
                 let s = scale.unwrap_or_else(|| params.q_basis().modulus(l).value() as f64);
                 let s = s * scale_ratio;
-                LinearTransform::from_diagonals(params, m, l, s)
+                LinearTransform::with_baby_steps(params, m, l, s, baby_steps)
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { direction, transforms })
