@@ -77,7 +77,7 @@ pub fn run(args: &KeygenArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
     }
     let start = Instant::now();
     let params = args.preset.build()?;
-    let plan = task.key_plan(&params)?;
+    let plan = task.key_plan(args.preset, &params)?;
     if g.text() {
         if params.security() == SecurityLevel::Insecure {
             writeln!(

@@ -131,7 +131,15 @@ pub fn run(args: &ParamsArgs, json: bool, out: &mut impl Write) -> Result<(), Pa
             writeln!(out, "\n{}", p.build()?.describe())?;
             if matches!(p, Preset::InsecureBootstrapN12) {
                 let params = p.build()?;
-                writeln!(out, "{}", hetal_train::protocol::task::bootstrapper(&params)?.contract())?;
+                writeln!(
+                    out,
+                    "{}",
+                    hetal_train::protocol::task::bootstrapper(
+                        hetal_train::protocol::task::TrainPreset::InsecureTrainN12,
+                        &params
+                    )?
+                    .contract()
+                )?;
             }
         }
     }

@@ -222,7 +222,7 @@ pub fn generate(
     use ckks_scheme::KeyGenerator;
     task.check()?;
     let params = preset.build()?;
-    let plan = task.key_plan(&params)?;
+    let plan = task.key_plan(preset, &params)?;
     phase("generating keys");
     let mut kg = match seed {
         Some(s) => KeyGenerator::from_seed(&params, crate::schedule::derived_seed(s, 1)),
@@ -251,7 +251,7 @@ mod tests {
     fn keys_sit_at_the_level_where_they_are_used() {
         let task = TaskShape { classes: 3, features: 7, batch: 16 };
         let (secret, bundle) = generate(TrainPreset::InsecureTrainN12, &task, Some(5), &mut |_| {}).unwrap();
-        let plan = task.key_plan(&secret.params).unwrap();
+        let plan = task.key_plan(TrainPreset::InsecureTrainN12, &secret.params).unwrap();
         let (full, stc) = (plan.bootstrap.full_elements(), plan.bootstrap.truncated_elements());
         let top = secret.params.max_level();
         let stc_level = plan.bootstrap.truncated_level().max(plan.data_level);

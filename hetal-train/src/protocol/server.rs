@@ -143,7 +143,16 @@ impl ServerSession {
         let params = bundle.params.clone();
         let mut setup = job.task.setup(&params, job.data_level, &job.hyper)?;
         setup.softmax_id = job.softmax;
-        let boot = job_bootstrapper(&params, job.data_level)?.ok_or_else(|| {
+        if bundle.preset != job.preset {
+            return Err(ProtocolError::mismatch(format!(
+                "the bundle {} was made for preset {}, but the job is {}: their bootstrapping circuits need other \
+                 keys; make the keys and the job with the same --preset",
+                bundle.origin.display(),
+                bundle.preset.name(),
+                job.preset.name()
+            )));
+        }
+        let boot = job_bootstrapper(job.preset, &params, job.data_level)?.ok_or_else(|| {
             ProtocolError::mismatch(format!(
                 "the job's data level {} is no bootstrapping order's output level under {}",
                 job.data_level,

@@ -16,6 +16,11 @@ pub enum TrainPreset {
     /// N = 2^16, 128-bit secure (HE Standard, dense ternary key), 12 levels after each
     /// bootstrapping. Keys take several GB and minutes to make.
     BootstrapN16,
+    /// bootstrap-n16's parameters with bootstrapping's DFT on 8 baby steps
+    /// ([`BootstrapConfig::dft_baby_steps`]): 27 Galois keys instead of 43, so about 2.3 GB less
+    /// memory for the keys and 1.1 GB less on disk, for about 10 % more time per bootstrap
+    /// (docs/BENCHMARKS.md). For machines where memory is short.
+    BootstrapN16Compact,
     /// N = 2^12 with 12 levels after bootstrapping, like bootstrap-n16: INSECURE, for tests and
     /// trying the workflow in seconds. Never for real data.
     InsecureTrainN12,
@@ -25,7 +30,7 @@ impl TrainPreset {
     /// The [`Preset`] this training preset names: its parameters are defined there, once.
     pub fn preset(self) -> Preset {
         match self {
-            TrainPreset::BootstrapN16 => Preset::BootstrapN16,
+            TrainPreset::BootstrapN16 | TrainPreset::BootstrapN16Compact => Preset::BootstrapN16,
             TrainPreset::InsecureTrainN12 => Preset::InsecureTrainN12,
         }
     }
@@ -46,7 +51,8 @@ impl TrainPreset {
     }
 
     /// Every training preset.
-    pub const ALL: [TrainPreset; 2] = [TrainPreset::BootstrapN16, TrainPreset::InsecureTrainN12];
+    pub const ALL: [TrainPreset; 3] =
+        [TrainPreset::BootstrapN16, TrainPreset::BootstrapN16Compact, TrainPreset::InsecureTrainN12];
 
     /// The preset of a [`TrainPreset::name`].
     pub fn from_name(name: &str) -> Option<Self> {
@@ -57,10 +63,24 @@ impl TrainPreset {
     pub fn name(self) -> &'static str {
         match self {
             TrainPreset::BootstrapN16 => "bootstrap-n16",
+            TrainPreset::BootstrapN16Compact => "bootstrap-n16-compact",
             TrainPreset::InsecureTrainN12 => "insecure-train-n12",
         }
     }
+
+    /// The bootstrapping circuit of this preset: [`training_bootstrap`], on 8 baby steps for
+    /// the compact preset.
+    pub fn bootstrap_config(self) -> BootstrapConfig {
+        let dft_baby_steps = match self {
+            TrainPreset::BootstrapN16Compact => Some(COMPACT_BABY_STEPS),
+            TrainPreset::BootstrapN16 | TrainPreset::InsecureTrainN12 => None,
+        };
+        BootstrapConfig { dft_baby_steps, ..training_bootstrap() }
+    }
 }
+
+/// The DFT's baby steps of `bootstrap-n16-compact`: 27 Galois keys at full slots.
+const COMPACT_BABY_STEPS: usize = 8;
 
 /// The bootstrapping circuit of every training preset: the standard order
 /// ([`BootstrapConfig::standard`]).
@@ -70,20 +90,27 @@ impl TrainPreset {
 /// computation), so every product of a step runs over 3 more primes: measured side by side at
 /// the Face Mask shape, a step took 1.05x the standard order's time (docs/BENCHMARKS.md). The
 /// training runs in either ([`job_bootstrapper`], [`crate::softmax::Refresh::input_level`]).
-pub fn bootstrapper(params: &Parameters) -> Result<Bootstrapper, SchemeError> {
-    Bootstrapper::new(params, training_bootstrap())
+pub fn bootstrapper(preset: TrainPreset, params: &Parameters) -> Result<Bootstrapper, SchemeError> {
+    Bootstrapper::new(params, preset.bootstrap_config())
 }
 
-/// [`bootstrapper`]'s configuration, for what it determines without building the circuit
-/// (the data level: [`BootstrapConfig::output_level`]).
+/// [`bootstrapper`]'s configuration (up to the baby steps of [`TrainPreset::bootstrap_config`]),
+/// for what it determines without building the circuit (the data level:
+/// [`BootstrapConfig::output_level`]).
 pub fn training_bootstrap() -> BootstrapConfig {
     BootstrapConfig::standard()
 }
 
-/// The circuit of a job whose data sits at `data_level`: the standard order's at its output
-/// level, SlotToCoeff first's at its own (3 levels higher), `None` at any other level.
-pub fn job_bootstrapper(params: &Parameters, data_level: usize) -> Result<Option<Bootstrapper>, SchemeError> {
-    for config in [BootstrapConfig::standard(), BootstrapConfig::slim()] {
+/// The circuit of a job of `preset` whose data sits at `data_level`: the standard order's at its
+/// output level, SlotToCoeff first's at its own (3 levels higher), `None` at any other level.
+pub fn job_bootstrapper(
+    preset: TrainPreset,
+    params: &Parameters,
+    data_level: usize,
+) -> Result<Option<Bootstrapper>, SchemeError> {
+    let standard = preset.bootstrap_config();
+    let slim = BootstrapConfig { slots_to_coeff_first: true, ..standard.clone() };
+    for config in [standard, slim] {
         if config.output_level(params.max_level()) == Some(data_level) {
             return Bootstrapper::new(params, config).map(Some);
         }
@@ -176,10 +203,11 @@ pub struct KeyPlan {
 }
 
 impl TaskShape {
-    /// The key plan of this shape under `params`: rotations depend on the shape and the
-    /// softmax layout only, never on the hyperparameters.
-    pub fn key_plan(&self, params: &Parameters) -> Result<KeyPlan, EncryptedTrainError> {
-        let boot = bootstrapper(params)?;
+    /// The key plan of this shape under `preset` (its circuit, [`TrainPreset::bootstrap_config`])
+    /// and its `params`: rotations depend on the shape and the softmax layout only, never on the
+    /// hyperparameters.
+    pub fn key_plan(&self, preset: TrainPreset, params: &Parameters) -> Result<KeyPlan, EncryptedTrainError> {
+        let boot = bootstrapper(preset, params)?;
         let setup = TrainingSetup::for_shape(self.classes, self.features, self.batch, params, boot.output_level())?;
         // The circuit's encoded DFT matrices take GBs at N = 2^16 and key generation needs only
         // its list of keys: `boot` is dropped here, before any key is made (peak 19.5 -> 15.7 GB
@@ -225,18 +253,38 @@ impl TaskShape {
 mod tests {
     use super::*;
 
+    /// The compact preset runs the same circuit on 8 baby steps, in both orders, at the same
+    /// levels: a job of it gets that circuit. (Its 27 keys against 43 are a property of
+    /// `N = 2^16`, measured in docs/BENCHMARKS.md; at `N = 2^12`, used here because building the
+    /// secure circuit is slow, 8 baby steps exceed the small matrices' default.)
+    #[test]
+    fn a_compact_job_gets_the_compact_circuit() {
+        let compact = TrainPreset::BootstrapN16Compact;
+        assert_eq!((compact.preset(), compact.name()), (Preset::BootstrapN16, "bootstrap-n16-compact"));
+        assert_eq!(TrainPreset::from_name("bootstrap-n16-compact"), Some(compact));
+        let p = TrainPreset::InsecureTrainN12.build().unwrap();
+        for level in [12, 15] {
+            let boot = job_bootstrapper(compact, &p, level).unwrap().unwrap();
+            assert_eq!((boot.output_level(), boot.config().dft_baby_steps), (level, Some(COMPACT_BABY_STEPS)));
+            let fast = job_bootstrapper(TrainPreset::InsecureTrainN12, &p, level).unwrap().unwrap();
+            assert_eq!(fast.config().dft_baby_steps, None);
+            assert_ne!(boot.galois_elements(), fast.galois_elements());
+        }
+    }
+
     #[test]
     fn presets_build_and_leave_enough_levels_for_a_step() {
         let p = TrainPreset::InsecureTrainN12.build().unwrap();
-        let b = bootstrapper(&p).unwrap();
+        let b = bootstrapper(TrainPreset::InsecureTrainN12, &p).unwrap();
         assert_eq!((b.input_level(), b.output_level()), (0, 12));
         assert_eq!(training_bootstrap().output_level(p.max_level()), Some(12));
         // A job runs the circuit of its data level: SlotToCoeff first refreshes from 3 to 15,
         // the same 12 levels.
-        let slim = job_bootstrapper(&p, 15).unwrap().unwrap();
+        let job = |level| job_bootstrapper(TrainPreset::InsecureTrainN12, &p, level).unwrap();
+        let slim = job(15).unwrap();
         assert_eq!((slim.input_level(), slim.output_level()), (3, 15));
-        assert_eq!(job_bootstrapper(&p, 12).unwrap().unwrap().input_level(), 0);
-        assert!(job_bootstrapper(&p, 13).unwrap().is_none());
+        assert_eq!(job(12).unwrap().input_level(), 0);
+        assert!(job(13).is_none());
         let shape = TaskShape { classes: 3, features: 15, batch: 16 };
         let hyper = Hyper { lr: 1.0, optimizer: "nesterov".into(), patience: 3, monitor: Monitor::Loss, max_epochs: 5 };
         let setup = shape.setup(&p, b.output_level(), &hyper).unwrap();
