@@ -21,7 +21,8 @@
 //! giant steps (double hoisting, see [`LinearTransform::apply`]). The giant steps are summed by
 //! Horner's rule, `S_0 + rot(S_1 + rot(S_2 + ..., n1), n1)` then one rotation by `s`, so that
 //! they need two keys (`n1` and `s`) instead of one each: at `N = 2^16` bootstrapping's DFT
-//! needs 28 Galois keys of 143 MB instead of 47. Cost: at most `n1 - 1` inner products with
+//! needs 43 Galois keys of 143 MB instead of 47 with the default baby steps, and 27 with 8
+//! ([`crate::circuits::bootstrap::BootstrapConfig::dft_baby_steps`]). Cost: at most `n1 - 1` inner products with
 //! keys and `n2` key switches (`n2 - 1` if `s = 0`) in sequence, `n1 n2` plaintext products
 //! (only for the non-zero diagonals), one level. Keys: the baby steps, the distinct gaps
 //! between non-empty giant steps (one for a contiguous window), and `s`.
@@ -213,10 +214,10 @@ impl LinearTransform {
         let n1 = n1.unwrap_or_else(|| default_n1(reduced.iter().copied(), start_r, span, m)).min(span);
         let encoder = Encoder::new(params);
         let period = periodic::period(kept.values(), n).unwrap_or(n);
-        let periodic = match period < n {
-            true => Orbits::of_period(params, period)?
-                .map(|o| (crate::rotation_element(params, period as i64), Arc::new(o))),
-            false => None,
+        let periodic = if period < n {
+            Orbits::of_period(params, period)?.map(|o| (crate::rotation_element(params, period as i64), Arc::new(o)))
+        } else {
+            None
         };
         let items: Vec<(usize, usize, &Vec<Complex>)> = kept
             .iter()
