@@ -36,7 +36,8 @@ pub struct ServeConfig {
     pub insecure_http: bool,
     /// Upload size limits.
     pub limits: Limits,
-    /// Jobs trained at once at most (default 1). Each job at `bootstrap-n16` holds about 18 GB:
+    /// Jobs trained at once at most (default 1). Each job at `bootstrap-n16` holds about 14 GB at
+    /// the Face Mask shape (11 GB at `bootstrap-n16-compact`; measured over two steps):
     /// a second one starts only when its estimate fits in `memory_limit` beside the others'.
     pub workers: usize,
     /// Bytes of memory the jobs in training may take together, by their estimates

@@ -11,7 +11,7 @@
 
 use super::task::{TaskShape, TrainPreset};
 use crate::store::{Binding, Container, FileError, FileKind, Fingerprint, ReadContainer, StreamedPart};
-use ckks_scheme::circuits::bootstrap::BootstrapKeys;
+use ckks_scheme::circuits::bootstrap::{BootstrapKeys, Bootstrapper};
 use ckks_scheme::security::SecurityLevel;
 use ckks_scheme::{EvaluationKeys, Parameters, SecretKey};
 use std::path::Path;
@@ -183,6 +183,25 @@ impl PublicBundle {
         Ok(())
     }
 
+    /// Refuses a bundle that lacks a Galois key `boot` needs: keys made for another
+    /// bootstrapping circuit (another preset, or an older hetal whose circuit rotated by other
+    /// steps), found before any training instead of at the first refresh.
+    pub fn check_bootstrap_keys(&self, boot: &Bootstrapper) -> Result<(), crate::protocol::ProtocolError> {
+        let needed = boot.galois_elements();
+        let missing: Vec<usize> = needed.iter().copied().filter(|&k| self.keys.galois.get(k).is_none()).collect();
+        if let Some(first) = missing.first() {
+            return Err(crate::protocol::ProtocolError::mismatch(format!(
+                "the bundle {} lacks {} of the {} Galois keys bootstrapping needs (element {first} among them): it was \
+                 made for another bootstrapping circuit (another preset, or an older hetal); make the keys again with \
+                 `hetal keygen`",
+                self.origin.display(),
+                missing.len(),
+                needed.len()
+            )));
+        }
+        Ok(())
+    }
+
     /// Reads and checks the bundle. A secret-key file is refused with a message that says the
     /// server takes public keys only, and so is a bundle with any part beyond its three.
     pub fn read(path: &Path) -> Result<Self, FileError> {
@@ -244,6 +263,20 @@ pub fn generate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bundle has every key of its own preset's circuit, and is refused, naming what it
+    /// lacks, by another circuit's (the compact preset's, built here at `N = 2^12`).
+    #[test]
+    fn bundles_are_checked_against_the_circuit_that_uses_them() {
+        use super::super::task::job_bootstrapper;
+        let task = TaskShape { classes: 3, features: 7, batch: 16 };
+        let (secret, bundle) = generate(TrainPreset::InsecureTrainN12, &task, Some(5), &mut |_| {}).unwrap();
+        let own = job_bootstrapper(TrainPreset::InsecureTrainN12, &secret.params, 12).unwrap().unwrap();
+        bundle.check_bootstrap_keys(&own).unwrap();
+        let other = job_bootstrapper(TrainPreset::BootstrapN16Compact, &secret.params, 12).unwrap().unwrap();
+        let e = bundle.check_bootstrap_keys(&other).unwrap_err().to_string();
+        assert!(e.contains("lacks") && e.contains("another bootstrapping circuit"), "{e}");
+    }
 
     /// Training rotations get keys truncated to the data level, except those bootstrapping
     /// shares: whole for CoeffToSlot's, SlotToCoeff's level if that is higher.

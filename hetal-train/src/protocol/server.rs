@@ -160,6 +160,7 @@ impl ServerSession {
             ))
         })?;
         bundle.check_rotation_levels(&setup.rotation_steps()?, job.data_level)?;
+        bundle.check_bootstrap_keys(&boot)?;
         let keys = Arc::new(bundle.keys);
         let refresh = BootstrapRefresh::new(Evaluator::new(keys.clone()), boot, bundle.bootstrap)?;
         let eval = Evaluator::new(keys);
