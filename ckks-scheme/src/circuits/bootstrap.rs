@@ -369,7 +369,7 @@ impl Bootstrapper {
         let q = params.q_basis();
         let eval_mod_level = config.eval_mod_level(top);
         let n1 = config.dft_baby_steps;
-        let coeff_to_slot = HomomorphicDft::retargeted_with(
+        let coeff_to_slot = HomomorphicDft::retargeted(
             params,
             DftDirection::CoeffToSlot,
             config.cts_depth,
@@ -381,7 +381,7 @@ impl Bootstrapper {
         let slot_to_coeff = if config.slots_to_coeff_first {
             // On the input (nominally at the default scale) down to level 0 at
             // q_0 / SLIM_MESSAGE_RATIO: the coefficients ModRaise sees are the slot values.
-            HomomorphicDft::retargeted_with(
+            HomomorphicDft::retargeted(
                 params,
                 DftDirection::SlotToCoeff,
                 config.stc_depth,
@@ -393,7 +393,7 @@ impl Bootstrapper {
         } else {
             // EvalMod leaves a scale close to its primes; SlotToCoeff brings it back to q_0 so
             // that the result, read at `scale * Delta / q_0`, is at about `Delta`.
-            HomomorphicDft::retargeted_with(
+            HomomorphicDft::retargeted(
                 params,
                 DftDirection::SlotToCoeff,
                 config.stc_depth,

@@ -244,28 +244,16 @@ impl HomomorphicDft {
     }
 
     /// The transform times `factor`, retargeting the scale: an input at scale `input_scale`
-    /// comes out at `output_scale` (matrix `t` is encoded at `q_{level - t} * rho` with
-    /// `rho = (output_scale / input_scale)^(1 / depth)`, spreading the change so that no
-    /// matrix is encoded at a small scale).
+    /// comes out at `output_scale` (`scales` = `(input_scale, output_scale)`; matrix `t` is
+    /// encoded at `q_{level - t} * rho` with `rho = (output_scale / input_scale)^(1 / depth)`,
+    /// spreading the change so that no matrix is encoded at a small scale).
     /// Bootstrapping uses it to hand EvalMod a ciphertext whose scale is the prime its first
     /// product rescales by, whatever `q_0` is.
-    pub fn retargeted(
-        params: &Parameters,
-        direction: DftDirection,
-        depth: usize,
-        level: usize,
-        factor: f64,
-        input_scale: f64,
-        output_scale: f64,
-    ) -> Result<Self, SchemeError> {
-        Self::retargeted_with(params, direction, depth, level, factor, (input_scale, output_scale), None)
-    }
-
-    /// [`HomomorphicDft::retargeted`] (`scales` = `(input_scale, output_scale)`) with `baby_steps`
-    /// baby steps in every matrix (`None`: each matrix's default,
+    ///
+    /// Every matrix runs on `baby_steps` baby steps (`None`: each matrix's default,
     /// [`LinearTransform::default_baby_steps`]). Fewer baby steps mean fewer Galois keys and
     /// more key switches in sequence ([`LinearTransform::rotations`]).
-    pub fn retargeted_with(
+    pub fn retargeted(
         params: &Parameters,
         direction: DftDirection,
         depth: usize,

@@ -82,12 +82,12 @@ impl DiagonalPlaintext {
         diag: &[Complex],
         level: usize,
         scale: f64,
-        periodic: Option<&(usize, Arc<Orbits>)>,
+        periodic: Option<&Arc<Orbits>>,
     ) -> Result<Self, SchemeError> {
         let ints = encoder.scaled_coefficients(diag, level, scale)?;
-        if let Some((galois, orbits)) = periodic {
+        if let Some(orbits) = periodic {
             let mut fixed = ints.clone();
-            if periodic::within_rounding(periodic::symmetrize(&mut fixed, *galois), scale) {
+            if periodic::within_rounding(periodic::symmetrize(&mut fixed, orbits.galois()), scale) {
                 let (q, p) = encoder.extended_from_ints(&fixed, level, scale)?;
                 if let Some(values) = orbits.compress(&[&q.poly, &p]) {
                     return Ok(Self::Periodic { values, q_limbs: level + 1, orbits: orbits.clone() });
@@ -214,11 +214,7 @@ impl LinearTransform {
         let n1 = n1.unwrap_or_else(|| default_n1(reduced.iter().copied(), start_r, span, m)).min(span);
         let encoder = Encoder::new(params);
         let period = periodic::period(kept.values(), n).unwrap_or(n);
-        let periodic = if period < n {
-            Orbits::of_period(params, period)?.map(|o| (crate::rotation_element(params, period as i64), Arc::new(o)))
-        } else {
-            None
-        };
+        let periodic = if period < n { Orbits::of_period(params, period)?.map(Arc::new) } else { None };
         let items: Vec<(usize, usize, &Vec<Complex>)> = kept
             .iter()
             .map(|(&k, d)| {

@@ -83,6 +83,8 @@ pub(crate) fn within_rounding(moved: u128, scale: f64) -> bool {
 /// The cycles of an automorphism's NTT permutation: the cycle of each NTT point.
 #[derive(Debug)]
 pub(crate) struct Orbits {
+    /// The automorphism's Galois element `g = 5^p mod 2N`.
+    galois: usize,
     /// Cycle of NTT point `j`, numbered in order of first appearance (below `2p <= n <= 2^16`).
     index: Vec<u16>,
     /// First point of each cycle.
@@ -93,7 +95,8 @@ impl Orbits {
     /// The cycles of `sigma_{5^p}` for period `p` (the rotation by `p` slots), or `None` if
     /// there are more than `2^16` (`p` is then not below the slot count).
     pub(crate) fn of_period(params: &Parameters, p: usize) -> Result<Option<Self>, SchemeError> {
-        let table = params.galois_table(crate::rotation_element(params, p as i64))?;
+        let galois = crate::rotation_element(params, p as i64);
+        let table = params.galois_table(galois)?;
         let n = table.len();
         let mut index = vec![u16::MAX; n];
         let mut assigned = vec![false; n];
@@ -110,7 +113,12 @@ impl Orbits {
                 k = table[k];
             }
         }
-        Ok(Some(Self { index, first }))
+        Ok(Some(Self { galois, index, first }))
+    }
+
+    /// The Galois element whose cycles these are ([`symmetrize`] makes a polynomial fixed by it).
+    pub(crate) fn galois(&self) -> usize {
+        self.galois
     }
 
     /// The number of cycles (`2p` for period `p`).
@@ -179,11 +187,12 @@ mod tests {
             let level = params.max_level();
             let scale = params.q_basis().modulus(level).value() as f64;
             let mut ints = encoder.scaled_coefficients(&values, level, scale).unwrap();
-            let moved = symmetrize(&mut ints, crate::rotation_element(&params, p as i64));
-            prop_assert!(within_rounding(moved, scale), "symmetrizing moved a coefficient by {moved} at scale {scale:e}");
-            prop_assert_eq!(symmetrize(&mut ints.clone(), crate::rotation_element(&params, p as i64)), 0);
-            let (q, pp) = encoder.extended_from_ints(&ints, level, scale).unwrap();
             let orbits = Orbits::of_period(&params, p).unwrap().unwrap();
+            prop_assert_eq!(orbits.galois(), crate::rotation_element(&params, p as i64));
+            let moved = symmetrize(&mut ints, orbits.galois());
+            prop_assert!(within_rounding(moved, scale), "symmetrizing moved a coefficient by {moved} at scale {scale:e}");
+            prop_assert_eq!(symmetrize(&mut ints.clone(), orbits.galois()), 0);
+            let (q, pp) = encoder.extended_from_ints(&ints, level, scale).unwrap();
             prop_assert_eq!(orbits.count(), 2 * p);
             let compact = orbits.compress(&[&q.poly, &pp]).unwrap();
             prop_assert_eq!(compact.len(), (q.poly.limbs() + pp.limbs()) * 2 * p);
