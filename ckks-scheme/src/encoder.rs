@@ -2,21 +2,46 @@
 //! rounding, and the RNS/NTT representation.
 
 use crate::ciphertext::{check_scale, Plaintext};
-use crate::encoding::scale_round;
+use crate::encoding::{scale_round, SpecialFft};
 use crate::{Complex, Parameters, SchemeError};
 use ckks_math::{Representation, RnsPoly};
 use num_traits::ToPrimitive;
+use std::sync::Arc;
 
 /// Encodes and decodes slot vectors for one parameter set.
 #[derive(Clone, Debug)]
 pub struct Encoder {
     params: Parameters,
+    /// Another slot count than the parameters' ([`Encoder::with_slots`]).
+    view: Option<Arc<SpecialFft>>,
 }
 
 impl Encoder {
     /// An encoder for `params`.
     pub fn new(params: &Parameters) -> Self {
-        Self { params: params.clone() }
+        Self { params: params.clone(), view: None }
+    }
+
+    /// An encoder for `params` that reads and writes `slots` slots instead of
+    /// `params.slots()`: the same ring, another subring `Z[X^(N / 2 slots)]` of encodings.
+    /// Bootstrapping packs the real and imaginary halves of `n <= N/4` sparse slots into one
+    /// ciphertext of `2n` slots this way. A plaintext of `n` slots read with `2n` holds its
+    /// slots twice (`z[j + n] = z[j]`). Errors unless `slots` is a power of two at most `N/2`.
+    pub fn with_slots(params: &Parameters, slots: usize) -> Result<Self, SchemeError> {
+        if slots == params.slots() {
+            return Ok(Self::new(params));
+        }
+        let fft = SpecialFft::new(params.degree(), slots)?;
+        Ok(Self { params: params.clone(), view: Some(Arc::new(fft)) })
+    }
+
+    /// The slot count this encoder reads and writes.
+    pub fn slots(&self) -> usize {
+        self.fft().slots()
+    }
+
+    fn fft(&self) -> &SpecialFft {
+        self.view.as_deref().unwrap_or_else(|| self.params.fft())
     }
 
     /// Encodes `values` (at most `slots`, the rest are zero) at `level` and `scale`:
@@ -56,7 +81,7 @@ impl Encoder {
         scale: f64,
     ) -> Result<Vec<i128>, SchemeError> {
         let p = &self.params;
-        let slots = p.slots();
+        let slots = self.slots();
         if values.len() > slots {
             return Err(SchemeError::SlotCount { op: "encode", slots, found: values.len() });
         }
@@ -66,7 +91,7 @@ impl Encoder {
         check_scale("encode", scale)?;
         let mut z = values.to_vec();
         z.resize(slots, Complex::ZERO);
-        let coeffs = p.fft().encode_coeffs(&z)?;
+        let coeffs = self.fft().encode_coeffs(&z)?;
         let log_half_q = p.q_basis().log_product(level + 1) - 1.0;
         let bound = 2f64.powf(log_half_q.min(126.0));
         Ok(scale_round(&coeffs, scale, bound)?)
@@ -89,7 +114,7 @@ impl Encoder {
         } else {
             centered_coefficients(&poly)?.into_iter().map(|x| x / pt.scale).collect()
         };
-        Ok(self.params.fft().decode_coeffs(&coeffs)?)
+        Ok(self.fft().decode_coeffs(&coeffs)?)
     }
 
     /// Decodes the real parts of all slots.

@@ -16,6 +16,8 @@
 //!    (bit-reversed), where `c = 1 / (2 (K + 1))` (and the trace's factor) is folded into the
 //!    first matrix.
 //! 4. `x / (K+1) = c w + conj(c w)` and `y / (K+1) = (c w - conj(c w)) / i`, in `[-1, 1]`.
+//!    For sparse slots `n <= N/4` both halves share one ciphertext of `2n` slots
+//!    ([`Bootstrapper::packs_halves`]).
 //! 5. EvalMod on both ([`EvalMod::sine`]): `sin(2 pi x) ~ 2 pi t / q_0`.
 //! 6. `x' + i y'`, SlotToCoeff with `1 / (2 pi)` folded in, and read the result at scale
 //!    `S Delta / q_0`: the slots are `m` again.
@@ -34,9 +36,13 @@
 use super::eval_mod::EvalMod;
 use super::homomorphic_dft::{DftDirection, HomomorphicDft};
 use super::mod_raise::mod_raise;
+use crate::ciphertext::Plaintext;
 use crate::keys::GaloisKeys;
 use crate::security::SecretDistribution;
-use crate::{Ciphertext, Evaluator, KeyGenerator, Parameters, ParametersBuilder, SchemeError, SecretKey, SwitchingKey};
+use crate::{
+    Ciphertext, Complex, Encoder, Evaluator, KeyGenerator, Parameters, ParametersBuilder, SchemeError, SecretKey,
+    SwitchingKey,
+};
 use ckks_math::automorphism::{conjugation_galois_element, rotation_galois_element};
 use ckks_math::{Representation, RnsPoly};
 use serde::{Deserialize, Serialize};
@@ -114,7 +120,9 @@ impl BootstrapConfig {
     }
 
     /// The output level under parameters whose top level is `max_level`: `max_level - depth +
-    /// input_level` ([`Bootstrapper::output_level`]), `None` if the chain is too short.
+    /// input_level` ([`Bootstrapper::output_level`]), `None` if the chain is too short. For
+    /// full slots, and sparse slots in the standard order: sparse slots `n <= N/4` with
+    /// SlotToCoeff first keep one level fewer ([`Bootstrapper::packs_halves`]).
     pub fn output_level(&self, max_level: usize) -> Option<usize> {
         max_level.checked_sub(self.depth()).map(|l| l + self.input_level())
     }
@@ -126,7 +134,8 @@ impl BootstrapConfig {
         max_level - self.cts_depth
     }
 
-    /// Levels consumed by the circuit.
+    /// Levels consumed by the circuit (one more for sparse slots `n <= N/4` with SlotToCoeff
+    /// first, [`Bootstrapper::depth`]).
     pub fn depth(&self) -> usize {
         self.cts_depth + self.eval_mod_depth() + self.stc_depth
     }
@@ -269,6 +278,13 @@ pub struct Bootstrapper {
     coeff_to_slot: HomomorphicDft,
     eval_mod: EvalMod,
     slot_to_coeff: HomomorphicDft,
+    /// Sparse slots `n <= N/4`: the real and imaginary halves share one ciphertext of `2n`
+    /// slots through EvalMod ([`Bootstrapper::packs_halves`]).
+    packed: bool,
+    /// With SlotToCoeff first and packed halves, the mask `[1, i]` (on `2n` slots, at EvalMod's
+    /// output level, scale its prime) that turns `[x, y]` into `x + i y` once summed with its
+    /// rotation by `n`.
+    merge_mask: Option<Plaintext>,
 }
 
 /// The keys a [`Bootstrapper`] needs, as a list (from [`Bootstrapper::key_plan`]): Galois
@@ -355,7 +371,9 @@ impl Bootstrapper {
     pub fn new(params: &Parameters, config: BootstrapConfig) -> Result<Self, SchemeError> {
         let eval_mod = EvalMod::sine(config.k, config.degree, config.double_angles, 1.0 / (config.k as f64 + 1.0))?;
         let top = params.max_level();
-        let needed = config.cts_depth + eval_mod.depth() + config.stc_depth;
+        let packed = 4 * params.slots() <= params.degree();
+        let merge_level = usize::from(packed && config.slots_to_coeff_first);
+        let needed = config.cts_depth + eval_mod.depth() + config.stc_depth + merge_level;
         if needed > top {
             return Err(SchemeError::OutOfLevels { op: "Bootstrapper::new", level: top, needed });
         }
@@ -377,6 +395,7 @@ impl Bootstrapper {
             cts_factor,
             (q.modulus(0).value() as f64, q.modulus(eval_mod_level).value() as f64),
             n1,
+            packed,
         )?;
         let slot_to_coeff = if config.slots_to_coeff_first {
             // On the input (nominally at the default scale) down to level 0 at
@@ -389,6 +408,7 @@ impl Bootstrapper {
                 1.0,
                 (params.default_scale(), q.modulus(0).value() as f64 / SLIM_MESSAGE_RATIO),
                 n1,
+                false,
             )?
         } else {
             // EvalMod leaves a scale close to its primes; SlotToCoeff brings it back to q_0 so
@@ -401,9 +421,28 @@ impl Bootstrapper {
                 1.0 / (2.0 * PI),
                 (q.modulus(eval_mod_level).value() as f64, q.modulus(0).value() as f64),
                 n1,
+                packed,
             )?
         };
-        Ok(Self { params: params.clone(), config, encapsulation, coeff_to_slot, eval_mod, slot_to_coeff })
+        let merge_mask = if packed && config.slots_to_coeff_first {
+            let n = params.slots();
+            let mask: Vec<Complex> =
+                (0..2 * n).map(|j| if j < n { Complex::ONE } else { Complex::new(0.0, 1.0) }).collect();
+            let level = eval_mod_level - eval_mod.depth();
+            Some(Encoder::with_slots(params, 2 * n)?.encode(&mask, level, q.modulus(level).value() as f64)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            params: params.clone(),
+            config,
+            encapsulation,
+            coeff_to_slot,
+            eval_mod,
+            slot_to_coeff,
+            packed,
+            merge_mask,
+        })
     }
 
     /// The configuration.
@@ -426,9 +465,24 @@ impl Bootstrapper {
         dft(&self.coeff_to_slot) + dft(&self.slot_to_coeff)
     }
 
-    /// Levels consumed.
+    /// Whether EvalMod runs once, on the real and imaginary halves packed into one ciphertext
+    /// of `2n` slots: for sparse slots `n <= N/4`, where they fit. CoeffToSlot's last matrix
+    /// writes the packing and SlotToCoeff's first reads it ([`HomomorphicDft::retargeted`]),
+    /// so EvalMod, half the time of full slots, is paid once instead of twice. With
+    /// SlotToCoeff first there is no matrix after EvalMod to read it: a product by a mask and
+    /// one rotation merge the halves, and the circuit keeps **one level fewer** than for full
+    /// slots ([`Bootstrapper::depth`]).
+    pub fn packs_halves(&self) -> bool {
+        self.packed
+    }
+
+    /// Levels consumed: the DFTs, EvalMod, and the merge of packed halves with SlotToCoeff
+    /// first ([`Bootstrapper::packs_halves`]).
     pub fn depth(&self) -> usize {
-        self.coeff_to_slot.depth() + self.eval_mod.depth() + self.slot_to_coeff.depth()
+        self.coeff_to_slot.depth()
+            + self.eval_mod.depth()
+            + self.slot_to_coeff.depth()
+            + usize::from(self.merge_mask.is_some())
     }
 
     /// Level of the refreshed ciphertext: `stc_depth` levels more with SlotToCoeff first,
@@ -472,13 +526,6 @@ impl Bootstrapper {
         }
     }
 
-    /// The slot rotations whose Galois keys bootstrapping needs (CoeffToSlot, SlotToCoeff).
-    pub fn rotations(&self) -> Vec<i64> {
-        let set: BTreeSet<i64> =
-            self.coeff_to_slot.rotations().into_iter().chain(self.slot_to_coeff.rotations()).collect();
-        set.into_iter().collect()
-    }
-
     /// Level of SlotToCoeff's first matrix (the highest level its rotations run at).
     fn stc_level(&self) -> usize {
         if self.config.slots_to_coeff_first {
@@ -490,7 +537,7 @@ impl Bootstrapper {
 
     /// Galois elements of SlotToCoeff's rotations.
     fn stc_elements(&self) -> BTreeSet<usize> {
-        self.slot_to_coeff.rotations().into_iter().map(|r| crate::rotation_element(&self.params, r)).collect()
+        self.slot_to_coeff.galois_elements().into_iter().collect()
     }
 
     /// Galois elements of the trace for sparse slots: `5^(n 2^j) mod 2N`, `j < log2(N / 2n)`.
@@ -505,7 +552,7 @@ impl Bootstrapper {
     pub fn galois_elements(&self) -> Vec<usize> {
         let n = self.params.degree();
         let mut set: BTreeSet<usize> =
-            self.rotations().into_iter().map(|r| crate::rotation_element(&self.params, r)).collect();
+            self.coeff_to_slot.galois_elements().into_iter().chain(self.slot_to_coeff.galois_elements()).collect();
         set.insert(conjugation_galois_element(n));
         set.extend(self.trace_elements());
         set.remove(&1);
@@ -530,8 +577,10 @@ impl Bootstrapper {
     /// What key generation needs of the circuit, without its encoded DFT matrices (GBs at
     /// `N = 2^16`): a client can drop the `Bootstrapper` before making the keys.
     pub fn key_plan(&self) -> BootstrapKeyPlan {
-        let element = |r: i64| crate::rotation_element(&self.params, r);
-        let high: BTreeSet<usize> = self.coeff_to_slot.rotations().into_iter().map(element).collect();
+        // Used above SlotToCoeff's level: CoeffToSlot, the trace (whose first element also merges
+        // packed halves) and the conjugation.
+        let high: BTreeSet<usize> =
+            self.coeff_to_slot.galois_elements().into_iter().chain(self.trace_elements()).collect();
         let stc = self.stc_elements();
         let (full, truncated) = self.galois_elements().into_iter().partition(|k| high.contains(k) || !stc.contains(k));
         BootstrapKeyPlan {
@@ -601,7 +650,7 @@ impl Bootstrapper {
         let mut clock = Instant::now();
         let mut lap = |slot: &mut Duration| {
             let now = Instant::now();
-            *slot = now - clock;
+            *slot += now - clock;
             clock = now;
         };
         let params = eval.params();
@@ -663,8 +712,10 @@ impl Bootstrapper {
         lap(&mut timings.trace);
         let w = self.coeff_to_slot.apply(eval, &raised)?;
         let w_conj = eval.conjugate(&w)?;
-        let x = eval.add(&w, &w_conj)?; // Re(w) / (K + 1)
-        let y = eval.neg(&eval.mul_by_i(&eval.sub(&w, &w_conj)?)?)?; // Im(w) / (K + 1)
+        // Full slots: x = Re(w) / (K + 1) and y = Im(w) / (K + 1), two ciphertexts. Packed
+        // halves: w is [u, -i u] on 2n slots and w + conj(w) = [x, y], one ciphertext.
+        let x = eval.add(&w, &w_conj)?;
+        let y = if self.packed { None } else { Some(eval.neg(&eval.mul_by_i(&eval.sub(&w, &w_conj)?)?)?) };
         lap(&mut timings.coeff_to_slot);
         // With SlotToCoeff first, sin(2 pi x) ~ 2 pi delta_raised m / q_0: EvalMod ends at the
         // scale that reads as m at the input's scale, so no product is left after it. In the
@@ -678,11 +729,23 @@ impl Bootstrapper {
             params.q_basis().modulus(self.config.eval_mod_level(params.max_level())).value() as f64
         };
         let eval_mod = |c: &Ciphertext| self.eval_mod.evaluate_with(eval, c, Some(target), half);
-        // Independent: on two or more threads they run side by side.
-        let (x, y) = rayon::join(|| eval_mod(&x), || eval_mod(&y));
-        let mut w = eval.add(&x?, &eval.mul_by_i(&y?)?)?;
+        let mut w = match y {
+            // Independent: on two or more threads they run side by side.
+            Some(y) => {
+                let (x, y) = rayon::join(|| eval_mod(&x), || eval_mod(&y));
+                eval.add(&x?, &eval.mul_by_i(&y?)?)?
+            }
+            None => eval_mod(&x)?,
+        };
         lap(&mut timings.eval_mod);
         if slim {
+            if let Some(mask) = &self.merge_mask {
+                // [x, i y] + rot([x, i y], n) = [x + i y, x + i y]: n slots again.
+                let masked = eval.rescale(&eval.mul_plain(&w, mask)?)?;
+                let k = rotation_galois_element(params.slots() as i64, params.degree());
+                w = eval.add(&masked, &eval.apply_galois(&masked, k)?)?;
+                lap(&mut timings.slot_to_coeff);
+            }
             w.set_scale(w.scale() * 2.0 * PI * delta_raised / q0);
             return Ok((w, timings));
         }
@@ -704,7 +767,8 @@ pub struct BootstrapTimings {
     pub coeff_to_slot: Duration,
     /// EvalMod (twice) and the recombination.
     pub eval_mod: Duration,
-    /// SlotToCoeff.
+    /// SlotToCoeff, and the merge of packed halves ([`Bootstrapper::packs_halves`]) with
+    /// SlotToCoeff first.
     pub slot_to_coeff: Duration,
 }
 
@@ -799,15 +863,17 @@ mod tests {
         assert!(stats.mean_bits >= 20.0 && stats.min_bits >= 15.0, "{stats}");
     }
 
-    /// SlotToCoeff first: the input keeps 3 levels and the output has 3 more; full and sparse
-    /// slots at the precision of the standard order; an input below level 3 is refused.
+    /// SlotToCoeff first: the input keeps 3 levels and the output has 3 more (2 for sparse
+    /// slots with packed halves, which spend one merging them); full and sparse slots at the
+    /// precision of the standard order; an input below level 3 is refused.
     #[test]
     fn bootstraps_with_slots_to_coeff_first() {
-        for slots in [2048, 64] {
+        for (slots, packed, output) in [(2048, false, 7), (64, true, 6)] {
             let params = Preset::InsecureBootstrapN12.builder().slots(slots).build_insecure().unwrap();
             let (boot, level, stats) = run(&params, BootstrapConfig::slim(), 4);
             eprintln!("SlotToCoeff first, {slots} slots, N = 2^12: {stats}");
-            assert_eq!((boot.input_level(), level, boot.output_level()), (3, 7, 7));
+            assert_eq!(boot.packs_halves(), packed);
+            assert_eq!((boot.input_level(), level, boot.output_level()), (3, output, output));
             assert_eq!(boot.contract().input_level, 3);
             assert!(stats.mean_bits >= 20.0 && stats.min_bits >= 15.0, "{slots} slots: {stats}");
             // SlotToCoeff's own rotations run at levels 3..1 only: their keys stop there.
@@ -871,11 +937,14 @@ mod tests {
     /// Sparse slots (the trace before CoeffToSlot).
     #[test]
     fn bootstraps_sparse_slots_with_encapsulation() {
-        for slots in [64, 512] {
+        for slots in [64, 512, 1024] {
             let params = Preset::InsecureBootstrapN12.builder().slots(slots).build_insecure().unwrap();
             let (boot, level, stats) = run(&params, BootstrapConfig::standard(), 2);
             eprintln!("{slots} slots, N = 2^12: {stats}");
             assert_eq!(boot.trace_elements().len(), (2048 / slots).trailing_zeros() as usize);
+            // Up to N/4 slots EvalMod runs once, on both halves; in the standard order the
+            // packing costs no level.
+            assert!(boot.packs_halves());
             assert_eq!(level, 4);
             assert!(stats.mean_bits >= 20.0 && stats.min_bits >= 15.0, "{slots} slots: {stats}");
         }
@@ -963,7 +1032,7 @@ mod tests {
             assert!(t.rotations().len() <= 18, "{} rotations at level {}", t.rotations().len(), t.level());
         }
         assert!(boot.galois_elements().len() <= 50, "{}", boot.galois_elements().len());
-        eprintln!("{c}; {} rotations", boot.rotations().len());
+        eprintln!("{c}; {} Galois keys", boot.galois_elements().len());
     }
 
     #[test]

@@ -42,9 +42,10 @@
 //! about `2 sqrt(2^(g+1))` rotations: depth `d` for `log2 n` layers costs `d` levels and about
 //! `sum_groups 2^(g/2 + 1.5)` rotations, against `2 log2 n` rotations for `d = log2 n`.
 
-use super::linear_transform::LinearTransform;
+use super::linear_transform::{window, LinearTransform};
 use crate::encoding::SpecialFft;
 use crate::{Ciphertext, Complex, Evaluator, Parameters, SchemeError};
+use ckks_math::automorphism::rotation_galois_element;
 use ckks_math::ntt::bit_reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -209,6 +210,36 @@ pub struct HomomorphicDft {
     direction: DftDirection,
     /// In order of application; transform `t` is encoded at `level - t`.
     transforms: Vec<LinearTransform>,
+    /// The halves packing of sparse slots ([`HomomorphicDft::retargeted`]): the Galois element
+    /// `5^n` of the rotation by `n` in the `2n`-slot view, which SlotToCoeff's result is
+    /// summed with (the projection back onto `n` slots).
+    halves: Option<usize>,
+}
+
+/// What `HomomorphicDft::build` makes of the merged matrices: the scale of each (`None`:
+/// its prime, times `scale_ratio`), the factor of the first, the baby steps, and whether the
+/// halves of sparse slots are packed.
+struct Shape {
+    scale: Option<f64>,
+    factor: f64,
+    scale_ratio: f64,
+    baby_steps: Option<usize>,
+    halves: bool,
+}
+
+/// The `n x n` matrix `m` as a matrix on `2n` slots whose input is `n` slots read twice
+/// (`z[j + n] = z[j]`): diagonal `k` moves to an index `K = k (mod n)` (chosen in the cyclic
+/// window of `m`'s indices, so that BSGS needs the same rotations as in `n` slots), with the
+/// values `values(K, diag_k)` (`2n` of them).
+fn lift(m: Diagonals, n: usize, values: impl Fn(usize, &[Complex]) -> Vec<Complex>) -> Diagonals {
+    let (start, _) = window(m.keys().copied(), n);
+    m.into_iter()
+        .map(|(k, d)| {
+            let lifted = start + (k + n - start) % n;
+            let v = values(lifted, &d);
+            (lifted, v)
+        })
+        .collect()
 }
 
 impl HomomorphicDft {
@@ -240,7 +271,8 @@ impl HomomorphicDft {
         scale: Option<f64>,
         factor: f64,
     ) -> Result<Self, SchemeError> {
-        Self::build(params, direction, depth, level, scale, factor, 1.0, None)
+        let shape = Shape { scale, factor, scale_ratio: 1.0, baby_steps: None, halves: false };
+        Self::build(params, direction, depth, level, shape)
     }
 
     /// The transform times `factor`, retargeting the scale: an input at scale `input_scale`
@@ -253,6 +285,20 @@ impl HomomorphicDft {
     /// Every matrix runs on `baby_steps` baby steps (`None`: each matrix's default,
     /// [`LinearTransform::default_baby_steps`]). Fewer baby steps mean fewer Galois keys and
     /// more key switches in sequence ([`LinearTransform::rotations`]).
+    ///
+    /// With `halves` (sparse bootstrapping, `n <= N/4` slots), the boundary with the `2n`-slot
+    /// view where EvalMod runs once on both halves:
+    /// * CoeffToSlot's last matrix writes `[u, -i u]` on `2n` slots for the `u` of `n` slots it
+    ///   would write, so that `v + conj(v) = [2 Re u, 2 Im u]`;
+    /// * SlotToCoeff's first matrix reads `[x, y]` (real) on `2n` slots as `x + i y` (the
+    ///   factor `i` folded into its diagonals: `diag'_K[j] = diag_k[j mod n] D[(j + K) mod 2n]`,
+    ///   `D = [1, i]`), and [`HomomorphicDft::apply`] ends with the sum of the result and its
+    ///   rotation by `n` (one key switch at the lowest level, no level), which projects back
+    ///   onto `n` slots: the later matrices commute with that rotation.
+    ///
+    /// The same rotations as without, one more key for SlotToCoeff (`5^n`, which the trace of
+    /// sparse slots has). Errors if `halves` and `2n > N/2`.
+    #[allow(clippy::too_many_arguments)]
     pub fn retargeted(
         params: &Parameters,
         direction: DftDirection,
@@ -261,6 +307,7 @@ impl HomomorphicDft {
         factor: f64,
         (input_scale, output_scale): (f64, f64),
         baby_steps: Option<usize>,
+        halves: bool,
     ) -> Result<Self, SchemeError> {
         let ratio = output_scale / input_scale;
         if !(ratio.is_finite() && ratio > 0.0) {
@@ -268,20 +315,19 @@ impl HomomorphicDft {
                 reason: format!("HomomorphicDft scales {input_scale:e} -> {output_scale:e}"),
             });
         }
-        Self::build(params, direction, depth, level, None, factor, ratio.powf(1.0 / depth.max(1) as f64), baby_steps)
+        let shape =
+            Shape { scale: None, factor, scale_ratio: ratio.powf(1.0 / depth.max(1) as f64), baby_steps, halves };
+        Self::build(params, direction, depth, level, shape)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn build(
         params: &Parameters,
         direction: DftDirection,
         depth: usize,
         level: usize,
-        scale: Option<f64>,
-        factor: f64,
-        scale_ratio: f64,
-        baby_steps: Option<usize>,
+        shape: Shape,
     ) -> Result<Self, SchemeError> {
+        let Shape { scale, factor, scale_ratio, baby_steps, halves } = shape;
         if !(factor.is_finite() && factor != 0.0) {
             return Err(SchemeError::InvalidParameters { reason: format!("HomomorphicDft factor {factor}") });
         }
@@ -292,12 +338,26 @@ impl HomomorphicDft {
         if level > params.max_level() || level < depth {
             return Err(SchemeError::OutOfLevels { op: "HomomorphicDft::new", level, needed: depth });
         }
+        if halves && 4 * n > params.degree() {
+            return Err(SchemeError::InvalidParameters {
+                reason: format!(
+                    "HomomorphicDft: {n} slots are too many to pack in halves of 2n <= N/2 = {}",
+                    params.degree() / 2
+                ),
+            });
+        }
         let mut groups = merge_layers(&dft_layers(n, direction), depth)?;
         if factor != 1.0 {
             for diagonal in groups[0].values_mut() {
                 diagonal.iter_mut().for_each(|c| *c = c.scale(factor));
             }
         }
+        // The matrix at the boundary with the 2n-slot view, if packed.
+        let boundary = match direction {
+            DftDirection::CoeffToSlot => groups.len() - 1,
+            DftDirection::SlotToCoeff => 0,
+        };
+        let i = Complex::new(0.0, 1.0);
         let transforms = groups
             .into_iter()
             .enumerate()
@@ -305,10 +365,25 @@ impl HomomorphicDft {
                 let l = level - t;
                 let s = scale.unwrap_or_else(|| params.q_basis().modulus(l).value() as f64);
                 let s = s * scale_ratio;
-                LinearTransform::with_baby_steps(params, m, l, s, baby_steps)
+                if !(halves && t == boundary) {
+                    return LinearTransform::with_baby_steps(params, m, l, s, baby_steps);
+                }
+                let lifted = match direction {
+                    // [u, -i u]
+                    DftDirection::CoeffToSlot => {
+                        lift(m, n, |_, d| d.iter().copied().chain(d.iter().map(|&c| -(i * c))).collect())
+                    }
+                    // Reads [x, y] as x + i y: D[(j + K) mod 2n] is i on the upper half.
+                    DftDirection::SlotToCoeff => lift(m, n, |big_k, d| {
+                        (0..2 * n).map(|j| if (j + big_k) % (2 * n) < n { d[j % n] } else { i * d[j % n] }).collect()
+                    }),
+                };
+                LinearTransform::with_slots(params, 2 * n, lifted, l, s, baby_steps)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { direction, transforms })
+        let halves = (halves && direction == DftDirection::SlotToCoeff)
+            .then(|| rotation_galois_element(n as i64, params.degree()));
+        Ok(Self { direction, transforms, halves })
     }
 
     /// The direction.
@@ -326,10 +401,19 @@ impl HomomorphicDft {
         &self.transforms
     }
 
-    /// The union of the [`LinearTransform::rotations`] of the transforms (sorted): the Galois
-    /// keys [`HomomorphicDft::apply`] needs.
+    /// The union of the [`LinearTransform::rotations`] of the transforms (sorted), each in its
+    /// transform's view: the Galois keys [`HomomorphicDft::apply`] needs when none is packed
+    /// (else take [`HomomorphicDft::galois_elements`]).
     pub fn rotations(&self) -> Vec<i64> {
         let set: BTreeSet<i64> = self.transforms.iter().flat_map(|t| t.rotations()).collect();
+        set.into_iter().collect()
+    }
+
+    /// The Galois elements [`HomomorphicDft::apply`] needs (sorted): the transforms' and the
+    /// projection of packed halves.
+    pub fn galois_elements(&self) -> Vec<usize> {
+        let set: BTreeSet<usize> =
+            self.transforms.iter().flat_map(|t| t.galois_elements()).chain(self.halves).collect();
         set.into_iter().collect()
     }
 
@@ -343,12 +427,29 @@ impl HomomorphicDft {
         for t in &self.transforms {
             ct = eval.rescale(&t.apply(eval, &ct)?)?;
         }
+        if let Some(k) = self.halves {
+            let rotated = eval.apply_galois(&ct, k)?;
+            eval.add_assign(&mut ct, &rotated)?;
+        }
         Ok(ct)
     }
 
-    /// The same product in double precision (from the stored diagonals).
+    /// The same product in double precision (from the stored diagonals). Packed halves: a
+    /// transform on `2n` slots reads `n` values twice, and SlotToCoeff's `2n` values after its
+    /// first matrix are folded (`v[j] + v[j + n]`), which the later matrices commute with.
     pub fn apply_plain(&self, z: &[Complex]) -> Result<Vec<Complex>, SchemeError> {
-        self.transforms.iter().try_fold(z.to_vec(), |v, t| t.apply_plain(&v))
+        let mut v = z.to_vec();
+        for (t, lt) in self.transforms.iter().enumerate() {
+            if lt.slots() == 2 * v.len() {
+                v = v.iter().chain(&v).copied().collect();
+            }
+            v = lt.apply_plain(&v)?;
+            if t == 0 && self.halves.is_some() {
+                let n = v.len() / 2;
+                v = (0..n).map(|j| v[j] + v[j + n]).collect();
+            }
+        }
+        Ok(v)
     }
 }
 
@@ -530,6 +631,73 @@ mod tests {
     fn homomorphic_sparse_slots() {
         let params = Preset::InsecureTestN11.builder().slots(64).build_insecure().unwrap();
         check_homomorphic(params, &[2, 3], 2);
+    }
+
+    /// Sparse slots packed in halves: CoeffToSlot writes `[u, -i u]` on `2n` slots (so that
+    /// `v + conj(v) = [2 Re u, 2 Im u]`, one ciphertext), and SlotToCoeff reads `[x, y]` as
+    /// `x + i y` and projects back onto `n` slots: the round trip gives `2 z`, homomorphically
+    /// and in double precision, with the rotations of the unpacked transforms and `5^n`.
+    #[test]
+    fn packed_halves_round_trip() {
+        let params = Preset::InsecureTestN11.builder().slots(64).build_insecure().unwrap();
+        let (n, top) = (params.slots(), params.max_level());
+        let scales = (1.0, 1.0);
+        let dft = |direction, depth, level, halves| {
+            HomomorphicDft::retargeted(&params, direction, depth, level, 1.0, scales, None, halves).unwrap()
+        };
+        let (cts, stc) =
+            (dft(DftDirection::CoeffToSlot, 2, top, true), dft(DftDirection::SlotToCoeff, 2, top - 2, true));
+        let (cts_plain, stc_plain) =
+            (dft(DftDirection::CoeffToSlot, 2, top, false), dft(DftDirection::SlotToCoeff, 2, top - 2, false));
+        assert_eq!(cts.galois_elements(), cts_plain.galois_elements());
+        let fold = rotation_galois_element(n as i64, params.degree());
+        let mut with_fold = stc_plain.galois_elements();
+        with_fold.push(fold);
+        with_fold.sort_unstable();
+        assert_eq!(stc.galois_elements(), with_fold);
+
+        let mut keygen = KeyGenerator::from_seed(&params, [11; 32]);
+        let sk = keygen.secret_key().unwrap();
+        let mut keys = keygen.evaluation_keys(&sk, &[], true).unwrap();
+        let elements: Vec<usize> = cts.galois_elements().into_iter().chain(stc.galois_elements()).collect();
+        keygen.extend_galois_keys(&sk, &mut keys.galois, &elements).unwrap();
+        let keys = Arc::new(keys);
+        let eval = Evaluator::new(keys.clone());
+        let wide = Encoder::with_slots(&params, 2 * n).unwrap();
+        let z = random_vec(n, 77);
+        let pt = Encoder::new(&params).encode(&z, top, params.default_scale()).unwrap();
+        let ct = Encryptor::from_seed(&keys.public, [12; 32]).encrypt(&pt).unwrap();
+        let dec = Decryptor::new(&sk);
+
+        let u = reference_dft(params.fft(), &z, DftDirection::CoeffToSlot).unwrap();
+        let i = Complex::new(0.0, 1.0);
+        let halves: Vec<Complex> = u.iter().copied().chain(u.iter().map(|&c| -(i * c))).collect();
+        assert!(max_err(&cts.apply_plain(&z).unwrap(), &halves) < 1e-9);
+        let w = cts.apply(&eval, &ct).unwrap();
+        let got = wide.decode(&dec.decrypt(&w).unwrap()).unwrap();
+        let bits = -(max_err(&got, &halves) / max_norm(&halves)).log2();
+        assert!(bits >= 15.0, "CoeffToSlot in halves: {bits:.1} bits");
+
+        let v = eval.add(&w, &eval.conjugate(&w).unwrap()).unwrap();
+        let real: Vec<Complex> = u
+            .iter()
+            .map(|c| Complex::new(2.0 * c.re, 0.0))
+            .chain(u.iter().map(|c| Complex::new(2.0 * c.im, 0.0)))
+            .collect();
+        let twice: Vec<Complex> = z.iter().map(|c| c.scale(2.0)).collect();
+        assert!(max_err(&stc.apply_plain(&real).unwrap(), &twice) < 1e-9);
+        let back = stc.apply(&eval, &v).unwrap();
+        assert_eq!(back.level(), top - 4);
+        let got = Encoder::new(&params).decode(&dec.decrypt(&back).unwrap()).unwrap();
+        let bits = -(max_err(&got, &twice) / 2.0).log2();
+        eprintln!("n {n} in halves of 2n, SlotToCoeff(CoeffToSlot(z)): {bits:.1} bits");
+        assert!(bits >= 15.0, "round trip in halves: {bits:.1} bits");
+        // And the result is on n slots again: read on 2n, each slot twice.
+        let twice_wide = wide.decode(&dec.decrypt(&back).unwrap()).unwrap();
+        assert!(max_err(&twice_wide[..n], &twice_wide[n..]) < 1e-3);
+        // Halves of more than N/4 slots do not fit.
+        let full = Preset::InsecureTestN11.build().unwrap();
+        assert!(HomomorphicDft::retargeted(&full, DftDirection::CoeffToSlot, 2, top, 1.0, scales, None, true).is_err());
     }
 
     #[test]

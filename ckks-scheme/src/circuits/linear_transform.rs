@@ -31,6 +31,7 @@ use super::periodic::{self, Orbits};
 use crate::ciphertext::{Ciphertext, Plaintext};
 use crate::keyswitch::{p_times_block, Decomposition, ExtendedPoly, LimbProduct};
 use crate::{Complex, Encoder, Evaluator, Parameters, SchemeError, SwitchingKey};
+use ckks_math::automorphism::rotation_galois_element;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -46,6 +47,9 @@ use std::sync::Arc;
 #[derive(Clone, Debug)]
 pub struct LinearTransform {
     params: Parameters,
+    /// The slot count `n` the matrix acts on: `params.slots()`, or another view of the same
+    /// ring ([`LinearTransform::with_slots`]).
+    slots: usize,
     level: usize,
     scale: f64,
     /// The non-zero diagonals, by index `k` in `0..n`, as given, each for one `period`.
@@ -177,8 +181,28 @@ impl LinearTransform {
         scale: f64,
         n1: Option<usize>,
     ) -> Result<Self, SchemeError> {
+        Self::with_slots(params, params.slots(), diagonals, level, scale, n1)
+    }
+
+    /// As [`LinearTransform::with_baby_steps`] for a matrix on `slots` slots, another view of
+    /// the ring than `params.slots()` ([`Encoder::with_slots`]): the diagonals have `slots`
+    /// values, are encoded in that view, and a rotation by `r` is the automorphism
+    /// `5^(r mod slots)`. On a ciphertext of `n` slots read as `2n` (each slot twice), a
+    /// diagonal `k < n` may carry other values in its upper half: the product then leaves the
+    /// subring of `n` slots, which is how sparse bootstrapping packs two halves into one
+    /// ciphertext. Errors as [`LinearTransform::from_diagonals`], and if `slots` is not a
+    /// power of two at most `N/2`.
+    pub fn with_slots(
+        params: &Parameters,
+        slots: usize,
+        diagonals: BTreeMap<usize, Vec<Complex>>,
+        level: usize,
+        scale: f64,
+        n1: Option<usize>,
+    ) -> Result<Self, SchemeError> {
         const OP: &str = "LinearTransform";
-        let n = params.slots();
+        let n = slots;
+        let encoder = Encoder::with_slots(params, n)?;
         let mut kept = BTreeMap::new();
         for (k, d) in diagonals {
             if k >= n {
@@ -212,7 +236,6 @@ impl LinearTransform {
         let (start_r, span) = window(reduced.iter().copied(), m);
         let start = (base + start_r * stride) % n;
         let n1 = n1.unwrap_or_else(|| default_n1(reduced.iter().copied(), start_r, span, m)).min(span);
-        let encoder = Encoder::new(params);
         let period = periodic::period(kept.values(), n).unwrap_or(n);
         let periodic = if period < n { Orbits::of_period(params, period)?.map(Arc::new) } else { None };
         let items: Vec<(usize, usize, &Vec<Complex>)> = kept
@@ -237,7 +260,7 @@ impl LinearTransform {
         }
         // The plain reference keeps one period of each diagonal.
         kept.values_mut().for_each(|d| d.truncate(period));
-        Ok(Self { params: params.clone(), level, scale, diagonals: kept, period, start, stride, n1, groups })
+        Ok(Self { params: params.clone(), slots: n, level, scale, diagonals: kept, period, start, stride, n1, groups })
     }
 
     /// The default number of baby steps for these diagonal indices: of the powers of two
@@ -253,6 +276,12 @@ impl LinearTransform {
     /// The parameters.
     pub fn params(&self) -> &Parameters {
         &self.params
+    }
+
+    /// The slot count the matrix acts on (`params.slots()` unless built
+    /// [`LinearTransform::with_slots`]).
+    pub fn slots(&self) -> usize {
+        self.slots
     }
 
     /// The level of the encoded diagonals.
@@ -306,7 +335,7 @@ impl LinearTransform {
     }
 
     fn giant_rotation(&self, g: usize) -> i64 {
-        let n = self.params.slots();
+        let n = self.slots;
         signed((self.start + g * self.n1 * self.stride) % n, n)
     }
 
@@ -320,7 +349,7 @@ impl LinearTransform {
     /// Returns the gaps `(g_{i+1} - g_i) n1 t` in order, then the last rotation
     /// `s + g_0 n1 t`. Contiguous giant steps share one gap: two keys serve every giant step.
     fn horner_rotations(&self) -> (Vec<i64>, i64) {
-        let n = self.params.slots();
+        let n = self.slots;
         let giants: Vec<usize> = self.groups.keys().copied().collect();
         let gaps = giants.windows(2).map(|w| signed(((w[1] - w[0]) * self.n1 * self.stride) % n, n)).collect();
         (gaps, self.giant_rotation(giants[0]))
@@ -328,9 +357,11 @@ impl LinearTransform {
 
     /// The slot rotations [`LinearTransform::apply`] performs (baby steps, then giant steps),
     /// without 0 and without repetitions: exactly the Galois keys the client must generate
-    /// ([`crate::KeyGenerator::galois_keys`]). Rotations are given in `(-n/2, n/2]`.
+    /// ([`crate::KeyGenerator::galois_keys`]) when the transform acts on `params.slots()`
+    /// slots. Rotations are given in `(-n/2, n/2]` of the transform's [`LinearTransform::slots`]:
+    /// in another view, take [`LinearTransform::galois_elements`].
     pub fn rotations(&self) -> Vec<i64> {
-        let n = self.params.slots();
+        let n = self.slots;
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         let (gaps, last) = self.horner_rotations();
@@ -342,6 +373,17 @@ impl LinearTransform {
             }
         }
         out
+    }
+
+    /// The Galois elements of [`LinearTransform::rotations`] (`5^(r mod slots) mod 2N`), in any
+    /// view: the keys [`LinearTransform::apply`] needs.
+    pub fn galois_elements(&self) -> Vec<usize> {
+        self.rotations().into_iter().map(|r| self.element(r)).collect()
+    }
+
+    /// The automorphism of the rotation by `r` slots of the transform's view.
+    fn element(&self, r: i64) -> usize {
+        rotation_galois_element(r.rem_euclid(self.slots as i64), self.params.degree())
     }
 
     /// `M ct`, homomorphically, with double hoisting (Bossuat-Mouchet-Troncoso-Pastoriza-
@@ -376,7 +418,7 @@ impl LinearTransform {
         let ct = if ct.level() > level { eval.drop_to_level(ct, level)? } else { ct.clone() };
         // Every key first, so a missing one fails before the (expensive) key switches.
         let key_of = |r: i64| -> Result<Option<RotationKey<'_>>, SchemeError> {
-            let k = crate::rotation_element(params, r);
+            let k = self.element(r);
             if k == 1 {
                 return Ok(None);
             }
@@ -437,7 +479,7 @@ impl LinearTransform {
     /// The reference product `M z` in double precision: `out[j] = sum_k diag_k[j] z[(j + k) mod n]`.
     /// Errors if `z` does not have `slots` values.
     pub fn apply_plain(&self, z: &[Complex]) -> Result<Vec<Complex>, SchemeError> {
-        let n = self.params.slots();
+        let n = self.slots;
         if z.len() != n {
             return Err(SchemeError::SlotCount { op: "LinearTransform::apply_plain", slots: n, found: z.len() });
         }
@@ -604,7 +646,7 @@ fn reduce_by_stride(indices: impl Iterator<Item = usize>, n: usize) -> (usize, u
 
 /// The smallest cyclic window `[start, start + span)` (mod `n`) holding every index: it
 /// begins after the largest cyclic gap between consecutive indices.
-fn window(indices: impl Iterator<Item = usize>, n: usize) -> (usize, usize) {
+pub(super) fn window(indices: impl Iterator<Item = usize>, n: usize) -> (usize, usize) {
     let sorted: Vec<usize> = indices.collect::<BTreeSet<_>>().into_iter().collect();
     let Some(&first) = sorted.first() else { return (0, 1) };
     let mut best_gap = first + n - sorted[sorted.len() - 1]; // wrap-around gap

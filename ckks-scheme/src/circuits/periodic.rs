@@ -95,7 +95,8 @@ impl Orbits {
     /// The cycles of `sigma_{5^p}` for period `p` (the rotation by `p` slots), or `None` if
     /// there are more than `2^16` (`p` is then not below the slot count).
     pub(crate) fn of_period(params: &Parameters, p: usize) -> Result<Option<Self>, SchemeError> {
-        let galois = crate::rotation_element(params, p as i64);
+        // `p` is below the slot count of the view, itself at most N/2: no reduction.
+        let galois = ckks_math::automorphism::rotation_galois_element(p as i64, params.degree());
         let table = params.galois_table(galois)?;
         let n = table.len();
         let mut index = vec![u16::MAX; n];
