@@ -108,6 +108,11 @@ pub struct BenchArgs {
     /// `hetal-cli/data/peers.json`): prints ours / peer for each operation present in both.
     #[arg(long, value_name = "PEERS.json")]
     pub compare: Option<PathBuf>,
+    /// Slots of the bootstrap suite's ciphertexts, a power of two up to `N/2` [default: `N/2`,
+    /// full slots]. Sparse slots up to `N/4` pack their real and imaginary halves and run
+    /// EvalMod once. The bootstrap suite only.
+    #[arg(long, value_name = "N")]
+    pub slots: Option<usize>,
     /// Softmax approximation of the `train` suite.
     #[arg(long, value_parser = crate::preset::softmax(), default_value = "normalize-and-square")]
     pub softmax: hetal_train::softmax::SoftmaxId,
@@ -156,6 +161,12 @@ pub enum BenchError {
     /// The training step failed (its own error, as text).
     #[error("train suite: {0}")]
     Train(String),
+    /// `--slots` with a suite that runs on full slots.
+    #[error("--slots applies to the bootstrap suite only, not to {suite}")]
+    SlotsWithSuite {
+        /// The other suite.
+        suite: &'static str,
+    },
 }
 
 /// One row of the summary: an operation and its time.
@@ -342,9 +353,18 @@ pub fn run(args: &BenchArgs, g: &Global, out: &mut dyn Write) -> Result<(), Benc
     let mut parameters = Vec::new();
     let mut suites = args.suite.clone();
     suites.dedup();
+    if let (Some(_), Some(other)) = (args.slots, suites.iter().find(|&&s| s != Suite::Bootstrap)) {
+        return Err(BenchError::SlotsWithSuite { suite: other.name() });
+    }
     for &suite in &suites {
         let preset_arg = args.preset.unwrap_or(suite.default_preset());
-        let params = Preset::from(preset_arg).build()?;
+        let preset = Preset::from(preset_arg);
+        let params = match args.slots {
+            // The same chain and security check, another slot count (validated by the builder).
+            Some(slots) if preset.is_insecure() => preset.builder().slots(slots).build_insecure()?,
+            Some(slots) => preset.builder().slots(slots).build()?,
+            None => preset.build()?,
+        };
         let info = SuiteParams { suite, preset: preset_name(preset_arg), summary: params.summary() };
         if g.text() {
             report.line(&format!("\n{} suite: {} ({})", suite.name(), info.preset, info.summary))?;

@@ -101,6 +101,37 @@ fn bootstrap_suite_reports_precision_and_levels() {
     assert!(doc.get("comparison").is_none());
 }
 
+/// Sparse slots (`--slots`, at most N/4 here): the halves share one EvalMod; the standard
+/// order keeps its 4 levels for computation, SlotToCoeff first one fewer (the merge of the
+/// halves). `--slots` is refused with the other suites and for a slot count the ring cannot hold.
+#[test]
+fn bootstrap_suite_times_sparse_slots() {
+    let doc = json(&[
+        "bench",
+        "--suite",
+        "bootstrap",
+        "--preset",
+        "insecure-bootstrap-n12",
+        "--slots",
+        "256",
+        "--repeat",
+        "1",
+        "--json",
+    ]);
+    for (op, levels) in [("bootstrap", 4), ("bootstrap_slim", 3), ("bootstrap_pair", 4), ("bootstrap_pair_slim", 3)] {
+        let r = result(&doc, op);
+        assert!(r["precision_bits"].as_f64().unwrap() > 10.0, "{r}");
+        assert_eq!(r["levels_left"].as_u64(), Some(levels), "{r}");
+    }
+    assert!(result(&doc, "bootstrap")["detail"].as_str().unwrap().contains("256 slots"));
+    let out = hetal(&["bench", "--suite", "bootstrap,ops", "--preset", "insecure-test-n13", "--slots", "256"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--slots applies to the bootstrap suite only, not to ops"));
+    let out = hetal(&["bench", "--suite", "bootstrap", "--preset", "insecure-bootstrap-n12", "--slots", "3000"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("3000"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 #[test]
 fn text_output_is_a_table_and_bad_options_fail() {
     let out = hetal(&["bench", "--suite", "ops", "--preset", "insecure-test-n13", "--repeat", "2", "--hoist", "2"]);
