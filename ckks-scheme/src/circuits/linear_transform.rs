@@ -853,6 +853,28 @@ mod tests {
             }
         }
 
+        /// On a wider view (`2n` slots of an `n`-slot ciphertext, which holds each slot twice)
+        /// any matrix of `2n` diagonals gives its product on `[z, z]`, with the keys of
+        /// `galois_elements` (the rotations of the view, not of `n` slots).
+        #[test]
+        fn a_wider_view_reads_each_slot_twice((ks, diags, z) in banded_case(64), n1 in prop_oneof![Just(None), Just(Some(2usize))]) {
+            let ctx = sparse_ctx(32);
+            let (n, wide) = (ctx.params.slots(), 64);
+            let level = ctx.params.max_level();
+            let lt = LinearTransform::with_slots(&ctx.params, wide, banded(&ks, &diags, wide), level, ctx.scale(level), n1).unwrap();
+            prop_assert_eq!(lt.slots(), wide);
+            let mut keygen = KeyGenerator::from_seed(&ctx.params, [4; 32]);
+            let mut galois = crate::keys::GaloisKeys::default();
+            keygen.extend_galois_keys(&ctx.sk, &mut galois, &lt.galois_elements()).unwrap();
+            let eval = Evaluator::new(Arc::new(EvaluationKeys { galois, ..(*ctx.keys).clone() }));
+            let ct = ctx.encrypt(&z[..n], level);
+            let out = eval.rescale(&lt.apply(&eval, &ct).unwrap()).unwrap();
+            let got = Encoder::with_slots(&ctx.params, wide).unwrap().decode(&Decryptor::new(&ctx.sk).decrypt(&out).unwrap()).unwrap();
+            let twice: Vec<Complex> = z[..n].iter().chain(&z[..n]).copied().collect();
+            let err = max_err(&got, &lt.apply_plain(&twice).unwrap());
+            prop_assert!(err < TOLERANCE, "ks {ks:?}: error 2^{:.1}", err.log2());
+        }
+
         /// Every `n1` gives the same product; the rotations are exactly the keys needed.
         #[test]
         fn baby_steps_agree_and_rotations_exact((ks, diags, z) in banded_case(64)) {
