@@ -4,21 +4,22 @@
 use super::task::TrainPreset;
 
 /// Bytes of working memory a session at ring degree `2^16` holds beyond its keys and its data:
-/// bootstrapping's encoded diagonals (over `Q * P`) and the ciphertexts of a step in flight.
-/// Scaled by `N / 2^16` for smaller rings.
-const WORKING_AT_N16: u64 = 9_000_000_000;
+/// bootstrapping's encoded diagonals (about 0.75 GB over `Q * P` since they are stored by their
+/// period) and the ciphertexts of a step in flight. Scaled by `N / 2^16` for smaller rings.
+const WORKING_AT_N16: u64 = 5_000_000_000;
 
 /// Memory a server session of a job at `preset` reaches at its peak, in bytes (an estimate
 /// that errs high), from the size of the public bundle and of the initial weights file
 /// (`init.hmat`, which holds the weights `W` and momentum `V` as they are packed):
 ///
-/// `2 * bundle + 24 * init + 9 GB * N / 2^16`
+/// `2 * bundle + 24 * init + 5 GB * N / 2^16`
 ///
 /// The keys are expanded once loaded (twice the bundle); the step's ciphertexts scale with the
 /// weights' (24 times `init.hmat`, the step's products and the softmax pieces); the rest is
-/// bootstrapping's precomputation. Measured peaks beside it (`/usr/bin/time`, the server's
-/// `hetal train --follow`, docs/RESULTS.md): Face Mask 18.3 GB (estimate 19.8 GB), SNIPS
-/// 20.3 GB (estimate 21.4 GB).
+/// bootstrapping's precomputation and the step in flight. Measured peaks beside it
+/// (`/usr/bin/time`, `hetal train`, 2026-12-06, docs/BENCHMARKS.md): Face Mask's first epoch
+/// (5 steps, weights refreshed, validation) 13.9 GB with `bootstrap-n16` (estimate 15.2 GB) and
+/// 11.2 GB with `bootstrap-n16-compact` (13.0 GB); SNIPS's first 4 steps 13.0 GB (13.9 GB).
 pub fn server_memory_estimate(preset: TrainPreset, bundle_bytes: u64, init_bytes: u64) -> u64 {
     let log_n = preset.builder().log_n;
     let working = WORKING_AT_N16 >> 16u32.saturating_sub(log_n).min(63);
@@ -31,11 +32,14 @@ mod tests {
 
     #[test]
     fn estimates_cover_the_measured_peaks() {
-        // (bundle, init.hmat, measured peak RSS) of the secure Face Mask and SNIPS runs.
-        for (bundle, init, peak) in
-            [(3_668_979_447, 143_136_288, 18_291_163_136), (4_151_325_383, 170_400_300, 20_314_943_488)]
-        {
-            let e = server_memory_estimate(TrainPreset::BootstrapN16, bundle, init);
+        // (preset, bundle, init.hmat, measured peak RSS) of the secure Face Mask (one epoch)
+        // and SNIPS (4 steps) runs of 2026-12-06.
+        for (preset, bundle, init, peak) in [
+            (TrainPreset::BootstrapN16, 3_363_842_887, 143_136_288, 13_933_105_152),
+            (TrainPreset::BootstrapN16Compact, 2_262_834_991, 143_136_288, 11_166_375_936),
+            (TrainPreset::BootstrapN16, 3_403_688_998, 88_608_263, 13_043_683_328),
+        ] {
+            let e = server_memory_estimate(preset, bundle, init);
             assert!(e >= peak && e <= peak + peak / 5, "estimate {e} for a peak of {peak}");
         }
         let small = server_memory_estimate(TrainPreset::InsecureTrainN12, 100_000_000, 1_000_000);
