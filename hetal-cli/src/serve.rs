@@ -33,8 +33,8 @@ pub struct ServeArgs {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// Jobs trained at once at most. Each job at bootstrap-n16 needs about 14 GB of memory at the
-    /// Face Mask shape (11 GB at bootstrap-n16-compact; measured over two steps):
+    /// Jobs trained at once at most. Each job at bootstrap-n16-compact needs about 11 GB of
+    /// memory at the Face Mask shape (14 GB at bootstrap-n16; measured over an epoch):
     /// a second one starts only when its estimate fits in --memory-limit beside the others'.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub workers: u16,
