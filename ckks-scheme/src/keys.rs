@@ -336,8 +336,13 @@ impl KeyGenerator {
 /// The Galois element of a left rotation by `r` slots (negative: right), canonical modulo the
 /// slot count so that one key serves every equivalent rotation.
 pub fn rotation_element(params: &Parameters, r: i64) -> usize {
-    let slots = params.slots() as i64;
-    params.fft().rotation_galois_element(r.rem_euclid(slots) as usize)
+    rotation_element_in(params.degree(), params.slots(), r)
+}
+
+/// [`rotation_element`] for a view of `slots` slots of the ring of degree `degree` (another
+/// slot count than the parameters', [`crate::Encoder::with_slots`]): `5^(r mod slots) mod 2N`.
+pub(crate) fn rotation_element_in(degree: usize, slots: usize, r: i64) -> usize {
+    ckks_math::automorphism::rotation_galois_element(r.rem_euclid(slots as i64), degree)
 }
 
 /// The uniform polynomials (NTT form) over each of `bases`, expanded from `seed` as one

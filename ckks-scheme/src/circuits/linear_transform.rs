@@ -31,7 +31,6 @@ use super::periodic::{self, Orbits};
 use crate::ciphertext::{Ciphertext, Plaintext};
 use crate::keyswitch::{p_times_block, Decomposition, ExtendedPoly, LimbProduct};
 use crate::{Complex, Encoder, Evaluator, Parameters, SchemeError, SwitchingKey};
-use ckks_math::automorphism::rotation_galois_element;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -383,7 +382,7 @@ impl LinearTransform {
 
     /// The automorphism of the rotation by `r` slots of the transform's view.
     fn element(&self, r: i64) -> usize {
-        rotation_galois_element(r.rem_euclid(self.slots as i64), self.params.degree())
+        crate::keys::rotation_element_in(self.params.degree(), self.slots, r)
     }
 
     /// `M ct`, homomorphically, with double hoisting (Bossuat-Mouchet-Troncoso-Pastoriza-
