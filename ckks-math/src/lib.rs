@@ -26,6 +26,8 @@
 //! ```
 
 pub mod automorphism;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod error;
 mod modulus;
 pub mod ntt;

@@ -29,7 +29,9 @@ mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 
-/// The SIMD kernels of the transforms, chosen once per process at run time. All give
+/// The SIMD kernels of the transforms and of the basis conversion
+/// ([`crate::BasisConverter`], which has a portable and an AVX-512 kernel: under
+/// [`NttKernel::Avx2`] it runs the portable one), chosen once per process at run time. All give
 /// bit-identical outputs (tests check each against [`NttKernel::Portable`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum NttKernel {

@@ -13,40 +13,7 @@
 use core::arch::x86_64::*;
 
 use super::NttTable;
-
-/// Broadcast constants of the modulus.
-#[derive(Clone, Copy)]
-struct Q {
-    q: __m512i,
-    two_q: __m512i,
-    mask32: __m512i,
-}
-
-/// Eight twiddles with their Shoup constants (`s_hi`: the high 32-bit half shifted down).
-#[derive(Clone, Copy)]
-struct W {
-    w: __m512i,
-    s: __m512i,
-    s_hi: __m512i,
-}
-
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn consts(q: u64) -> Q {
-    Q { q: _mm512_set1_epi64(q as i64), two_q: _mm512_set1_epi64(2 * q as i64), mask32: _mm512_set1_epi64(0xffff_ffff) }
-}
-
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn twiddles(w: __m512i, s: __m512i) -> W {
-    W { w, s, s_hi: _mm512_srli_epi64::<32>(s) }
-}
-
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn splat(w: u64, s: u64) -> W {
-    twiddles(_mm512_set1_epi64(w as i64), _mm512_set1_epi64(s as i64))
-}
+use crate::avx512::{consts, load, mul_shoup_lazy, splat, store, sub_if_ge, twiddles, Q, W};
 
 /// The index vector with lane `k` holding `i[k]`.
 #[inline]
@@ -68,34 +35,6 @@ unsafe fn spread(w: *const u64, s: *const u64, len: usize) -> W {
     // SAFETY: the masked loads read only the first `len` values.
     let (w, s) = unsafe { (_mm512_maskz_loadu_epi64(mask, w.cast()), _mm512_maskz_loadu_epi64(mask, s.cast())) };
     twiddles(_mm512_permutexvar_epi64(sel, w), _mm512_permutexvar_epi64(sel, s))
-}
-
-/// `x >= m ? x - m : x` lanewise (`x - m` wraps above `x` when `x < m`).
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn sub_if_ge(x: __m512i, m: __m512i) -> __m512i {
-    _mm512_min_epu64(x, _mm512_sub_epi64(x, m))
-}
-
-/// Lanewise [`crate::Modulus::mul_shoup_lazy`]: `x * w mod q` in `[0, 2q)` for any 64-bit `x`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn mul_shoup_lazy(x: __m512i, w: W, c: Q) -> __m512i {
-    // The empty `asm!` hides `x_hi = x >> 32` from LLVM, which otherwise may recognise the
-    // high-word product and scalarise it.
-    let mut x_hi = _mm512_srli_epi64::<32>(x);
-    // SAFETY: an empty template; it only pins the register.
-    unsafe { core::arch::asm!("/* {0} */", inout(zmm_reg) x_hi, options(pure, nomem, nostack, preserves_flags)) };
-    // quot = high word of x * s, exactly.
-    let ll = _mm512_mul_epu32(x, w.s);
-    let lh = _mm512_mul_epu32(x, w.s_hi);
-    let hl = _mm512_mul_epu32(x_hi, w.s);
-    let hh = _mm512_mul_epu32(x_hi, w.s_hi);
-    let mid = _mm512_add_epi64(lh, _mm512_srli_epi64::<32>(ll));
-    let mid2 = _mm512_add_epi64(hl, _mm512_and_si512(mid, c.mask32));
-    let quot = _mm512_add_epi64(_mm512_add_epi64(hh, _mm512_srli_epi64::<32>(mid)), _mm512_srli_epi64::<32>(mid2));
-    // x * w - quot * q mod 2^64.
-    _mm512_sub_epi64(_mm512_mullo_epi64(x, w.w), _mm512_mullo_epi64(quot, c.q))
 }
 
 /// Harvey's lazy Cooley-Tukey butterfly: `x, y` in `[0, 4q)` to `x + wy, x - wy` in `[0, 4q)`.
@@ -137,26 +76,6 @@ fn inv_last_bfly(x: __m512i, y: __m512i, w0: W, w1: W, c: Q, strict: bool) -> (_
     } else {
         (s, d)
     }
-}
-
-/// Unaligned load of eight `u64`.
-///
-/// # Safety
-/// `p` must be valid for reading eight `u64`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-unsafe fn load(p: *const u64) -> __m512i {
-    unsafe { _mm512_loadu_si512(p.cast()) }
-}
-
-/// Unaligned store of eight `u64`.
-///
-/// # Safety
-/// `p` must be valid for writing eight `u64`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-unsafe fn store(p: *mut u64, v: __m512i) {
-    unsafe { _mm512_storeu_si512(p.cast(), v) }
 }
 
 /// Lanes `i[k] < 8` of `a` and `i[k] - 8` of `b`.
