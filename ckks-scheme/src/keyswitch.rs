@@ -46,6 +46,7 @@
 //! this module; this module depends on the parameters, not the other way round).
 
 use crate::{Parameters, SchemeError};
+use ckks_math::rns::key_product::{KeyProduct, Source};
 use ckks_math::{BasisConverter, MathError, ModUpDown, Modulus, Representation, RnsBasis, RnsPoly};
 use rayon::prelude::*;
 use std::ops::Range;
@@ -490,17 +491,8 @@ impl LimbProduct<'_> {
             Some(perm) => Source::Perm(&perm[range]),
             None => Source::Offset(range.start),
         };
-        inner_product(self.m, &self.xs, key, self.stride, src, self.lifts, o0, o1);
+        KeyProduct { m: self.m, xs: &self.xs, key, stride: self.stride, src, lifts: self.lifts }.compute(o0, o1);
     }
-}
-
-/// Where output coefficient `c` of an inner product reads its inputs.
-#[derive(Clone, Copy)]
-enum Source<'a> {
-    /// At `offset + c` (no automorphism; a block starting at `offset`).
-    Offset(usize),
-    /// At `perm[c]` (a block of an automorphism's NTT-domain table).
-    Perm(&'a [usize]),
 }
 
 /// Coefficients `range` of limb `t` of `P c` over `Q_l * P` (`c` over `Q_l`, NTT form, reduced,
@@ -741,124 +733,5 @@ impl Decomposition {
     /// Level of the decomposed polynomial.
     pub fn level(&self) -> usize {
         self.level
-    }
-}
-
-/// `o0 = sum_j x_j * b_j`, `o1 = sum_j x_j * a_j` modulo `m`, with `x_j` read where `src`
-/// says and `(b_j, a_j)` at words `2j, 2j + 1` of each `stride`-word group of `key` (the
-/// packed layout of [`SwitchingKey`]). The decomposition is lazy (`x < 4q < 2^63`, from
-/// `forward_lazy`) and keys are reduced (`< q < 2^61`), so each product is below `2^124` and
-/// 16 of them fit a `u128`: up to 8 digits (every preset) the sums are unrolled for the digit
-/// count and reduced once; more digits are reduced every 16 terms.
-#[allow(clippy::too_many_arguments)]
-fn inner_product(
-    m: &Modulus,
-    xs: &[&[u64]],
-    key: &[u64],
-    stride: usize,
-    src: Source<'_>,
-    lifts: [Option<(&[u64], u64)>; 2],
-    o0: &mut [u64],
-    o1: &mut [u64],
-) {
-    macro_rules! fixed {
-        ($($d:literal)*) => {
-            match (xs.len(), lifts) {
-                $(
-                    ($d, [None, None]) => inner_product_fixed::<$d, 0>(m, xs.try_into().expect("digit count"), key, stride, src, [(&[], 0); 2], o0, o1),
-                    ($d, [Some(u0), None]) => inner_product_fixed::<$d, 1>(m, xs.try_into().expect("digit count"), key, stride, src, [u0, (&[], 0)], o0, o1),
-                    ($d, [Some(u0), Some(u1)]) => inner_product_fixed::<$d, 2>(m, xs.try_into().expect("digit count"), key, stride, src, [u0, u1], o0, o1),
-                )*
-                _ => inner_product_any(m, xs, key, stride, src, lifts, o0, o1),
-            }
-        };
-    }
-    fixed!(1 2 3 4 5 6 7 8)
-}
-
-/// [`inner_product`] for `D` digits and `LIFTS` lifted components (0, 1: `o0`, 2: both): the
-/// lift `(u, [P]_q)` adds `u[src] [P]_q` to the sum, one more product below `2^122`.
-#[allow(clippy::too_many_arguments)]
-fn inner_product_fixed<const D: usize, const LIFTS: usize>(
-    m: &Modulus,
-    xs: &[&[u64]; D],
-    key: &[u64],
-    stride: usize,
-    src: Source<'_>,
-    lifts: [(&[u64], u64); 2],
-    o0: &mut [u64],
-    o1: &mut [u64],
-) {
-    let n = o0.len();
-    debug_assert!(o1.len() == n && key.len() == n * stride && 2 * D <= stride);
-    let groups = key.chunks_exact(stride).zip(o0.iter_mut().zip(o1.iter_mut()));
-    let [(u0, w0), (u1, w1)] = lifts;
-    let sum = |g: &[u64], src: usize| {
-        // `xs` has the constant length D here, so the digit loop unrolls.
-        let (mut s0, mut s1) = digit_sums(xs, g, src);
-        if LIFTS >= 1 {
-            s0 += u0[src] as u128 * w0 as u128;
-        }
-        if LIFTS >= 2 {
-            s1 += u1[src] as u128 * w1 as u128;
-        }
-        (m.reduce_u128(s0), m.reduce_u128(s1))
-    };
-    match src {
-        Source::Offset(offset) => groups.enumerate().for_each(|(c, (g, (r0, r1)))| (*r0, *r1) = sum(g, offset + c)),
-        Source::Perm(perm) => groups.zip(perm).for_each(|((g, (r0, r1)), &src)| (*r0, *r1) = sum(g, src)),
-    }
-}
-
-/// `(sum_j x_j[src] g[2j], sum_j x_j[src] g[2j + 1])` over the digits `xs`, unreduced (at most
-/// 16 digits: each product is below `2^124`).
-#[inline(always)]
-fn digit_sums(xs: &[&[u64]], g: &[u64], src: usize) -> (u128, u128) {
-    let (mut s0, mut s1) = (0u128, 0u128);
-    for j in 0..xs.len() {
-        let x = xs[j][src] as u128;
-        s0 += x * g[2 * j] as u128;
-        s1 += x * g[2 * j + 1] as u128;
-    }
-    (s0, s1)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn inner_product_any(
-    m: &Modulus,
-    xs: &[&[u64]],
-    key: &[u64],
-    stride: usize,
-    src: Source<'_>,
-    lifts: [Option<(&[u64], u64)>; 2],
-    o0: &mut [u64],
-    o1: &mut [u64],
-) {
-    const CHUNK: usize = 16;
-    let n = o0.len();
-    let at = |c: usize| match src {
-        Source::Offset(offset) => offset + c,
-        Source::Perm(perm) => perm[c],
-    };
-    for start in (0..xs.len()).step_by(CHUNK) {
-        let end = (start + CHUNK).min(xs.len());
-        for c in 0..n {
-            let g = &key[c * stride + 2 * start..(c + 1) * stride];
-            let (s0, s1) = digit_sums(&xs[start..end], g, at(c));
-            let (r0, r1) = (m.reduce_u128(s0), m.reduce_u128(s1));
-            if start == 0 {
-                o0[c] = r0;
-                o1[c] = r1;
-            } else {
-                o0[c] = m.add(o0[c], r0);
-                o1[c] = m.add(o1[c], r1);
-            }
-        }
-    }
-    for ((u, w), o) in lifts.into_iter().zip([o0, o1]).filter_map(|(l, o)| l.map(|l| (l, o))) {
-        let ws = m.shoup(w);
-        for (c, x) in o.iter_mut().enumerate() {
-            *x = m.add(*x, m.mul_shoup(u[at(c)], w, ws));
-        }
     }
 }

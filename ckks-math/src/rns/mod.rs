@@ -2,6 +2,7 @@
 
 mod basis;
 mod convert;
+pub mod key_product;
 mod poly;
 #[cfg(test)]
 mod tests;
