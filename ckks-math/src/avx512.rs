@@ -87,3 +87,73 @@ pub(crate) unsafe fn load(p: *const u64) -> __m512i {
 pub(crate) unsafe fn store(p: *mut u64, v: __m512i) {
     unsafe { _mm512_storeu_si512(p.cast(), v) }
 }
+
+// Exact sums of products: `x g` for `x < 2^63` and `g < 2^61` from four 32x32-bit `vpmuludq`,
+//
+//     x g = x0 g0 + (x0 g1 + x1 g0) 2^32 + x1 g1 2^64     (x = x1 2^32 + x0, g = g1 2^32 + g0),
+//
+// summed exactly in three 64-bit columns: `l` takes the low half of `x0 g0`, `m` its high half
+// and the low half of the cross sum `x0 g1 + x1 g0` (below `2^63 + 2^61`), `t` takes `x1 g1`
+// (below `2^60`) and the cross sum's high half. `l` and `m` gain less than `2^33` per product,
+// `t` less than `2^60 + 2^32`, so nine products fit. The sum `S = hi 2^64 + lo` is reduced as
+// `hi (2^64 mod q) + lo mod q`, two lazy Shoup products and two conditional subtractions: the
+// canonical residue, as `Modulus::reduce_u128` gives.
+
+/// The three columns of an exact 128-bit sum of products, on eight lanes.
+#[derive(Clone, Copy)]
+pub(crate) struct Acc {
+    l: __m512i,
+    m: __m512i,
+    t: __m512i,
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+pub(crate) fn zero() -> Acc {
+    let z = _mm512_setzero_si512();
+    Acc { l: z, m: z, t: z }
+}
+
+/// `acc += x g` for `x < 2^63` (with `x1 = x >> 32`) and `g < 2^61`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+pub(crate) fn mac(acc: &mut Acc, x: __m512i, x1: __m512i, g: __m512i, mask32: __m512i) {
+    let g1 = _mm512_srli_epi64::<32>(g);
+    let p00 = _mm512_mul_epu32(x, g);
+    let cross = _mm512_add_epi64(_mm512_mul_epu32(x, g1), _mm512_mul_epu32(x1, g));
+    acc.l = _mm512_add_epi64(acc.l, _mm512_and_si512(p00, mask32));
+    let m = _mm512_add_epi64(_mm512_srli_epi64::<32>(p00), _mm512_and_si512(cross, mask32));
+    acc.m = _mm512_add_epi64(acc.m, m);
+    let t = _mm512_add_epi64(_mm512_mul_epu32(x1, g1), _mm512_srli_epi64::<32>(cross));
+    acc.t = _mm512_add_epi64(acc.t, t);
+}
+
+/// The reduction constants: `2^64 mod q` and `1`, each with its Shoup constant.
+#[derive(Clone, Copy)]
+pub(crate) struct Reduce {
+    pub(crate) c: Q,
+    r64: W,
+    one: W,
+}
+
+impl Reduce {
+    /// The constants for `m`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    pub(crate) fn new(m: &crate::Modulus) -> Self {
+        let r64 = m.reduce_u128(1u128 << 64);
+        Self { c: consts(m.value()), r64: splat(r64, m.shoup(r64)), one: splat(1, m.shoup(1)) }
+    }
+}
+
+/// `S mod q` in `[0, q)` for the sum `S` that `acc` holds (below `2^127`).
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+pub(crate) fn reduce(acc: Acc, r: Reduce) -> __m512i {
+    let mask32 = r.c.mask32;
+    let mid = _mm512_add_epi64(acc.m, _mm512_srli_epi64::<32>(acc.l));
+    let lo = _mm512_or_si512(_mm512_and_si512(acc.l, mask32), _mm512_slli_epi64::<32>(mid));
+    let hi = _mm512_add_epi64(acc.t, _mm512_srli_epi64::<32>(mid));
+    let s = _mm512_add_epi64(mul_shoup_lazy(hi, r.r64, r.c), mul_shoup_lazy(lo, r.one, r.c));
+    sub_if_ge(sub_if_ge(s, r.c.two_q), r.c.q)
+}

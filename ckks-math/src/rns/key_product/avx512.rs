@@ -1,74 +1,14 @@
 //! AVX-512 kernel of [`KeyProduct::compute`]: eight output coefficients at a time.
 //!
-//! AVX-512 has no 64x64 -> 128-bit product, so each product `x g` (`x < 2^63`, `g < 2^61`) is
-//! taken from four 32x32-bit `vpmuludq` and its exact 128-bit sum kept in five 64-bit columns:
-//!
-//! ```text
-//! x g = x0 g0 + (x0 g1 + x1 g0) 2^32 + x1 g1 2^64        (x = x1 2^32 + x0, g = g1 2^32 + g0)
-//! ```
-//!
-//! `l` and `h` take the low and high halves of `x0 g0`, `clo` and `chi` those of the cross sum
-//! (below `2^63 + 2^61`), `t` takes `x1 g1` (below `2^60`). Each column gains less than `2^60`
-//! per product, so nine products (eight digits and a lift) fit. The sum `S = hi 2^64 + lo` is
-//! then reduced as `hi (2^64 mod q) + lo mod q`, two lazy Shoup products, and two conditional
-//! subtractions give `[0, q)`: the canonical residue of the same exact sum as the portable
+//! Each product is summed exactly in 128 bits ([`crate::avx512::mac`]: four 32x32-bit
+//! `vpmuludq` into three 64-bit columns, room for eight digits and a lift) and each sum reduced
+//! once ([`crate::avx512::reduce`]): the canonical residue of the same exact sum as the portable
 //! kernel's, so the words are identical.
 
 use core::arch::x86_64::*;
 
 use super::{KeyProduct, Source};
-use crate::avx512::{consts, load, mul_shoup_lazy, splat, store, sub_if_ge, Q, W};
-
-/// The five columns of an exact 128-bit sum of products, on eight lanes.
-#[derive(Clone, Copy)]
-struct Acc {
-    l: __m512i,
-    h: __m512i,
-    clo: __m512i,
-    chi: __m512i,
-    t: __m512i,
-}
-
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn zero() -> Acc {
-    let z = _mm512_setzero_si512();
-    Acc { l: z, h: z, clo: z, chi: z, t: z }
-}
-
-/// `acc += x g` for `x < 2^63` (with `x1 = x >> 32`) and `g < 2^61`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn mac(acc: &mut Acc, x: __m512i, x1: __m512i, g: __m512i, mask32: __m512i) {
-    let g1 = _mm512_srli_epi64::<32>(g);
-    let p00 = _mm512_mul_epu32(x, g);
-    let cross = _mm512_add_epi64(_mm512_mul_epu32(x, g1), _mm512_mul_epu32(x1, g));
-    acc.l = _mm512_add_epi64(acc.l, _mm512_and_si512(p00, mask32));
-    acc.h = _mm512_add_epi64(acc.h, _mm512_srli_epi64::<32>(p00));
-    acc.clo = _mm512_add_epi64(acc.clo, _mm512_and_si512(cross, mask32));
-    acc.chi = _mm512_add_epi64(acc.chi, _mm512_srli_epi64::<32>(cross));
-    acc.t = _mm512_add_epi64(acc.t, _mm512_mul_epu32(x1, g1));
-}
-
-/// The reduction constants: `2^64 mod q` and `1`, each with its Shoup constant.
-#[derive(Clone, Copy)]
-struct Reduce {
-    c: Q,
-    r64: W,
-    one: W,
-}
-
-/// `S mod q` in `[0, q)` for the sum `S` that `acc` holds (below `2^127`).
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn reduce(acc: Acc, r: Reduce) -> __m512i {
-    let mask32 = r.c.mask32;
-    let mid = _mm512_add_epi64(_mm512_add_epi64(acc.h, acc.clo), _mm512_srli_epi64::<32>(acc.l));
-    let lo = _mm512_or_si512(_mm512_and_si512(acc.l, mask32), _mm512_slli_epi64::<32>(mid));
-    let hi = _mm512_add_epi64(_mm512_add_epi64(acc.t, acc.chi), _mm512_srli_epi64::<32>(mid));
-    let s = _mm512_add_epi64(mul_shoup_lazy(hi, r.r64, r.c), mul_shoup_lazy(lo, r.one, r.c));
-    sub_if_ge(sub_if_ge(s, r.c.two_q), r.c.q)
-}
+use crate::avx512::{load, mac, reduce, store, zero, Reduce};
 
 /// Words `0..8` of eight consecutive `stride`-word key rows starting at `g`, transposed: lane
 /// `i` of vector `w` is word `w` of row `i` (zero for `w >= stride`). The rows are read with
@@ -153,9 +93,8 @@ pub(super) unsafe fn inner_product<const D: usize, const LIFTS: usize>(
         D >= 1 && 2 * D <= stride && stride <= 8 && o1.len() == n && n.is_multiple_of(8) && key.len() >= n * stride
     );
     let (xs, [(u0, w0), (u1, w1)]) = p.fixed_operands::<D>();
-    let c = consts(m.value());
-    let r64 = m.reduce_u128(1u128 << 64);
-    let r = Reduce { c, r64: splat(r64, m.shoup(r64)), one: splat(1, m.shoup(1)) };
+    let r = Reduce::new(m);
+    let mask32 = r.c.mask32;
     let (w0, w1) = (_mm512_set1_epi64(w0 as i64), _mm512_set1_epi64(w1 as i64));
     for k in (0..n).step_by(8) {
         let (mut a0, mut a1) = (zero(), zero());
@@ -165,16 +104,16 @@ pub(super) unsafe fn inner_product<const D: usize, const LIFTS: usize>(
             // SAFETY: digit reads follow the contract.
             let xv = unsafe { read(x, src, k) };
             let x1 = _mm512_srli_epi64::<32>(xv);
-            mac(&mut a0, xv, x1, cols[2 * j], c.mask32);
-            mac(&mut a1, xv, x1, cols[2 * j + 1], c.mask32);
+            mac(&mut a0, xv, x1, cols[2 * j], mask32);
+            mac(&mut a1, xv, x1, cols[2 * j + 1], mask32);
         }
         if LIFTS >= 1 {
             let u = unsafe { read(u0, src, k) };
-            mac(&mut a0, u, _mm512_srli_epi64::<32>(u), w0, c.mask32);
+            mac(&mut a0, u, _mm512_srli_epi64::<32>(u), w0, mask32);
         }
         if LIFTS >= 2 {
             let u = unsafe { read(u1, src, k) };
-            mac(&mut a1, u, _mm512_srli_epi64::<32>(u), w1, c.mask32);
+            mac(&mut a1, u, _mm512_srli_epi64::<32>(u), w1, mask32);
         }
         // SAFETY: k + 8 <= n, the length of o0 and o1.
         unsafe {
