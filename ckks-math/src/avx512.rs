@@ -95,7 +95,8 @@ pub(crate) unsafe fn store(p: *mut u64, v: __m512i) {
 // summed exactly in three 64-bit columns: `l` takes the low half of `x0 g0`, `m` its high half
 // and the low half of the cross sum `x0 g1 + x1 g0` (below `2^63 + 2^61`), `t` takes `x1 g1`
 // (below `2^60`) and the cross sum's high half. `l` and `m` gain less than `2^33` per product,
-// `t` less than `2^60 + 2^32`, so nine products fit. The sum `S = hi 2^64 + lo` is reduced as
+// `t` less than `2^60 + 2^32`, so nine products fit (and 32 of factors both below `2^61`: then
+// `t` gains less than `2^58 + 2^30`). The sum `S = hi 2^64 + lo` is reduced as
 // `hi (2^64 mod q) + lo mod q`, two lazy Shoup products and two conditional subtractions: the
 // canonical residue, as `Modulus::reduce_u128` gives.
 
@@ -114,7 +115,8 @@ pub(crate) fn zero() -> Acc {
     Acc { l: z, m: z, t: z }
 }
 
-/// `acc += x g` for `x < 2^63` (with `x1 = x >> 32`) and `g < 2^61`.
+/// `acc += x g` for `x < 2^63` (with `x1 = x >> 32`) and `g < 2^61`: up to nine such products,
+/// or 32 with `x < 2^61` too.
 #[inline]
 #[target_feature(enable = "avx512f,avx512dq")]
 pub(crate) fn mac(acc: &mut Acc, x: __m512i, x1: __m512i, g: __m512i, mask32: __m512i) {

@@ -40,3 +40,33 @@ pub use error::MathError;
 pub use modulus::{Modulus, MAX_MODULUS_BITS};
 pub use ntt::{NttKernel, NttTable};
 pub use rns::{BasisConverter, ModUpDown, Representation, RnsBasis, RnsPoly, ShoupPoly};
+
+/// Test inputs for the SIMD kernels' comparisons with the portable ones.
+#[cfg(test)]
+pub(crate) mod test_words {
+    /// Words below a bound from a xorshift stream: uniform, or only the edges `0`, `bound - 1`,
+    /// `bound / 2` and `1`, where lazy reductions and carries go wrong first.
+    pub(crate) struct Words {
+        state: u64,
+        edges: bool,
+    }
+
+    impl Words {
+        pub(crate) fn new(seed: u64, edges: bool) -> Self {
+            Self { state: seed | 1, edges }
+        }
+
+        /// The next word below `bound` (at least 2).
+        pub(crate) fn below(&mut self, bound: u64) -> u64 {
+            let s = &mut self.state;
+            *s ^= *s << 13;
+            *s ^= *s >> 7;
+            *s ^= *s << 17;
+            if self.edges {
+                [0, bound - 1, bound / 2, 1][(*s >> 3) as usize % 4]
+            } else {
+                *s % bound
+            }
+        }
+    }
+}

@@ -259,13 +259,8 @@ mod tests {
             }
             let q = ntt_primes(bits, 64, 1, &[]).unwrap()[0];
             let m = Modulus::new(q).unwrap();
-            let mut s = seed | 1;
-            let mut next = |bound: u64| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                if edges { [0, bound - 1, bound / 2, 1][(s >> 3) as usize % 4] } else { s % bound }
-            };
+            let mut words = crate::test_words::Words::new(seed, edges);
+            let mut next = |bound: u64| words.below(bound);
             let len = n + offset;
             let xs: Vec<Vec<u64>> = (0..digits).map(|_| (0..len).map(|_| next(4 * q)).collect()).collect();
             // The presets' layout (4 digits: rows of 8 words) as well as narrower and wider rows.

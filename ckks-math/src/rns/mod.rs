@@ -4,6 +4,7 @@ mod basis;
 mod convert;
 pub mod key_product;
 mod poly;
+pub mod product_sums;
 #[cfg(test)]
 mod tests;
 

@@ -31,6 +31,7 @@ use super::periodic::{self, Orbits};
 use crate::ciphertext::{Ciphertext, Plaintext};
 use crate::keyswitch::{p_times_block, Decomposition, ExtendedPoly, LimbProduct};
 use crate::{Complex, Encoder, Evaluator, Parameters, SchemeError, SwitchingKey};
+use ckks_math::rns::product_sums::{add_product_sums, Factor, Term};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -101,27 +102,16 @@ impl DiagonalPlaintext {
         Ok(Self::Dense { q, p })
     }
 
-    /// `acc[c] += (y0[c] w[c], y1[c] w[c])` for the coefficients `range` of limb `t` of
-    /// `Q_l * P` (`t < limbs`: `q_t`, else `p_{t - limbs}`) as `w`; a periodic diagonal is read
-    /// through its cycle index, never expanded.
-    fn accumulate(
-        &self,
-        t: usize,
-        limbs: usize,
-        range: std::ops::Range<usize>,
-        y: (&[u64], &[u64]),
-        acc: &mut [(u128, u128)],
-    ) {
+    /// Limb `t` of `Q_l * P` (`t < limbs`: `q_t`, else `p_{t - limbs}`) of the diagonal on the
+    /// coefficients `range`, as the factor of a product sum: a periodic diagonal is read through
+    /// its cycle index, never expanded.
+    fn factor(&self, t: usize, limbs: usize, range: std::ops::Range<usize>) -> Factor<'_> {
         match self {
-            Self::Dense { q, p } => {
-                let w = &(if t < limbs { q.poly.limb(t) } else { p.limb(t - limbs) })[range];
-                multiply_accumulate(acc, y, w.iter().copied());
-            }
+            Self::Dense { q, p } => Factor::Dense(&(if t < limbs { q.poly.limb(t) } else { p.limb(t - limbs) })[range]),
             Self::Periodic { values, q_limbs, orbits } => {
                 let count = orbits.count();
                 let row = if t < limbs { t } else { q_limbs + t - limbs };
-                let values = &values[row * count..(row + 1) * count];
-                multiply_accumulate(acc, y, orbits.index(range).iter().map(|&c| values[usize::from(c)]));
+                Factor::Indexed { values: &values[row * count..(row + 1) * count], index: orbits.index(range) }
             }
         }
     }
@@ -522,13 +512,13 @@ struct BabyStep<'a> {
 
 /// For every giant step `g`, `sum_b (P rot(ct, b)) ⊙ diag'_{g, b}` over `Q_l * P` (both
 /// components; the diagonal sums), with the baby-step rotations computed block by block and
-/// consumed at once: a rotation is never written out whole. The products (below `2^122`) are
-/// accumulated in `u128` and reduced once per [`TERMS_PER_REDUCTION`] terms.
+/// consumed at once: a rotation is never written out whole. Each giant step's sum is one
+/// [`add_product_sums`] per block: exact sums in registers over its terms, reduced once.
 ///
 /// Memory order: per limb, per block of [`ACCUMULATOR_BLOCK`] coefficients, baby step by baby
 /// step: the block of its rotation (an inner product reading the key's block sequentially and
 /// the decomposition's limb, which stays in cache for all baby steps, through the
-/// automorphism), then that block times each giant step's diagonal. Against writing every
+/// automorphism); then, giant step by giant step, the sum of those blocks times its diagonals. Against writing every
 /// rotation out and summing afterwards this saves, per baby step, a read of the decomposition
 /// and a write and a read of the rotation (at `N = 2^16`, 34 limbs and 4 digits: 70 + 2 x 35
 /// MB next to the key's 143 MB).
@@ -552,17 +542,25 @@ fn giant_sums(
             by_limb[t].push((o0, o1));
         }
     }
+    // Giant step g -> (baby step index, diagonal) of its terms.
+    let mut by_giant: Vec<Vec<(usize, &DiagonalPlaintext)>> = vec![Vec::new(); giants];
+    for (b, baby) in babies.iter().enumerate() {
+        for &(g, pt) in &baby.uses {
+            by_giant[g].push((b, pt));
+        }
+    }
+    let by_giant = &by_giant;
     by_limb.into_par_iter().enumerate().try_for_each(|(t, mut outs)| -> Result<(), SchemeError> {
         let m = if t < limbs { q.modulus(t) } else { p.modulus(t - limbs) };
         let block = ACCUMULATOR_BLOCK.min(n);
-        let (mut y0, mut y1) = (vec![0u64; block], vec![0u64; block]);
-        let mut acc = vec![(0u128, 0u128); giants * block];
-        let mut terms = vec![0usize; giants];
+        // Every baby step's block of both components, then each giant step's sum over them.
+        let mut ys = vec![0u64; 2 * babies.len() * block];
         for start in (0..n).step_by(block) {
             let range = start..(start + block).min(n);
             let len = range.len();
-            let (y0, y1) = (&mut y0[..len], &mut y1[..len]);
-            for baby in babies {
+            for (baby, y) in babies.iter().zip(ys.chunks_exact_mut(2 * block)) {
+                let (y0, y1) = y.split_at_mut(block);
+                let (y0, y1) = (&mut y0[..len], &mut y1[..len]);
                 match &baby.products {
                     Some((limb_products, table)) => limb_products[t].compute(Some(table), range.clone(), y0, y1),
                     None => {
@@ -570,21 +568,16 @@ fn giant_sums(
                         p_times_block(params, &ct.c[1], t, range.clone(), y1)?;
                     }
                 }
-                for &(g, pt) in &baby.uses {
-                    let a = &mut acc[g * block..g * block + len];
-                    pt.accumulate(t, limbs, range.clone(), (y0, y1), a);
-                    terms[g] += 1;
-                    if terms[g] == TERMS_PER_REDUCTION {
-                        flush(m, a, &mut outs[g], start);
-                        terms[g] = 0;
-                    }
-                }
             }
-            for (g, count) in terms.iter_mut().enumerate() {
-                if *count > 0 {
-                    flush(m, &mut acc[g * block..g * block + len], &mut outs[g], start);
-                    *count = 0;
-                }
+            for (g, (o0, o1)) in outs.iter_mut().enumerate() {
+                let terms: Vec<Term<'_>> = by_giant[g]
+                    .iter()
+                    .map(|&(b, pt)| {
+                        let y = &ys[2 * b * block..2 * (b + 1) * block];
+                        Term { y0: &y[..len], y1: &y[block..block + len], w: pt.factor(t, limbs, range.clone()) }
+                    })
+                    .collect();
+                add_product_sums(m, &terms, &mut o0[range.clone()], &mut o1[range.clone()]);
             }
         }
         Ok(())
@@ -592,31 +585,9 @@ fn giant_sums(
     Ok(out)
 }
 
-/// `acc[c] += (y0[c] w_c, y1[c] w_c)`: products below `2^122`, summed without reduction.
-#[inline(always)]
-fn multiply_accumulate(acc: &mut [(u128, u128)], (y0, y1): (&[u64], &[u64]), w: impl Iterator<Item = u64>) {
-    for (((s0, s1), &u0), (&u1, wc)) in acc.iter_mut().zip(y0).zip(y1.iter().zip(w)) {
-        *s0 += u0 as u128 * wc as u128;
-        *s1 += u1 as u128 * wc as u128;
-    }
-}
-
-/// `out[start + c] += acc[c] mod m` for both components, and `acc` cleared.
-fn flush(m: &ckks_math::Modulus, acc: &mut [(u128, u128)], out: &mut (&mut [u64], &mut [u64]), start: usize) {
-    let (o0, o1) = out;
-    for (c, (a0, a1)) in acc.iter_mut().enumerate() {
-        o0[start + c] = m.add(o0[start + c], m.reduce_u128(*a0));
-        o1[start + c] = m.add(o1[start + c], m.reduce_u128(*a1));
-        (*a0, *a1) = (0, 0);
-    }
-}
-
-/// Coefficients of a block of [`giant_sums`]: per giant step `16 KB` of `u128` sums for both
-/// components, the rotation's block `2 x 4 KB`, its key block `2 dnum x 4 KB`: together in L2.
+/// Coefficients of a block of [`giant_sums`]: every baby step's block of both components (`2 x
+/// 4 KB` each, 128 KB for 16 baby steps) and a key block `2 dnum x 4 KB`: together in L2.
 const ACCUMULATOR_BLOCK: usize = 512;
-
-/// Products of two residues below `2^61` summed in a `u128` before one reduction.
-const TERMS_PER_REDUCTION: usize = 32;
 
 /// `r` in `(-n/2, n/2]` for `r` in `0..n`.
 fn signed(r: usize, n: usize) -> i64 {

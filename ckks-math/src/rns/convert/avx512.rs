@@ -152,17 +152,8 @@ mod tests {
             let to = primes(&to_bits, &from);
             let m = |v: &[u64]| v.iter().map(|&q| Modulus::new(q).unwrap()).collect::<Vec<_>>();
             let conv = BasisConverter::new(&m(&from), &m(&to)).unwrap();
-            let mut s = seed | 1;
-            let input: Vec<u64> = from
-                .iter()
-                .flat_map(|&q| (0..n).map(move |c| (q, c)))
-                .map(|(q, c)| {
-                    s ^= s << 13;
-                    s ^= s >> 7;
-                    s ^= s << 17;
-                    if edges { [0, q - 1, q / 2, 1][(s as usize ^ c) % 4] } else { s % q }
-                })
-                .collect();
+            let mut words = crate::test_words::Words::new(seed, edges);
+            let input: Vec<u64> = from.iter().flat_map(|&q| (0..n).map(|_| words.below(q)).collect::<Vec<_>>()).collect();
             let len = n - start - cut;
             for centered in [false, true] {
                 let mut want = vec![vec![0u64; len]; to.len()];
