@@ -32,8 +32,8 @@ pub enum Factor<'a> {
 }
 
 impl Factor<'_> {
-    /// `w[c]`.
-    #[inline(always)]
+    /// `w[c]` (the tests' reference).
+    #[cfg(test)]
     fn at(&self, c: usize) -> u64 {
         match self {
             Factor::Dense(w) => w[c],
@@ -91,16 +91,45 @@ fn add_product_sums_with(kernel: NttKernel, m: &Modulus, terms: &[Term<'_>], o0:
             done = unsafe { avx512::add_product_sums(m, chunk, o0, o1) };
         }
         let _ = kernel;
-        for c in done..n {
-            let (mut s0, mut s1) = (0u128, 0u128);
-            for t in chunk {
-                let w = t.w.at(c) as u128;
-                s0 += t.y0[c] as u128 * w;
-                s1 += t.y1[c] as u128 * w;
+        add_portable(m, chunk, done, o0, o1);
+    }
+}
+
+/// The portable kernel on the coefficients from `start`: term by term over runs of
+/// [`PORTABLE_RUN`] coefficients into `u128` sums on the stack (each term's slices read as one
+/// stream, the loop free of per-coefficient dispatch), then one reduction per sum.
+fn add_portable(m: &Modulus, terms: &[Term<'_>], start: usize, o0: &mut [u64], o1: &mut [u64]) {
+    let n = o0.len();
+    let mut acc = [(0u128, 0u128); PORTABLE_RUN];
+    for lo in (start..n).step_by(PORTABLE_RUN) {
+        let hi = (lo + PORTABLE_RUN).min(n);
+        let acc = &mut acc[..hi - lo];
+        acc.fill((0, 0));
+        for t in terms {
+            let (y0, y1) = (&t.y0[lo..hi], &t.y1[lo..hi]);
+            match t.w {
+                Factor::Dense(w) => multiply_accumulate(acc, y0, y1, w[lo..hi].iter().copied()),
+                Factor::Indexed { values, index } => {
+                    multiply_accumulate(acc, y0, y1, index[lo..hi].iter().map(|&i| values[usize::from(i)]))
+                }
             }
-            o0[c] = m.add(o0[c], m.reduce_u128(s0));
-            o1[c] = m.add(o1[c], m.reduce_u128(s1));
         }
+        for ((s0, s1), c) in acc.iter().zip(lo..hi) {
+            o0[c] = m.add(o0[c], m.reduce_u128(*s0));
+            o1[c] = m.add(o1[c], m.reduce_u128(*s1));
+        }
+    }
+}
+
+/// Coefficients the portable kernel sums together: 4 KB of `u128` pairs, in L1.
+const PORTABLE_RUN: usize = 128;
+
+/// `acc[c] += (y0[c] w_c, y1[c] w_c)`.
+#[inline(always)]
+fn multiply_accumulate(acc: &mut [(u128, u128)], y0: &[u64], y1: &[u64], w: impl Iterator<Item = u64>) {
+    for (((s0, s1), (&u0, &u1)), wc) in acc.iter_mut().zip(y0.iter().zip(y1)).zip(w) {
+        *s0 += u0 as u128 * wc as u128;
+        *s1 += u1 as u128 * wc as u128;
     }
 }
 
