@@ -85,6 +85,13 @@ impl NttKernel {
         }
     }
 
+    /// Whether this is [`NttKernel::Avx512`] and the CPU has it: the one test before every call
+    /// into an AVX-512 kernel of the basis conversion, key product, tensor and product sums,
+    /// whose `_with` forms take any kernel (tests name one the CPU may lack).
+    pub(crate) fn runs_avx512(self) -> bool {
+        self == NttKernel::Avx512 && Self::detected() >= NttKernel::Avx512
+    }
+
     /// The kernel's name, as [`NttKernel::from_name`] reads it.
     pub fn name(self) -> &'static str {
         match self {

@@ -184,7 +184,7 @@ impl BasisConverter {
         centered: bool,
     ) {
         #[cfg(target_arch = "x86_64")]
-        if kernel == NttKernel::Avx512 && NttKernel::detected() >= NttKernel::Avx512 {
+        if kernel.runs_avx512() {
             let len = outs[0].len();
             let simd = len - len % 8;
             if simd > 0 {

@@ -84,12 +84,7 @@ impl<'a> KeyProduct<'a> {
             assert!(perm.len() >= n, "key inner product: {} permutation entries for {n} coefficients", perm.len());
         }
         #[cfg(target_arch = "x86_64")]
-        if kernel == NttKernel::Avx512
-            && NttKernel::detected() >= NttKernel::Avx512
-            && (1..=4).contains(&d)
-            && self.stride <= 8
-            && n >= 8
-        {
+        if kernel.runs_avx512() && (1..=4).contains(&d) && self.stride <= 8 && n >= 8 {
             let simd = n - n % 8;
             // Every position the source names must lie within the digits and lifts: the kernel
             // reads them without bounds checks.

@@ -364,7 +364,7 @@ impl RnsPoly {
         let mut d1 = vec![0u64; a0.data.len()];
         let mut d2 = vec![0u64; a0.data.len()];
         #[cfg(target_arch = "x86_64")]
-        let simd = NttKernel::active() == NttKernel::Avx512 && NttKernel::detected() >= NttKernel::Avx512;
+        let simd = NttKernel::active().runs_avx512();
         let body = |(i, ((o0, o1), o2)): (usize, TensorLimbs<'_>)| {
             let mi = m[i];
             let r = i * n..(i + 1) * n;

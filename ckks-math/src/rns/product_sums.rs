@@ -85,7 +85,7 @@ fn add_product_sums_with(kernel: NttKernel, m: &Modulus, terms: &[Term<'_>], o0:
         #[allow(unused_mut)]
         let mut done = 0;
         #[cfg(target_arch = "x86_64")]
-        if kernel == NttKernel::Avx512 && NttKernel::detected() >= NttKernel::Avx512 {
+        if kernel.runs_avx512() {
             // SAFETY: the CPU has AVX-512F and AVX-512DQ; every term covers the outputs and
             // every cycle index is within its values (checked above); at most MAX_TERMS terms.
             done = unsafe { avx512::add_product_sums(m, chunk, o0, o1) };

@@ -518,10 +518,10 @@ struct BabyStep<'a> {
 /// Memory order: per limb, per block of [`ACCUMULATOR_BLOCK`] coefficients, baby step by baby
 /// step: the block of its rotation (an inner product reading the key's block sequentially and
 /// the decomposition's limb, which stays in cache for all baby steps, through the
-/// automorphism); then, giant step by giant step, the sum of those blocks times its diagonals. Against writing every
-/// rotation out and summing afterwards this saves, per baby step, a read of the decomposition
-/// and a write and a read of the rotation (at `N = 2^16`, 34 limbs and 4 digits: 70 + 2 x 35
-/// MB next to the key's 143 MB).
+/// automorphism); then, giant step by giant step, the sum of those blocks times its diagonals.
+/// Against writing every rotation out and summing afterwards this saves, per baby step, a read
+/// of the decomposition and a write and a read of the rotation (at `N = 2^16`, 34 limbs and 4
+/// digits: 70 + 2 x 35 MB next to the key's 143 MB).
 fn giant_sums(
     params: &Parameters,
     ct: &Ciphertext,
