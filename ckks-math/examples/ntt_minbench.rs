@@ -6,7 +6,9 @@
 //! (criterion's mean moves with the load of other processes). Inputs are reduced to `[0, q)`
 //! outside the timed region where a variant needs it.
 //!
-//! Run with `cargo run --release -p ckks-math --example ntt_minbench`.
+//! Run with `cargo run --release -p ckks-math --example ntt_minbench [-- BITS]`: a prime of
+//! `BITS` bits (60 by default; below 51, the IFMA kernel serves it where the CPU has one, and
+//! `CKKS_NTT_KERNEL=avx512` times the 64-bit kernel beside it).
 #![allow(missing_docs)]
 use ckks_math::{primes::ntt_primes, Modulus, NttTable};
 use std::hint::black_box;
@@ -14,8 +16,10 @@ use std::time::Instant;
 
 fn main() {
     let n = 1usize << 16;
-    let q = ntt_primes(60, 2 * n as u64, 1, &[]).unwrap()[0];
+    let bits = std::env::args().nth(1).map_or(60, |b| b.parse().expect("BITS: a prime size in bits"));
+    let q = ntt_primes(bits, 2 * n as u64, 1, &[]).unwrap()[0];
     let t = NttTable::new(Modulus::new(q).unwrap(), n).unwrap();
+    println!("{bits}-bit prime, N = 2^16, kernel {}", t.kernel().name());
     let plan = tfhe_ntt::prime64::Plan::try_new(n, q).unwrap();
     let mut a: Vec<u64> = (0..n as u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % q).collect();
     let b: Vec<u64> = (0..n as u64).map(|i| (i + 7).wrapping_mul(0x2545_f491_4f6c_dd1d) % q).collect();

@@ -32,7 +32,8 @@ mod avx512;
 /// The SIMD kernels of the transforms and of the basis conversion
 /// ([`crate::BasisConverter`], which has a portable and an AVX-512 kernel: under
 /// [`NttKernel::Avx2`] it runs the portable one), chosen once per process at run time. All give
-/// bit-identical outputs (tests check each against [`NttKernel::Portable`]).
+/// bit-identical outputs (tests check each against [`NttKernel::Portable`]), but for the lazy
+/// transforms of [`NttKernel::Avx512Ifma`], which give the same residues in the same ranges.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum NttKernel {
     /// Plain Rust, any CPU.
@@ -41,10 +42,14 @@ pub enum NttKernel {
     Avx2,
     /// x86-64 AVX-512F with AVX-512DQ: eight lanes and 64-bit low products.
     Avx512,
+    /// [`NttKernel::Avx512`] with AVX-512IFMA: the transforms of primes below `2^50` use 52-bit
+    /// multiply-adds (three for a Shoup product instead of six multiplications); other primes
+    /// and the other kernels run as under [`NttKernel::Avx512`].
+    Avx512Ifma,
 }
 
 /// The environment variable that lowers the kernel for side-by-side benchmarks:
-/// `portable`, `avx2` or `avx512` (a kernel the CPU lacks is never chosen).
+/// `portable`, `avx2`, `avx512` or `avx512ifma` (a kernel the CPU lacks is never chosen).
 pub const KERNEL_ENV: &str = "CKKS_NTT_KERNEL";
 
 impl NttKernel {
@@ -53,6 +58,9 @@ impl NttKernel {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") {
+                if std::arch::is_x86_feature_detected!("avx512ifma") {
+                    return NttKernel::Avx512Ifma;
+                }
                 return NttKernel::Avx512;
             }
             if std::arch::is_x86_feature_detected!("avx2") {
@@ -75,21 +83,22 @@ impl NttKernel {
         })
     }
 
-    /// The kernel named `portable`, `avx2` or `avx512`.
+    /// The kernel named `portable`, `avx2`, `avx512` or `avx512ifma`.
     pub fn from_name(name: &str) -> Option<Self> {
         match name.trim().to_ascii_lowercase().as_str() {
             "portable" | "scalar" => Some(NttKernel::Portable),
             "avx2" => Some(NttKernel::Avx2),
             "avx512" | "avx-512" => Some(NttKernel::Avx512),
+            "avx512ifma" | "ifma" => Some(NttKernel::Avx512Ifma),
             _ => None,
         }
     }
 
-    /// Whether this is [`NttKernel::Avx512`] and the CPU has it: the one test before every call
-    /// into an AVX-512 kernel of the basis conversion, key product, tensor and product sums,
-    /// whose `_with` forms take any kernel (tests name one the CPU may lack).
+    /// Whether this is [`NttKernel::Avx512`] or above and the CPU has AVX-512: the one test
+    /// before every call into an AVX-512 kernel of the basis conversion, key product, tensor
+    /// and product sums, whose `_with` forms take any kernel (tests name one the CPU may lack).
     pub(crate) fn runs_avx512(self) -> bool {
-        self == NttKernel::Avx512 && Self::detected() >= NttKernel::Avx512
+        self >= NttKernel::Avx512 && Self::detected() >= NttKernel::Avx512
     }
 
     /// The kernel's name, as [`NttKernel::from_name`] reads it.
@@ -98,6 +107,7 @@ impl NttKernel {
             NttKernel::Portable => "portable",
             NttKernel::Avx2 => "avx2",
             NttKernel::Avx512 => "avx512",
+            NttKernel::Avx512Ifma => "avx512ifma",
         }
     }
 }
@@ -124,6 +134,35 @@ pub struct NttTable {
     n_inv_shoup: u64,
     n_inv_w: u64,
     n_inv_w_shoup: u64,
+    /// The 52-bit Shoup constants of the IFMA kernel, for primes below `2^50` only.
+    shoup52: Option<Shoup52>,
+}
+
+/// Shoup constants `floor(w 2^52 / q)` of a table's twiddles, for the IFMA kernel
+/// (`ntt/avx512/ifma.rs`), which needs `4q < 2^52`: `q < 2^50`.
+#[derive(Clone, Debug)]
+struct Shoup52 {
+    fwd: Vec<u64>,
+    inv: Vec<u64>,
+    n_inv: u64,
+    n_inv_w: u64,
+}
+
+impl Shoup52 {
+    /// The largest prime (exclusive) the IFMA kernel serves.
+    const BOUND: u64 = 1 << 50;
+
+    /// The constants of `fwd`, `inv`, `N^-1` and `N^-1 psi^-brv(1)` modulo `q < 2^50`.
+    fn new(q: u64, fwd: &[u64], inv: &[u64], n_inv: u64, n_inv_w: u64) -> Self {
+        debug_assert!(q < Self::BOUND);
+        let s = |w: u64| (((w as u128) << 52) / q as u128) as u64;
+        Self {
+            fwd: fwd.iter().map(|&w| s(w)).collect(),
+            inv: inv.iter().map(|&w| s(w)).collect(),
+            n_inv: s(n_inv),
+            n_inv_w: s(n_inv_w),
+        }
+    }
 }
 
 /// Bit reversal of the low `bits` bits of `x`.
@@ -174,7 +213,9 @@ impl NttTable {
         let inv = powers(psi_inv);
         let n_inv = modulus.inv(n as u64 % q).expect("n is a unit");
         let n_inv_w = if n > 1 { modulus.mul(n_inv, inv[1]) } else { n_inv };
+        let shoup52 = (q < Shoup52::BOUND).then(|| Shoup52::new(q, &fwd, &inv, n_inv, n_inv_w));
         Ok(Self {
+            shoup52,
             fwd_shoup: modulus.shoup_vec(&fwd),
             inv_shoup: modulus.shoup_vec(&inv),
             fwd,
@@ -209,7 +250,9 @@ impl NttTable {
         self.forward_impl(a, true);
     }
 
-    /// Forward transform in place; input in `[0, 4q)`, output in `[0, 4q)`.
+    /// Forward transform in place; input in `[0, 4q)`, output in `[0, 4q)`, congruent to
+    /// [`NttTable::forward`]'s. Which representative each kernel leaves may differ
+    /// ([`NttKernel::Avx512Ifma`]); callers reduce.
     pub fn forward_lazy(&self, a: &mut [u64]) {
         self.forward_impl(a, false);
     }
@@ -219,18 +262,22 @@ impl NttTable {
         self.inverse_impl(a, true);
     }
 
-    /// Inverse transform in place; input in `[0, 2q)`, output in `[0, 2q)`.
+    /// Inverse transform in place; input in `[0, 2q)`, output in `[0, 2q)`, congruent to
+    /// [`NttTable::inverse`]'s (the representative may differ by kernel, as for
+    /// [`NttTable::forward_lazy`]).
     pub fn inverse_lazy(&self, a: &mut [u64]) {
         self.inverse_impl(a, false);
     }
 
     /// The kernel that serves this table: [`NttKernel::active`], lowered where `N` is too
-    /// small for its registers (AVX-512 needs `N >= 16`, AVX2 `N >= 8`).
+    /// small for its registers (AVX-512 needs `N >= 16`, AVX2 `N >= 8`) or, for IFMA, where
+    /// the prime is `2^50` or more.
     #[inline]
     pub fn kernel(&self) -> NttKernel {
         match NttKernel::active() {
-            NttKernel::Avx512 if self.n >= 16 => NttKernel::Avx512,
-            NttKernel::Avx512 | NttKernel::Avx2 if self.n >= 8 => NttKernel::Avx2,
+            NttKernel::Avx512Ifma if self.n >= 16 && self.shoup52.is_some() => NttKernel::Avx512Ifma,
+            NttKernel::Avx512Ifma | NttKernel::Avx512 if self.n >= 16 => NttKernel::Avx512,
+            NttKernel::Avx512Ifma | NttKernel::Avx512 | NttKernel::Avx2 if self.n >= 8 => NttKernel::Avx2,
             _ => NttKernel::Portable,
         }
     }
@@ -241,7 +288,9 @@ impl NttTable {
         debug_assert!(a.iter().all(|&x| x < 4 * q));
         match self.kernel() {
             // SAFETY: the kernel is only active on a CPU with its features, and `kernel()`
-            // checked the degree; `a.len() == n` above.
+            // checked the degree (and, for IFMA, the prime); `a.len() == n` above.
+            #[cfg(target_arch = "x86_64")]
+            NttKernel::Avx512Ifma => unsafe { avx512::ifma::forward(self, a, strict) },
             #[cfg(target_arch = "x86_64")]
             NttKernel::Avx512 => unsafe { avx512::forward(self, a, strict) },
             #[cfg(target_arch = "x86_64")]
@@ -257,6 +306,8 @@ impl NttTable {
         debug_assert!(a.iter().all(|&x| x < 2 * q));
         match self.kernel() {
             // SAFETY: as in `forward_impl`.
+            #[cfg(target_arch = "x86_64")]
+            NttKernel::Avx512Ifma => unsafe { avx512::ifma::inverse(self, a, strict) },
             #[cfg(target_arch = "x86_64")]
             NttKernel::Avx512 => unsafe { avx512::inverse(self, a, strict) },
             #[cfg(target_arch = "x86_64")]
@@ -440,30 +491,39 @@ mod tests {
     }
 
     /// Every SIMD kernel the CPU has must give bit-identical results to the portable one, lazy
-    /// outputs included, for inputs anywhere in the accepted ranges, at every degree it serves.
+    /// outputs included, for inputs anywhere in the accepted ranges, at every degree it serves;
+    /// the IFMA kernel (primes below `2^50`) the same strict outputs, and lazy outputs in the
+    /// same ranges and congruent.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn simd_kernels_match_portable() {
         use rand::{Rng, SeedableRng};
         type Kernel = unsafe fn(&NttTable, &mut [u64], bool);
         let detected = NttKernel::detected();
-        let mut kernels: Vec<(&str, usize, Kernel, Kernel)> = Vec::new();
+        // (name, smallest degree, forward, inverse, lazy outputs bit-identical too)
+        let mut kernels: Vec<(&str, usize, Kernel, Kernel, bool)> = Vec::new();
         if detected >= NttKernel::Avx2 {
-            kernels.push(("avx2", 8, avx2::forward, avx2::inverse));
+            kernels.push(("avx2", 8, avx2::forward, avx2::inverse, true));
         }
         if detected >= NttKernel::Avx512 {
-            kernels.push(("avx512", 16, avx512::forward, avx512::inverse));
+            kernels.push(("avx512", 16, avx512::forward, avx512::inverse, true));
+        }
+        if detected >= NttKernel::Avx512Ifma {
+            kernels.push(("avx512ifma", 16, avx512::ifma::forward, avx512::ifma::inverse, false));
         }
         if kernels.is_empty() {
             eprintln!("skipped: this CPU has no AVX2");
         }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        for (name, min_n, forward, inverse) in kernels {
+        for (name, min_n, forward, inverse, lazy_identical) in kernels {
             for log_n in min_n.trailing_zeros()..=13 {
                 let n = 1usize << log_n;
-                for bits in [20, 30, 50, 59, 60, 61] {
+                for bits in [20, 30, 40, 50, 59, 60, 61] {
                     let q = ntt_primes(bits, 2 * n as u64, 1, &[]).unwrap()[0];
                     let table = NttTable::new(Modulus::new(q).unwrap(), n).unwrap();
+                    if !lazy_identical && table.shoup52.is_none() {
+                        continue;
+                    }
                     for round in 0..3 {
                         // Uniform in [0, 4q), edge values only, uniform in [0, q).
                         let edges = [0, 1, q - 1, q, 2 * q - 1, 2 * q, 3 * q, 4 * q - 1];
@@ -476,16 +536,26 @@ mod tests {
                             .collect();
                         let a2: Vec<u64> = a4.iter().map(|&x| x % (2 * q)).collect();
                         for strict in [false, true] {
+                            let check = |s: &[u64], v: &[u64], bound: u64, what: &str| {
+                                let at = format!("{name} {what}, n = {n}, q = {q}, strict = {strict}");
+                                if strict || lazy_identical {
+                                    assert_eq!(s, v, "{at}");
+                                } else {
+                                    assert!(v.iter().all(|&x| x < bound * q), "{at}: out of range");
+                                    assert!(s.iter().zip(v).all(|(x, y)| x % q == y % q), "{at}: not congruent");
+                                }
+                            };
                             let (mut s, mut v) = (a4.clone(), a4.clone());
                             table.forward_scalar(&mut s, strict);
-                            // SAFETY: the CPU has the kernel's features (detected above), n >= min_n.
+                            // SAFETY: the CPU has the kernel's features (detected above), n >= min_n
+                            // (and q < 2^50 for IFMA).
                             unsafe { forward(&table, &mut v, strict) };
-                            assert_eq!(s, v, "{name} forward, n = {n}, q = {q}, strict = {strict}");
+                            check(&s, &v, 4, "forward");
                             let (mut s, mut v) = (a2.clone(), a2.clone());
                             table.inverse_scalar(&mut s, strict);
                             // SAFETY: as above.
                             unsafe { inverse(&table, &mut v, strict) };
-                            assert_eq!(s, v, "{name} inverse, n = {n}, q = {q}, strict = {strict}");
+                            check(&s, &v, 2, "inverse");
                         }
                     }
                 }
@@ -495,7 +565,7 @@ mod tests {
 
     #[test]
     fn kernel_names_round_trip_and_small_degrees_fall_back() {
-        for k in [NttKernel::Portable, NttKernel::Avx2, NttKernel::Avx512] {
+        for k in [NttKernel::Portable, NttKernel::Avx2, NttKernel::Avx512, NttKernel::Avx512Ifma] {
             assert_eq!(NttKernel::from_name(k.name()), Some(k));
         }
         assert_eq!(NttKernel::from_name("neon"), None);
@@ -505,6 +575,16 @@ mod tests {
         assert_eq!(t.kernel(), NttKernel::Portable);
         let t = NttTable::new(Modulus::new(q).unwrap(), 8).unwrap();
         assert!(t.kernel() <= NttKernel::Avx2);
+        // IFMA serves primes below 2^50 only.
+        let t = NttTable::new(Modulus::new(q).unwrap(), 16).unwrap();
+        assert_eq!(t.kernel(), NttKernel::active());
+        let q = ntt_primes(50, 32, 1, &[]).unwrap()[0];
+        assert!(q < 1 << 50 && NttTable::new(Modulus::new(q).unwrap(), 16).unwrap().shoup52.is_some());
+        for bits in [51, 60] {
+            let q = ntt_primes(bits, 32, 1, &[]).unwrap()[0];
+            let t = NttTable::new(Modulus::new(q).unwrap(), 16).unwrap();
+            assert!(t.shoup52.is_none() && t.kernel() <= NttKernel::Avx512);
+        }
     }
 
     /// The portable kernels serve small degrees and CPUs without AVX2: check them alone too.

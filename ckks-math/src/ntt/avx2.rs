@@ -261,6 +261,7 @@ pub(super) unsafe fn inverse(table: &NttTable, a: &mut [u64], strict: bool) {
             store(b, _mm256_permute2x128_si256::<0x20>(x, y));
             store(b.add(4), _mm256_permute2x128_si256::<0x31>(x, y));
         }
-        inverse_outer_layers!(table, p, iw, is, c, 4, strict);
+        let last = (splat(table.n_inv, table.n_inv_shoup), splat(table.n_inv_w, table.n_inv_w_shoup));
+        inverse_outer_layers!(n, p, iw, is, c, 4, strict, last);
     }
 }

@@ -62,12 +62,12 @@ macro_rules! forward_outer_layers {
 /// `N^-1` merged in (`inv_last_bfly`).
 ///
 /// Reads `$n` values at `$p`, `$n` twiddles at `$iw` and their Shoup constants at `$is`;
-/// `$table` gives the merged constants and `$strict` whether the outputs go to `[0, q)`.
+/// `$last` holds the last layer's two twiddles (`N^-1` and `N^-1 psi^-brv(1)`, splatted) and
+/// `$strict` says whether the outputs go to `[0, q)`.
 macro_rules! inverse_outer_layers {
-    ($table:expr, $p:expr, $iw:expr, $is:expr, $c:expr, $lanes:expr, $strict:expr) => {{
-        let (table, p, iw, is, c, lanes, strict): (&NttTable, *mut u64, *const u64, *const u64, _, usize, bool) =
-            ($table, $p, $iw, $is, $c, $lanes, $strict);
-        let n = table.n;
+    ($n:expr, $p:expr, $iw:expr, $is:expr, $c:expr, $lanes:expr, $strict:expr, $last:expr) => {{
+        let (n, p, iw, is, c, lanes, strict): (usize, *mut u64, *const u64, *const u64, _, usize, bool) =
+            ($n, $p, $iw, $is, $c, $lanes, $strict);
         let mut t = lanes;
         let mut h = n / (2 * lanes);
         // Layers t = lanes .. n/4 remain before the last one: an odd count takes one alone.
@@ -106,8 +106,7 @@ macro_rules! inverse_outer_layers {
             h >>= 2;
         }
         debug_assert!(h == 1 && t == n / 2);
-        let w0 = splat(table.n_inv, table.n_inv_shoup);
-        let w1 = splat(table.n_inv_w, table.n_inv_w_shoup);
+        let (w0, w1) = $last;
         let (lo, hi) = (p, p.add(t));
         for j in (0..t).step_by(lanes) {
             let (s, d) = inv_last_bfly(load(lo.add(j)), load(hi.add(j)), w0, w1, c, strict);
