@@ -4,9 +4,12 @@
 //! automorphism's permutation.
 //!
 //! ```sh
-//! cargo run --release -p ckks-math --example key_product_minbench
+//! cargo run --release -p ckks-math --example key_product_minbench [-- BITS]
 //! CKKS_NTT_KERNEL=avx2 cargo run --release -p ckks-math --example key_product_minbench   # portable
 //! ```
+//!
+//! `BITS`: the prime's size (60 by default; below 50 the IFMA kernel serves it where the CPU has
+//! one, and `CKKS_NTT_KERNEL=avx512` times the 64-bit kernel beside it).
 #![allow(missing_docs)]
 use ckks_math::rns::key_product::{KeyProduct, Source};
 use ckks_math::{primes::ntt_primes, Modulus, NttKernel};
@@ -15,9 +18,10 @@ use std::time::Instant;
 
 fn main() {
     let n = 1usize << 16;
-    let q = ntt_primes(60, 2 * n as u64, 1, &[]).unwrap()[0];
+    let bits = std::env::args().nth(1).map_or(60, |b| b.parse().expect("BITS: a prime size in bits"));
+    let q = ntt_primes(bits, 2 * n as u64, 1, &[]).unwrap()[0];
     let m = Modulus::new(q).unwrap();
-    println!("kernel {}", NttKernel::active().name());
+    println!("{bits}-bit prime, kernel {}", NttKernel::active().name());
     let mut s = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = |b: u64| {
         s ^= s << 13;

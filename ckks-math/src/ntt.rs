@@ -101,6 +101,12 @@ impl NttKernel {
         self >= NttKernel::Avx512 && Self::detected() >= NttKernel::Avx512
     }
 
+    /// Whether this is [`NttKernel::Avx512Ifma`] and the CPU has it: the test before every call
+    /// into an IFMA kernel (which also needs its prime below `2^50`).
+    pub(crate) fn runs_ifma(self) -> bool {
+        self == NttKernel::Avx512Ifma && Self::detected() == NttKernel::Avx512Ifma
+    }
+
     /// The kernel's name, as [`NttKernel::from_name`] reads it.
     pub fn name(self) -> &'static str {
         match self {

@@ -75,8 +75,9 @@ impl<'a> KeyProduct<'a> {
     }
 
     /// [`KeyProduct::compute`] with the given kernel: the AVX-512 one ([`NttKernel::Avx512`], on
-    /// a CPU that has it) for up to 4 digits in key rows of at most 8 words (`dnum <= 4`, every
-    /// preset) and the coefficients up to a multiple of 8, the portable one for the rest.
+    /// a CPU that has it; its IFMA form under [`NttKernel::Avx512Ifma`] for primes below
+    /// `2^50`) for up to 4 digits in key rows of at most 8 words (`dnum <= 4`, every preset) and
+    /// the coefficients up to a multiple of 8, the portable one for the rest.
     fn compute_with(&self, kernel: NttKernel, o0: &mut [u64], o1: &mut [u64]) {
         let (n, d) = (o0.len(), self.xs.len());
         assert!(o1.len() == n && self.key.len() == n * self.stride && 2 * d <= self.stride, "key inner product shapes");
@@ -98,17 +99,22 @@ impl<'a> KeyProduct<'a> {
             );
             let (h0, t0) = o0.split_at_mut(simd);
             let (h1, t1) = o1.split_at_mut(simd);
+            let ifma = kernel.runs_ifma() && self.m.value() < 1 << 50;
             macro_rules! simd {
                 ($($d:literal)*) => {
-                    match (d, self.lift_count()) {
-                        // SAFETY (each arm): the CPU has AVX-512F and AVX-512DQ (detected
-                        // above), 1 <= D <= 4 with 2 D <= stride <= 8, the heads have `simd`
-                        // words (a multiple of 8), the key has n * stride words, and every
-                        // position read was checked above.
+                    match (d, self.lift_count(), ifma) {
+                        // SAFETY (each arm): the CPU has AVX-512F and AVX-512DQ (and IFMA for
+                        // the IFMA kernel, whose prime is below 2^50: digits below 2^52), as
+                        // checked above; 1 <= D <= 4 with 2 D <= stride <= 8, the heads have
+                        // `simd` words (a multiple of 8), the key has n * stride words, and
+                        // every position read was checked above.
                         $(
-                            ($d, Some(0)) => unsafe { avx512::inner_product::<$d, 0>(self, h0, h1) },
-                            ($d, Some(1)) => unsafe { avx512::inner_product::<$d, 1>(self, h0, h1) },
-                            ($d, Some(_)) => unsafe { avx512::inner_product::<$d, 2>(self, h0, h1) },
+                            ($d, Some(0), false) => unsafe { avx512::inner_product::<$d, 0>(self, h0, h1) },
+                            ($d, Some(1), false) => unsafe { avx512::inner_product::<$d, 1>(self, h0, h1) },
+                            ($d, Some(_), false) => unsafe { avx512::inner_product::<$d, 2>(self, h0, h1) },
+                            ($d, Some(0), true) => unsafe { avx512::ifma::inner_product::<$d, 0>(self, h0, h1) },
+                            ($d, Some(1), true) => unsafe { avx512::ifma::inner_product::<$d, 1>(self, h0, h1) },
+                            ($d, Some(_), true) => unsafe { avx512::ifma::inner_product::<$d, 2>(self, h0, h1) },
                         )*
                         _ => return self.compute_portable(o0, o1),
                     }
@@ -230,9 +236,9 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
-        /// The AVX-512 kernel gives the portable kernel's words exactly: 1 to 10 digits (above
-        /// 4, or with key rows wider than 8 words, both run the portable code), every pattern
-        /// of lifts, primes of 20 to 61 bits, digits anywhere in `[0, 4q)` and key words in
+        /// The AVX-512 kernels give the portable kernel's words exactly: 1 to 10 digits (above
+        /// 4, or with key rows wider than 8 words, all run the portable code), every pattern
+        /// of lifts, primes of 20 to 61 bits (IFMA below 50), digits anywhere in `[0, 4q)` and key words in
         /// `[0, q)` (edges included), both sources, key rows of 8 words and others, and lengths
         /// that are not a multiple of 8.
         #[test]
@@ -274,6 +280,10 @@ mod tests {
             product.compute_with(NttKernel::Portable, &mut p0, &mut p1);
             product.compute_with(NttKernel::Avx512, &mut v0, &mut v1);
             prop_assert_eq!((&p0, &p1), (&v0, &v1));
+            if NttKernel::detected() >= NttKernel::Avx512Ifma {
+                product.compute_with(NttKernel::Avx512Ifma, &mut v0, &mut v1);
+                prop_assert_eq!((&p0, &p1), (&v0, &v1), "IFMA");
+            }
             // And both are the sums themselves.
             for c in 0..n {
                 let at = if perm { table[c] } else { offset + c };

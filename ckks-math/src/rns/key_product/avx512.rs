@@ -1,14 +1,16 @@
-//! AVX-512 kernel of [`KeyProduct::compute`]: eight output coefficients at a time.
+//! AVX-512 kernels of [`KeyProduct::compute`]: eight output coefficients at a time.
 //!
-//! Each product is summed exactly in 128 bits ([`crate::avx512::mac`]: four 32x32-bit
-//! `vpmuludq` into three 64-bit columns, room for eight digits and a lift) and each sum reduced
-//! once ([`crate::avx512::reduce`]): the canonical residue of the same exact sum as the portable
-//! kernel's, so the words are identical.
+//! Each product is summed exactly and each sum reduced once: the canonical residue of the same
+//! exact sum as the portable kernel's, so the words are identical. The 64-bit kernel sums in
+//! 128 bits ([`crate::avx512::mac`]: four 32x32-bit `vpmuludq` into three 64-bit columns, room
+//! for eight digits and a lift, reduced by [`crate::avx512::reduce`]); the IFMA kernel
+//! ([`ifma`], primes below `2^50`) sums the low and the high 52 bits of each product with one
+//! multiply-add each.
 
 use core::arch::x86_64::*;
 
 use super::{KeyProduct, Source};
-use crate::avx512::{load, mac, reduce, store, zero, Reduce};
+use crate::avx512::{load, store};
 
 /// Words `0..8` of eight consecutive `stride`-word key rows starting at `g`, transposed: lane
 /// `i` of vector `w` is word `w` of row `i` (zero for `w >= stride`). The rows are read with
@@ -73,52 +75,95 @@ unsafe fn read(x: &[u64], src: Source<'_>, c: usize) -> __m512i {
     }
 }
 
-/// [`KeyProduct::compute`] for `D` digits and `LIFTS` lifts, on the first `o0.len()`
-/// coefficients (a multiple of 8).
-///
-/// # Safety
-/// The CPU must support AVX-512F and AVX-512DQ. `D >= 1`, `2 D <= stride <= 8`, `o0.len() ==
-/// o1.len()` is a multiple of 8, `key.len() >= o0.len() * stride`, and
-/// every position `src` names for those coefficients is within each digit and lift (for
-/// [`Source::Perm`], `perm.len() >= o0.len()`). Values: digits below `2^63`, key words and lifts
-/// below `m`.
-#[target_feature(enable = "avx512f,avx512dq")]
-pub(super) unsafe fn inner_product<const D: usize, const LIFTS: usize>(
-    p: &KeyProduct<'_>,
-    o0: &mut [u64],
-    o1: &mut [u64],
-) {
-    let (n, m, key, stride, src) = (o0.len(), p.m, p.key, p.stride, p.src);
-    assert!(
-        D >= 1 && 2 * D <= stride && stride <= 8 && o1.len() == n && n.is_multiple_of(8) && key.len() >= n * stride
-    );
-    let (xs, [(u0, w0), (u1, w1)]) = p.fixed_operands::<D>();
-    let r = Reduce::new(m);
-    let mask32 = r.c.mask32;
-    let (w0, w1) = (_mm512_set1_epi64(w0 as i64), _mm512_set1_epi64(w1 as i64));
-    for k in (0..n).step_by(8) {
-        let (mut a0, mut a1) = (zero(), zero());
-        // SAFETY: the key rows k..k + 8 (`stride <= 8` words each) lie within `key`.
-        let cols = unsafe { columns(key.as_ptr().add(k * stride), stride) };
-        for (j, x) in xs.iter().enumerate() {
-            // SAFETY: digit reads follow the contract.
-            let xv = unsafe { read(x, src, k) };
-            let x1 = _mm512_srli_epi64::<32>(xv);
-            mac(&mut a0, xv, x1, cols[2 * j], mask32);
-            mac(&mut a1, xv, x1, cols[2 * j + 1], mask32);
+/// The kernel for `D` digits and `LIFTS` lifts, expanded in a module that provides the
+/// accumulator `Acc` with `zero`, `prep` (a digit or lift vector made ready for `mac`), `mac`
+/// (`acc += x g`), and the reduction constants `R` with `R::new` and `finish` (the canonical
+/// residue of the sum); `$features` are the kernel's target features.
+macro_rules! inner_product {
+    ($features:literal) => {
+        /// [`KeyProduct::compute`] for `D` digits and `LIFTS` lifts, on the first `o0.len()`
+        /// coefficients (a multiple of 8).
+        ///
+        /// # Safety
+        /// The CPU must support `$features`. `D >= 1`, `2 D <= stride <= 8`, `o0.len() ==
+        /// o1.len()` is a multiple of 8, `key.len() >= o0.len() * stride`, and every position
+        /// `src` names for those coefficients is within each digit and lift (for
+        /// [`Source::Perm`], `perm.len() >= o0.len()`). Values: digits below `4 m`, key words
+        /// and lifts below `m`, and the module's own bound on `m`.
+        #[target_feature(enable = $features)]
+        pub(in crate::rns::key_product) unsafe fn inner_product<const D: usize, const LIFTS: usize>(
+            p: &KeyProduct<'_>,
+            o0: &mut [u64],
+            o1: &mut [u64],
+        ) {
+            let (n, m, key, stride, src) = (o0.len(), p.m, p.key, p.stride, p.src);
+            assert!(
+                D >= 1
+                    && 2 * D <= stride
+                    && stride <= 8
+                    && o1.len() == n
+                    && n.is_multiple_of(8)
+                    && key.len() >= n * stride
+            );
+            let (xs, [(u0, w0), (u1, w1)]) = p.fixed_operands::<D>();
+            let r = R::new(m);
+            let (w0, w1) = (_mm512_set1_epi64(w0 as i64), _mm512_set1_epi64(w1 as i64));
+            for k in (0..n).step_by(8) {
+                let (mut a0, mut a1) = (zero(), zero());
+                // SAFETY: the key rows k..k + 8 (`stride <= 8` words each) lie within `key`.
+                let cols = unsafe { columns(key.as_ptr().add(k * stride), stride) };
+                for (j, x) in xs.iter().enumerate() {
+                    // SAFETY: digit reads follow the contract.
+                    let x = prep(unsafe { read(x, src, k) });
+                    mac(&mut a0, x, cols[2 * j], &r);
+                    mac(&mut a1, x, cols[2 * j + 1], &r);
+                }
+                if LIFTS >= 1 {
+                    let u = prep(unsafe { read(u0, src, k) });
+                    mac(&mut a0, u, w0, &r);
+                }
+                if LIFTS >= 2 {
+                    let u = prep(unsafe { read(u1, src, k) });
+                    mac(&mut a1, u, w1, &r);
+                }
+                // SAFETY: k + 8 <= n, the length of o0 and o1.
+                unsafe {
+                    store(o0.as_mut_ptr().add(k), finish(a0, &r));
+                    store(o1.as_mut_ptr().add(k), finish(a1, &r));
+                }
+            }
         }
-        if LIFTS >= 1 {
-            let u = unsafe { read(u0, src, k) };
-            mac(&mut a0, u, _mm512_srli_epi64::<32>(u), w0, mask32);
-        }
-        if LIFTS >= 2 {
-            let u = unsafe { read(u1, src, k) };
-            mac(&mut a1, u, _mm512_srli_epi64::<32>(u), w1, mask32);
-        }
-        // SAFETY: k + 8 <= n, the length of o0 and o1.
-        unsafe {
-            store(o0.as_mut_ptr().add(k), reduce(a0, r));
-            store(o1.as_mut_ptr().add(k), reduce(a1, r));
-        }
-    }
+    };
 }
+
+use crate::avx512::{Acc, Reduce as R};
+
+/// A digit with its high 32-bit halves, for [`crate::avx512::mac`].
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn prep(x: __m512i) -> (__m512i, __m512i) {
+    (x, _mm512_srli_epi64::<32>(x))
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn zero() -> Acc {
+    crate::avx512::zero()
+}
+
+/// `acc += x g` in 128 bits: digits below `2^63`, factors below `2^61`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn mac(acc: &mut Acc, (x, x1): (__m512i, __m512i), g: __m512i, r: &R) {
+    crate::avx512::mac(acc, x, x1, g, r.c.mask32)
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn finish(acc: Acc, r: &R) -> __m512i {
+    crate::avx512::reduce(acc, *r)
+}
+
+inner_product!("avx512f,avx512dq");
+
+pub(super) mod ifma;
