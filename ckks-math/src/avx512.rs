@@ -1,6 +1,8 @@
 //! Lanewise arithmetic modulo a prime on eight 64-bit lanes (AVX-512F with AVX-512DQ): what
 //! the NTT kernels (`ntt/avx512.rs`) and the basis conversion's kernel (`rns/convert/avx512.rs`)
-//! share, each operation the exact lanewise image of its [`crate::Modulus`] counterpart.
+//! share, each operation the exact lanewise image of its [`crate::Modulus`] counterpart; and
+//! exact sums of products ([`Acc`], [`prep`], [`mac`], [`finish`]) for the key product, the
+//! tensor and the product sums. [`ifma`] has the same for primes below `2^50` with IFMA.
 //!
 //! Callers must run on a CPU with AVX-512F and AVX-512DQ ([`crate::NttKernel::detected`]).
 
@@ -115,16 +117,26 @@ pub(crate) fn zero() -> Acc {
     Acc { l: z, m: z, t: z }
 }
 
-/// `acc += x g` for `x < 2^63` (with `x1 = x >> 32`) and `g < 2^61`: up to nine such products,
+/// A multiplicand made ready for [`mac`]: the value and its high 32-bit halves.
+pub(crate) type Prepared = (__m512i, __m512i);
+
+/// `x` as [`mac`] takes it.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+pub(crate) fn prep(x: __m512i) -> Prepared {
+    (x, _mm512_srli_epi64::<32>(x))
+}
+
+/// `acc += x g` for `x < 2^63` (prepared by [`prep`]) and `g < 2^61`: up to nine such products,
 /// or 32 with `x < 2^61` too.
 #[inline]
 #[target_feature(enable = "avx512f,avx512dq")]
-pub(crate) fn mac(acc: &mut Acc, x: __m512i, x1: __m512i, g: __m512i, mask32: __m512i) {
+pub(crate) fn mac(acc: &mut Acc, (x, x1): Prepared, g: __m512i, r: &Reduce) {
     let g1 = _mm512_srli_epi64::<32>(g);
     let p00 = _mm512_mul_epu32(x, g);
     let cross = _mm512_add_epi64(_mm512_mul_epu32(x, g1), _mm512_mul_epu32(x1, g));
-    acc.l = _mm512_add_epi64(acc.l, _mm512_and_si512(p00, mask32));
-    let m = _mm512_add_epi64(_mm512_srli_epi64::<32>(p00), _mm512_and_si512(cross, mask32));
+    acc.l = _mm512_add_epi64(acc.l, _mm512_and_si512(p00, r.c.mask32));
+    let m = _mm512_add_epi64(_mm512_srli_epi64::<32>(p00), _mm512_and_si512(cross, r.c.mask32));
     acc.m = _mm512_add_epi64(acc.m, m);
     let t = _mm512_add_epi64(_mm512_mul_epu32(x1, g1), _mm512_srli_epi64::<32>(cross));
     acc.t = _mm512_add_epi64(acc.t, t);
@@ -151,7 +163,7 @@ impl Reduce {
 /// `S mod q` in `[0, q)` for the sum `S` that `acc` holds (below `2^127`).
 #[inline]
 #[target_feature(enable = "avx512f,avx512dq")]
-pub(crate) fn reduce(acc: Acc, r: Reduce) -> __m512i {
+pub(crate) fn finish(acc: Acc, r: &Reduce) -> __m512i {
     let mask32 = r.c.mask32;
     let mid = _mm512_add_epi64(acc.m, _mm512_srli_epi64::<32>(acc.l));
     let lo = _mm512_or_si512(_mm512_and_si512(acc.l, mask32), _mm512_slli_epi64::<32>(mid));
@@ -159,3 +171,5 @@ pub(crate) fn reduce(acc: Acc, r: Reduce) -> __m512i {
     let s = _mm512_add_epi64(mul_shoup_lazy(hi, r.r64, r.c), mul_shoup_lazy(lo, r.one, r.c));
     sub_if_ge(sub_if_ge(s, r.c.two_q), r.c.q)
 }
+
+pub(crate) mod ifma;

@@ -144,6 +144,10 @@ pub struct NttTable {
     shoup52: Option<Shoup52>,
 }
 
+/// The primes the IFMA kernels serve are below this, `2^50`: values lazy up to `4q` then fit
+/// IFMA's 52-bit operands.
+pub(crate) const IFMA_PRIME_BOUND: u64 = 1 << 50;
+
 /// Shoup constants `floor(w 2^52 / q)` of a table's twiddles, for the IFMA kernel
 /// (`ntt/avx512/ifma.rs`), which needs `4q < 2^52`: `q < 2^50`.
 #[derive(Clone, Debug)]
@@ -155,12 +159,9 @@ struct Shoup52 {
 }
 
 impl Shoup52 {
-    /// The largest prime (exclusive) the IFMA kernel serves.
-    const BOUND: u64 = 1 << 50;
-
     /// The constants of `fwd`, `inv`, `N^-1` and `N^-1 psi^-brv(1)` modulo `q < 2^50`.
     fn new(q: u64, fwd: &[u64], inv: &[u64], n_inv: u64, n_inv_w: u64) -> Self {
-        debug_assert!(q < Self::BOUND);
+        debug_assert!(q < IFMA_PRIME_BOUND);
         let s = |w: u64| (((w as u128) << 52) / q as u128) as u64;
         Self {
             fwd: fwd.iter().map(|&w| s(w)).collect(),
@@ -219,7 +220,7 @@ impl NttTable {
         let inv = powers(psi_inv);
         let n_inv = modulus.inv(n as u64 % q).expect("n is a unit");
         let n_inv_w = if n > 1 { modulus.mul(n_inv, inv[1]) } else { n_inv };
-        let shoup52 = (q < Shoup52::BOUND).then(|| Shoup52::new(q, &fwd, &inv, n_inv, n_inv_w));
+        let shoup52 = (q < IFMA_PRIME_BOUND).then(|| Shoup52::new(q, &fwd, &inv, n_inv, n_inv_w));
         Ok(Self {
             shoup52,
             fwd_shoup: modulus.shoup_vec(&fwd),
@@ -585,7 +586,7 @@ mod tests {
         let t = NttTable::new(Modulus::new(q).unwrap(), 16).unwrap();
         assert_eq!(t.kernel(), NttKernel::active());
         let q = ntt_primes(50, 32, 1, &[]).unwrap()[0];
-        assert!(q < 1 << 50 && NttTable::new(Modulus::new(q).unwrap(), 16).unwrap().shoup52.is_some());
+        assert!(q < IFMA_PRIME_BOUND && NttTable::new(Modulus::new(q).unwrap(), 16).unwrap().shoup52.is_some());
         for bits in [51, 60] {
             let q = ntt_primes(bits, 32, 1, &[]).unwrap()[0];
             let t = NttTable::new(Modulus::new(q).unwrap(), 16).unwrap();

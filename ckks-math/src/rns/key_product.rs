@@ -99,7 +99,7 @@ impl<'a> KeyProduct<'a> {
             );
             let (h0, t0) = o0.split_at_mut(simd);
             let (h1, t1) = o1.split_at_mut(simd);
-            let ifma = kernel.runs_ifma() && self.m.value() < 1 << 50;
+            let ifma = kernel.runs_ifma() && self.m.value() < crate::ntt::IFMA_PRIME_BOUND;
             macro_rules! simd {
                 ($($d:literal)*) => {
                     match (d, self.lift_count(), ifma) {

@@ -85,9 +85,13 @@ fn add_product_sums_with(kernel: NttKernel, m: &Modulus, terms: &[Term<'_>], o0:
         #[allow(unused_mut)]
         let mut done = 0;
         #[cfg(target_arch = "x86_64")]
-        if kernel.runs_avx512() {
-            // SAFETY: the CPU has AVX-512F and AVX-512DQ; every term covers the outputs and
-            // every cycle index is within its values (checked above); at most MAX_TERMS terms.
+        if kernel.runs_ifma() && m.value() < crate::ntt::IFMA_PRIME_BOUND {
+            // SAFETY: the CPU has AVX-512F, AVX-512DQ and IFMA, the prime is below 2^50; every
+            // term covers the outputs and every cycle index is within its values (checked
+            // above); at most MAX_TERMS terms.
+            done = unsafe { avx512::ifma::add_product_sums(m, chunk, o0, o1) };
+        } else if kernel.runs_avx512() {
+            // SAFETY: the CPU has AVX-512F and AVX-512DQ; as above otherwise.
             done = unsafe { avx512::add_product_sums(m, chunk, o0, o1) };
         }
         let _ = kernel;
@@ -181,7 +185,7 @@ mod tests {
                     o[c] = sum as u64;
                 }
             }
-            for kernel in [NttKernel::Portable, NttKernel::Avx512] {
+            for kernel in [NttKernel::Portable, NttKernel::Avx512, NttKernel::Avx512Ifma] {
                 let [mut o0, mut o1] = start.clone();
                 add_product_sums_with(kernel, &m, &terms, &mut o0, &mut o1);
                 prop_assert_eq!((&o0, &o1), (&want[0], &want[1]), "kernel {:?}", kernel);

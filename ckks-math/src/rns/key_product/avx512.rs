@@ -3,9 +3,9 @@
 //! Each product is summed exactly and each sum reduced once: the canonical residue of the same
 //! exact sum as the portable kernel's, so the words are identical. The 64-bit kernel sums in
 //! 128 bits ([`crate::avx512::mac`]: four 32x32-bit `vpmuludq` into three 64-bit columns, room
-//! for eight digits and a lift, reduced by [`crate::avx512::reduce`]); the IFMA kernel
+//! for eight digits and a lift, reduced by [`crate::avx512::finish`]); the IFMA kernel
 //! ([`ifma`], primes below `2^50`) sums the low and the high 52 bits of each product with one
-//! multiply-add each.
+//! multiply-add each ([`crate::avx512::ifma::mac`]).
 
 use core::arch::x86_64::*;
 
@@ -136,33 +136,7 @@ macro_rules! inner_product {
     };
 }
 
-use crate::avx512::{Acc, Reduce as R};
-
-/// A digit with its high 32-bit halves, for [`crate::avx512::mac`].
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn prep(x: __m512i) -> (__m512i, __m512i) {
-    (x, _mm512_srli_epi64::<32>(x))
-}
-
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn zero() -> Acc {
-    crate::avx512::zero()
-}
-
-/// `acc += x g` in 128 bits: digits below `2^63`, factors below `2^61`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn mac(acc: &mut Acc, (x, x1): (__m512i, __m512i), g: __m512i, r: &R) {
-    crate::avx512::mac(acc, x, x1, g, r.c.mask32)
-}
-
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn finish(acc: Acc, r: &R) -> __m512i {
-    crate::avx512::reduce(acc, *r)
-}
+use crate::avx512::{finish, mac, prep, zero, Reduce as R};
 
 inner_product!("avx512f,avx512dq");
 

@@ -1,10 +1,8 @@
 //! AVX-512 kernel of [`super::RnsPoly::tensor`]: eight coefficients at a time, each output an
-//! exact 128-bit sum ([`crate::avx512::mac`]) reduced once ([`crate::avx512::reduce`]), so the
+//! exact 128-bit sum ([`crate::avx512::mac`]) reduced once ([`crate::avx512::finish`]), so the
 //! words are the portable kernel's.
 
-use core::arch::x86_64::*;
-
-use crate::avx512::{load, mac, reduce, store, zero, Reduce};
+use crate::avx512::{finish, load, mac, prep, store, zero, Reduce};
 use crate::Modulus;
 
 /// `o0 = x0 y0`, `o1 = x0 y1 + x1 y0`, `o2 = x1 y1` modulo `m` on the first `len - len % 8`
@@ -28,24 +26,23 @@ pub(super) unsafe fn tensor_limb(
     let n = x0.len();
     assert!([x1.len(), y0.len(), y1.len(), o0.len(), o1.len(), o2.len()].iter().all(|&l| l == n));
     let r = Reduce::new(m);
-    let mask32 = r.c.mask32;
     let simd = n - n % 8;
     for c in (0..simd).step_by(8) {
         // SAFETY: c + 8 <= n, the length of every slice.
         let (a0, a1, b0, b1) = unsafe {
             (load(x0.as_ptr().add(c)), load(x1.as_ptr().add(c)), load(y0.as_ptr().add(c)), load(y1.as_ptr().add(c)))
         };
-        let (h0, h1) = (_mm512_srli_epi64::<32>(a0), _mm512_srli_epi64::<32>(a1));
+        let (a0, a1) = (prep(a0), prep(a1));
         let (mut s0, mut s1, mut s2) = (zero(), zero(), zero());
-        mac(&mut s0, a0, h0, b0, mask32);
-        mac(&mut s1, a0, h0, b1, mask32);
-        mac(&mut s1, a1, h1, b0, mask32);
-        mac(&mut s2, a1, h1, b1, mask32);
+        mac(&mut s0, a0, b0, &r);
+        mac(&mut s1, a0, b1, &r);
+        mac(&mut s1, a1, b0, &r);
+        mac(&mut s2, a1, b1, &r);
         // SAFETY: as above.
         unsafe {
-            store(o0.as_mut_ptr().add(c), reduce(s0, r));
-            store(o1.as_mut_ptr().add(c), reduce(s1, r));
-            store(o2.as_mut_ptr().add(c), reduce(s2, r));
+            store(o0.as_mut_ptr().add(c), finish(s0, &r));
+            store(o1.as_mut_ptr().add(c), finish(s1, &r));
+            store(o2.as_mut_ptr().add(c), finish(s2, &r));
         }
     }
     simd
