@@ -47,6 +47,7 @@
 
 use crate::{Parameters, SchemeError};
 use ckks_math::rns::key_product::{KeyProduct, Source};
+use ckks_math::rns::sub_scale::sub_scale;
 use ckks_math::{BasisConverter, MathError, ModUpDown, Modulus, Representation, RnsBasis, RnsPoly};
 use rayon::prelude::*;
 use std::ops::Range;
@@ -651,9 +652,7 @@ fn fused_down(params: &Parameters, f: &FusedDown, level: usize, mut acc: Vec<u64
         let m = q.modulus(i);
         q.ntt(i).forward(k);
         let (inv, inv_s) = f.inv[i];
-        for (x, &y) in e.iter_mut().zip(k.iter()) {
-            *x = m.mul_shoup(m.sub(*x, y), inv, inv_s);
-        }
+        sub_scale(m, e, k, inv, inv_s);
     });
     Ok(RnsPoly::from_data(q, level, Representation::Ntt, acc)?)
 }

@@ -5,6 +5,7 @@ mod convert;
 pub mod key_product;
 mod poly;
 pub mod product_sums;
+pub mod sub_scale;
 #[cfg(test)]
 mod tests;
 

@@ -575,10 +575,8 @@ impl RnsPoly {
             if repr == Representation::Ntt {
                 basis.ntt(i).forward_lazy(t);
             }
-            // (a - t) * q_l^-1 with a + 4q - t in (0, 8q) < 2^64: Shoup takes any u64 input.
-            for (x, &ti) in a.iter_mut().zip(t.iter()) {
-                *x = qi.mul_shoup(*x + 4 * q - ti, inv, inv_shoup);
-            }
+            // (a - t) * q_l^-1, t lazy below 4q.
+            crate::rns::sub_scale::sub_scale(&qi, a, t, inv, inv_shoup);
         });
         self.limbs = l;
         self.data.truncate(l * n);
