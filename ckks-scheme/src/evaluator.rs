@@ -7,6 +7,7 @@ use crate::keyswitch::{Decomposition, SwitchingKey};
 use crate::scale::Scale;
 use crate::{Complex, Parameters, SchemeError};
 use ckks_math::automorphism::conjugation_galois_element;
+use ckks_math::rns::product_sums::{add_product_sums, Factor, Term};
 use ckks_math::RnsPoly;
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -204,18 +205,24 @@ impl Evaluator {
     /// `a + c` for a real constant `c` in every slot (adds `round(c * scale)` to the constant
     /// coefficient). No level consumed.
     pub fn add_const(&self, a: &Ciphertext, c: f64) -> Result<Ciphertext, SchemeError> {
+        let mut out = a.clone();
+        self.add_const_assign(&mut out, c)?;
+        Ok(out)
+    }
+
+    /// [`Evaluator::add_const`] in place: `a <- a + c`, without a copy of `a`.
+    pub fn add_const_assign(&self, a: &mut Ciphertext, c: f64) -> Result<(), SchemeError> {
         self.check_ct("add_const", a)?;
         let v = round_const("add_const", c * a.scale(), a)?;
-        let mut out = a.clone();
-        let limbs = out.c[0].limbs();
-        let basis = out.c[0].basis().clone();
+        let limbs = a.c[0].limbs();
+        let basis = a.c[0].basis().clone();
         for i in 0..limbs {
             let m = *basis.modulus(i);
             let r = m.reduce_i128(v);
             // The constant polynomial is `r` in every NTT slot.
-            out.c[0].limb_mut(i).iter_mut().for_each(|x| *x = m.add(*x, r));
+            a.c[0].limb_mut(i).iter_mut().for_each(|x| *x = m.add(*x, r));
         }
-        Ok(out)
+        Ok(())
     }
 
     /// `a * c` for a real constant, encoded at scale `q_l` (the prime the next rescale divides
@@ -262,7 +269,8 @@ impl Evaluator {
     /// is copied). The result, at `level`, has the scale `scale(a_j) * s_j`, which must agree
     /// for every term (within [`SCALE_TOLERANCE`]), and is **not** rescaled: the baby-step sums
     /// of polynomial evaluation ([`Evaluator::mul_const_at_scale`] per term, then additions) in
-    /// one pass, the products accumulated in `u128` and reduced once per coefficient.
+    /// one pass, each coefficient's sum exact and reduced once ([`add_product_sums`] with
+    /// constant factors).
     ///
     /// Errors: no terms, a term below `level` or not of degree 1, scales that disagree, a
     /// constant that does not fit below `Q_level / 2`. No level consumed.
@@ -292,23 +300,20 @@ impl Evaluator {
         let basis = first.c[0].basis().clone();
         let n = self.params.degree();
         let limbs = level + 1;
-        // Products below 2^122 (residues below 2^61): 32 of them fit a u128.
-        const TERMS_PER_REDUCTION: usize = 32;
-        let mut out = [vec![0u64; limbs * n], vec![0u64; limbs * n]];
-        for (k, o) in out.iter_mut().enumerate() {
-            o.par_chunks_exact_mut(n).enumerate().for_each(|(i, limb)| {
-                let m = basis.modulus(i);
-                let rows: Vec<(&[u64], u128)> =
-                    terms.iter().zip(&constants).map(|(t, &v)| (t.0.c[k].limb(i), m.reduce_i128(v) as u128)).collect();
-                for chunk in rows.chunks(TERMS_PER_REDUCTION) {
-                    for (c, x) in limb.iter_mut().enumerate() {
-                        let s: u128 = chunk.iter().map(|&(a, v)| a[c] as u128 * v).sum();
-                        *x = m.add(*x, m.reduce_u128(s));
-                    }
-                }
-            });
-        }
-        let [c0, c1] = out;
+        let (mut c0, mut c1) = (vec![0u64; limbs * n], vec![0u64; limbs * n]);
+        c0.par_chunks_exact_mut(n).zip(c1.par_chunks_exact_mut(n)).enumerate().for_each(|(i, (o0, o1))| {
+            let m = basis.modulus(i);
+            let terms: Vec<Term<'_>> = terms
+                .iter()
+                .zip(&constants)
+                .map(|(t, &v)| Term {
+                    y0: t.0.c[0].limb(i),
+                    y1: t.0.c[1].limb(i),
+                    w: Factor::Constant(m.reduce_i128(v)),
+                })
+                .collect();
+            add_product_sums(m, &terms, o0, o1);
+        });
         let c = vec![
             RnsPoly::from_data(&basis, limbs, ckks_math::Representation::Ntt, c0)?,
             RnsPoly::from_data(&basis, limbs, ckks_math::Representation::Ntt, c1)?,
@@ -318,15 +323,21 @@ impl Evaluator {
 
     /// `a * k` for an integer `k` (scale unchanged, no level consumed).
     pub fn mul_int(&self, a: &Ciphertext, k: i64) -> Result<Ciphertext, SchemeError> {
-        self.check_ct("mul_int", a)?;
         let mut out = a.clone();
-        for p in out.c.iter_mut() {
+        self.mul_int_assign(&mut out, k)?;
+        Ok(out)
+    }
+
+    /// [`Evaluator::mul_int`] in place: `a <- a k`, without a copy of `a`.
+    pub fn mul_int_assign(&self, a: &mut Ciphertext, k: i64) -> Result<(), SchemeError> {
+        self.check_ct("mul_int", a)?;
+        for p in a.c.iter_mut() {
             p.mul_scalar_assign(k.unsigned_abs());
             if k < 0 {
                 p.neg_assign();
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Tensor product `a * b = (a0 b0, a0 b1 + a1 b0, a1 b1)`, scale `scale(a) * scale(b)`;
@@ -387,18 +398,25 @@ impl Evaluator {
     /// Rescale: divides every component by the last prime `q_l` (rounded), scale `/ q_l`,
     /// level `l -> l - 1`.
     pub fn rescale(&self, a: &Ciphertext) -> Result<Ciphertext, SchemeError> {
+        let mut out = a.clone();
+        self.rescale_assign(&mut out)?;
+        Ok(out)
+    }
+
+    /// [`Evaluator::rescale`] in place, without a copy of `a`; `a` is unchanged on error.
+    pub fn rescale_assign(&self, a: &mut Ciphertext) -> Result<(), SchemeError> {
         self.check_ct("rescale", a)?;
         if a.level() == 0 {
             return Err(SchemeError::OutOfLevels { op: "rescale", level: 0, needed: 1 });
         }
         let q_last = a.c[0].basis().modulus(a.level()).value() as f64;
-        let mut out = a.clone();
-        for p in out.c.iter_mut() {
+        let scale = a.scale.div(q_last);
+        check_scale("rescale", scale.value())?;
+        for p in a.c.iter_mut() {
             p.rescale()?;
         }
-        out.scale = a.scale.div(q_last);
-        check_scale("rescale", out.scale.value())?;
-        Ok(out)
+        a.scale = scale;
+        Ok(())
     }
 
     /// `rescale(relinearize(a * b))`: one level consumed. The relinearization's ModDown and

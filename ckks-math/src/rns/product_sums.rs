@@ -29,6 +29,9 @@ pub enum Factor<'a> {
         /// The cycle of each coefficient.
         index: &'a [u16],
     },
+    /// The same `w` at every coefficient (a constant's residue: linear combinations of
+    /// ciphertexts).
+    Constant(u64),
 }
 
 impl Factor<'_> {
@@ -38,13 +41,16 @@ impl Factor<'_> {
         match self {
             Factor::Dense(w) => w[c],
             Factor::Indexed { values, index } => values[usize::from(index[c])],
+            Factor::Constant(w) => *w,
         }
     }
 
+    /// The coefficients the factor covers (any count for a constant).
     fn len(&self) -> usize {
         match self {
             Factor::Dense(w) => w.len(),
             Factor::Indexed { index, .. } => index.len(),
+            Factor::Constant(_) => usize::MAX,
         }
     }
 }
@@ -116,6 +122,7 @@ fn add_portable(m: &Modulus, terms: &[Term<'_>], start: usize, o0: &mut [u64], o
                 Factor::Indexed { values, index } => {
                     multiply_accumulate(acc, y0, y1, index[lo..hi].iter().map(|&i| values[usize::from(i)]))
                 }
+                Factor::Constant(w) => multiply_accumulate(acc, y0, y1, std::iter::repeat(w)),
             }
         }
         for ((s0, s1), c) in acc.iter().zip(lo..hi) {
@@ -147,7 +154,7 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(48))]
 
         /// The AVX-512 kernel gives the portable kernel's words, and both give the sums: 0 to 40
-        /// terms (past one reduction), dense and indexed factors, primes of 20 to 61 bits,
+        /// terms (past one reduction), dense, indexed and constant factors, primes of 20 to 61 bits,
         /// values anywhere below the prime (edges included), lengths not a multiple of 8.
         #[test]
         fn product_sums_match_the_sums(
@@ -171,7 +178,11 @@ mod tests {
                 .map(|(k, (y, w))| Term {
                     y0: &y[0],
                     y1: &y[1],
-                    w: if k % 3 == 2 { Factor::Indexed { values: &w[..5.min(n)], index: &cycles } } else { Factor::Dense(w) },
+                    w: match k % 4 {
+                        2 => Factor::Indexed { values: &w[..5.min(n)], index: &cycles },
+                        3 => Factor::Constant(w[0]),
+                        _ => Factor::Dense(w),
+                    },
                 })
                 .collect();
             let start: [Vec<u64>; 2] = [0, 1].map(|_| (0..n).map(|_| next(q)).collect());

@@ -741,7 +741,8 @@ impl Bootstrapper {
         if slim {
             if let Some(mask) = &self.merge_mask {
                 // [x, i y] + rot([x, i y], n) = [x + i y, x + i y]: n slots again.
-                let masked = eval.rescale(&eval.mul_plain(&w, mask)?)?;
+                let mut masked = eval.mul_plain(&w, mask)?;
+                eval.rescale_assign(&mut masked)?;
                 let k = rotation_galois_element(params.slots() as i64, params.degree());
                 w = eval.add(&masked, &eval.apply_galois(&masked, k)?)?;
                 lap(&mut timings.slot_to_coeff);

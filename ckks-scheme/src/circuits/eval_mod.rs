@@ -134,17 +134,20 @@ impl EvalMod {
             }
         };
         for step in 1..=self.double_angles {
-            let sq = eval.mul_relin_rescale(&y, &y)?;
-            y = if half && step == self.double_angles {
-                eval.add_const(&sq, -0.5)?
+            y = eval.mul_relin_rescale(&y, &y)?;
+            if half && step == self.double_angles {
+                eval.add_const_assign(&mut y, -0.5)?;
             } else {
-                eval.add_const(&eval.mul_int(&sq, 2)?, -1.0)?
-            };
+                eval.mul_int_assign(&mut y, 2)?;
+                eval.add_const_assign(&mut y, -1.0)?;
+            }
         }
         if self.unnormalized {
             return Ok(y);
         }
-        eval.rescale(&eval.mul_const(&y, 1.0 / (2.0 * PI))?)
+        let mut y = eval.mul_const(&y, 1.0 / (2.0 * PI))?;
+        eval.rescale_assign(&mut y)?;
+        Ok(y)
     }
 }
 

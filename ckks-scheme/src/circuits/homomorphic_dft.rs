@@ -425,7 +425,8 @@ impl HomomorphicDft {
     pub fn apply(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, SchemeError> {
         let mut ct = ct.clone();
         for t in &self.transforms {
-            ct = eval.rescale(&t.apply(eval, &ct)?)?;
+            ct = t.apply(eval, &ct)?;
+            eval.rescale_assign(&mut ct)?;
         }
         if let Some(k) = self.halves {
             let rotated = eval.apply_galois(&ct, k)?;

@@ -210,7 +210,8 @@ impl Context<'_> {
     /// `c * ct` at `level` (one below `ct`'s level at most) and exactly `scale`.
     fn mul_const_to(&self, ct: &Ciphertext, c: f64, level: usize, scale: f64) -> Result<Ciphertext, SchemeError> {
         let t = self.eval.drop_to_level(ct, level + 1)?;
-        let mut out = self.eval.rescale(&self.eval.mul_const(&t, c * scale / t.scale())?)?;
+        let mut out = self.eval.mul_const(&t, c * scale / t.scale())?;
+        self.eval.rescale_assign(&mut out)?;
         out.set_scale(scale);
         Ok(out)
     }
@@ -233,12 +234,17 @@ impl Context<'_> {
             } else {
                 self.mul_const_to(self.x, self.alpha, self.x.level() - 1, self.x.scale())?
             };
-            return eval.add_const(&y, self.beta);
+            let mut y = y;
+            eval.add_const_assign(&mut y, self.beta)?;
+            return Ok(y);
         }
         if j.is_multiple_of(2) {
             // T_{2k} = 2 T_k^2 - 1.
             let h = self.power(j / 2)?;
-            return eval.add_const(&eval.mul_int(&eval.mul_relin_rescale(h, h)?, 2)?, -1.0);
+            let mut t = eval.mul_relin_rescale(h, h)?;
+            eval.mul_int_assign(&mut t, 2)?;
+            eval.add_const_assign(&mut t, -1.0)?;
+            return Ok(t);
         }
         // T_{2k+1} = 2 T_{k+1} T_k - T_1.
         self.power(j / 2 + 1)?;
@@ -246,15 +252,18 @@ impl Context<'_> {
         self.power(1)?;
         let [u, v, t1] = [j / 2 + 1, j / 2, 1].map(|i| self.powers[i].as_ref().expect("computed above"));
         let (u, v) = eval.align_levels(u, v)?;
-        let p = eval.mul_int(&eval.mul_relin_rescale(&u, &v)?, 2)?;
+        let mut p = eval.mul_relin_rescale(&u, &v)?;
+        eval.mul_int_assign(&mut p, 2)?;
         eval.sub(&p, &self.mul_const_to(t1, 1.0, p.level(), p.scale())?)
     }
 
     /// `0 * x + c` at `level` and `scale`.
     fn constant(&self, c: f64, level: usize, scale: f64) -> Result<Ciphertext, SchemeError> {
-        let mut z = self.eval.mul_int(&self.eval.drop_to_level(self.x, level)?, 0)?;
+        let mut z = self.eval.drop_to_level(self.x, level)?;
+        self.eval.mul_int_assign(&mut z, 0)?;
         z.set_scale(scale);
-        self.eval.add_const(&z, c)
+        self.eval.add_const_assign(&mut z, c)?;
+        Ok(z)
     }
 
     /// `sum_j coeffs[j] T_j` at exactly `level` and `scale`; needs
@@ -283,10 +292,11 @@ impl Context<'_> {
                 }
             }
             let constant = coeffs[0] + coeffs[1] * self.beta;
-            let acc = self.eval.sum_mul_const_at_scale(&terms, level + 1)?;
-            let mut acc = self.eval.rescale(&acc)?;
+            let mut acc = self.eval.sum_mul_const_at_scale(&terms, level + 1)?;
+            self.eval.rescale_assign(&mut acc)?;
             acc.set_scale(scale);
-            return self.eval.add_const(&acc, constant);
+            self.eval.add_const_assign(&mut acc, constant)?;
+            return Ok(acc);
         }
         // Chebyshev division by T_m, m = 2^k <= deg < 2^(k+1):
         // T_{m+i} = 2 T_m T_i - T_{m-i} (i >= 1), so q = c_m + sum_i 2 c_{m+i} T_i and

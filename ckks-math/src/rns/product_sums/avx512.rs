@@ -45,6 +45,7 @@ macro_rules! product_sums {
                             let idx = _mm512_cvtepu16_epi64(unsafe { _mm_loadu_si128(index.as_ptr().add(c).cast()) });
                             unsafe { _mm512_i64gather_epi64::<8>(idx, values.as_ptr().cast()) }
                         }
+                        Factor::Constant(w) => _mm512_set1_epi64(w as i64),
                     };
                     mac(&mut a0, prep(y0), w, &r);
                     mac(&mut a1, prep(y1), w, &r);
