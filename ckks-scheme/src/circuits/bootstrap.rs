@@ -34,7 +34,7 @@
 //! `stc_depth` higher than step 6 would leave.
 
 use super::eval_mod::EvalMod;
-use super::homomorphic_dft::{DftDirection, HomomorphicDft};
+use super::homomorphic_dft::{DftDirection, DftSpec, HomomorphicDft};
 use super::mod_raise::mod_raise;
 use crate::ciphertext::Plaintext;
 use crate::keys::GaloisKeys;
@@ -389,39 +389,45 @@ impl Bootstrapper {
         let n1 = config.dft_baby_steps;
         let coeff_to_slot = HomomorphicDft::retargeted(
             params,
-            DftDirection::CoeffToSlot,
-            config.cts_depth,
-            top,
-            cts_factor,
-            (q.modulus(0).value() as f64, q.modulus(eval_mod_level).value() as f64),
-            n1,
-            packed,
+            &DftSpec {
+                direction: DftDirection::CoeffToSlot,
+                depth: config.cts_depth,
+                level: top,
+                factor: cts_factor,
+                scales: (q.modulus(0).value() as f64, q.modulus(eval_mod_level).value() as f64),
+                baby_steps: n1,
+                halves: packed,
+            },
         )?;
         let slot_to_coeff = if config.slots_to_coeff_first {
             // On the input (nominally at the default scale) down to level 0 at
             // q_0 / SLIM_MESSAGE_RATIO: the coefficients ModRaise sees are the slot values.
             HomomorphicDft::retargeted(
                 params,
-                DftDirection::SlotToCoeff,
-                config.stc_depth,
-                config.stc_depth,
-                1.0,
-                (params.default_scale(), q.modulus(0).value() as f64 / SLIM_MESSAGE_RATIO),
-                n1,
-                false,
+                &DftSpec {
+                    direction: DftDirection::SlotToCoeff,
+                    depth: config.stc_depth,
+                    level: config.stc_depth,
+                    factor: 1.0,
+                    scales: (params.default_scale(), q.modulus(0).value() as f64 / SLIM_MESSAGE_RATIO),
+                    baby_steps: n1,
+                    halves: false,
+                },
             )?
         } else {
             // EvalMod leaves a scale close to its primes; SlotToCoeff brings it back to q_0 so
             // that the result, read at `scale * Delta / q_0`, is at about `Delta`.
             HomomorphicDft::retargeted(
                 params,
-                DftDirection::SlotToCoeff,
-                config.stc_depth,
-                eval_mod_level - eval_mod.depth(),
-                1.0 / (2.0 * PI),
-                (q.modulus(eval_mod_level).value() as f64, q.modulus(0).value() as f64),
-                n1,
-                packed,
+                &DftSpec {
+                    direction: DftDirection::SlotToCoeff,
+                    depth: config.stc_depth,
+                    level: eval_mod_level - eval_mod.depth(),
+                    factor: 1.0 / (2.0 * PI),
+                    scales: (q.modulus(eval_mod_level).value() as f64, q.modulus(0).value() as f64),
+                    baby_steps: n1,
+                    halves: packed,
+                },
             )?
         };
         let merge_mask = if packed && config.slots_to_coeff_first {

@@ -216,6 +216,25 @@ pub struct HomomorphicDft {
     halves: Option<usize>,
 }
 
+/// A homomorphic DFT as bootstrapping builds it ([`HomomorphicDft::retargeted`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DftSpec {
+    /// CoeffToSlot or SlotToCoeff.
+    pub direction: DftDirection,
+    /// Levels it consumes: the factors of the FFT merged into `depth` matrices.
+    pub depth: usize,
+    /// The level of its input.
+    pub level: usize,
+    /// A constant folded into the first matrix (no level).
+    pub factor: f64,
+    /// `(input_scale, output_scale)`: the scale an input arrives at and the one it leaves at.
+    pub scales: (f64, f64),
+    /// Baby steps of every matrix (`None`: each matrix's default).
+    pub baby_steps: Option<usize>,
+    /// Whether the halves of sparse slots are packed for one EvalMod (`n <= N/4` slots).
+    pub halves: bool,
+}
+
 /// What `HomomorphicDft::build` makes of the merged matrices: the scale of each (`None`:
 /// its prime, times `scale_ratio`), the factor of the first, the baby steps, and whether the
 /// halves of sparse slots are packed.
@@ -275,12 +294,12 @@ impl HomomorphicDft {
         Self::build(params, direction, depth, level, shape)
     }
 
-    /// The transform times `factor`, retargeting the scale: an input at scale `input_scale`
-    /// comes out at `output_scale` (`scales` = `(input_scale, output_scale)`; matrix `t` is
-    /// encoded at `q_{level - t} * rho` with `rho = (output_scale / input_scale)^(1 / depth)`,
-    /// spreading the change so that no matrix is encoded at a small scale).
-    /// Bootstrapping uses it to hand EvalMod a ciphertext whose scale is the prime its first
-    /// product rescales by, whatever `q_0` is.
+    /// The transform of `spec` ([`DftSpec`]): times `factor`, retargeting the scale: an input at
+    /// scale `input_scale` comes out at `output_scale` (matrix `t` is encoded at
+    /// `q_{level - t} * rho` with `rho = (output_scale / input_scale)^(1 / depth)`, spreading the
+    /// change so that no matrix is encoded at a small scale). Bootstrapping uses it to hand
+    /// EvalMod a ciphertext whose scale is the prime its first product rescales by, whatever
+    /// `q_0` is.
     ///
     /// Every matrix runs on `baby_steps` baby steps (`None`: each matrix's default,
     /// [`LinearTransform::default_baby_steps`]). Fewer baby steps mean fewer Galois keys and
@@ -297,18 +316,11 @@ impl HomomorphicDft {
     ///   onto `n` slots: the later matrices commute with that rotation.
     ///
     /// The same rotations as without, one more key for SlotToCoeff (`5^n`, which the trace of
-    /// sparse slots has). Errors if `halves` and `2n > N/2`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn retargeted(
-        params: &Parameters,
-        direction: DftDirection,
-        depth: usize,
-        level: usize,
-        factor: f64,
-        (input_scale, output_scale): (f64, f64),
-        baby_steps: Option<usize>,
-        halves: bool,
-    ) -> Result<Self, SchemeError> {
+    /// sparse slots has). Errors if the scales are not positive and finite, if `halves` and
+    /// `2n > N/2`, and as [`HomomorphicDft::new`].
+    pub fn retargeted(params: &Parameters, spec: &DftSpec) -> Result<Self, SchemeError> {
+        let &DftSpec { direction, depth, level, factor, scales: (input_scale, output_scale), baby_steps, halves } =
+            spec;
         let ratio = output_scale / input_scale;
         if !(ratio.is_finite() && ratio > 0.0) {
             return Err(SchemeError::InvalidParameters {
@@ -644,7 +656,8 @@ mod tests {
         let (n, top) = (params.slots(), params.max_level());
         let scales = (1.0, 1.0);
         let dft = |direction, depth, level, halves| {
-            HomomorphicDft::retargeted(&params, direction, depth, level, 1.0, scales, None, halves).unwrap()
+            let spec = DftSpec { direction, depth, level, factor: 1.0, scales, baby_steps: None, halves };
+            HomomorphicDft::retargeted(&params, &spec).unwrap()
         };
         let (cts, stc) =
             (dft(DftDirection::CoeffToSlot, 2, top, true), dft(DftDirection::SlotToCoeff, 2, top - 2, true));
@@ -698,7 +711,16 @@ mod tests {
         assert!(max_err(&twice_wide[..n], &twice_wide[n..]) < 1e-3);
         // Halves of more than N/4 slots do not fit.
         let full = Preset::InsecureTestN11.build().unwrap();
-        assert!(HomomorphicDft::retargeted(&full, DftDirection::CoeffToSlot, 2, top, 1.0, scales, None, true).is_err());
+        let spec = DftSpec {
+            direction: DftDirection::CoeffToSlot,
+            depth: 2,
+            level: top,
+            factor: 1.0,
+            scales,
+            baby_steps: None,
+            halves: true,
+        };
+        assert!(HomomorphicDft::retargeted(&full, &spec).is_err());
     }
 
     #[test]
