@@ -84,6 +84,12 @@ impl<'a> KeyProduct<'a> {
         if let Source::Perm(perm) = self.src {
             assert!(perm.len() >= n, "key inner product: {} permutation entries for {n} coefficients", perm.len());
         }
+        // The ranges every kernel assumes (the IFMA kernel reads only 52 bits of a word).
+        debug_assert!(
+            self.xs.iter().all(|x| (0..n).all(|c| x.get(self.src.at(c)).is_none_or(|&v| v < 4 * self.m.value()))),
+            "a digit at or above 4q"
+        );
+        debug_assert!(self.key.iter().all(|&v| v < self.m.value()), "a key word at or above q");
         #[cfg(target_arch = "x86_64")]
         if kernel.runs_avx512() && (1..=4).contains(&d) && self.stride <= 8 && n >= 8 {
             let simd = n - n % 8;

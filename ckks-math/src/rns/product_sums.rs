@@ -87,6 +87,11 @@ fn add_product_sums_with(kernel: NttKernel, m: &Modulus, terms: &[Term<'_>], o0:
             assert!(index[..n].iter().all(|&i| usize::from(i) < count), "product sums: a cycle index past its values");
         }
     }
+    // The ranges every kernel assumes (the IFMA kernel reads only 52 bits of a word).
+    debug_assert!(
+        terms.iter().all(|t| t.y0[..n].iter().chain(&t.y1[..n]).all(|&v| v < m.value())),
+        "a term's value at or above the prime"
+    );
     for chunk in terms.chunks(MAX_TERMS) {
         #[allow(unused_mut)]
         let mut done = 0;

@@ -17,6 +17,8 @@ pub fn sub_scale(m: &Modulus, x: &mut [u64], y: &[u64], w: u64, w_shoup: u64) {
 
 fn sub_scale_with(kernel: NttKernel, m: &Modulus, x: &mut [u64], y: &[u64], w: u64, w_shoup: u64) {
     assert!(y.len() >= x.len(), "sub_scale: {} values of y for {} of x", y.len(), x.len());
+    // The ranges every kernel assumes (the IFMA kernel reads only 52 bits of a word).
+    debug_assert!(x.iter().all(|&v| v < m.value()) && y[..x.len()].iter().all(|&v| v < 4 * m.value()));
     #[allow(unused_mut)]
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
