@@ -231,6 +231,14 @@ impl Modulus {
         (((w as u128) << 64) / self.q as u128) as u64
     }
 
+    /// The 52-bit Shoup constant of `w` in `[0, q)`, `floor(w * 2^52 / q)`: what the IFMA
+    /// kernels multiply by, for `q` below `2^50` (`ntt::IFMA_PRIME_BOUND`).
+    #[inline]
+    pub(crate) const fn shoup52(&self, w: u64) -> u64 {
+        debug_assert!(w < self.q);
+        (((w as u128) << 52) / self.q as u128) as u64
+    }
+
     /// Shoup constants of every entry of `w`.
     pub fn shoup_vec(&self, w: &[u64]) -> Vec<u64> {
         w.iter().map(|&x| self.shoup(x)).collect()

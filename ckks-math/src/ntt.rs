@@ -159,15 +159,14 @@ struct Shoup52 {
 }
 
 impl Shoup52 {
-    /// The constants of `fwd`, `inv`, `N^-1` and `N^-1 psi^-brv(1)` modulo `q < 2^50`.
-    fn new(q: u64, fwd: &[u64], inv: &[u64], n_inv: u64, n_inv_w: u64) -> Self {
-        debug_assert!(q < IFMA_PRIME_BOUND);
-        let s = |w: u64| (((w as u128) << 52) / q as u128) as u64;
+    /// The constants of `fwd`, `inv`, `N^-1` and `N^-1 psi^-brv(1)` modulo `m < 2^50`.
+    fn new(m: &Modulus, fwd: &[u64], inv: &[u64], n_inv: u64, n_inv_w: u64) -> Self {
+        debug_assert!(m.value() < IFMA_PRIME_BOUND);
         Self {
-            fwd: fwd.iter().map(|&w| s(w)).collect(),
-            inv: inv.iter().map(|&w| s(w)).collect(),
-            n_inv: s(n_inv),
-            n_inv_w: s(n_inv_w),
+            fwd: fwd.iter().map(|&w| m.shoup52(w)).collect(),
+            inv: inv.iter().map(|&w| m.shoup52(w)).collect(),
+            n_inv: m.shoup52(n_inv),
+            n_inv_w: m.shoup52(n_inv_w),
         }
     }
 }
@@ -220,7 +219,7 @@ impl NttTable {
         let inv = powers(psi_inv);
         let n_inv = modulus.inv(n as u64 % q).expect("n is a unit");
         let n_inv_w = if n > 1 { modulus.mul(n_inv, inv[1]) } else { n_inv };
-        let shoup52 = (q < IFMA_PRIME_BOUND).then(|| Shoup52::new(q, &fwd, &inv, n_inv, n_inv_w));
+        let shoup52 = (q < IFMA_PRIME_BOUND).then(|| Shoup52::new(&modulus, &fwd, &inv, n_inv, n_inv_w));
         Ok(Self {
             shoup52,
             fwd_shoup: modulus.shoup_vec(&fwd),

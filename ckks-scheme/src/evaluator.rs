@@ -303,7 +303,7 @@ impl Evaluator {
         let (mut c0, mut c1) = (vec![0u64; limbs * n], vec![0u64; limbs * n]);
         c0.par_chunks_exact_mut(n).zip(c1.par_chunks_exact_mut(n)).enumerate().for_each(|(i, (o0, o1))| {
             let m = basis.modulus(i);
-            let terms: Vec<Term<'_>> = terms
+            let limb_terms: Vec<Term<'_>> = terms
                 .iter()
                 .zip(&constants)
                 .map(|(t, &v)| Term {
@@ -312,7 +312,7 @@ impl Evaluator {
                     w: Factor::Constant(m.reduce_i128(v)),
                 })
                 .collect();
-            add_product_sums(m, &terms, o0, o1);
+            add_product_sums(m, &limb_terms, o0, o1);
         });
         let c = vec![
             RnsPoly::from_data(&basis, limbs, ckks_math::Representation::Ntt, c0)?,

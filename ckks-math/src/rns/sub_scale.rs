@@ -76,9 +76,8 @@ mod avx512 {
     /// As [`sub_scale`], and the CPU must support AVX-512IFMA and the prime lie below `2^50`.
     #[target_feature(enable = "avx512f,avx512dq,avx512ifma")]
     pub(super) unsafe fn sub_scale_ifma(m: &Modulus, x: &mut [u64], y: &[u64], w: u64) -> usize {
-        let q = m.value();
-        let c = ifma::consts(q);
-        let w = ifma::splat(w, (((w as u128) << 52) / q as u128) as u64);
+        let c = ifma::consts(m.value());
+        let w = ifma::splat(w, m.shoup52(w));
         let simd = x.len() - x.len() % 8;
         for i in (0..simd).step_by(8) {
             // SAFETY: i + 8 <= x.len() <= y.len().

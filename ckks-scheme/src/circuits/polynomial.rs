@@ -229,12 +229,11 @@ impl Context<'_> {
     fn compute_power(&mut self, j: usize) -> Result<Ciphertext, SchemeError> {
         let eval = self.eval;
         if j == 1 {
-            let y = if self.alpha == 1.0 {
+            let mut y = if self.alpha == 1.0 {
                 self.x.clone()
             } else {
                 self.mul_const_to(self.x, self.alpha, self.x.level() - 1, self.x.scale())?
             };
-            let mut y = y;
             eval.add_const_assign(&mut y, self.beta)?;
             return Ok(y);
         }
