@@ -434,7 +434,9 @@ fn head_split(from: &Path, to: &Path, split: &str, rows: usize) {
 /// points and noise), and when HETAL's softmax began to refresh two real ciphertexts in one
 /// bootstrap (issue 18: other refresh noise), and when the DFT's giant steps were combined by
 /// Horner's rule (issue 18: fewer Galois keys drawn from the seed, so other keys, and other
-/// key-switching noise);
+/// key-switching noise), and when the Goldschmidt inverse of HETAL's softmax began to refresh
+/// `t` and `u` as one pair whatever their scales' drift, pinned before the refresh (issue 18:
+/// fewer refreshes, so other refresh points and noise);
 /// it was recorded before that
 /// when the protocol moved into `hetal-train` (issue "one house"). And the demo runs that same
 /// protocol: on the same rows, seed and settings it ends with the file workflow's model

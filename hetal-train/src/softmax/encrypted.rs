@@ -17,6 +17,7 @@ use super::{
     HetalSoftmax, Refresh, SoftmaxApproximation, SoftmaxConfig, SoftmaxError, SoftmaxId, SoftmaxInput, Stage,
     TiledLayout,
 };
+use ckks_scheme::circuits::bootstrap::pair_scales;
 use ckks_scheme::{scales_match, Chebyshev, Ciphertext, Encoder, Evaluator, Parameters};
 
 /// What one encrypted softmax did: the levels each stage consumed (measured on the
@@ -208,20 +209,22 @@ impl HetalSoftmax {
         ctx.record("inverse.start", entry, u.level());
         // Squaring t k times raises its scale's ratio to the primes to the power 2^k: a refreshed
         // scale 0.5% off the default reaches 2^15 times it after 11 squarings (12 levels between
-        // refreshes, `BootstrapN16`), past what bootstrapping takes. Pinning t to the default
-        // scale after each refresh (one level, folded into a constant product) keeps the drift
-        // to the primes' own distance from it.
+        // refreshes, `BootstrapN16`), past what bootstrapping takes. So t is pinned to the
+        // default scale before each refresh, with the level it has above u (a constant product;
+        // the pair is refreshed from u's level anyway), and the refresh keeps that scale. Then t
+        // starts at the output level and u one below, as without refreshes, pinned there too
+        // (u's scale follows t's drift, 2^0.09 after 11 steps at `BootstrapN16`): u has
+        // `output - input - 1` levels for the steps and the output product.
         let default_scale = s.params().default_scale();
         let mut t = t;
         for _ in 0..self.config.inverse_iters {
             let floor = ctx.refresh.input_level();
             if t.level() < floor + 2 || u.level() < floor + 1 {
-                // Refresh both and keep t one level above u, as without refreshes.
-                (t, u) = ctx.refresh_two(&t, &u)?;
-                if t.level() >= floor + 3 {
-                    t = ctx.match_scale(&t, t.level() - 1, default_scale)?;
+                if t.level() > u.level() {
+                    t = ctx.match_scale(&t, u.level(), default_scale)?;
                 }
-                u = ctx.eval.drop_to_level(&u, t.level() - 1)?;
+                (t, u) = ctx.refresh_two(&t, &u)?;
+                u = ctx.match_scale(&u, t.level() - 1, default_scale)?;
             }
             let entry = u.level();
             t = ctx.eval.mul_relin_rescale(&t, &t)?;
@@ -294,10 +297,10 @@ impl Ctx<'_> {
         Ok((self.ensure(a, levels)?, self.ensure(b, levels)?))
     }
 
-    /// Both refreshed: as a pair ([`Refresh::refresh_pair`]) when their scales agree (every
-    /// value of this circuit is real), else one by one.
+    /// Both refreshed: as a pair ([`Refresh::refresh_pair`]) when their scales are close enough
+    /// ([`pair_scales`]; every value of this circuit is real), else one by one.
     fn refresh_two(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext), SoftmaxError> {
-        if scales_match(a.scale(), b.scale()) {
+        if pair_scales(a.scale(), b.scale()) {
             self.refresh.refresh_pair(a, b)
         } else {
             Ok((self.refresh(a)?, self.refresh(b)?))

@@ -3,6 +3,7 @@
 
 use super::SoftmaxError;
 use crate::plain::model::standard_normal;
+use ckks_scheme::circuits::bootstrap::pair_scales;
 use ckks_scheme::{Ciphertext, Complex, Decryptor, Encoder, Encryptor, Parameters, PublicKey, SecretKey};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -26,7 +27,9 @@ pub trait Refresh {
     fn refresh(&self, ct: &Ciphertext) -> Result<Ciphertext, SoftmaxError>;
 
     /// Two ciphertexts of **real** slots for the price of one refresh (bootstrapping packs them
-    /// as `a + i b`), both at [`Refresh::output_level`]. Errors if they differ in scale.
+    /// as `a + i b`), both at [`Refresh::output_level`]. Their scales may differ within
+    /// [`PAIR_SCALE_RATIO`](ckks_scheme::circuits::bootstrap::PAIR_SCALE_RATIO) ([`pair_scales`]);
+    /// errors if they differ more.
     fn refresh_pair(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext), SoftmaxError>;
 
     /// Every ciphertext of `cts` (real slots), two at a time: [`refreshes_for`]`(cts.len())`
@@ -152,7 +155,7 @@ impl Refresh for InsecureDecryptReencryptRefresh {
     /// `b' = Im a + Re b`, each with its own modelled error; refuses imaginary parts above
     /// [`PAIR_IMAGINARY_BOUND`] (the pair would mix them into the other's real part).
     fn refresh_pair(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext), SoftmaxError> {
-        if !ckks_scheme::scales_match(a.scale(), b.scale()) {
+        if !pair_scales(a.scale(), b.scale()) {
             return Err(SoftmaxError::Refresh {
                 reason: format!("a pair of scales 2^{:.3} and 2^{:.3}", a.scale().log2(), b.scale().log2()),
             });
