@@ -436,7 +436,8 @@ fn head_split(from: &Path, to: &Path, split: &str, rows: usize) {
 /// Horner's rule (issue 18: fewer Galois keys drawn from the seed, so other keys, and other
 /// key-switching noise), and when the Goldschmidt inverse of HETAL's softmax began to refresh
 /// `t` and `u` as one pair whatever their scales' drift, pinned before the refresh (issue 18:
-/// fewer refreshes, so other refresh points and noise);
+/// fewer refreshes, so other refresh points and noise), and when DiagATB began to run at the
+/// lowest level of `D` that the update needs (issue 18: other primes, so other rescale noise);
 /// it was recorded before that
 /// when the protocol moved into `hetal-train` (issue "one house"). And the demo runs that same
 /// protocol: on the same rows, seed and settings it ends with the file workflow's model

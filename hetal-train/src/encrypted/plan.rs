@@ -63,6 +63,15 @@ pub fn atb_output_level(level_a: usize, level_b: usize, c: usize) -> Option<usiz
     plain.max(rot_up)
 }
 
+/// The lowest level of `A` (at most `level_a`) at which DiagATB of `A` and `B` still gives
+/// `out` ([`atb_output_level`]); `None` if `level_a` does not reach it. DiagATB multiplies and
+/// rotates at the level of its product, the lower of what `A` and `B` leave, so dropping `A`
+/// lowers every operation of it (`B` is dropped inside), and an output above what the update
+/// takes buys nothing.
+pub fn atb_input_level(level_a: usize, level_b: usize, c: usize, out: usize) -> Option<usize> {
+    (0..=level_a).find(|&a| atb_output_level(a, level_b, c).is_some_and(|g| g >= out))
+}
+
 /// The refreshes of the backward half of a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BackwardPlan {
@@ -216,6 +225,13 @@ mod tests {
         assert_eq!(atb_output_level(2, 12, 16), None);
         assert_eq!(atb_output_level(3, 12, 2), Some(0));
         assert_eq!(atb_output_level(4, 12, 2), Some(1));
+        // The lowest A for an output: each variant's pre-levels, capped by B and by A itself.
+        assert_eq!(atb_input_level(12, 12, 16, 5), Some(8));
+        assert_eq!(atb_input_level(12, 12, 2, 5), Some(8));
+        assert_eq!(atb_input_level(12, 6, 16, 3), Some(6));
+        assert_eq!(atb_input_level(12, 6, 16, 4), Some(8));
+        assert_eq!(atb_input_level(12, 6, 16, 5), None);
+        assert_eq!(atb_input_level(7, 12, 16, 5), None);
     }
 
     /// With SlotToCoeff first the plan is the standard order's shifted up by the floor, and

@@ -5,7 +5,7 @@
 use super::messages::{
     ClientAnswer, EncryptedBatch, EncryptedModel, EncryptedValidation, InitialModel, ValidationOutputs,
 };
-use super::plan::{check_softmax, plan_backward, BackwardLevels, MIN_LEVEL, WEIGHT_ENTRY_LEVEL};
+use super::plan::{atb_input_level, check_softmax, plan_backward, BackwardLevels, MIN_LEVEL, WEIGHT_ENTRY_LEVEL};
 use super::report::{RefreshCounts, StepLevels, StepReport, StepTimings};
 use super::scale::{linear_combination, scaled_to};
 use super::timed_refresh::TimedRefresh;
@@ -310,8 +310,14 @@ impl<R: Refresh> TrainingServer<R> {
         .ok_or_else(|| EncryptedTrainError::config("no refresh plan reaches the levels of a step"))?;
         let d_blocks = if plan.refresh_difference { timed.refresh_all(&d_blocks)? } else { d_blocks };
         let difference_refreshes = timed.count() - softmax_refreshes;
+        levels.difference = d_blocks.iter().map(Ciphertext::level).min().unwrap_or(0);
+        // DiagATB at the lowest level of D that still leaves G the update's input level: a
+        // refreshed D would otherwise run it at the top, for a G above the weights' level.
+        let d_level =
+            atb_input_level(levels.difference, batch.x.level(), self.setup.padded_classes(), plan.update_level + 1)
+                .ok_or_else(|| EncryptedTrainError::config("the plan's update level is out of DiagATB's reach"))?;
+        let d_blocks = d_blocks.iter().map(|b| eval.drop_to_level(b, d_level)).collect::<Result<Vec<_>, _>>()?;
         let d = EncryptedMatrix::from_blocks(*logits.layout(), d_blocks)?;
-        levels.difference = d.level();
 
         // 4. Backward.
         let t = Instant::now();
