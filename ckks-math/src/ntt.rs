@@ -140,7 +140,8 @@ pub struct NttTable {
     n_inv_shoup: u64,
     n_inv_w: u64,
     n_inv_w_shoup: u64,
-    /// The 52-bit Shoup constants of the IFMA kernel, for primes below `2^50` only.
+    /// The 52-bit Shoup constants of the IFMA kernel, for primes below `2^50` and on a CPU
+    /// with IFMA only (elsewhere nothing reads them: 1 MB a prime at `N = 2^16`).
     shoup52: Option<Shoup52>,
 }
 
@@ -219,7 +220,8 @@ impl NttTable {
         let inv = powers(psi_inv);
         let n_inv = modulus.inv(n as u64 % q).expect("n is a unit");
         let n_inv_w = if n > 1 { modulus.mul(n_inv, inv[1]) } else { n_inv };
-        let shoup52 = (q < IFMA_PRIME_BOUND).then(|| Shoup52::new(&modulus, &fwd, &inv, n_inv, n_inv_w));
+        let ifma = NttKernel::detected() >= NttKernel::Avx512Ifma;
+        let shoup52 = (ifma && q < IFMA_PRIME_BOUND).then(|| Shoup52::new(&modulus, &fwd, &inv, n_inv, n_inv_w));
         Ok(Self {
             shoup52,
             fwd_shoup: modulus.shoup_vec(&fwd),
@@ -581,11 +583,13 @@ mod tests {
         assert_eq!(t.kernel(), NttKernel::Portable);
         let t = NttTable::new(Modulus::new(q).unwrap(), 8).unwrap();
         assert!(t.kernel() <= NttKernel::Avx2);
-        // IFMA serves primes below 2^50 only.
+        // IFMA serves primes below 2^50 only, and its constants exist on a CPU with IFMA only.
         let t = NttTable::new(Modulus::new(q).unwrap(), 16).unwrap();
         assert_eq!(t.kernel(), NttKernel::active());
+        let ifma = NttKernel::detected() >= NttKernel::Avx512Ifma;
         let q = ntt_primes(50, 32, 1, &[]).unwrap()[0];
-        assert!(q < IFMA_PRIME_BOUND && NttTable::new(Modulus::new(q).unwrap(), 16).unwrap().shoup52.is_some());
+        assert!(q < IFMA_PRIME_BOUND);
+        assert_eq!(NttTable::new(Modulus::new(q).unwrap(), 16).unwrap().shoup52.is_some(), ifma);
         for bits in [51, 60] {
             let q = ntt_primes(bits, 32, 1, &[]).unwrap()[0];
             let t = NttTable::new(Modulus::new(q).unwrap(), 16).unwrap();
