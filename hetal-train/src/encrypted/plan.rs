@@ -81,6 +81,9 @@ pub struct BackwardPlan {
     pub refresh_weights: bool,
     /// Level of the update's output.
     pub update_level: usize,
+    /// The level `D` (refreshed or not) is dropped to before DiagATB: the lowest whose output
+    /// still reaches the update's input level ([`atb_input_level`]).
+    pub difference_level: usize,
 }
 
 /// Levels and block counts the backward plan depends on.
@@ -123,7 +126,7 @@ pub fn plan_backward(l: BackwardLevels) -> Option<BackwardPlan> {
         floor: 0,
         ..l
     })?;
-    Some(BackwardPlan { update_level: plan.update_level + f, ..plan })
+    Some(BackwardPlan { update_level: plan.update_level + f, difference_level: plan.difference_level + f, ..plan })
 }
 
 /// [`plan_backward`] with the floor at level 0.
@@ -135,12 +138,13 @@ fn plan_relative(l: BackwardLevels) -> Option<BackwardPlan> {
         }
         let g = atb_output_level(d, l.features, l.c)?;
         let update_level = g.min(l.weights).checked_sub(1)?;
+        let difference_level = atb_input_level(d, l.features, l.c, update_level + 1)?;
         let refresh_weights = update_level < WEIGHT_ENTRY_LEVEL;
         let weights = if update_level >= 1 { l.weight_blocks } else { l.weight_blocks_unpacked };
         // Each refresh takes its ciphertexts two at a time (Refresh::refresh_all).
         let cost = usize::from(refresh_difference) * refreshes_for(l.difference_blocks)
             + usize::from(refresh_weights) * refreshes_for(weights);
-        Some((cost, BackwardPlan { refresh_difference, refresh_weights, update_level }))
+        Some((cost, BackwardPlan { refresh_difference, refresh_weights, update_level, difference_level }))
     };
     match (option(false), option(true)) {
         (Some(a), Some(b)) => Some(if b.0 < a.0 { b.1 } else { a.1 }),
@@ -243,7 +247,11 @@ mod tests {
             let shifted = (d >= 3 && w >= 3)
                 .then(|| plan_backward(BackwardLevels { features: x - 3, ..levels(d - 3, w - 3, 12, 2, 1) }))
                 .flatten()
-                .map(|p| BackwardPlan { update_level: p.update_level + 3, ..p });
+                .map(|p| BackwardPlan {
+                    update_level: p.update_level + 3,
+                    difference_level: p.difference_level + 3,
+                    ..p
+                });
             assert_eq!(above, shifted, "D at {d}, W at {w}, X at {x}");
             if let Some(p) = above {
                 assert!(p.update_level >= 3 && (p.refresh_weights || p.update_level >= 3 + WEIGHT_ENTRY_LEVEL));
@@ -256,6 +264,11 @@ mod tests {
         // D too low: refresh it; weights then land at 12 - 3 - 1 = 8.
         let p = plan_backward(levels(2, 12, 12, 1, 6)).unwrap();
         assert!(p.refresh_difference && !p.refresh_weights && p.update_level == 8);
+        assert_eq!(p.difference_level, 12);
+        // Weights at 6: the update lands at 5, so DiagATB needs D at 9 only, not at 12.
+        let p = plan_backward(levels(2, 6, 12, 1, 6)).unwrap();
+        assert!(p.refresh_difference && !p.refresh_weights && p.update_level == 5, "{p:?}");
+        assert_eq!(p.difference_level, 9);
         // D at 6: weights would land at 2 (refresh 6 ciphertexts); refreshing D (1) is cheaper.
         let p = plan_backward(levels(6, 12, 12, 1, 6)).unwrap();
         assert!(p.refresh_difference && !p.refresh_weights);

@@ -5,7 +5,7 @@
 use super::messages::{
     ClientAnswer, EncryptedBatch, EncryptedModel, EncryptedValidation, InitialModel, ValidationOutputs,
 };
-use super::plan::{atb_input_level, check_softmax, plan_backward, BackwardLevels, MIN_LEVEL, WEIGHT_ENTRY_LEVEL};
+use super::plan::{check_softmax, plan_backward, BackwardLevels, MIN_LEVEL, WEIGHT_ENTRY_LEVEL};
 use super::report::{RefreshCounts, StepLevels, StepReport, StepTimings};
 use super::scale::{linear_combination, scaled_to};
 use super::timed_refresh::TimedRefresh;
@@ -311,12 +311,10 @@ impl<R: Refresh> TrainingServer<R> {
         let d_blocks = if plan.refresh_difference { timed.refresh_all(&d_blocks)? } else { d_blocks };
         let difference_refreshes = timed.count() - softmax_refreshes;
         levels.difference = d_blocks.iter().map(Ciphertext::level).min().unwrap_or(0);
-        // DiagATB at the lowest level of D that still leaves G the update's input level: a
-        // refreshed D would otherwise run it at the top, for a G above the weights' level.
-        let d_level =
-            atb_input_level(levels.difference, batch.x.level(), self.setup.padded_classes(), plan.update_level + 1)
-                .ok_or_else(|| EncryptedTrainError::config("the plan's update level is out of DiagATB's reach"))?;
-        let d_blocks = d_blocks.iter().map(|b| eval.drop_to_level(b, d_level)).collect::<Result<Vec<_>, _>>()?;
+        // DiagATB at the plan's level of D: a refreshed D would otherwise run it at the top,
+        // for a G above the weights' level.
+        let d_blocks =
+            d_blocks.iter().map(|b| eval.drop_to_level(b, plan.difference_level)).collect::<Result<Vec<_>, _>>()?;
         let d = EncryptedMatrix::from_blocks(*logits.layout(), d_blocks)?;
 
         // 4. Backward.
