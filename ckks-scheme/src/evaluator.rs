@@ -445,6 +445,23 @@ impl Evaluator {
         Ok(Ciphertext { params: a.params.clone(), c, scale: a.scale })
     }
 
+    /// `c * a` at `level` (below `a`'s) with exactly `scale`: `a` dropped to `level + 1`, one
+    /// [`Evaluator::mul_const`] by `c * scale / scale(a)` and a rescale, then labelled `scale`
+    /// (the product and rescale keep `a`'s scale, so the label changes only the reading). Brings
+    /// values that took different paths, whose scales drifted apart, to one exact scale for a
+    /// sum, with any constant folded in. One level below `level + 1`. Errors with
+    /// [`SchemeError::OutOfLevels`] if `a` is at or below `level`.
+    pub fn mul_const_to(&self, a: &Ciphertext, c: f64, level: usize, scale: f64) -> Result<Ciphertext, SchemeError> {
+        if a.level() <= level {
+            return Err(SchemeError::OutOfLevels { op: "mul_const_to", level: a.level(), needed: level + 1 });
+        }
+        let t = self.drop_to_level(a, level + 1)?;
+        let mut out = self.mul_const(&t, c * scale / t.scale())?;
+        self.rescale_assign(&mut out)?;
+        out.set_scale(scale);
+        Ok(out)
+    }
+
     /// Brings two ciphertexts to the lower of their levels (by dropping primes of the higher
     /// one), for operations that need equal levels.
     pub fn align_levels(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext), SchemeError> {

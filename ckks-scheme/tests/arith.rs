@@ -199,6 +199,26 @@ proptest! {
         check_precision("drop_to_level+add", &zip(&a, &b, |x, y| x + y), &f.decrypt(&sum), LINEAR_BITS);
     }
 
+    /// `mul_const_to` lands on the level and the exact scale asked for, from any scale, with
+    /// the constant applied; it refuses a level at or above the ciphertext's.
+    #[test]
+    fn mul_const_to_lands_on_the_level_and_scale(
+        a in slots(N12_SLOTS),
+        c in -2.0..2.0f64,
+        drift in 0.9..1.1f64,
+        level in 0..=5usize,
+        seed in any::<u64>(),
+    ) {
+        let (f, ev) = (n12(), &n12().eval);
+        let mut ca = f.encrypt_at(&halve(&a), level + 1 + (seed % 2) as usize, seed);
+        ca.set_scale(f.scale() * drift);
+        let out = ev.mul_const_to(&ca, c, level, f.scale()).unwrap();
+        prop_assert_eq!((out.level(), out.scale()), (level, f.scale()));
+        let expected: Vec<Complex> = a.iter().map(|&z| z * (0.5 * c / drift)).collect();
+        check_precision("mul_const_to", &expected, &f.decrypt(&out), PRODUCT_BITS);
+        prop_assert!(ev.mul_const_to(&ca, c, ca.level(), f.scale()).is_err());
+    }
+
     /// The fused sum of constant multiples equals the per-term `mul_const_at_scale` sum
     /// bit for bit, reads terms from higher levels, and decrypts to `sum c_j z_j`.
     #[test]

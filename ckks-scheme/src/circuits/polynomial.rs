@@ -207,15 +207,6 @@ impl Context<'_> {
         self.t1_level - ceil_log2(j)
     }
 
-    /// `c * ct` at `level` (one below `ct`'s level at most) and exactly `scale`.
-    fn mul_const_to(&self, ct: &Ciphertext, c: f64, level: usize, scale: f64) -> Result<Ciphertext, SchemeError> {
-        let t = self.eval.drop_to_level(ct, level + 1)?;
-        let mut out = self.eval.mul_const(&t, c * scale / t.scale())?;
-        self.eval.rescale_assign(&mut out)?;
-        out.set_scale(scale);
-        Ok(out)
-    }
-
     /// `T_j`, computed on first use and kept.
     fn power(&mut self, j: usize) -> Result<&Ciphertext, SchemeError> {
         if self.powers[j].is_none() {
@@ -232,7 +223,7 @@ impl Context<'_> {
             let mut y = if self.alpha == 1.0 {
                 self.x.clone()
             } else {
-                self.mul_const_to(self.x, self.alpha, self.x.level() - 1, self.x.scale())?
+                self.eval.mul_const_to(self.x, self.alpha, self.x.level() - 1, self.x.scale())?
             };
             eval.add_const_assign(&mut y, self.beta)?;
             return Ok(y);
@@ -253,7 +244,7 @@ impl Context<'_> {
         let (u, v) = eval.align_levels(u, v)?;
         let mut p = eval.mul_relin_rescale(&u, &v)?;
         eval.mul_int_assign(&mut p, 2)?;
-        eval.sub(&p, &self.mul_const_to(t1, 1.0, p.level(), p.scale())?)
+        eval.sub(&p, &self.eval.mul_const_to(t1, 1.0, p.level(), p.scale())?)
     }
 
     /// `0 * x + c` at `level` and `scale`.
@@ -310,7 +301,7 @@ impl Context<'_> {
         }
         let tm = self.eval.drop_to_level(self.power(m)?, level + 1)?;
         let mut prod = if q.len() == 1 {
-            self.mul_const_to(&tm, q[0], level, scale)?
+            self.eval.mul_const_to(&tm, q[0], level, scale)?
         } else {
             let q_scale = scale * self.q(level + 1) / tm.scale();
             let qct = self.eval_at(&q, level + 1, q_scale)?;

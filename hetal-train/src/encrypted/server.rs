@@ -7,7 +7,7 @@ use super::messages::{
 };
 use super::plan::{check_softmax, plan_backward, BackwardLevels, MIN_LEVEL, WEIGHT_ENTRY_LEVEL};
 use super::report::{RefreshCounts, StepLevels, StepReport, StepTimings};
-use super::scale::{linear_combination, scaled_to};
+use super::scale::linear_combination;
 use super::timed_refresh::TimedRefresh;
 use super::{EncryptedTrainError, TrainingSetup};
 use crate::plain::{Decision, NesterovSchedule, Optimizer};
@@ -457,5 +457,5 @@ fn match_to(eval: &Evaluator, y: &Ciphertext, like: &Ciphertext) -> Result<Ciphe
     if y.level() == like.level() && same_scale {
         return Ok(y.clone());
     }
-    scaled_to(eval, y, 1.0, like.level(), like.scale())
+    Ok(eval.mul_const_to(y, 1.0, like.level(), like.scale())?)
 }

@@ -11,7 +11,7 @@
 //! through `mul_const`, so they leave the scale unchanged; polynomials keep the
 //! scale of their input. Sums of ciphertexts that took different paths (`b + d comp` in the max,
 //! `x' - m` in the shift) first bring the higher operand to the level and scale of the lower one
-//! with one constant product ([`Ctx::match_scale`]), which costs no level on the critical path.
+//! with one constant product ([`Evaluator::mul_const_to`]), which costs no level on the critical path.
 
 use super::{
     HetalSoftmax, Refresh, SoftmaxApproximation, SoftmaxConfig, SoftmaxError, SoftmaxId, SoftmaxInput, Stage,
@@ -162,7 +162,7 @@ impl HetalSoftmax {
             let entry = d.level().min(comp.level());
             let (d, comp) = ctx.eval.align_levels(&d, &comp)?;
             let prod = ctx.eval.mul_relin_rescale(&d, &comp)?;
-            let b = ctx.match_scale(&b, prod.level(), prod.scale())?;
+            let b = ctx.eval.mul_const_to(&b, 1.0, prod.level(), prod.scale())?;
             m = ctx.eval.add(&b, &prod)?;
             ctx.record("max.select", entry, m.level());
         }
@@ -221,10 +221,10 @@ impl HetalSoftmax {
             let floor = ctx.refresh.input_level();
             if t.level() < floor + 2 || u.level() < floor + 1 {
                 if t.level() > u.level() {
-                    t = ctx.match_scale(&t, u.level(), default_scale)?;
+                    t = ctx.eval.mul_const_to(&t, 1.0, u.level(), default_scale)?;
                 }
                 (t, u) = ctx.refresh_two(&t, &u)?;
-                u = ctx.match_scale(&u, t.level() - 1, default_scale)?;
+                u = ctx.eval.mul_const_to(&u, 1.0, t.level() - 1, default_scale)?;
             }
             let entry = u.level();
             t = ctx.eval.mul_relin_rescale(&t, &t)?;
@@ -371,15 +371,6 @@ impl Ctx<'_> {
         Ok(acc)
     }
 
-    /// `ct` at `level` (below its own) with exactly `scale`: `rescale(mul_const(ct, scale /
-    /// scale(ct)))` relabelled.
-    fn match_scale(&self, ct: &Ciphertext, level: usize, scale: f64) -> Result<Ciphertext, SoftmaxError> {
-        let t = self.eval.drop_to_level(ct, level + 1)?;
-        let mut out = self.eval.rescale(&self.eval.mul_const(&t, scale / t.scale())?)?;
-        out.set_scale(scale);
-        Ok(out)
-    }
-
     /// `a - b` for ciphertexts of any levels and scales: the higher one is matched to the
     /// lower (no level lost on the lower); at equal levels and different scales both go one
     /// level down.
@@ -388,13 +379,13 @@ impl Ctx<'_> {
         let (a, b) = if a.level() == b.level() && same_scale {
             (a.clone(), b.clone())
         } else if a.level() > b.level() {
-            (self.match_scale(a, b.level(), b.scale())?, b.clone())
+            (self.eval.mul_const_to(a, 1.0, b.level(), b.scale())?, b.clone())
         } else if b.level() > a.level() {
-            (a.clone(), self.match_scale(b, a.level(), a.scale())?)
+            (a.clone(), self.eval.mul_const_to(b, 1.0, a.level(), a.scale())?)
         } else {
             let (a, b) = self.ensure_pair(a.clone(), b.clone(), 1)?;
             let b = self.eval.drop_to_level(&b, b.level().min(a.level()) - 1)?;
-            (self.match_scale(&a, b.level(), b.scale())?, b)
+            (self.eval.mul_const_to(&a, 1.0, b.level(), b.scale())?, b)
         };
         Ok(self.eval.sub(&a, &b)?)
     }
