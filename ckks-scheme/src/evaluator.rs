@@ -616,6 +616,57 @@ impl Evaluator {
             .collect()
     }
 
+    /// `a + sum_k sigma_k(a)` over the Galois `elements` (each needs its key), hoisted and lazy:
+    /// one decomposition of `c_1`, one inner product per element read through its
+    /// automorphism, summed over `Q_l * P`, and one ModDown pair. Against `m` automorphisms in
+    /// sequence this saves `m - 1` decompositions and ModDowns for nothing: at `N = 2^16` and the
+    /// top of `BootstrapN16` a decomposition costs about 1.4x an inner product and a ModDown pair
+    /// 0.9x, so a sum over 3 elements (a radix-4 step of a trace) costs about 0.8x the two
+    /// sequential steps of `(1 + sigma)(1 + sigma^2)`. No level consumed; same scale. Errors:
+    /// a missing key (before any work), size other than 2, element 1 or even (not an
+    /// automorphism of the slots, or the identity, which the caller adds itself).
+    pub fn galois_sum_hoisted(&self, a: &Ciphertext, elements: &[usize]) -> Result<Ciphertext, SchemeError> {
+        const OP: &str = "galois_sum_hoisted";
+        self.check_ct(OP, a)?;
+        if a.size() != 2 {
+            return Err(SchemeError::Degree { op: OP, expected: 2, found: a.size() });
+        }
+        let keys = elements
+            .iter()
+            .map(|&k| {
+                if k == 1 || k.is_multiple_of(2) || k >= 2 * self.params.degree() {
+                    return Err(SchemeError::InvalidParameters {
+                        reason: format!(
+                            "{OP}: {k} is not a Galois element other than 1 (odd, below 2N = {})",
+                            2 * self.params.degree()
+                        ),
+                    });
+                }
+                let key = self
+                    .keys
+                    .as_ref()
+                    .and_then(|keys| keys.galois.get(k))
+                    .ok_or(SchemeError::MissingGaloisKey { op: OP, galois_element: k, rotation: None })?;
+                Ok((key, self.params.galois_table(k)?))
+            })
+            .collect::<Result<Vec<_>, SchemeError>>()?;
+        let mut out = a.clone();
+        let Some(((first_key, first_table), rest)) = keys.split_first() else { return Ok(out) };
+        let decomposition = Decomposition::new(&self.params, &a.c[1])?;
+        let (mut acc0, mut acc1) = first_key.switch_lazy(&decomposition, Some(first_table))?;
+        out.c[0].add_automorphism_ntt_assign(&a.c[0], first_table)?;
+        for (key, table) in rest {
+            let (e0, e1) = key.switch_lazy(&decomposition, Some(table))?;
+            acc0.add_assign(&e0, None)?;
+            acc1.add_assign(&e1, None)?;
+            out.c[0].add_automorphism_ntt_assign(&a.c[0], table)?;
+        }
+        drop(decomposition);
+        out.c[0].add_assign(&acc0.mod_down()?)?;
+        out.c[1].add_assign(&acc1.mod_down()?)?;
+        Ok(out)
+    }
+
     /// Sum of all slots, replicated in every slot: `log2(slots)` rotations by `1, 2, 4, ...`
     /// (their keys are needed: [`power_of_two_rotations`]). No level consumed.
     pub fn sum_slots(&self, a: &Ciphertext) -> Result<Ciphertext, SchemeError> {
@@ -837,6 +888,39 @@ mod tests {
         }
         let missing = f.eval.rotate_hoisted(&ct, &[1, 7]).unwrap_err();
         assert!(matches!(missing, SchemeError::MissingGaloisKey { rotation: Some(7), .. }), "{missing}");
+    }
+
+    /// The hoisted sum of automorphisms against the plaintext sum of the rotated slots, and
+    /// against the same automorphisms applied one by one (with conjugation among them).
+    #[test]
+    fn hoisted_galois_sum_equals_the_sum_of_rotations() {
+        let rots = [1i64, 2, 5, 100];
+        let f = fixture(&rots);
+        let conj = ckks_math::automorphism::conjugation_galois_element(f.params.degree());
+        let slots = f.params.slots() as i64;
+        let z = values(f.params.slots(), 3);
+        let ct = encrypt(&f, &z);
+        let elements: Vec<usize> = rots.iter().map(|&r| rotation_element(&f.params, r)).collect();
+        let got = decrypt(&f, &f.eval.galois_sum_hoisted(&ct, &elements).unwrap());
+        let want: Vec<Complex> = (0..slots)
+            .map(|j| rots.iter().fold(z[j as usize], |s, &r| s + z[(j + r).rem_euclid(slots) as usize]))
+            .collect();
+        assert!(max_err(&got, &want) < 1e-5, "{}", max_err(&got, &want));
+        // With conjugation: the same as sequential automorphisms.
+        let with_conj = [elements[0], conj];
+        let got = decrypt(&f, &f.eval.galois_sum_hoisted(&ct, &with_conj).unwrap());
+        let mut seq = ct.clone();
+        for &k in &with_conj {
+            f.eval.add_assign(&mut seq, &f.eval.apply_galois(&ct, k).unwrap()).unwrap();
+        }
+        assert!(max_err(&got, &decrypt(&f, &seq)) < 1e-5);
+        assert_eq!(decrypt(&f, &f.eval.galois_sum_hoisted(&ct, &[]).unwrap()), decrypt(&f, &ct));
+        let missing = f.eval.galois_sum_hoisted(&ct, &[rotation_element(&f.params, 7)]).unwrap_err();
+        assert!(matches!(missing, SchemeError::MissingGaloisKey { .. }), "{missing}");
+        for bad in [1, 2] {
+            let err = f.eval.galois_sum_hoisted(&ct, &[bad]).unwrap_err();
+            assert!(matches!(err, SchemeError::InvalidParameters { .. }), "{err}");
+        }
     }
 
     #[test]

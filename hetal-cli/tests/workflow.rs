@@ -437,8 +437,10 @@ fn head_split(from: &Path, to: &Path, split: &str, rows: usize) {
 /// key-switching noise), and when the Goldschmidt inverse of HETAL's softmax began to refresh
 /// `t` and `u` as one pair whatever their scales' drift, pinned before the refresh (issue 18:
 /// fewer refreshes, so other refresh points and noise), and when DiagATB began to run at the
-/// lowest level of `D` that the update needs (issue 18: other primes, so other rescale noise);
-/// it was recorded before that
+/// lowest level of `D` that the update needs (issue 18: other primes, so other rescale noise),
+/// and when CoeffToSlot took its constant factor in its last matrix and its longer runs of
+/// layers last (issue 18: other diagonals and rotations in bootstrapping, so other noise and
+/// keys); it was recorded before that
 /// when the protocol moved into `hetal-train` (issue "one house"). And the demo runs that same
 /// protocol: on the same rows, seed and settings it ends with the file workflow's model
 /// exactly. (The demo's own fingerprint moved once, on purpose, when it stopped using a second

@@ -11,10 +11,13 @@
 //!    `s` with a key at the full `Q P`) and read the result at scale `q_0`: the slots are
 //!    `decode((t + q_0 I) / q_0)`, `|I| <= K` with overwhelming probability.
 //! 2. For sparse slots (`n < N/2`), the trace over the automorphisms fixing `X^(N/2n)`
-//!    (`log2(N/2n)` key switches) projects onto the subring of the encoding.
+//!    projects onto the subring of the encoding. It commutes with CoeffToSlot's matrices
+//!    whose diagonals repeat every `n` slots, so it runs before the last one (over
+//!    `cts_depth - 1` fewer primes than at the top), in hoisted steps of radix 4
+//!    ([`Evaluator::galois_sum_hoisted`]; `log2(N/2n)` key switches in sequence otherwise).
 //! 3. CoeffToSlot: slot `j` holds `c w_j`, `w_j = x_j + i y_j` the coefficients `t / q_0 + I`
 //!    (bit-reversed), where `c = 1 / (2 (K + 1))` (and the trace's factor) is folded into the
-//!    first matrix.
+//!    last matrix.
 //! 4. `x / (K+1) = c w + conj(c w)` and `y / (K+1) = (c w - conj(c w)) / i`, in `[-1, 1]`.
 //!    For sparse slots `n <= N/4` both halves share one ciphertext of `2n` slots
 //!    ([`Bootstrapper::packs_halves`]).
@@ -562,11 +565,29 @@ impl Bootstrapper {
         self.slot_to_coeff.galois_elements().into_iter().collect()
     }
 
-    /// Galois elements of the trace for sparse slots: `5^(n 2^j) mod 2N`, `j < log2(N / 2n)`.
-    fn trace_elements(&self) -> Vec<usize> {
+    /// The trace of sparse slots, `sum_{k < N/2n} rot(x, k n)`, as a product of hoisted steps
+    /// ([`Evaluator::galois_sum_hoisted`]): radix 4 (`x + rot(x, s) + rot(x, 2s) + rot(x, 3s)`)
+    /// while two or more factors of 2 are left, then radix 2; `s` runs `n, 4n, 16n, ..`. Each
+    /// stage's Galois elements. At `N = 2^16` and 2^10 slots: 3 stages and 7 key switches
+    /// sharing 3 decompositions and ModDowns, where 5 sequential steps need 5 of each.
+    fn trace_stages(&self) -> Vec<Vec<usize>> {
         let (n, slots) = (self.params.degree(), self.params.slots());
-        let gap = n / (2 * slots);
-        (0..gap.trailing_zeros()).map(|j| rotation_galois_element((slots << j) as i64, n)).collect()
+        let mut factors = (n / (2 * slots)).trailing_zeros();
+        let mut step = slots as i64;
+        let mut stages = Vec::new();
+        while factors > 0 {
+            let radix = if factors >= 2 { 4 } else { 2 };
+            stages.push((1..radix).map(|j| rotation_galois_element(j * step, n)).collect());
+            step *= radix;
+            factors -= radix.trailing_zeros();
+        }
+        stages
+    }
+
+    /// Galois elements of the trace for sparse slots ([`Bootstrapper::trace_stages`]); the first
+    /// is the rotation by `n`.
+    fn trace_elements(&self) -> Vec<usize> {
+        self.trace_stages().concat()
     }
 
     /// Every Galois element bootstrapping needs: the rotations, conjugation, and the trace of
@@ -749,13 +770,19 @@ impl Bootstrapper {
             None => mod_raise(&ct)?,
         };
         lap(&mut timings.mod_raise);
-        for k in self.trace_elements() {
-            let t = eval.apply_galois(&raised, k)?;
-            eval.add_assign(&mut raised, &t)?;
-        }
         raised.set_scale(q0);
+        // The trace commutes with every CoeffToSlot matrix whose diagonals repeat every n
+        // slots, all but the last of packed halves (2n): so it runs before that one, over
+        // `cts_depth - 1` fewer primes than at the top.
+        let last = self.coeff_to_slot.depth() - 1;
+        let head = self.coeff_to_slot.apply_part(eval, &raised, 0..last)?;
+        lap(&mut timings.coeff_to_slot);
+        let mut traced = head;
+        for stage in self.trace_stages() {
+            traced = eval.galois_sum_hoisted(&traced, &stage)?;
+        }
         lap(&mut timings.trace);
-        let w = self.coeff_to_slot.apply(eval, &raised)?;
+        let w = self.coeff_to_slot.apply_part(eval, &traced, last..last + 1)?;
         let w_conj = eval.conjugate(&w)?;
         // Full slots: x = Re(w) / (K + 1) and y = Im(w) / (K + 1), two ciphertexts. Packed
         // halves: w is [u, -i u] on 2n slots and w + conj(w) = [x, y], one ciphertext.
@@ -987,14 +1014,17 @@ mod tests {
         }
     }
 
-    /// Sparse slots (the trace before CoeffToSlot).
+    /// Sparse slots (the trace before CoeffToSlot's last matrix).
     #[test]
     fn bootstraps_sparse_slots_with_encapsulation() {
         for slots in [64, 512, 1024] {
             let params = Preset::InsecureBootstrapN12.builder().slots(slots).build_insecure().unwrap();
             let (boot, level, stats) = run(&params, BootstrapConfig::standard(), 2);
             eprintln!("{slots} slots, N = 2^12: {stats}");
-            assert_eq!(boot.trace_elements().len(), (2048 / slots).trailing_zeros() as usize);
+            // The trace in hoisted steps of radix 4 (then 2) whose radices multiply to N / 2n.
+            let stages = boot.trace_stages();
+            assert_eq!(stages.iter().map(|s| s.len() + 1).product::<usize>(), 2048 / slots);
+            assert!(stages.iter().rev().skip(1).all(|s| s.len() == 3), "{stages:?}");
             // Up to N/4 slots EvalMod runs once, on both halves; in the standard order the
             // packing costs no level.
             assert!(boot.packs_halves());

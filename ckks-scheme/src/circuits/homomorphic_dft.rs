@@ -48,6 +48,7 @@ use crate::{Ciphertext, Complex, Evaluator, Parameters, SchemeError};
 use ckks_math::automorphism::rotation_galois_element;
 use ckks_math::ntt::bit_reverse;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 
 /// A sparse `n x n` matrix by its non-zero generalized diagonals `diag_k[j] = M[j][(j + k) mod n]`.
 pub type Diagonals = BTreeMap<usize, Vec<Complex>>;
@@ -181,8 +182,12 @@ pub fn compose(a: &Diagonals, b: &Diagonals, n: usize) -> Diagonals {
 /// Groups the `layers` (in order of application, `n` = the length of their diagonals) into
 /// `depth` runs of consecutive layers and multiplies each run: the result, again in order of
 /// application, has the same product. The runs have `ceil` or `floor` of `layers / depth`
-/// layers, the longer ones first. Errors unless `1 <= depth <= layers.len()`.
-pub fn merge_layers(layers: &[Diagonals], depth: usize) -> Result<Vec<Diagonals>, SchemeError> {
+/// layers, the longer ones first, or last with `longer_last`. CoeffToSlot takes them last:
+/// its first matrices run at the top of the chain, where a key switch is dearest, and a
+/// shorter run has fewer diagonals and so fewer rotations (at `N = 2^16` and 2^10 slots the
+/// runs 3, 3, 4 take 22 key switches, 4 of them at the top, where 4, 3, 3 take 24 and 8).
+/// Errors unless `1 <= depth <= layers.len()`.
+pub fn merge_layers(layers: &[Diagonals], depth: usize, longer_last: bool) -> Result<Vec<Diagonals>, SchemeError> {
     let count = layers.len();
     if depth == 0 || depth > count {
         return Err(SchemeError::InvalidParameters {
@@ -194,7 +199,8 @@ pub fn merge_layers(layers: &[Diagonals], depth: usize) -> Result<Vec<Diagonals>
     let mut out = Vec::with_capacity(depth);
     let mut rest = layers;
     for g in 0..depth {
-        let size = base + usize::from(g < extra);
+        let longer = if longer_last { g >= depth - extra } else { g < extra };
+        let size = base + usize::from(longer);
         let (run, tail) = rest.split_at(size);
         rest = tail;
         let product = run[1..].iter().fold(run[0].clone(), |acc, next| compose(&acc, next, n));
@@ -225,7 +231,7 @@ pub struct DftSpec {
     pub depth: usize,
     /// The level of its input.
     pub level: usize,
-    /// A constant folded into the first matrix (no level).
+    /// A constant folded into one matrix (no level): CoeffToSlot's last, SlotToCoeff's first.
     pub factor: f64,
     /// `(input_scale, output_scale)`: the scale an input arrives at and the one it leaves at.
     pub scales: (f64, f64),
@@ -236,7 +242,8 @@ pub struct DftSpec {
 }
 
 /// What `HomomorphicDft::build` makes of the merged matrices: the scale of each (`None`:
-/// its prime, times `scale_ratio`), the factor of the first, the baby steps, and whether the
+/// its prime, times `scale_ratio`), the factor (of CoeffToSlot's last matrix, SlotToCoeff's
+/// first), the baby steps, and whether the
 /// halves of sparse slots are packed.
 struct Shape {
     scale: Option<f64>,
@@ -279,8 +286,8 @@ impl HomomorphicDft {
         Self::with_factor(params, direction, depth, level, scale, 1.0)
     }
 
-    /// The same transform multiplied by the constant `factor` (folded into the first matrix's
-    /// diagonals, so it costs no level). Bootstrapping folds its normalisations here: the
+    /// The same transform multiplied by the constant `factor` (folded into the diagonals of
+    /// CoeffToSlot's last matrix or SlotToCoeff's first, so it costs no level). Bootstrapping folds its normalisations here: the
     /// interval of EvalMod into CoeffToSlot, `1 / (2 pi)` into SlotToCoeff.
     pub fn with_factor(
         params: &Parameters,
@@ -358,17 +365,20 @@ impl HomomorphicDft {
                 ),
             });
         }
-        let mut groups = merge_layers(&dft_layers(n, direction), depth)?;
-        if factor != 1.0 {
-            for diagonal in groups[0].values_mut() {
-                diagonal.iter_mut().for_each(|c| *c = c.scale(factor));
-            }
-        }
-        // The matrix at the boundary with the 2n-slot view, if packed.
+        let mut groups = merge_layers(&dft_layers(n, direction), depth, direction == DftDirection::CoeffToSlot)?;
+        // The matrix at the boundary with the 2n-slot view, if packed, and the one `factor` is
+        // folded into: CoeffToSlot's last, so that the values before it keep their size (the
+        // trace of sparse slots runs there, and its key-switching noise is small against
+        // them); SlotToCoeff's first.
         let boundary = match direction {
             DftDirection::CoeffToSlot => groups.len() - 1,
             DftDirection::SlotToCoeff => 0,
         };
+        if factor != 1.0 {
+            for diagonal in groups[boundary].values_mut() {
+                diagonal.iter_mut().for_each(|c| *c = c.scale(factor));
+            }
+        }
         let i = Complex::new(0.0, 1.0);
         let transforms = groups
             .into_iter()
@@ -435,10 +445,35 @@ impl HomomorphicDft {
     /// `ct` at the transforms' level). Errors as [`LinearTransform::apply`] and
     /// [`Evaluator::rescale`].
     pub fn apply(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, SchemeError> {
+        self.apply_part(eval, ct, 0..self.transforms.len())
+    }
+
+    /// The transforms of `range` (in order of application, each followed by a rescale; the
+    /// projection of packed halves after the last transform), so that a caller can run an
+    /// operation between two of them: `apply_part(0..t)` then `apply_part(t..depth)` is
+    /// [`HomomorphicDft::apply`]. Bootstrapping runs the trace of sparse slots before
+    /// CoeffToSlot's last transform, one level per transform lower than at the top.
+    /// `ct` must be at the level of the range's first transform for the scales of
+    /// [`HomomorphicDft::apply`]. Errors as `apply`, and if `range` is not within the depth.
+    pub fn apply_part(
+        &self,
+        eval: &Evaluator,
+        ct: &Ciphertext,
+        range: Range<usize>,
+    ) -> Result<Ciphertext, SchemeError> {
+        let depth = self.transforms.len();
+        if range.start > range.end || range.end > depth {
+            return Err(SchemeError::InvalidParameters {
+                reason: format!("HomomorphicDft::apply_part: transforms {range:?} of a depth of {depth}"),
+            });
+        }
         let mut ct = ct.clone();
-        for t in &self.transforms {
+        for t in &self.transforms[range.clone()] {
             ct = t.apply(eval, &ct)?;
             eval.rescale_assign(&mut ct)?;
+        }
+        if range.end < depth || range.is_empty() {
+            return Ok(ct);
         }
         if let Some(k) = self.halves {
             let rotated = eval.apply_galois(&ct, k)?;
@@ -560,9 +595,14 @@ mod tests {
                 let layers = dft_layers(n, direction);
                 let z = random_vec(n, 99 + n as u64);
                 let want = apply_all(&layers, &z);
-                for depth in 1..=log_n {
-                    let merged = merge_layers(&layers, depth).unwrap();
+                for (depth, longer_last) in (1..=log_n).flat_map(|d| [(d, false), (d, true)]) {
+                    let merged = merge_layers(&layers, depth, longer_last).unwrap();
                     assert_eq!(merged.len(), depth);
+                    // The longer runs (more diagonals) come first, or last.
+                    let (first, last) = (merged[0].len(), merged[depth - 1].len());
+                    if !log_n.is_multiple_of(depth) {
+                        assert!(if longer_last { first < last } else { first > last }, "n {n}, depth {depth}");
+                    }
                     let err = max_err(&apply_all(&merged, &z), &want);
                     assert!(err < 1e-9, "n {n}, {direction:?}, depth {depth}: error {err:e}");
                     // A run of g layers has at most 2^(g+1) - 1 diagonals.
@@ -571,8 +611,8 @@ mod tests {
                         assert!(m.len() < 1 << (g + 1), "n {n}, depth {depth}: {} diagonals", m.len());
                     }
                 }
-                assert!(merge_layers(&layers, 0).is_err());
-                assert!(merge_layers(&layers, log_n + 1).is_err());
+                assert!(merge_layers(&layers, 0, false).is_err());
+                assert!(merge_layers(&layers, log_n + 1, true).is_err());
             }
         }
     }
@@ -736,9 +776,10 @@ mod tests {
         let params = Preset::InsecureTestN11.build().unwrap();
         let (n, top, words) = (params.slots(), params.max_level(), params.degree());
         assert_eq!(n, 1024);
-        // 10 layers in runs of 4, 3, 3: CoeffToSlot's half-sizes 512..64, 32..8, 4..1.
+        // 10 layers: CoeffToSlot's in runs of 3, 3, 4 (half-sizes 512..128, 64..16, 8..1),
+        // SlotToCoeff's in runs of 4, 3, 3 (1..8, 16..64, 128..512).
         for (direction, periods) in
-            [(DftDirection::CoeffToSlot, [1024, 64, 8]), (DftDirection::SlotToCoeff, [16, 128, 1024])]
+            [(DftDirection::CoeffToSlot, [1024, 128, 16]), (DftDirection::SlotToCoeff, [16, 128, 1024])]
         {
             let dft = HomomorphicDft::new(&params, direction, 3, top, None).unwrap();
             for (t, (lt, period)) in dft.transforms().iter().zip(periods).enumerate() {
