@@ -46,6 +46,7 @@
 //! this module; this module depends on the parameters, not the other way round).
 
 use crate::{Parameters, SchemeError};
+use ckks_math::parallel::zeroed;
 use ckks_math::rns::key_product::{KeyProduct, Source};
 use ckks_math::rns::sub_scale::sub_scale;
 use ckks_math::{BasisConverter, MathError, ModUpDown, Modulus, Representation, RnsBasis, RnsPoly};
@@ -390,8 +391,8 @@ impl SwitchingKey {
             });
         }
         let limbs = self.limb_products(d, lift)?;
-        let mut acc0 = vec![0u64; limbs.len() * n];
-        let mut acc1 = vec![0u64; limbs.len() * n];
+        let mut acc0 = zeroed(limbs.len() * n, n);
+        let mut acc1 = zeroed(limbs.len() * n, n);
         acc0.par_chunks_exact_mut(n)
             .zip(acc1.par_chunks_exact_mut(n))
             .zip(limbs.par_iter())
@@ -562,7 +563,7 @@ impl ExtendedPoly {
             });
         }
         let words = (level + 1 + params.alpha()) * params.degree();
-        Ok(Self { params: params.clone(), level, data: vec![0; words] })
+        Ok(Self { params: params.clone(), level, data: zeroed(words, params.degree()) })
     }
 
     /// The level `l` of its `Q_l` part.
@@ -646,7 +647,7 @@ fn fused_down(params: &Parameters, f: &FusedDown, level: usize, mut acc: Vec<u64
         }
     });
     acc.truncate(level * n);
-    let mut corr = vec![0u64; level * n];
+    let mut corr = zeroed(level * n, n);
     f.conv.convert_centered(&src, &mut corr, n);
     acc.par_chunks_exact_mut(n).zip(corr.par_chunks_exact_mut(n)).enumerate().for_each(|(i, (e, k))| {
         let m = q.modulus(i);
@@ -693,7 +694,7 @@ impl Decomposition {
         c_coeff.to_coeff();
         let mut digits = Vec::with_capacity(ks.digits.len());
         for digit in &ks.digits {
-            let mut ext = vec![0u64; width * n];
+            let mut ext = zeroed(width * n, n);
             // The digit's own limbs are exact: copy them from c, already in NTT form.
             ext[digit.start * n..digit.end * n].copy_from_slice(&c.data()[digit.start * n..digit.end * n]);
             // Convert straight into the other limbs (targets are Q_l minus the digit, then P,

@@ -2,7 +2,7 @@
 
 use super::basis::RnsBasis;
 use crate::automorphism;
-use crate::parallel::{for_each_limb, for_each_limb_with_scratch, for_each_limb_zip};
+use crate::parallel::{for_each_limb, for_each_limb_with_scratch, for_each_limb_zip, zeroed};
 use crate::{MathError, NttKernel};
 use num_bigint::BigInt;
 use serde::{Deserialize, Serialize};
@@ -74,7 +74,7 @@ impl RnsPoly {
     /// The zero polynomial with `limbs` limbs in representation `repr`.
     pub fn zero(basis: &Arc<RnsBasis>, limbs: usize, repr: Representation) -> Result<Self, MathError> {
         check_limbs("RnsPoly::zero", basis, limbs)?;
-        Ok(Self { basis: basis.clone(), limbs, repr, data: vec![0; limbs * basis.degree()] })
+        Ok(Self { basis: basis.clone(), limbs, repr, data: zeroed(limbs * basis.degree(), basis.degree()) })
     }
 
     /// Wraps limb-major `data` (length `limbs * N`); every value must be below its prime.
@@ -360,9 +360,9 @@ impl RnsPoly {
         a0.expect_repr("RnsPoly::tensor", Representation::Ntt)?;
         let n = a0.degree();
         let m = a0.basis.moduli();
-        let mut d0 = vec![0u64; a0.data.len()];
-        let mut d1 = vec![0u64; a0.data.len()];
-        let mut d2 = vec![0u64; a0.data.len()];
+        let mut d0 = zeroed(a0.data.len(), n);
+        let mut d1 = zeroed(a0.data.len(), n);
+        let mut d2 = zeroed(a0.data.len(), n);
         #[cfg(target_arch = "x86_64")]
         let simd = NttKernel::active().runs_avx512();
         let body = |(i, ((o0, o1), o2)): (usize, TensorLimbs<'_>)| {
@@ -437,7 +437,7 @@ impl RnsPoly {
     pub fn automorphism(&self, k: usize) -> Result<Self, MathError> {
         let n = self.degree();
         automorphism::check_galois_element(k, n)?;
-        let mut out = Self { data: vec![0; self.data.len()], ..self.clone_empty() };
+        let mut out = Self { data: zeroed(self.data.len(), n), ..self.clone_empty() };
         match self.repr {
             Representation::Coefficient => {
                 let m = self.basis.moduli();
