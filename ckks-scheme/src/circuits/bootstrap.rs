@@ -292,6 +292,9 @@ impl fmt::Display for BootstrapContract {
 #[derive(Clone, Debug)]
 pub struct Bootstrapper {
     params: Parameters,
+    /// The slot count of the ciphertexts it refreshes: the parameters' or fewer
+    /// ([`Bootstrapper::with_slots`]).
+    slots: usize,
     config: BootstrapConfig,
     encapsulation: Option<Parameters>,
     coeff_to_slot: HomomorphicDft,
@@ -388,16 +391,39 @@ impl Bootstrapper {
     /// `q_0 p_0` exceeds the sparse-key bound. Cost: encoding the DFT matrices (seconds at
     /// `N = 2^16`).
     pub fn new(params: &Parameters, config: BootstrapConfig) -> Result<Self, SchemeError> {
+        Self::with_slots(params, config, params.slots())
+    }
+
+    /// The circuit for ciphertexts of `params` that carry `slots` slots, fewer than the
+    /// parameters' (`slots` a power of two, `2 <= slots <= params.slots()`): their slot vectors
+    /// repeat every `slots` ([`Encoder::with_slots`]), so sparse bootstrapping applies on the
+    /// same ring, keys and chain: the trace, DFTs of `slots` points, and EvalMod once on both
+    /// halves up to `N/4` slots. `with_slots(p, c, p.slots())` is [`Bootstrapper::new`].
+    ///
+    /// An input whose slots do not repeat every `slots` comes out as the mean of its
+    /// `N / 2 slots` blocks (the trace, divided by its factor), which repeats: slot `j` of
+    /// the result is `(2 slots / N) sum_k z[j + k slots]`. That is how a ciphertext whose
+    /// information sits in a fraction of its slots is folded and refreshed at once.
+    /// Errors as [`Bootstrapper::new`], and if `slots` is not such a power of two.
+    pub fn with_slots(params: &Parameters, config: BootstrapConfig, slots: usize) -> Result<Self, SchemeError> {
+        if !slots.is_power_of_two() || slots < 2 || slots > params.slots() {
+            return Err(SchemeError::InvalidParameters {
+                reason: format!(
+                    "Bootstrapper: {slots} slots (a power of two from 2 to the parameters' {})",
+                    params.slots()
+                ),
+            });
+        }
         let eval_mod = EvalMod::sine(config.k, config.degree, config.double_angles, 1.0 / (config.k as f64 + 1.0))?;
         let top = params.max_level();
-        let packed = 4 * params.slots() <= params.degree();
+        let packed = 4 * slots <= params.degree();
         let merge_level = usize::from(packed && config.slots_to_coeff_first);
         let needed = config.cts_depth + eval_mod.depth() + config.stc_depth + merge_level;
         if needed > top {
             return Err(SchemeError::OutOfLevels { op: "Bootstrapper::new", level: top, needed });
         }
         let encapsulation = config.ephemeral_hamming_weight.map(|h| params.encapsulation_parameters(h)).transpose()?;
-        let gap = params.degree() / (2 * params.slots());
+        let gap = params.degree() / (2 * slots);
         // Fold 1 / (2 (K + 1)) and the trace's factor `gap` into CoeffToSlot; 1 / (2 pi) into
         // SlotToCoeff.
         let cts_factor = 1.0 / (2.0 * (config.k as f64 + 1.0) * gap as f64);
@@ -416,6 +442,7 @@ impl Bootstrapper {
                 scales: (q.modulus(0).value() as f64, q.modulus(eval_mod_level).value() as f64),
                 baby_steps: n1,
                 halves: packed,
+                slots: Some(slots),
             },
         )?;
         let slot_to_coeff = if config.slots_to_coeff_first {
@@ -431,6 +458,7 @@ impl Bootstrapper {
                     scales: (params.default_scale(), q.modulus(0).value() as f64 / SLIM_MESSAGE_RATIO),
                     baby_steps: n1,
                     halves: false,
+                    slots: Some(slots),
                 },
             )?
         } else {
@@ -446,11 +474,12 @@ impl Bootstrapper {
                     scales: (q.modulus(eval_mod_level).value() as f64, q.modulus(0).value() as f64),
                     baby_steps: n1,
                     halves: packed,
+                    slots: Some(slots),
                 },
             )?
         };
         let merge_mask = if packed && config.slots_to_coeff_first {
-            let n = params.slots();
+            let n = slots;
             let mask: Vec<Complex> =
                 (0..2 * n).map(|j| if j < n { Complex::ONE } else { Complex::new(0.0, 1.0) }).collect();
             let level = eval_mod_level - eval_mod.depth();
@@ -460,6 +489,7 @@ impl Bootstrapper {
         };
         Ok(Self {
             params: params.clone(),
+            slots,
             config,
             encapsulation,
             coeff_to_slot,
@@ -501,6 +531,11 @@ impl Bootstrapper {
         self.packed
     }
 
+    /// The slot count of the ciphertexts it refreshes ([`Bootstrapper::with_slots`]).
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+
     /// Levels consumed: the DFTs, EvalMod, and the merge of packed halves with SlotToCoeff
     /// first ([`Bootstrapper::packs_halves`]).
     pub fn depth(&self) -> usize {
@@ -540,7 +575,7 @@ impl Bootstrapper {
         // log2 of N * P(|N(0,1)| > z), by the Gaussian tail bound 2 phi(z) / z.
         let log2_tail = (-z * z / 2.0) / std::f64::consts::LN_2 - (z * (PI / 2.0).sqrt()).log2();
         BootstrapContract {
-            slots: self.params.slots(),
+            slots: self.slots,
             input_level: self.input_level(),
             output_level: self.output_level(),
             depth: self.depth(),
@@ -571,7 +606,7 @@ impl Bootstrapper {
     /// stage's Galois elements. At `N = 2^16` and 2^10 slots: 3 stages and 7 key switches
     /// sharing 3 decompositions and ModDowns, where 5 sequential steps need 5 of each.
     fn trace_stages(&self) -> Vec<Vec<usize>> {
-        let (n, slots) = (self.params.degree(), self.params.slots());
+        let (n, slots) = (self.params.degree(), self.slots);
         let mut factors = (n / (2 * slots)).trailing_zeros();
         let mut step = slots as i64;
         let mut stages = Vec::new();
@@ -815,7 +850,7 @@ impl Bootstrapper {
                 // [x, i y] + rot([x, i y], n) = [x + i y, x + i y]: n slots again.
                 let mut masked = eval.mul_plain(&w, mask)?;
                 eval.rescale_assign(&mut masked)?;
-                let k = rotation_galois_element(params.slots() as i64, params.degree());
+                let k = rotation_galois_element(self.slots as i64, params.degree());
                 w = eval.add(&masked, &eval.apply_galois(&masked, k)?)?;
                 lap(&mut timings.slot_to_coeff);
             }
@@ -1030,6 +1065,59 @@ mod tests {
             assert!(boot.packs_halves());
             assert_eq!(level, 4);
             assert!(stats.mean_bits >= 20.0 && stats.min_bits >= 15.0, "{slots} slots: {stats}");
+        }
+    }
+
+    /// Sparse slots on full-slot parameters (`Bootstrapper::with_slots`): the precision of
+    /// sparse parameters, and an input that does not repeat every `n` slots comes out as the
+    /// mean of its blocks (the trace folds it).
+    #[test]
+    fn bootstraps_fewer_slots_than_the_parameters() {
+        let params = Preset::InsecureBootstrapN12.build().unwrap();
+        let n = 64;
+        let point = |j: usize| {
+            let (r, a) = ((((j * 7919) % 1000) as f64 / 1000.0).sqrt(), j as f64 * 2.39996);
+            Complex::new(r * a.cos(), r * a.sin())
+        };
+        for config in [BootstrapConfig::standard(), BootstrapConfig::slim()] {
+            let slim = config.slots_to_coeff_first;
+            let boot = Bootstrapper::with_slots(&params, config, n).unwrap();
+            assert_eq!((boot.slots(), boot.contract().slots), (n, n));
+            assert!(boot.packs_halves());
+            let mut kg = KeyGenerator::from_seed(&params, [9; 32]);
+            let sk = kg.secret_key().unwrap();
+            let mut keys = kg.evaluation_keys(&sk, &[], false).unwrap();
+            let bkeys = boot.generate_keys(&mut kg, &sk, &mut keys.galois).unwrap();
+            let keys = Arc::new(keys);
+            let eval = Evaluator::new(keys.clone());
+            let (full, sparse) = (Encoder::new(&params), Encoder::with_slots(&params, n).unwrap());
+            let mut encryptor = Encryptor::from_seed(&keys.public, [10; 32]);
+            let dec = Decryptor::new(&sk);
+            let level = boot.input_level();
+            // n slots, encoded in their own view.
+            let z: Vec<Complex> = (0..n).map(point).collect();
+            let ct = encryptor.encrypt(&sparse.encode(&z, level, params.default_scale()).unwrap()).unwrap();
+            let out = boot.bootstrap(&eval, &bkeys, &ct).unwrap();
+            assert_eq!(out.level(), boot.output_level());
+            let stats = PrecisionStats::compare(&z, &sparse.decode(&dec.decrypt(&out).unwrap()).unwrap());
+            eprintln!("{n} of {} slots, SlotToCoeff first {slim}: {stats}", params.slots());
+            assert!(stats.mean_bits >= 20.0 && stats.min_bits >= 15.0, "{stats}");
+            // Every slot its own value: the mean of the blocks comes out, on n slots.
+            let w: Vec<Complex> = (0..params.slots()).map(|j| point(j + 5)).collect();
+            let blocks = params.slots() / n;
+            let mean: Vec<Complex> = (0..n)
+                .map(|j| (0..blocks).fold(Complex::ZERO, |s, k| s + w[j + k * n]).scale(1.0 / blocks as f64))
+                .collect();
+            let ct = encryptor.encrypt(&full.encode(&w, level, params.default_scale()).unwrap()).unwrap();
+            let out = boot.bootstrap(&eval, &bkeys, &ct).unwrap();
+            let got = full.decode(&dec.decrypt(&out).unwrap()).unwrap();
+            let wanted: Vec<Complex> = (0..params.slots()).map(|j| mean[j % n]).collect();
+            let stats = PrecisionStats::compare(&wanted, &got);
+            eprintln!("mean of {blocks} blocks, SlotToCoeff first {slim}: {stats}");
+            assert!(stats.mean_bits >= 20.0 && stats.min_bits >= 15.0, "{stats}");
+        }
+        for bad in [0, 3, 1, 2 * params.slots()] {
+            assert!(Bootstrapper::with_slots(&params, BootstrapConfig::standard(), bad).is_err(), "{bad} slots");
         }
     }
 

@@ -239,6 +239,9 @@ pub struct DftSpec {
     pub baby_steps: Option<usize>,
     /// Whether the halves of sparse slots are packed for one EvalMod (`n <= N/4` slots).
     pub halves: bool,
+    /// The slot count `n` of the view it works in: the parameters' (`None`), or fewer, for
+    /// ciphertexts of the parameters whose slots repeat every `n` ([`crate::Encoder::with_slots`]).
+    pub slots: Option<usize>,
 }
 
 /// What `HomomorphicDft::build` makes of the merged matrices: the scale of each (`None`:
@@ -246,6 +249,8 @@ pub struct DftSpec {
 /// first), the baby steps, and whether the
 /// halves of sparse slots are packed.
 struct Shape {
+    /// The slot count of the view.
+    slots: usize,
     scale: Option<f64>,
     factor: f64,
     scale_ratio: f64,
@@ -297,7 +302,7 @@ impl HomomorphicDft {
         scale: Option<f64>,
         factor: f64,
     ) -> Result<Self, SchemeError> {
-        let shape = Shape { scale, factor, scale_ratio: 1.0, baby_steps: None, halves: false };
+        let shape = Shape { slots: params.slots(), scale, factor, scale_ratio: 1.0, baby_steps: None, halves: false };
         Self::build(params, direction, depth, level, shape)
     }
 
@@ -326,16 +331,33 @@ impl HomomorphicDft {
     /// sparse slots has). Errors if the scales are not positive and finite, if `halves` and
     /// `2n > N/2`, and as [`HomomorphicDft::new`].
     pub fn retargeted(params: &Parameters, spec: &DftSpec) -> Result<Self, SchemeError> {
-        let &DftSpec { direction, depth, level, factor, scales: (input_scale, output_scale), baby_steps, halves } =
-            spec;
+        let &DftSpec {
+            direction,
+            depth,
+            level,
+            factor,
+            scales: (input_scale, output_scale),
+            baby_steps,
+            halves,
+            slots,
+        } = spec;
+        let slots = slots.unwrap_or(params.slots());
+        if !slots.is_power_of_two() || slots > params.slots() {
+            return Err(SchemeError::InvalidParameters {
+                reason: format!(
+                    "HomomorphicDft: a view of {slots} slots (a power of two up to the parameters' {})",
+                    params.slots()
+                ),
+            });
+        }
         let ratio = output_scale / input_scale;
         if !(ratio.is_finite() && ratio > 0.0) {
             return Err(SchemeError::InvalidParameters {
                 reason: format!("HomomorphicDft scales {input_scale:e} -> {output_scale:e}"),
             });
         }
-        let shape =
-            Shape { scale: None, factor, scale_ratio: ratio.powf(1.0 / depth.max(1) as f64), baby_steps, halves };
+        let scale_ratio = ratio.powf(1.0 / depth.max(1) as f64);
+        let shape = Shape { slots, scale: None, factor, scale_ratio, baby_steps, halves };
         Self::build(params, direction, depth, level, shape)
     }
 
@@ -346,11 +368,10 @@ impl HomomorphicDft {
         level: usize,
         shape: Shape,
     ) -> Result<Self, SchemeError> {
-        let Shape { scale, factor, scale_ratio, baby_steps, halves } = shape;
+        let Shape { slots: n, scale, factor, scale_ratio, baby_steps, halves } = shape;
         if !(factor.is_finite() && factor != 0.0) {
             return Err(SchemeError::InvalidParameters { reason: format!("HomomorphicDft factor {factor}") });
         }
-        let n = params.slots();
         if n < 2 {
             return Err(SchemeError::InvalidParameters { reason: "HomomorphicDft: fewer than 2 slots".into() });
         }
@@ -388,7 +409,7 @@ impl HomomorphicDft {
                 let s = scale.unwrap_or_else(|| params.q_basis().modulus(l).value() as f64);
                 let s = s * scale_ratio;
                 if !(halves && t == boundary) {
-                    return LinearTransform::with_baby_steps(params, m, l, s, baby_steps);
+                    return LinearTransform::with_slots(params, n, m, l, s, baby_steps);
                 }
                 let lifted = match direction {
                     // [u, -i u]
@@ -696,7 +717,7 @@ mod tests {
         let (n, top) = (params.slots(), params.max_level());
         let scales = (1.0, 1.0);
         let dft = |direction, depth, level, halves| {
-            let spec = DftSpec { direction, depth, level, factor: 1.0, scales, baby_steps: None, halves };
+            let spec = DftSpec { direction, depth, level, factor: 1.0, scales, baby_steps: None, halves, slots: None };
             HomomorphicDft::retargeted(&params, &spec).unwrap()
         };
         let (cts, stc) =
@@ -759,6 +780,7 @@ mod tests {
             scales,
             baby_steps: None,
             halves: true,
+            slots: None,
         };
         assert!(HomomorphicDft::retargeted(&full, &spec).is_err());
     }
