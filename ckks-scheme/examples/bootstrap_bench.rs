@@ -8,6 +8,7 @@
 //! cargo run --release -p ckks-scheme --example bootstrap_bench -- --log-n 15   # insecure, profiling
 //! cargo run --release -p ckks-scheme --example bootstrap_bench -- --slim   # SlotToCoeff first
 //! cargo run --release -p ckks-scheme --example bootstrap_bench -- --baby-steps 8   # fewer keys
+//! cargo run --release -p ckks-scheme --example bootstrap_bench -- --view 2048   # 2048 of 32768 slots
 //! ```
 //!
 //! Key generation at `N = 2^16` takes about a minute and the Galois keys several GB: the
@@ -32,6 +33,7 @@ fn peak_rss_mb() -> f64 {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     ckks_scheme::allocator::keep_freed_memory();
     let mut slots: Option<usize> = None;
+    let mut view: Option<usize> = None;
     let mut runs = 2usize;
     let mut preset = Preset::BootstrapN16;
     let mut log_n: Option<u32> = None;
@@ -40,6 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--slots" => slots = Some(args.next().ok_or("--slots needs a value")?.parse()?),
+            "--view" => view = Some(args.next().ok_or("--view needs a value")?.parse()?),
             "--log-n" => log_n = Some(args.next().ok_or("--log-n needs a value")?.parse()?),
             "--runs" => runs = args.next().ok_or("--runs needs a value")?.parse()?,
             "--slim" => config = BootstrapConfig { dft_baby_steps: config.dft_baby_steps, ..BootstrapConfig::slim() },
@@ -53,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other} (--slots N, --runs R, --preset P, --log-n L, --slim, --baby-steps B)"
+                    "unknown argument {other} (--slots N, --view N, --runs R, --preset P, --log-n L, --slim, --baby-steps B)"
                 )
                 .into())
             }
@@ -72,7 +75,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("threads      {threads}");
 
     let t = Instant::now();
-    let boot = Bootstrapper::new(&params, config)?;
+    // `--view n`: ciphertexts of the parameters that carry n slots (Bootstrapper::with_slots).
+    let boot = Bootstrapper::with_slots(&params, config, view.unwrap_or(params.slots()))?;
     println!("circuit      {:?} to encode the DFT matrices", t.elapsed());
     println!("contract     {}", boot.contract());
 
@@ -93,8 +97,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let keys = Arc::new(keys);
     let eval = Evaluator::new(keys.clone());
-    let enc = Encoder::new(&params);
-    let n = params.slots();
+    let n = boot.slots();
+    let enc = Encoder::with_slots(&params, n)?;
     // Uniform in the unit disk (deterministic).
     let z: Vec<Complex> = (0..n)
         .map(|j| {
