@@ -55,6 +55,21 @@ impl Evaluator {
         self.keys.as_ref()
     }
 
+    /// The Galois key of element `k`, or [`SchemeError::MissingGaloisKey`] naming `op`, `k`
+    /// and the rotation it stands for (if any).
+    pub(crate) fn galois_key(
+        &self,
+        op: &'static str,
+        k: usize,
+        rotation: Option<i64>,
+    ) -> Result<&SwitchingKey, SchemeError> {
+        self.keys.as_ref().and_then(|keys| keys.galois.get(k)).ok_or(SchemeError::MissingGaloisKey {
+            op,
+            galois_element: k,
+            rotation,
+        })
+    }
+
     fn check_ct(&self, op: &'static str, ct: &Ciphertext) -> Result<(), SchemeError> {
         self.params.check_same(op, &ct.params)
     }
@@ -488,11 +503,7 @@ impl Evaluator {
         if k == 1 {
             return Ok(a.clone());
         }
-        let key = self.keys.as_ref().and_then(|keys| keys.galois.get(k)).ok_or(SchemeError::MissingGaloisKey {
-            op,
-            galois_element: k,
-            rotation,
-        })?;
+        let key = self.galois_key(op, k, rotation)?;
         let table = self.params.galois_table(k)?;
         // Key-switch sigma_k(c1) by reading the decomposition of c1 through the permutation
         // (ModUp commutes with sigma_k), then add sigma_k(c0) in place: nothing permuted is
@@ -543,12 +554,7 @@ impl Evaluator {
                 }
                 continue;
             }
-            let key = self.keys.as_ref().and_then(|keys| keys.galois.get(k)).ok_or(SchemeError::MissingGaloisKey {
-                op: OP,
-                galois_element: k,
-                rotation: Some(r),
-            })?;
-            work.push((ct, k, key));
+            work.push((ct, k, self.galois_key(OP, k, Some(r))?));
         }
         let level = cts[0].level();
         let switched = work
@@ -591,19 +597,16 @@ impl Evaluator {
             return Err(SchemeError::Degree { op: "rotate_hoisted", expected: 2, found: a.size() });
         }
         // Look every key up first, so a missing key fails before any work.
-        let keys =
-            rotations
-                .iter()
-                .map(|&r| {
-                    let k = rotation_element(&self.params, r);
-                    if k == 1 {
-                        return Ok((k, None));
-                    }
-                    self.keys.as_ref().and_then(|keys| keys.galois.get(k)).map(|key| (k, Some(key))).ok_or(
-                        SchemeError::MissingGaloisKey { op: "rotate_hoisted", galois_element: k, rotation: Some(r) },
-                    )
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+        let keys = rotations
+            .iter()
+            .map(|&r| {
+                let k = rotation_element(&self.params, r);
+                if k == 1 {
+                    return Ok((k, None));
+                }
+                Ok((k, Some(self.galois_key("rotate_hoisted", k, Some(r))?)))
+            })
+            .collect::<Result<Vec<_>, SchemeError>>()?;
         let decomposition = Decomposition::new(&self.params, &a.c[1])?;
         keys.into_iter()
             .map(|(k, key)| {
@@ -642,12 +645,7 @@ impl Evaluator {
                         ),
                     });
                 }
-                let key = self
-                    .keys
-                    .as_ref()
-                    .and_then(|keys| keys.galois.get(k))
-                    .ok_or(SchemeError::MissingGaloisKey { op: OP, galois_element: k, rotation: None })?;
-                Ok((key, self.params.galois_table(k)?))
+                Ok((self.galois_key(OP, k, None)?, self.params.galois_table(k)?))
             })
             .collect::<Result<Vec<_>, SchemeError>>()?;
         let mut out = a.clone();

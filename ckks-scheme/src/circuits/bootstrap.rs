@@ -810,9 +810,8 @@ impl Bootstrapper {
         // slots, all but the last of packed halves (2n): so it runs before that one, over
         // `cts_depth - 1` fewer primes than at the top.
         let last = self.coeff_to_slot.depth() - 1;
-        let head = self.coeff_to_slot.apply_part(eval, &raised, 0..last)?;
+        let mut traced = self.coeff_to_slot.apply_part(eval, &raised, 0..last)?;
         lap(&mut timings.coeff_to_slot);
-        let mut traced = head;
         for stage in self.trace_stages() {
             traced = eval.galois_sum_hoisted(&traced, &stage)?;
         }

@@ -411,12 +411,7 @@ impl LinearTransform {
             if k == 1 {
                 return Ok(None);
             }
-            let key = eval.keys().and_then(|keys| keys.galois.get(k)).ok_or(SchemeError::MissingGaloisKey {
-                op: OP,
-                galois_element: k,
-                rotation: Some(r),
-            })?;
-            Ok(Some((key, params.galois_table(k)?)))
+            Ok(Some((eval.galois_key(OP, k, Some(r))?, params.galois_table(k)?)))
         };
         let baby_keys = self
             .baby_indices()
