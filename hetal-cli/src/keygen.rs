@@ -17,7 +17,7 @@ use std::time::Instant;
 /// Options of `hetal keygen`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  hetal keygen --embedded --batch 512 --out keys\n  hetal keygen --classes 10 --features 768 --batch 1024 --out keys\n  hetal keygen --data ./mnist --batch 1024 --preset bootstrap-n16 --out keys   # 16 more keys, faster bootstraps\n  hetal keygen --embedded --batch 32 --preset insecure-train-n12 --out keys   # INSECURE, tests"
+    after_help = "Examples:\n  hetal keygen --embedded --batch 512 --out keys\n  hetal keygen --classes 10 --features 768 --batch 1024 --out keys\n  hetal keygen --data ./mnist --batch 1024 --preset bootstrap-n16 --out keys   # 16 more keys, faster bootstraps\n  hetal keygen --data ./face_mask --batch 512 --compact-softmax --out keys   # softmax on sparse slots\n  hetal keygen --embedded --batch 32 --preset insecure-train-n12 --out keys   # INSECURE, tests"
 )]
 pub struct KeygenArgs {
     /// Folder for `secret.hkey` (keep it) and `public.hbundle` (send it to the server).
@@ -43,6 +43,12 @@ pub struct KeygenArgs {
     /// Mini-batch size (it fixes the packing and so the rotation keys).
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
+    /// Keys for the compact softmax: the server folds each row of the logits into `s0 c`
+    /// sparse slots and bootstraps those (at Face Mask, 1024 of 32768 slots: 0.67x a full
+    /// bootstrap). Needs a batch that fills at least two copies of a row; jobs encrypted under
+    /// these keys train that way.
+    #[arg(long)]
+    pub compact_softmax: bool,
     /// Overwrite existing key files.
     #[arg(long)]
     pub force: bool,
@@ -66,7 +72,7 @@ fn shape(args: &KeygenArgs) -> Result<TaskShape, Box<dyn std::error::Error>> {
             }
         }
     };
-    Ok(TaskShape { classes, features, batch: args.batch })
+    Ok(TaskShape { classes, features, batch: args.batch, compact_softmax: args.compact_softmax })
 }
 
 /// Runs `hetal keygen`.

@@ -226,7 +226,7 @@ fn a_second_worker_waits_for_memory() {
     let url = format!("http://127.0.0.1:{port}");
 
     let remote = hetal_serve::Remote::new(&url);
-    let other = hetal_train::protocol::task::TaskShape { classes: 3, features: 8, batch: 16 };
+    let other = hetal_train::protocol::task::TaskShape { classes: 3, features: 8, batch: 16, compact_softmax: false };
     let wrong = remote.create_job("wrong task", (TrainPreset::InsecureTrainN12, &other), None).unwrap();
     let e = remote.upload(&wrong, "job.json", &d.join("job/job.json"), 1 << 20, &mut |_, _| {}).unwrap_err();
     assert!(e.to_string().contains("HTTP 422") && e.to_string().contains("features 8"), "{e}");

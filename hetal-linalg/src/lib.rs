@@ -8,6 +8,8 @@
 //! * [`diag_abt`] (`A * B^T`, 2 levels; the paper's 3 with [`diag_abt_with`]) and [`diag_atb`] / [`diag_atb_with`] (`A^T * B`, plain
 //!   or PRotUp variant, the paper's row sum or [`RowSum::Shared`]), both with two diagonals per
 //!   ciphertext product (complex slots).
+//! * [`CompactRows`]: the compact form of horizontally tiled rows (one copy per row in `s0 c`
+//!   sparse slots), so that the softmax bootstraps sparse slots.
 //! * [`baselines`]: Crockett's ColMajor / RowMajor and Jin et al.'s PrivGD products.
 //! * [`OpCounts`] of every run, [`predicted_counts`] (this implementation) and
 //!   [`reference_counts`] (the authors' corrected table) without encryption, and
@@ -18,6 +20,7 @@
 
 pub mod baselines;
 mod compact;
+mod compact_rows;
 mod counts;
 mod diag_abt;
 mod diag_atb;
@@ -32,6 +35,7 @@ pub mod testing;
 
 pub use ckks_scheme;
 pub use compact::{pack_copies, packed_count, unpack_copies, unpack_rotations};
+pub use compact_rows::CompactRows;
 pub use counts::{predicted_counts, reference_counts, Algorithm, Counter, OpCounts, ProductShape};
 pub use diag_abt::{diag_abt, diag_abt_depth, diag_abt_with, DIAG_ABT_DEPTH};
 pub use diag_atb::{diag_atb, diag_atb_with, shared_group, AtbVariant, RowSum};

@@ -286,7 +286,7 @@ mod tests {
     use super::*;
 
     fn task() -> TaskShape {
-        TaskShape { classes: 2, features: 1280, batch: 512 }
+        TaskShape { classes: 2, features: 1280, batch: 512, compact_softmax: false }
     }
 
     /// A database of schema version 1 (before jobs declared a preset and task) opens, keeps its

@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release -p hetal-train --example secure_step -- <dataset dir>
 //!     [--classes K] [--features F] [--batch N] [--steps S] [--lr X]
-//!     [--softmax hetal|normalize-and-square] [--slim]
+//!     [--softmax hetal|normalize-and-square] [--slim] [--compact]
 //! ```
 //!
 //! The paper's shapes (spec section 7): MNIST is `--classes 10 --features 768 --batch 1024`,
@@ -15,7 +15,9 @@
 //! Keys stay in memory (no files): peak memory is the process's high-water mark, printed at the
 //! end. Defaults: all classes and features of the folder, batch 512, one step, lr 1, and the
 //! training's bootstrapping (the standard order); `--slim` bootstraps SlotToCoeff first instead
-//! (data 3 levels higher, the same levels for computation), for comparison.
+//! (data 3 levels higher, the same levels for computation), for comparison. `--compact` runs the
+//! compact softmax (`TrainingServer::with_compact_softmax`): the rows of the logits folded into
+//! `s0 c` sparse slots and refreshed by a bootstrapper of that many slots.
 
 mod common;
 
@@ -44,6 +46,7 @@ struct Options {
     lr: f64,
     softmax: SoftmaxId,
     slim: bool,
+    compact: bool,
 }
 
 /// CKKS's allocator: buffers of tens of MB are reused instead of page-faulted in again.
@@ -61,6 +64,7 @@ fn options() -> Result<Options, ExampleError> {
         lr: 1.0,
         softmax: SoftmaxId::Hetal,
         slim: false,
+        compact: false,
     };
     let mut dir = None;
     while let Some(arg) = args.next() {
@@ -72,6 +76,7 @@ fn options() -> Result<Options, ExampleError> {
             "--lr" => o.lr = parse("--lr", args.next())?,
             "--softmax" => o.softmax = parse("--softmax", args.next())?,
             "--slim" => o.slim = true,
+            "--compact" => o.compact = true,
             flag if flag.starts_with("--") => return Err(usage(format!("unknown option {flag}"))),
             path => dir = Some(PathBuf::from(path)),
         }
@@ -117,7 +122,7 @@ fn run() -> Result<(), ExampleError> {
     let t = Instant::now();
     let params = Preset::BootstrapN16.build()?;
     let config = if o.slim { BootstrapConfig::slim() } else { training_bootstrap() };
-    let bootstrapper = Bootstrapper::new(&params, config)?;
+    let bootstrapper = Bootstrapper::new(&params, config.clone())?;
     let mut setup = TrainingSetup::new(
         classes,
         features,
@@ -146,8 +151,18 @@ fn run() -> Result<(), ExampleError> {
     // Client: keys for the step's rotations and for bootstrapping.
     let mut kg = KeyGenerator::from_seed(&params, [31; 32]);
     let sk = kg.secret_key()?;
-    let mut keys = kg.evaluation_keys(&sk, &setup.rotation_steps()?, true)?;
+    let mut steps = setup.rotation_steps()?;
+    let sparse = if o.compact {
+        steps.extend(setup.compact_rotation_steps(&params)?);
+        let n = setup.compact_rows()?.slots();
+        println!("compact softmax: {n} sparse slots");
+        Some(Bootstrapper::with_slots(&params, config, n)?)
+    } else {
+        None
+    };
+    let mut keys = kg.evaluation_keys(&sk, &steps, true)?;
     let bkeys = bootstrapper.generate_keys(&mut kg, &sk, &mut keys.galois)?;
+    let sparse_keys = sparse.as_ref().map(|b| b.generate_keys(&mut kg, &sk, &mut keys.galois)).transpose()?;
     let keys = Arc::new(keys);
     println!(
         "keys: {} Galois keys, {:.2} GB in memory, {:.1} s",
@@ -163,6 +178,9 @@ fn run() -> Result<(), ExampleError> {
     // Server: public keys only, real bootstrapping.
     let refresh = BootstrapRefresh::new(Evaluator::new(keys.clone()), bootstrapper, bkeys)?;
     let mut server = TrainingServer::new(Evaluator::new(keys.clone()), refresh, setup.clone(), init, val)?;
+    if let (Some(b), Some(k)) = (sparse, sparse_keys) {
+        server = server.with_compact_softmax(BootstrapRefresh::new(Evaluator::new(keys.clone()), b, k)?)?;
+    }
     println!("keys, encryption and setup: {:.1} s", t.elapsed().as_secs_f64());
 
     let mut rng = ChaCha20Rng::seed_from_u64(0);

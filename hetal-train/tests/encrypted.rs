@@ -54,18 +54,44 @@ fn start_with(ds: Dataset, lr: f64, batch: usize, optimizer: Optimizer, softmax:
 /// first takes nothing below 3), over `floor` more levels, so that the levels for computation
 /// are [`params`]'s.
 fn start_above(ds: Dataset, lr: f64, batch: usize, optimizer: Optimizer, softmax: SoftmaxId, floor: usize) -> Run {
+    start_as(ds, lr, batch, optimizer, softmax, floor, false)
+}
+
+/// [`start_above`], with the compact softmax (its keys and a second double) when `compact`.
+fn start_as(
+    ds: Dataset,
+    lr: f64,
+    batch: usize,
+    optimizer: Optimizer,
+    softmax: SoftmaxId,
+    floor: usize,
+    compact: bool,
+) -> Run {
     let params = params_with(9 + floor);
     let mut setup = setup(&ds, &params, lr, batch, optimizer, params.max_level());
     setup.softmax_id = softmax;
-    let (sk, keys) = keys(&params, &setup, 9);
-    let double = InsecureDecryptReencryptRefresh::new(&sk, &keys.public, [4; 32], 1.0 + 1e-6)
-        .unwrap()
-        .with_floor(floor)
-        .unwrap();
-    let mut client = TrainingClient::new(sk, &keys.public, setup.clone(), &ds.train, &ds.val, client_config()).unwrap();
+    let mut kg = ckks_scheme::KeyGenerator::from_seed(&params, [9; 32]);
+    let sk = kg.secret_key().unwrap();
+    let mut steps = setup.rotation_steps().unwrap();
+    if compact {
+        steps.extend(setup.compact_rotation_steps(&params).unwrap());
+    }
+    let keys = std::sync::Arc::new(kg.evaluation_keys(&sk, &steps, true).unwrap());
+    let double = |seed: u8| {
+        InsecureDecryptReencryptRefresh::new(&sk, &keys.public, [seed; 32], 1.0 + 1e-6)
+            .unwrap()
+            .with_floor(floor)
+            .unwrap()
+    };
+    let (full, sparse) = (double(4), double(5));
+    let mut client =
+        TrainingClient::new(copy_sk(&sk), &keys.public, setup.clone(), &ds.train, &ds.val, client_config()).unwrap();
     let (init, _) = client.initial_model().unwrap();
     let val = client.encrypted_validation().unwrap();
-    let server = TrainingServer::with_insecure_refresh(evaluator(&keys), double, setup.clone(), init, val).unwrap();
+    let mut server = TrainingServer::with_insecure_refresh(evaluator(&keys), full, setup.clone(), init, val).unwrap();
+    if compact {
+        server = server.with_compact_softmax(sparse).unwrap();
+    }
     Run { client, server, setup, ds, params }
 }
 
@@ -82,7 +108,18 @@ fn steps_agree_with(optimizer: Optimizer, softmax: SoftmaxId, classes: usize, to
 }
 
 fn steps_agree_above(optimizer: Optimizer, softmax: SoftmaxId, classes: usize, tolerance: f64, floor: usize) {
-    let mut run = start_above(digits_subset(96, 40, classes), 1.0, 32, optimizer, softmax, floor);
+    steps_agree_as(optimizer, softmax, classes, tolerance, floor, false);
+}
+
+fn steps_agree_as(
+    optimizer: Optimizer,
+    softmax: SoftmaxId,
+    classes: usize,
+    tolerance: f64,
+    floor: usize,
+    compact: bool,
+) {
+    let mut run = start_as(digits_subset(96, 40, classes), 1.0, 32, optimizer, softmax, floor, compact);
     let (mut trainer, schedule) = reference(&run.setup, 0);
     let w0 = run.client.decrypt(run.server.weights()).unwrap();
     assert!(w0.max_abs_diff(&trainer.model.w) < 1e-6);
@@ -110,6 +147,28 @@ fn steps_agree_above(optimizer: Optimizer, softmax: SoftmaxId, classes: usize, t
         let padded = w.data[classes * w.cols..].iter().fold(0.0f64, |m, v| m.max(v.abs()));
         assert!(padded < tolerance / 10.0, "padded weights up to {padded:e}");
     }
+}
+
+/// The compact softmax ([`TrainingServer::with_compact_softmax`]): 16 padded classes in a
+/// `32 x 64` unit fold into 512 of the 2048 slots (4 copies of a row), both approximations,
+/// and above a refresh floor; then what it refuses.
+#[test]
+fn compact_softmax_steps_match_the_plaintext_reference() {
+    steps_agree_as(Optimizer::Nesterov, SoftmaxId::Hetal, 10, STEP_TOLERANCE, 0, true);
+    steps_agree_as(Optimizer::Nesterov, SoftmaxId::NormalizeAndSquare, 3, 1e-4, 3, true);
+
+    // A sparse refresher with other levels than the server's, then keys without the fold's and
+    // the unfold's rotations (the doubles are never called: any key pair will do).
+    let run = || start(digits_subset(32, 8, 10), 1.0, 32, Optimizer::Nesterov);
+    let params = run().params;
+    let mut kg = ckks_scheme::KeyGenerator::from_seed(&params, [1; 32]);
+    let sk = kg.secret_key().unwrap();
+    let pk = kg.public_key(&sk).unwrap();
+    let double = || InsecureDecryptReencryptRefresh::new(&sk, &pk, [6; 32], 2.0).unwrap();
+    let err = run().server.with_compact_softmax(double().with_floor(2).unwrap()).err().unwrap().to_string();
+    assert!(err.contains("compact softmax's refresh gives levels"), "{err}");
+    let err = run().server.with_compact_softmax(double()).err().expect("keys are missing").to_string();
+    assert!(err.contains("compact softmax rotates by"), "{err}");
 }
 
 #[test]

@@ -29,23 +29,38 @@ fn bootstrap_params(levels: usize) -> Parameters {
 fn one_step_with_real_bootstrapping_matches_the_reference() {
     // The standard order (data at level 6) and SlotToCoeff first (data at 9, refreshed from 3).
     for (config, output) in [(BootstrapConfig::standard(), 6), (BootstrapConfig::slim(), 9)] {
-        one_step(config, output);
+        one_step(config, output, 16, false);
     }
 }
 
-fn one_step(config: BootstrapConfig, output: usize) {
+/// The compact softmax: the logits' rows folded into 128 sparse slots of the 2048 (batch 32,
+/// `c = 4`: unit `32 x 64`, 16 copies of a row), refreshed by a bootstrapper of 128 slots,
+/// `D` unfolded before DiagATB.
+#[test]
+fn one_compact_step_with_sparse_bootstrapping_matches_the_reference() {
+    one_step(BootstrapConfig::standard(), 6, 32, true);
+}
+
+fn one_step(config: BootstrapConfig, output: usize, batch: usize, compact: bool) {
     let params = bootstrap_params(6);
-    let bootstrapper = Bootstrapper::new(&params, config).unwrap();
+    let bootstrapper = Bootstrapper::new(&params, config.clone()).unwrap();
     assert_eq!(bootstrapper.output_level(), output);
     let floor = bootstrapper.input_level();
-    let ds = digits_subset(16, 16, 3);
-    let setup = setup(&ds, &params, 1.0, 16, Optimizer::Nesterov, bootstrapper.output_level());
+    let ds = digits_subset(batch, 16, 3);
+    let setup = setup(&ds, &params, 1.0, batch, Optimizer::Nesterov, bootstrapper.output_level());
+    let rows = setup.compact_rows();
+    let sparse = compact.then(|| Bootstrapper::with_slots(&params, config, rows.as_ref().unwrap().slots()).unwrap());
 
     // Client: keys for the step and for bootstrapping.
     let mut kg = KeyGenerator::from_seed(&params, [21; 32]);
     let sk = kg.secret_key().unwrap();
-    let mut keys = kg.evaluation_keys(&sk, &setup.rotation_steps().unwrap(), true).unwrap();
+    let mut steps = setup.rotation_steps().unwrap();
+    if compact {
+        steps.extend(setup.compact_rotation_steps(&params).unwrap());
+    }
+    let mut keys = kg.evaluation_keys(&sk, &steps, true).unwrap();
     let bkeys = bootstrapper.generate_keys(&mut kg, &sk, &mut keys.galois).unwrap();
+    let sparse_keys = sparse.as_ref().map(|b| b.generate_keys(&mut kg, &sk, &mut keys.galois).unwrap());
     let keys = Arc::new(keys);
     let mut client = TrainingClient::new(sk, &keys.public, setup.clone(), &ds.train, &ds.val, client_config()).unwrap();
     let (init, _) = client.initial_model().unwrap();
@@ -54,6 +69,9 @@ fn one_step(config: BootstrapConfig, output: usize) {
     // Server: public keys only.
     let refresh = BootstrapRefresh::new(evaluator(&keys), bootstrapper, bkeys).unwrap();
     let mut server = TrainingServer::new(evaluator(&keys), refresh, setup.clone(), init, val).unwrap();
+    if let (Some(b), Some(k)) = (sparse, sparse_keys) {
+        server = server.with_compact_softmax(BootstrapRefresh::new(evaluator(&keys), b, k).unwrap()).unwrap();
+    }
 
     let (mut trainer, schedule) = reference(&setup, 0);
     let idx = schedule.epoch(ds.train.len(), setup.batch, 1).remove(0);

@@ -337,6 +337,29 @@ impl BootstrapKeyPlan {
         self.truncated_level
     }
 
+    /// The keys of two circuits on the same parameters and encapsulation (a full-slot
+    /// bootstrapper and one of fewer slots, [`Bootstrapper::with_slots`]): an element either
+    /// keeps whole is whole, the others are truncated to the higher of the two levels. The
+    /// encapsulation keys serve both circuits. Errors if the parameters or the encapsulation
+    /// differ.
+    pub fn union(&self, other: &BootstrapKeyPlan) -> Result<BootstrapKeyPlan, SchemeError> {
+        if self.params != other.params || self.encapsulation != other.encapsulation {
+            return Err(SchemeError::InvalidParameters {
+                reason: "BootstrapKeyPlan::union: the circuits' parameters or encapsulation differ".into(),
+            });
+        }
+        let full: BTreeSet<usize> = self.full.iter().chain(&other.full).copied().collect();
+        let truncated: BTreeSet<usize> =
+            self.truncated.iter().chain(&other.truncated).copied().filter(|k| !full.contains(k)).collect();
+        Ok(BootstrapKeyPlan {
+            params: self.params.clone(),
+            full: full.into_iter().collect(),
+            truncated: truncated.into_iter().collect(),
+            truncated_level: self.truncated_level.max(other.truncated_level),
+            encapsulation: self.encapsulation.clone(),
+        })
+    }
+
     /// Every Galois element of the plan (as [`Bootstrapper::galois_elements`]).
     pub fn galois_elements(&self) -> Vec<usize> {
         let mut all: Vec<usize> = self.full.iter().chain(&self.truncated).copied().collect();
@@ -600,23 +623,10 @@ impl Bootstrapper {
         self.slot_to_coeff.galois_elements().into_iter().collect()
     }
 
-    /// The trace of sparse slots, `sum_{k < N/2n} rot(x, k n)`, as a product of hoisted steps
-    /// ([`Evaluator::galois_sum_hoisted`]): radix 4 (`x + rot(x, s) + rot(x, 2s) + rot(x, 3s)`)
-    /// while two or more factors of 2 are left, then radix 2; `s` runs `n, 4n, 16n, ..`. Each
-    /// stage's Galois elements. At `N = 2^16` and 2^10 slots: 3 stages and 7 key switches
-    /// sharing 3 decompositions and ModDowns, where 5 sequential steps need 5 of each.
+    /// The trace of sparse slots as hoisted steps ([`super::trace::trace_stages`]), each
+    /// stage's Galois elements.
     fn trace_stages(&self) -> Vec<Vec<usize>> {
-        let (n, slots) = (self.params.degree(), self.slots);
-        let mut factors = (n / (2 * slots)).trailing_zeros();
-        let mut step = slots as i64;
-        let mut stages = Vec::new();
-        while factors > 0 {
-            let radix = if factors >= 2 { 4 } else { 2 };
-            stages.push((1..radix).map(|j| rotation_galois_element(j * step, n)).collect());
-            step *= radix;
-            factors -= radix.trailing_zeros();
-        }
-        stages
+        super::trace::trace_stages(self.params.degree(), self.slots)
     }
 
     /// Galois elements of the trace for sparse slots ([`Bootstrapper::trace_stages`]); the first
@@ -810,11 +820,9 @@ impl Bootstrapper {
         // slots, all but the last of packed halves (2n): so it runs before that one, over
         // `cts_depth - 1` fewer primes than at the top.
         let last = self.coeff_to_slot.depth() - 1;
-        let mut traced = self.coeff_to_slot.apply_part(eval, &raised, 0..last)?;
+        let traced = self.coeff_to_slot.apply_part(eval, &raised, 0..last)?;
         lap(&mut timings.coeff_to_slot);
-        for stage in self.trace_stages() {
-            traced = eval.galois_sum_hoisted(&traced, &stage)?;
-        }
+        let traced = super::trace::trace(eval, traced, self.slots)?;
         lap(&mut timings.trace);
         let w = self.coeff_to_slot.apply_part(eval, &traced, last..last + 1)?;
         let w_conj = eval.conjugate(&w)?;

@@ -12,6 +12,7 @@
 //!   ([`HomomorphicDft`](homomorphic_dft::HomomorphicDft)).
 //! * [`eval_mod`]: the homomorphic reduction modulo 1 (scaled sine and double angles).
 //! * [`mod_raise`]: a level-0 ciphertext read at the top of the chain.
+//! * [`trace`]: the trace onto sparse slots, `sum_k rot(x, k n)`, in hoisted steps.
 //! * [`bootstrap`]: the bootstrapping circuit assembled from the pieces above, its
 //!   configuration ([`bootstrap::BootstrapConfig`], which also states the primes the circuit
 //!   consumes on top of a residual chain) and its keys.
@@ -34,3 +35,4 @@ pub mod linear_transform;
 pub mod mod_raise;
 mod periodic;
 pub mod polynomial;
+pub mod trace;

@@ -30,6 +30,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, preset: PresetArg, softmax: SoftmaxId) -> Resu
         lr: 4.0,
         max_epochs: 1,
         quick: false,
+        compact_softmax: false,
         patience: 3,
         monitor: hetal_train::plain::Monitor::Loss,
         train_rows: batch,

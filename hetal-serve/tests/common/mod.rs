@@ -46,7 +46,7 @@ pub fn agent() -> ureq::Agent {
 pub const PRESET: TrainPreset = TrainPreset::InsecureTrainN12;
 
 pub fn task() -> TaskShape {
-    TaskShape { classes: 3, features: 7, batch: 16 }
+    TaskShape { classes: 3, features: 7, batch: 16, compact_softmax: false }
 }
 
 /// The body of `POST /jobs` for a job named `name` of [`PRESET`] and [`task`].

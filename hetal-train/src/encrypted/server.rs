@@ -13,8 +13,10 @@ use super::{EncryptedTrainError, TrainingSetup};
 use crate::plain::{Decision, NesterovSchedule, Optimizer};
 use crate::softmax::{EncryptedSoftmax, InsecureDecryptReencryptRefresh, PublicRefresh, Refresh};
 use ckks_scheme::{Ciphertext, Evaluator};
-use hetal_linalg::{diag_abt, diag_atb, pack_copies, packed_count, unpack_copies, EncryptedMatrix, Tiling};
-use std::time::Instant;
+use hetal_linalg::{
+    diag_abt, diag_atb, pack_copies, packed_count, unpack_copies, CompactRows, EncryptedMatrix, Tiling,
+};
+use std::time::{Duration, Instant};
 
 /// The training state the server carries from step to step (and checkpoints): encrypted
 /// weights and momentum, counters, the Nesterov schedule and the best model so far.
@@ -53,10 +55,19 @@ pub struct ServerState {
 pub struct TrainingServer<R: Refresh> {
     eval: Evaluator,
     refresh: R,
+    /// The compact softmax, when set ([`TrainingServer::with_compact_softmax`]).
+    compact: Option<CompactSoftmax<R>>,
     setup: TrainingSetup,
     softmax: EncryptedSoftmax,
     validation: EncryptedValidation,
     state: ServerState,
+}
+
+/// The compact softmax of a step: the fold of the logits' rows and the refresher of their
+/// `n` sparse slots.
+struct CompactSoftmax<R> {
+    rows: CompactRows,
+    refresh: R,
 }
 
 impl<R: PublicRefresh> TrainingServer<R> {
@@ -159,7 +170,7 @@ impl<R: Refresh> TrainingServer<R> {
         let approximation = setup.softmax_approximation()?;
         check_softmax(approximation.as_ref(), setup.classes)?;
         let softmax = EncryptedSoftmax::with_approximation(approximation, setup.softmax_layout()?, eval.params())?;
-        let server = Self { eval, refresh, setup, softmax, validation, state };
+        let server = Self { eval, refresh, compact: None, setup, softmax, validation, state };
         let wl = server.setup.weight_layout()?;
         for (name, m) in [("weights", &server.state.w), ("momentum", &server.state.v), ("best", &server.state.best.w)] {
             if *m.layout() != wl {
@@ -177,6 +188,39 @@ impl<R: Refresh> TrainingServer<R> {
         Ok(server)
     }
 
+    /// The compact softmax: each step folds the rows of the logits into their compact form
+    /// ([`TrainingSetup::compact_rows`], `n = s0 c` sparse slots) with the softmax's first mask,
+    /// runs the softmax and `D = P - Y` there, refreshing through `refresh` (a bootstrapper of
+    /// `n` slots, [`ckks_scheme::circuits::bootstrap::Bootstrapper::with_slots`]), and unfolds
+    /// `D` before DiagATB (one level, which the refresh plan counts). The evaluator needs the
+    /// keys of [`TrainingSetup::compact_rotation_steps`]. Errors if `refresh` gives other levels
+    /// than the server's refresher, if the unit shape has no compact form, or on a missing key.
+    pub fn with_compact_softmax(mut self, refresh: R) -> Result<Self, EncryptedTrainError> {
+        if (refresh.output_level(), refresh.input_level()) != (self.refresh.output_level(), self.refresh.input_level())
+        {
+            return Err(EncryptedTrainError::config(format!(
+                "the compact softmax's refresh gives levels {} from {}, the server's {} from {}",
+                refresh.output_level(),
+                refresh.input_level(),
+                self.refresh.output_level(),
+                self.refresh.input_level()
+            )));
+        }
+        let rows = self.setup.compact_rows()?;
+        let params = self.eval.params();
+        let keys = self.eval.keys().ok_or_else(|| EncryptedTrainError::config("the evaluator has no keys"))?;
+        for r in rows.rotation_steps(params)? {
+            if keys.galois.get(ckks_scheme::rotation_element(params, r)).is_none() {
+                return Err(EncryptedTrainError::config(format!(
+                    "the compact softmax rotates by {r}, and the evaluation keys have no key for it \
+                     (TrainingSetup::compact_rotation_steps)"
+                )));
+            }
+        }
+        self.compact = Some(CompactSoftmax { rows, refresh });
+        Ok(self)
+    }
+
     /// The setup.
     pub fn setup(&self) -> &TrainingSetup {
         &self.setup
@@ -192,9 +236,9 @@ impl<R: Refresh> TrainingServer<R> {
         &self.state.w
     }
 
-    /// Ciphertexts refreshed so far by this server's refresher.
+    /// Ciphertexts refreshed so far by this server's refreshers.
     pub fn refreshes(&self) -> usize {
-        self.refresh.count()
+        self.refresh.count() + self.compact.as_ref().map_or(0, |c| c.refresh.count())
     }
 
     fn check_features(&self, name: &str, x: &EncryptedMatrix) -> Result<(), EncryptedTrainError> {
@@ -262,6 +306,15 @@ impl<R: Refresh> TrainingServer<R> {
         self.check_batch(batch)?;
         let start = Instant::now();
         let timed = TimedRefresh::new(&self.refresh);
+        let compact = self.compact.as_ref();
+        // The compact softmax's refreshes: sparse slots, timed and counted apart.
+        let timed_compact = compact.map(|c| TimedRefresh::new(&c.refresh));
+        let rows_refresh: &dyn Refresh = match &timed_compact {
+            Some(t) => t,
+            None => &timed,
+        };
+        let refreshed = || timed.count() + timed_compact.as_ref().map_or(0, |t| t.count());
+        let refresh_time = || timed.elapsed() + timed_compact.as_ref().map_or(Duration::ZERO, |t| t.elapsed());
         let eval = &self.eval;
         let mut timings = StepTimings::default();
         let mut levels =
@@ -277,44 +330,61 @@ impl<R: Refresh> TrainingServer<R> {
         let t = Instant::now();
         let mut p_blocks = Vec::with_capacity(logits.blocks().len());
         for block in logits.blocks() {
-            let (p, run) = self.softmax.evaluate(eval, &timed, block)?;
+            let (p, run) = match compact {
+                Some(c) => self.softmax.evaluate_folded(eval, rows_refresh, block, &c.rows)?,
+                None => self.softmax.evaluate(eval, &timed, block)?,
+            };
             levels.softmax_depth = levels.softmax_depth.max(run.depth());
             p_blocks.push(p);
         }
-        let softmax_refreshes = timed.count();
-        timings.softmax += t.elapsed() - timed.elapsed();
+        let softmax_refreshes = refreshed();
+        timings.softmax += t.elapsed() - refresh_time();
         levels.probabilities = p_blocks.iter().map(Ciphertext::level).min().unwrap_or(0);
 
-        // 3. D = P - Y.
+        // 3. D = P - Y (compact: Y folded like the logits, one level of Y).
         let d_blocks = p_blocks
             .iter()
             .zip(batch.y.blocks())
-            .map(|(p, y)| Ok(eval.sub(p, &match_to(eval, y, p)?)?))
+            .map(|(p, y)| match compact {
+                Some(c) => compact_difference(eval, &c.rows, p, y),
+                None => Ok(eval.sub(p, &match_to(eval, y, p)?)?),
+            })
             .collect::<Result<Vec<_>, EncryptedTrainError>>()?;
+        // The unfold of compact blocks takes a level of D before DiagATB.
+        let unfold = usize::from(compact.is_some());
 
         // Refresh plan for the backward half.
         let nesterov = self.setup.optimizer == Optimizer::Nesterov;
         let weight_level = if nesterov { self.state.w.level().min(self.state.v.level()) } else { self.state.w.level() };
         let plan = plan_backward(BackwardLevels {
-            difference: d_blocks.iter().map(Ciphertext::level).min().unwrap_or(0),
+            difference: d_blocks.iter().map(Ciphertext::level).min().unwrap_or(0).saturating_sub(unfold),
             features: batch.x.level(),
             weights: weight_level,
-            refreshed: self.refresh.output_level(),
+            refreshed: self.refresh.output_level() - unfold,
             floor: self.refresh.input_level(),
             c: self.setup.padded_classes(),
             difference_blocks: d_blocks.len(),
             // The compact refresh: one bootstrap per s0 / c blocks of weights and momentum.
             weight_blocks: packed_count(self.state.w.layout(), if nesterov { 2 } else { 1 })?,
             weight_blocks_unpacked: self.state.w.blocks().len() * if nesterov { 2 } else { 1 },
+            sparse_difference: compact.is_some(),
         })
         .ok_or_else(|| EncryptedTrainError::config("no refresh plan reaches the levels of a step"))?;
-        let d_blocks = if plan.refresh_difference { timed.refresh_all(&d_blocks)? } else { d_blocks };
-        let difference_refreshes = timed.count() - softmax_refreshes;
+        let d_blocks = if plan.refresh_difference { rows_refresh.refresh_all(&d_blocks)? } else { d_blocks };
+        let difference_refreshes = refreshed() - softmax_refreshes;
         levels.difference = d_blocks.iter().map(Ciphertext::level).min().unwrap_or(0);
         // DiagATB at the plan's level of D: a refreshed D would otherwise run it at the top,
-        // for a G above the weights' level.
-        let d_blocks =
-            d_blocks.iter().map(|b| eval.drop_to_level(b, plan.difference_level)).collect::<Result<Vec<_>, _>>()?;
+        // for a G above the weights' level. Compact blocks are unfolded one level above it.
+        let d_blocks = d_blocks
+            .iter()
+            .map(|b| {
+                let b = eval.drop_to_level(b, plan.difference_level + unfold)?;
+                match compact {
+                    Some(c) => Ok(c.rows.unfold(eval, &b)?),
+                    None => Ok(b),
+                }
+            })
+            .collect::<Result<Vec<_>, EncryptedTrainError>>()?;
         let d = EncryptedMatrix::from_blocks(*logits.layout(), d_blocks)?;
 
         // 4. Backward.
@@ -360,13 +430,13 @@ impl<R: Refresh> TrainingServer<R> {
         self.state.step += 1;
         self.state.schedule = schedule;
 
-        timings.refresh = timed.elapsed();
+        timings.refresh = refresh_time();
         timings.other = start.elapsed().saturating_sub(timings.matmul + timings.softmax + timings.refresh);
-        // As the refresher counted them (a pair once).
+        // As the refreshers counted them (a pair once).
         let refreshes = RefreshCounts {
             softmax: softmax_refreshes,
             difference: difference_refreshes,
-            weights: timed.count() - softmax_refreshes - difference_refreshes,
+            weights: refreshed() - softmax_refreshes - difference_refreshes,
         };
         Ok(StepReport {
             epoch: batch.epoch,
@@ -448,6 +518,25 @@ fn refresh_weights(
             Ok(EncryptedMatrix::from_blocks(layout, blocks)?)
         })
         .collect()
+}
+
+/// `D = P - Y` in compact form: `y` (a full tiled block of labels) folded like the logits
+/// ([`CompactRows::fold`], one level of `y`) onto the level and exact scale of `p`, a compact
+/// block; `p` is first dropped below `y` if `y` does not sit above it. Errors if `y` is at level 0.
+fn compact_difference(
+    eval: &Evaluator,
+    rows: &CompactRows,
+    p: &Ciphertext,
+    y: &Ciphertext,
+) -> Result<Ciphertext, EncryptedTrainError> {
+    if y.level() == 0 {
+        return Err(EncryptedTrainError::protocol("labels at level 0 cannot be folded"));
+    }
+    let level = p.level().min(y.level() - 1);
+    let p = eval.drop_to_level(p, level)?;
+    let ones = vec![1.0; eval.params().slots()];
+    let y = rows.fold(eval, &eval.drop_to_level(y, level + 1)?, &ones, p.scale())?;
+    Ok(eval.sub(&p, &y)?)
 }
 
 /// `y` at the level and exact scale of `like` (a constant product when `y` is higher, which

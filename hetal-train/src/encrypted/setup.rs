@@ -6,7 +6,7 @@ use crate::data::padded_classes;
 use crate::plain::Optimizer;
 use crate::softmax::{SoftmaxApproximation, SoftmaxConfig, SoftmaxId, TiledLayout};
 use ckks_scheme::Parameters;
-use hetal_linalg::{rotation_steps, Algorithm, BlockLayout, Tiling, UnitShape};
+use hetal_linalg::{rotation_steps, Algorithm, BlockLayout, CompactRows, Tiling, UnitShape};
 use std::collections::BTreeSet;
 
 /// What the client announces to the server before training (spec section 1: data-set size,
@@ -123,6 +123,21 @@ impl TrainingSetup {
         steps.extend(self.softmax_approximation()?.rotations(&self.softmax_layout()?));
         steps.extend(hetal_linalg::unpack_rotations(&self.weight_layout()?)?);
         Ok(steps.into_iter().collect())
+    }
+
+    /// The compact form of a block of logits ([`CompactRows`]): one copy of each row in
+    /// `s0 c` sparse slots, for the compact softmax ([`super::TrainingServer::with_compact_softmax`]).
+    /// Errors where the unit shape holds fewer than two copies of a row, or fewer rows than copies.
+    pub fn compact_rows(&self) -> Result<CompactRows, EncryptedTrainError> {
+        let c = self.padded_classes();
+        let layout = BlockLayout::new(self.batch, c, self.unit()?, Tiling::Horizontal { period: c })?;
+        Ok(CompactRows::new(&layout)?)
+    }
+
+    /// The rotation steps of the compact softmax besides [`Self::rotation_steps`]: the fold's
+    /// trace and the unfold ([`CompactRows::rotation_steps`]).
+    pub fn compact_rotation_steps(&self, params: &Parameters) -> Result<Vec<i64>, EncryptedTrainError> {
+        Ok(self.compact_rows()?.rotation_steps(params)?)
     }
 
     /// Checks the settings: positive finite learning rate, positive batch, at least 2 classes

@@ -269,7 +269,7 @@ mod tests {
     #[test]
     fn bundles_are_checked_against_the_circuit_that_uses_them() {
         use super::super::task::job_bootstrapper;
-        let task = TaskShape { classes: 3, features: 7, batch: 16 };
+        let task = TaskShape { classes: 3, features: 7, batch: 16, compact_softmax: false };
         let (secret, bundle) = generate(TrainPreset::InsecureTrainN12, &task, Some(5), &mut |_| {}).unwrap();
         let own = job_bootstrapper(TrainPreset::InsecureTrainN12, &secret.params, 12).unwrap().unwrap();
         bundle.check_bootstrap_keys(&own).unwrap();
@@ -278,11 +278,36 @@ mod tests {
         assert!(e.contains("lacks") && e.contains("another bootstrapping circuit"), "{e}");
     }
 
+    /// A bundle made for the compact softmax has the sparse circuit's keys (its encapsulation
+    /// keys are the full circuit's) and the fold's and unfold's rotations at the data level; one
+    /// made without it lacks them.
+    #[test]
+    fn compact_softmax_bundles_carry_the_sparse_circuit() {
+        use super::super::task::{job_bootstrapper, sparse_bootstrapper};
+        use crate::encrypted::TrainingSetup;
+        let preset = TrainPreset::InsecureTrainN12;
+        let task = TaskShape { classes: 3, features: 7, batch: 32, compact_softmax: true };
+        let (secret, bundle) = generate(preset, &task, Some(5), &mut |_| {}).unwrap();
+        let params = &secret.params;
+        let boot = job_bootstrapper(preset, params, 12).unwrap().unwrap();
+        let setup = TrainingSetup::for_shape(3, 7, 32, params, boot.output_level()).unwrap();
+        let sparse = sparse_bootstrapper(params, &boot, &setup).unwrap();
+        assert_eq!(sparse.slots(), 128);
+        bundle.check_bootstrap_keys(&boot).unwrap();
+        bundle.check_bootstrap_keys(&sparse).unwrap();
+        bundle.check_rotation_levels(&setup.compact_rotation_steps(params).unwrap(), boot.output_level()).unwrap();
+        let plain = TaskShape { compact_softmax: false, ..task };
+        let (_, without) = generate(preset, &plain, Some(5), &mut |_| {}).unwrap();
+        let e = without.check_bootstrap_keys(&sparse).unwrap_err().to_string();
+        assert!(e.contains("lacks"), "{e}");
+        assert!(without.keys.galois.elements().count() < bundle.keys.galois.elements().count());
+    }
+
     /// Training rotations get keys truncated to the data level, except those bootstrapping
     /// shares: whole for CoeffToSlot's, SlotToCoeff's level if that is higher.
     #[test]
     fn keys_sit_at_the_level_where_they_are_used() {
-        let task = TaskShape { classes: 3, features: 7, batch: 16 };
+        let task = TaskShape { classes: 3, features: 7, batch: 16, compact_softmax: false };
         let (secret, bundle) = generate(TrainPreset::InsecureTrainN12, &task, Some(5), &mut |_| {}).unwrap();
         let plan = task.key_plan(TrainPreset::InsecureTrainN12, &secret.params).unwrap();
         let (full, stc) = (plan.bootstrap.full_elements(), plan.bootstrap.truncated_elements());

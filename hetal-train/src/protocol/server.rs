@@ -13,7 +13,7 @@ use super::error::ProtocolError;
 use super::job::{AnswerFile, JobManifest, JobPaths};
 use super::keys::PublicBundle;
 use super::report::{record, StepRecord, TrainReport};
-use super::task::job_bootstrapper;
+use super::task::{job_bootstrapper, sparse_bootstrapper};
 use crate::encrypted::{
     checkpoint, ClientAnswer, EncryptedBatch, EncryptedValidation, InitialModel, ServerState, TrainingServer,
 };
@@ -104,6 +104,17 @@ pub struct ServerSession {
     report: TrainReport,
 }
 
+/// `server` with the compact softmax when `sparse` (its refresher) is given.
+fn compact(
+    server: TrainingServer<BootstrapRefresh>,
+    sparse: Option<BootstrapRefresh>,
+) -> Result<TrainingServer<BootstrapRefresh>, ProtocolError> {
+    Ok(match sparse {
+        Some(refresh) => server.with_compact_softmax(refresh)?,
+        None => server,
+    })
+}
+
 /// Steps done in the current epoch: `step - epoch * n`, which must lie in `0..=n` (a checkpoint
 /// of another job could say anything).
 fn steps_done_in_epoch(step: usize, epoch: usize, n: usize) -> Option<usize> {
@@ -161,7 +172,19 @@ impl ServerSession {
         })?;
         bundle.check_rotation_levels(&setup.rotation_steps()?, job.data_level)?;
         bundle.check_bootstrap_keys(&boot)?;
+        // The compact softmax's circuit (sparse slots), checked like the full one.
+        let sparse = if job.task.compact_softmax {
+            let sparse = sparse_bootstrapper(&params, &boot, &setup)?;
+            bundle.check_rotation_levels(&setup.compact_rotation_steps(&params)?, job.data_level)?;
+            bundle.check_bootstrap_keys(&sparse)?;
+            Some(sparse)
+        } else {
+            None
+        };
         let keys = Arc::new(bundle.keys);
+        let sparse = sparse
+            .map(|b| BootstrapRefresh::new(Evaluator::new(keys.clone()), b, bundle.bootstrap.clone()))
+            .transpose()?;
         let refresh = BootstrapRefresh::new(Evaluator::new(keys.clone()), boot, bundle.bootstrap)?;
         let eval = Evaluator::new(keys);
         let mut val = read_matrices(&paths.val(), &params, &binding)?;
@@ -179,7 +202,7 @@ impl ServerSession {
             }
             let state = checkpoint::load(&ckpt, &params, &binding)?;
             let report = if paths.report().exists() { read_json(&paths.report(), "training report")? } else { fresh };
-            (TrainingServer::resume(eval, refresh, setup, validation, state)?, report)
+            (compact(TrainingServer::resume(eval, refresh, setup, validation, state)?, sparse)?, report)
         } else {
             // No checkpoint: a report left by an interrupted first step is stale.
             if paths.report().exists() {
@@ -187,7 +210,7 @@ impl ServerSession {
             }
             let mut init = read_matrices(&paths.init(), &params, &binding)?;
             let w = init.take(&paths.init(), "w")?;
-            (TrainingServer::new(eval, refresh, setup, InitialModel { w }, validation)?, fresh)
+            (compact(TrainingServer::new(eval, refresh, setup, InitialModel { w }, validation)?, sparse)?, fresh)
         };
         drop(lock);
         let session = Self { paths, job, binding, params, server, report };

@@ -118,6 +118,17 @@ pub fn job_bootstrapper(
     Ok(None)
 }
 
+/// The circuit of the compact softmax of `setup` next to `boot`: the same configuration on the
+/// `s0 c` slots of [`TrainingSetup::compact_rows`] ([`Bootstrapper::with_slots`]).
+pub fn sparse_bootstrapper(
+    params: &Parameters,
+    boot: &Bootstrapper,
+    setup: &TrainingSetup,
+) -> Result<Bootstrapper, EncryptedTrainError> {
+    let slots = setup.compact_rows()?.slots();
+    Ok(Bootstrapper::with_slots(params, boot.config().clone(), slots)?)
+}
+
 /// The shape of a task: what the server learns about the data (spec section 1: data-set size,
 /// class count and batch size are not hidden).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -128,6 +139,12 @@ pub struct TaskShape {
     pub features: usize,
     /// Mini-batch size.
     pub batch: usize,
+    /// The compact softmax ([`crate::encrypted::TrainingServer::with_compact_softmax`]): the
+    /// logits' rows folded into `s0 c` sparse slots and refreshed by a bootstrapper of that many
+    /// slots. The keys cover it (its rotations, the sparse circuit's keys); false in files that
+    /// predate it.
+    #[serde(default)]
+    pub compact_softmax: bool,
 }
 
 /// Hyperparameters of a run.
@@ -209,15 +226,19 @@ impl TaskShape {
     pub fn key_plan(&self, preset: TrainPreset, params: &Parameters) -> Result<KeyPlan, EncryptedTrainError> {
         let boot = bootstrapper(preset, params)?;
         let setup = TrainingSetup::for_shape(self.classes, self.features, self.batch, params, boot.output_level())?;
+        let mut rotations = setup.rotation_steps()?;
+        let mut bootstrap = boot.key_plan();
+        if self.compact_softmax {
+            rotations.extend(setup.compact_rotation_steps(params)?);
+            rotations.sort_unstable();
+            rotations.dedup();
+            let sparse = sparse_bootstrapper(params, &boot, &setup)?;
+            bootstrap = bootstrap.union(&sparse.key_plan())?;
+        }
         // The circuit's encoded DFT matrices take GBs at N = 2^16 and key generation needs only
         // its list of keys: `boot` is dropped here, before any key is made (peak 19.5 -> 15.7 GB
         // at the Face Mask shape).
-        Ok(KeyPlan {
-            unit: setup.unit()?,
-            rotations: setup.rotation_steps()?,
-            data_level: boot.output_level(),
-            bootstrap: boot.key_plan(),
-        })
+        Ok(KeyPlan { unit: setup.unit()?, rotations, data_level: boot.output_level(), bootstrap })
     }
 
     /// Checks the shape read from a file before anything is sized by it: `2..=MAX_CLASSES`
@@ -285,7 +306,7 @@ mod tests {
         assert_eq!((slim.input_level(), slim.output_level()), (3, 15));
         assert_eq!(job(12).unwrap().input_level(), 0);
         assert!(job(13).is_none());
-        let shape = TaskShape { classes: 3, features: 15, batch: 16 };
+        let shape = TaskShape { classes: 3, features: 15, batch: 16, compact_softmax: false };
         let hyper = Hyper { lr: 1.0, optimizer: "nesterov".into(), patience: 3, monitor: Monitor::Loss, max_epochs: 5 };
         let setup = shape.setup(&p, b.output_level(), &hyper).unwrap();
         assert_eq!(setup.padded_classes(), 4);

@@ -55,6 +55,7 @@ use super::{
 };
 use crate::matrix::Matrix;
 use ckks_scheme::{Ciphertext, Evaluator};
+use hetal_linalg::CompactRows;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -71,6 +72,10 @@ pub struct SoftmaxInput<'a> {
     pub layout: &'a TiledLayout,
     /// The logits.
     pub x: &'a Ciphertext,
+    /// `Some`: `x` is a full tiled block whose rows the first stage folds into their compact
+    /// form with its mask (no extra level); the output and every refresh
+    /// are then compact (`n` sparse slots). `None`: the output has `x`'s layout.
+    pub fold: Option<&'a CompactRows>,
 }
 
 /// The stable name of a softmax approximation: what the job manifest records and `--softmax`

@@ -19,6 +19,7 @@ use super::{
 };
 use ckks_scheme::circuits::bootstrap::pair_scales;
 use ckks_scheme::{scales_match, Chebyshev, Ciphertext, Encoder, Evaluator, Parameters};
+use hetal_linalg::CompactRows;
 
 /// What one encrypted softmax did: the levels each stage consumed (measured on the
 /// ciphertexts) and the refreshes it called.
@@ -90,7 +91,22 @@ impl EncryptedSoftmax {
         refresh: &dyn Refresh,
         x: &Ciphertext,
     ) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError> {
-        self.approximation.evaluate(SoftmaxInput { eval, refresh, layout: &self.layout, x })
+        self.approximation.evaluate(SoftmaxInput { eval, refresh, layout: &self.layout, x, fold: None })
+    }
+
+    /// [`Self::evaluate`] on a full tiled block of logits whose output is compact: the first
+    /// stage's mask keeps one copy of each row and the trace folds them into `rows.slots()`
+    /// sparse slots ([`CompactRows::fold`], no extra level), so every refresh `refresh` runs
+    /// (a sparse bootstrapper) and the output are compact. [`CompactRows::unfold`] goes back.
+    /// Needs the keys of [`Self::rotations`] and [`CompactRows::rotation_steps`].
+    pub fn evaluate_folded(
+        &self,
+        eval: &Evaluator,
+        refresh: &dyn Refresh,
+        x: &Ciphertext,
+        rows: &CompactRows,
+    ) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError> {
+        self.approximation.evaluate(SoftmaxInput { eval, refresh, layout: &self.layout, x, fold: Some(rows) })
     }
 }
 
@@ -100,7 +116,7 @@ impl HetalSoftmax {
     /// encoded for the evaluator's parameters.
     pub(super) fn evaluate_encrypted(
         &self,
-        SoftmaxInput { eval, refresh, layout, x }: SoftmaxInput<'_>,
+        SoftmaxInput { eval, refresh, layout, x, fold }: SoftmaxInput<'_>,
     ) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError> {
         layout.check_slots(eval.params().slots())?;
         let deepest = self.config.stages(layout.c).iter().map(|s| s.levels).max().unwrap_or(0);
@@ -117,7 +133,7 @@ impl HetalSoftmax {
         }
         let before = refresh.count();
         let encoder = Encoder::new(eval.params());
-        let mut ctx = Ctx::new(eval, refresh, &encoder, layout);
+        let mut ctx = Ctx::new(eval, refresh, &encoder, layout).with_fold(fold);
         let xn = self.normalise(&mut ctx, x)?;
         let m = self.encrypted_max(&mut ctx, &xn)?;
         let w = ctx.sub_aligned(&xn, &m)?;
@@ -139,7 +155,7 @@ impl HetalSoftmax {
     fn normalise(&self, ctx: &mut Ctx, x: &Ciphertext) -> Result<Ciphertext, SoftmaxError> {
         let scale = 1.0 / (2.0 * self.config.r_max());
         ctx.stage("normalise", x.clone(), 1, |ctx, x| {
-            let y = ctx.mul_mask(&x, &ctx.layout.class_mask(scale, 0.0))?;
+            let y = ctx.entry_mask(&x, &ctx.layout.class_mask(scale, 0.0))?;
             let pad = ctx.encoder.encode_real(&ctx.layout.class_mask(0.0, -0.5), y.level(), y.scale())?;
             Ok(ctx.eval.add_plain(&y, &pad)?)
         })
@@ -244,6 +260,8 @@ pub(super) struct Ctx<'a> {
     refresh: &'a dyn Refresh,
     pub(super) encoder: &'a Encoder,
     pub(super) layout: &'a TiledLayout,
+    /// The fold of the first stage's mask ([`SoftmaxInput::fold`]).
+    fold: Option<&'a CompactRows>,
     stages: Vec<Stage>,
 }
 
@@ -255,7 +273,12 @@ impl<'a> Ctx<'a> {
         encoder: &'a Encoder,
         layout: &'a TiledLayout,
     ) -> Self {
-        Self { eval, refresh, encoder, layout, stages: Vec::new() }
+        Self { eval, refresh, encoder, layout, fold: None, stages: Vec::new() }
+    }
+
+    /// The same context whose [`Ctx::entry_mask`] folds the rows into their compact form.
+    pub(super) fn with_fold(self, fold: Option<&'a CompactRows>) -> Self {
+        Self { fold, ..self }
     }
 
     /// The stages recorded so far.
@@ -346,6 +369,18 @@ impl Ctx<'_> {
         let mut out = self.eval.rescale(&self.eval.mul_plain(ct, &pt)?)?;
         out.set_scale(delta);
         Ok(out)
+    }
+
+    /// The first stage's mask on the input: [`Ctx::mul_mask`], or with a fold
+    /// ([`SoftmaxInput::fold`]) the same mask times the fold's, then the trace onto the compact
+    /// slots ([`CompactRows::fold`]). One level either way, default scale. The softmax's masks
+    /// depend on the column modulo `c` only, so they are the same on the compact form and
+    /// commute with the trace.
+    pub(super) fn entry_mask(&self, ct: &Ciphertext, mask: &[f64]) -> Result<Ciphertext, SoftmaxError> {
+        match self.fold {
+            Some(rows) => Ok(rows.fold(self.eval, ct, mask, ct.params().default_scale())?),
+            None => self.mul_mask(ct, mask),
+        }
     }
 
     /// The window sum `sum_(j < c) x_(col + j)` by left rotations `1, 2, .., c/2`: the row sum

@@ -173,7 +173,7 @@ fn refuses_a_layout_that_does_not_fill_the_ciphertext() {
     let ct = f.encryptor.lock().unwrap().encrypt(&pt).unwrap();
     let refresh = InsecureDecryptReencryptRefresh::new(&f.sk, &f.public, [7; 32], 1.0).unwrap();
     assert!(matches!(
-        hetal().evaluate(SoftmaxInput { eval: &f.eval, refresh: &refresh, layout: &layout, x: &ct }),
+        hetal().evaluate(SoftmaxInput { eval: &f.eval, refresh: &refresh, layout: &layout, x: &ct, fold: None }),
         Err(SoftmaxError::Layout { .. })
     ));
 }

@@ -9,6 +9,9 @@ pub enum SoftmaxError {
     /// An error of the CKKS layer (missing key, level or scale mismatch, ...).
     #[error(transparent)]
     Scheme(#[from] SchemeError),
+    /// An error of the matrix layer (the fold of compact rows).
+    #[error(transparent)]
+    Linalg(#[from] hetal_linalg::LinalgError),
     /// A configuration that cannot work (non-finite constant, too few levels after a refresh).
     #[error("invalid softmax configuration: {reason}")]
     Config {

@@ -363,7 +363,7 @@ impl SoftmaxApproximation for NormalizeSquareSoftmax {
 
     fn evaluate(
         &self,
-        SoftmaxInput { eval, refresh, layout, x }: SoftmaxInput<'_>,
+        SoftmaxInput { eval, refresh, layout, x, fold }: SoftmaxInput<'_>,
     ) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError> {
         layout.check_slots(eval.params().slots())?;
         debug_assert_eq!(layout.c, padded_classes(layout.classes));
@@ -380,10 +380,10 @@ impl SoftmaxApproximation for NormalizeSquareSoftmax {
         }
         let before = refresh.count();
         let encoder = Encoder::new(eval.params());
-        let mut ctx = Ctx::new(eval, refresh as &dyn Refresh, &encoder, layout);
+        let mut ctx = Ctx::new(eval, refresh as &dyn Refresh, &encoder, layout).with_fold(fold);
         let scale = self.input_scale();
         let w = ctx.stage("normalise", x.clone(), 1, |ctx, x| {
-            let y = ctx.mul_mask(&x, &ctx.layout.class_mask(scale, 0.0))?;
+            let y = ctx.entry_mask(&x, &ctx.layout.class_mask(scale, 0.0))?;
             let shift = ctx.encoder.encode_real(&ctx.layout.class_mask(INPUT_SHIFT, PADDED_W), y.level(), y.scale())?;
             Ok(ctx.eval.add_plain(&y, &shift)?)
         })?;
