@@ -155,14 +155,23 @@ fn run() -> Result<(), ExampleError> {
     let sparse = if o.compact {
         steps.extend(setup.compact_rotation_steps(&params)?);
         let n = setup.compact_rows()?.slots();
-        println!("compact softmax: {n} sparse slots");
-        Some(Bootstrapper::with_slots(&params, config, n)?)
+        let sparse = Bootstrapper::with_slots(&params, config, n)?;
+        println!(
+            "compact softmax: {n} sparse slots; DFT matrices {:.2} GB (full slots: {:.2} GB)",
+            sparse.precomputed_bytes() as f64 / 1e9,
+            bootstrapper.precomputed_bytes() as f64 / 1e9
+        );
+        Some(sparse)
     } else {
         None
     };
     let mut keys = kg.evaluation_keys(&sk, &steps, true)?;
-    let bkeys = bootstrapper.generate_keys(&mut kg, &sk, &mut keys.galois)?;
-    let sparse_keys = sparse.as_ref().map(|b| b.generate_keys(&mut kg, &sk, &mut keys.galois)).transpose()?;
+    // One encapsulation key pair for both circuits, as `hetal keygen` makes them.
+    let plan = match &sparse {
+        Some(b) => bootstrapper.key_plan().union(&b.key_plan())?,
+        None => bootstrapper.key_plan(),
+    };
+    let bkeys = plan.generate_keys(&mut kg, &sk, &mut keys.galois)?;
     let keys = Arc::new(keys);
     println!(
         "keys: {} Galois keys, {:.2} GB in memory, {:.1} s",
@@ -176,10 +185,11 @@ fn run() -> Result<(), ExampleError> {
     let val = client.encrypted_validation()?;
 
     // Server: public keys only, real bootstrapping.
+    let sparse = sparse.map(|b| BootstrapRefresh::new(Evaluator::new(keys.clone()), b, bkeys.clone())).transpose()?;
     let refresh = BootstrapRefresh::new(Evaluator::new(keys.clone()), bootstrapper, bkeys)?;
     let mut server = TrainingServer::new(Evaluator::new(keys.clone()), refresh, setup.clone(), init, val)?;
-    if let (Some(b), Some(k)) = (sparse, sparse_keys) {
-        server = server.with_compact_softmax(BootstrapRefresh::new(Evaluator::new(keys.clone()), b, k)?)?;
+    if let Some(sparse) = sparse {
+        server = server.with_compact_softmax(sparse)?;
     }
     println!("keys, encryption and setup: {:.1} s", t.elapsed().as_secs_f64());
 

@@ -374,15 +374,18 @@ impl<R: Refresh> TrainingServer<R> {
         let difference_refreshes = refreshed() - softmax_refreshes;
         levels.difference = d_blocks.iter().map(Ciphertext::level).min().unwrap_or(0);
         // DiagATB at the plan's level of D: a refreshed D would otherwise run it at the top,
-        // for a G above the weights' level. Compact blocks are unfolded one level above it.
+        // for a G above the weights' level. Compact blocks are unfolded first, where they are:
+        // the refresh's output level or the softmax's, so that the unfold's diagonals (0.5 GB a
+        // level at Face Mask) are encoded at those two levels only, not at every level the
+        // plan may drop to.
         let d_blocks = d_blocks
             .iter()
             .map(|b| {
-                let b = eval.drop_to_level(b, plan.difference_level + unfold)?;
-                match compact {
-                    Some(c) => Ok(c.rows.unfold(eval, &b)?),
-                    None => Ok(b),
-                }
+                let b = match compact {
+                    Some(c) => c.rows.unfold(eval, b)?,
+                    None => b.clone(),
+                };
+                Ok(eval.drop_to_level(&b, plan.difference_level)?)
             })
             .collect::<Result<Vec<_>, EncryptedTrainError>>()?;
         let d = EncryptedMatrix::from_blocks(*logits.layout(), d_blocks)?;
