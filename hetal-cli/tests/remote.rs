@@ -218,8 +218,12 @@ fn a_second_worker_waits_for_memory() {
     golden_keys_and_job(&d);
     copy_dir(&d.join("job"), &d.join("job2"));
     let size = |f: &str| std::fs::metadata(d.join(f)).unwrap().len();
-    let need =
-        server_memory_estimate(TrainPreset::InsecureTrainN12, size("keys/public.hbundle"), size("job/init.hmat"));
+    let need = server_memory_estimate(
+        TrainPreset::InsecureTrainN12,
+        false,
+        size("keys/public.hbundle"),
+        size("job/init.hmat"),
+    );
     let limit = format!("{}", need as f64 * 1.5 / 1e9);
     let port = free_port();
     let _server = serve_with(&d, port, &["--workers", "2", "--memory-limit", &limit]);

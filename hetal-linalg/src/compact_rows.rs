@@ -62,9 +62,12 @@ impl CompactRows {
             return Err(LinalgError::InvalidLayout {
                 op,
                 reason: format!(
-                    "unit {} x {} with c = {c}: {copies} copies of a row and {} rows for {copies} groups; at least \
-                     2 copies and a row per group are needed",
-                    unit.s0, unit.s1, unit.s0
+                    "a {} x {} unit with c = {c} holds {copies} cop{} of each row in {} rows; the compact form needs \
+                     at least 2 copies and at least as many rows as copies",
+                    unit.s0,
+                    unit.s1,
+                    if copies == 1 { "y" } else { "ies" },
+                    unit.s0
                 ),
             });
         }

@@ -96,7 +96,7 @@ pub fn memory_estimate(dir: &Path) -> Option<u64> {
     let manifest = JobManifest::read(&paths.0).ok()?;
     let bundle = std::fs::metadata(FileName::Bundle.path(dir)).ok()?.len();
     let init = std::fs::metadata(paths.init()).ok()?.len();
-    Some(server_memory_estimate(manifest.preset, bundle, init))
+    Some(server_memory_estimate(manifest.preset, manifest.task.compact_softmax, bundle, init))
 }
 
 fn gb(bytes: u64) -> String {

@@ -131,7 +131,13 @@ impl TrainingSetup {
     pub fn compact_rows(&self) -> Result<CompactRows, EncryptedTrainError> {
         let c = self.padded_classes();
         let layout = BlockLayout::new(self.batch, c, self.unit()?, Tiling::Horizontal { period: c })?;
-        Ok(CompactRows::new(&layout)?)
+        CompactRows::new(&layout).map_err(|e| {
+            EncryptedTrainError::config(format!(
+                "the compact softmax does not fit batch {} with {} classes: {e}; pick another batch or train \
+                 without it",
+                self.batch, self.classes
+            ))
+        })
     }
 
     /// The rotation steps of the compact softmax besides [`Self::rotation_steps`]: the fold's
