@@ -477,6 +477,23 @@ impl Evaluator {
         Ok(out)
     }
 
+    /// `a * values` slot-wise (real values, a mask), landing at exactly `scale`: the values are
+    /// encoded at `q_l scale / scale(a)`, so the rescale that drops `q_l` leaves `scale`, and the
+    /// result is labelled with it. The vector analog of [`Evaluator::mul_const_to`], at `a`'s
+    /// level: one level. A mask so pins a scale that drifted in earlier products for free.
+    /// Errors on level 0, or a vector of more values than slots.
+    pub fn mul_real_to(&self, a: &Ciphertext, values: &[f64], scale: f64) -> Result<Ciphertext, SchemeError> {
+        self.check_ct("mul_real_to", a)?;
+        if a.level() == 0 {
+            return Err(SchemeError::OutOfLevels { op: "mul_real_to", level: 0, needed: 1 });
+        }
+        let q = self.params.q_basis().modulus(a.level()).value() as f64;
+        let pt = crate::Encoder::new(&self.params).encode_real(values, a.level(), q * scale / a.scale())?;
+        let mut out = self.rescale(&self.mul_plain(a, &pt)?)?;
+        out.set_scale(scale);
+        Ok(out)
+    }
+
     /// Brings two ciphertexts to the lower of their levels (by dropping primes of the higher
     /// one), for operations that need equal levels.
     pub fn align_levels(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext), SchemeError> {
@@ -919,6 +936,23 @@ mod tests {
             let err = f.eval.galois_sum_hoisted(&ct, &[bad]).unwrap_err();
             assert!(matches!(err, SchemeError::InvalidParameters { .. }), "{err}");
         }
+    }
+
+    /// A real mask lands on the asked scale exactly, one level down, with the masked values;
+    /// level 0 is refused.
+    #[test]
+    fn real_mask_lands_on_the_asked_scale() {
+        let f = fixture(&[]);
+        let z = values(f.params.slots(), 4);
+        let ct = encrypt(&f, &z);
+        let mask: Vec<f64> = (0..f.params.slots()).map(|j| (j % 3) as f64 - 0.5).collect();
+        let scale = f.params.default_scale() * 1.5;
+        let out = f.eval.mul_real_to(&ct, &mask, scale).unwrap();
+        assert_eq!((out.level(), out.scale()), (ct.level() - 1, scale));
+        let want: Vec<Complex> = z.iter().zip(&mask).map(|(x, &m)| x.scale(m)).collect();
+        assert!(max_err(&decrypt(&f, &out), &want) < 1e-6);
+        let bottom = f.eval.drop_to_level(&ct, 0).unwrap();
+        assert!(matches!(f.eval.mul_real_to(&bottom, &mask, scale), Err(SchemeError::OutOfLevels { .. })));
     }
 
     #[test]

@@ -25,8 +25,9 @@
 
 use crate::error::LinalgError;
 use crate::layout::{BlockLayout, Tiling, UnitShape};
+use crate::rotations::check_keys;
 use ckks_scheme::circuits::trace;
-use ckks_scheme::{Ciphertext, Complex, Encoder, Evaluator, LinearTransform, Parameters};
+use ckks_scheme::{Ciphertext, Complex, Evaluator, LinearTransform, Parameters};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -151,11 +152,7 @@ impl CompactRows {
                 }
             })
             .collect();
-        // Encoded so that the rescale lands on `scale` exactly.
-        let q = eval.params().q_basis().modulus(ct.level()).value() as f64;
-        let pt = Encoder::new(eval.params()).encode_real(&mask, ct.level(), q * scale / ct.scale())?;
-        let mut kept = eval.rescale(&eval.mul_plain(ct, &pt)?)?;
-        kept.set_scale(scale);
+        let kept = eval.mul_real_to(ct, &mask, scale)?;
         Ok(trace::trace(eval, kept, self.slots())?)
     }
 
@@ -218,6 +215,12 @@ impl CompactRows {
         Ok(self.unfold_transform(params, 1)?.rotations())
     }
 
+    /// Errors with [`LinalgError::MissingRotationKey`] (or a missing relinearization key) unless
+    /// `eval` holds the keys of [`CompactRows::rotation_steps`], before any work.
+    pub fn check_keys(&self, eval: &Evaluator) -> Result<(), LinalgError> {
+        check_keys("CompactRows", eval, &self.rotation_steps(eval.params())?, false)
+    }
+
     /// The rotation steps of the fold's trace ([`trace::trace_steps`]) and of the unfold
     /// ([`CompactRows::rotations`]): what the client makes Galois keys for.
     pub fn rotation_steps(&self, params: &Parameters) -> Result<Vec<i64>, LinalgError> {
@@ -231,7 +234,7 @@ impl CompactRows {
 mod tests {
     use super::*;
     use crate::testing::random_matrix;
-    use ckks_scheme::{Decryptor, Encryptor, KeyGenerator, Preset};
+    use ckks_scheme::{Decryptor, Encoder, Encryptor, KeyGenerator, Preset};
 
     fn layout(s0: usize, c: usize, slots: usize) -> BlockLayout {
         let unit = UnitShape::new(s0, slots).unwrap();

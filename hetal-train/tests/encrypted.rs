@@ -168,7 +168,7 @@ fn compact_softmax_steps_match_the_plaintext_reference() {
     let err = run().server.with_compact_softmax(double().with_floor(2).unwrap()).err().unwrap().to_string();
     assert!(err.contains("compact softmax's refresh gives levels"), "{err}");
     let err = run().server.with_compact_softmax(double()).err().expect("keys are missing").to_string();
-    assert!(err.contains("compact softmax rotates by"), "{err}");
+    assert!(err.contains("the compact softmax") && err.contains("no rotation key for step"), "{err}");
 }
 
 #[test]

@@ -623,16 +623,10 @@ impl Bootstrapper {
         self.slot_to_coeff.galois_elements().into_iter().collect()
     }
 
-    /// The trace of sparse slots as hoisted steps ([`super::trace::trace_stages`]), each
-    /// stage's Galois elements.
-    fn trace_stages(&self) -> Vec<Vec<usize>> {
-        super::trace::trace_stages(self.params.degree(), self.slots)
-    }
-
-    /// Galois elements of the trace for sparse slots ([`Bootstrapper::trace_stages`]); the first
-    /// is the rotation by `n`.
+    /// Galois elements of the trace for sparse slots ([`super::trace::trace_elements`]); the
+    /// first is the rotation by `n`.
     fn trace_elements(&self) -> Vec<usize> {
-        self.trace_stages().concat()
+        super::trace::trace_elements(self.params.degree(), self.slots)
     }
 
     /// Every Galois element bootstrapping needs: the rotations, conjugation, and the trace of
@@ -1064,7 +1058,7 @@ mod tests {
             let (boot, level, stats) = run(&params, BootstrapConfig::standard(), 2);
             eprintln!("{slots} slots, N = 2^12: {stats}");
             // The trace in hoisted steps of radix 4 (then 2) whose radices multiply to N / 2n.
-            let stages = boot.trace_stages();
+            let stages = crate::circuits::trace::trace_stages(params.degree(), boot.slots());
             assert_eq!(stages.iter().map(|s| s.len() + 1).product::<usize>(), 2048 / slots);
             assert!(stages.iter().rev().skip(1).all(|s| s.len() == 3), "{stages:?}");
             // Up to N/4 slots EvalMod runs once, on both halves; in the standard order the

@@ -207,16 +207,9 @@ impl<R: Refresh> TrainingServer<R> {
             )));
         }
         let rows = self.setup.compact_rows()?;
-        let params = self.eval.params();
-        let keys = self.eval.keys().ok_or_else(|| EncryptedTrainError::config("the evaluator has no keys"))?;
-        for r in rows.rotation_steps(params)? {
-            if keys.galois.get(ckks_scheme::rotation_element(params, r)).is_none() {
-                return Err(EncryptedTrainError::config(format!(
-                    "the compact softmax rotates by {r}, and the evaluation keys have no key for it \
-                     (TrainingSetup::compact_rotation_steps)"
-                )));
-            }
-        }
+        rows.check_keys(&self.eval).map_err(|e| {
+            EncryptedTrainError::config(format!("the compact softmax: {e} (TrainingSetup::compact_rotation_steps)"))
+        })?;
         self.compact = Some(CompactSoftmax { rows, refresh });
         Ok(self)
     }

@@ -363,12 +363,7 @@ impl Ctx<'_> {
     /// for free: a drift doubles (in log2) at each squaring, and the 11 of Goldschmidt's loop
     /// took 2^0.003 to 2^6.2 before this (a refresh refused the result, MNIST shape).
     pub(super) fn mul_mask(&self, ct: &Ciphertext, mask: &[f64]) -> Result<Ciphertext, SoftmaxError> {
-        let q = ct.params().q_basis().modulus(ct.level()).value() as f64;
-        let delta = ct.params().default_scale();
-        let pt = self.encoder.encode_real(mask, ct.level(), q * delta / ct.scale())?;
-        let mut out = self.eval.rescale(&self.eval.mul_plain(ct, &pt)?)?;
-        out.set_scale(delta);
-        Ok(out)
+        Ok(self.eval.mul_real_to(ct, mask, ct.params().default_scale())?)
     }
 
     /// The first stage's mask on the input: [`Ctx::mul_mask`], or with a fold
