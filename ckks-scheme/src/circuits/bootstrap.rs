@@ -1070,8 +1070,8 @@ mod tests {
     }
 
     /// Sparse slots on full-slot parameters (`Bootstrapper::with_slots`): the precision of
-    /// sparse parameters, and an input that does not repeat every `n` slots comes out as the
-    /// mean of its blocks (the trace folds it).
+    /// sparse parameters, for one ciphertext and for a pair of real ones, and an input that
+    /// does not repeat every `n` slots comes out as the mean of its blocks (the trace folds it).
     #[test]
     fn bootstraps_fewer_slots_than_the_parameters() {
         let params = Preset::InsecureBootstrapN12.build().unwrap();
@@ -1103,6 +1103,19 @@ mod tests {
             let stats = PrecisionStats::compare(&z, &sparse.decode(&dec.decrypt(&out).unwrap()).unwrap());
             eprintln!("{n} of {} slots, SlotToCoeff first {slim}: {stats}", params.slots());
             assert!(stats.mean_bits >= 20.0 && stats.min_bits >= 15.0, "{stats}");
+            // Two real vectors of n slots in one bootstrapping (the compact softmax refreshes
+            // its pieces this way), at the levels and precision of one.
+            let (a, b): (Vec<f64>, Vec<f64>) = (0..n).map(|j| (point(j).re, point(j + 1).im)).unzip();
+            let [ct_a, ct_b] = [&a, &b]
+                .map(|v| encryptor.encrypt(&sparse.encode_real(v, level, params.default_scale()).unwrap()).unwrap());
+            let (out_a, out_b) = boot.bootstrap_pair(&eval, &bkeys, &ct_a, &ct_b).unwrap();
+            for (out, want) in [(&out_a, &a), (&out_b, &b)] {
+                assert_eq!(out.level(), boot.output_level());
+                let stats =
+                    PrecisionStats::compare_real(want, &sparse.decode_real(&dec.decrypt(out).unwrap()).unwrap());
+                eprintln!("a pair of {n} real slots, SlotToCoeff first {slim}: {stats}");
+                assert!(stats.mean_bits >= 20.0 && stats.min_bits >= 15.0, "{stats}");
+            }
             // Every slot its own value: the mean of the blocks comes out, on n slots.
             let w: Vec<Complex> = (0..params.slots()).map(|j| point(j + 5)).collect();
             let blocks = params.slots() / n;
