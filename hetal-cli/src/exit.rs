@@ -50,12 +50,16 @@ pub fn code(e: &(dyn Error + 'static)) -> u8 {
         }
         // `#[error(transparent)]` wrappers forward `source()` past the error they wrap, so the
         // wrapped file errors are matched here by hand.
-        if let Some(EncryptedTrainError::File(f)) = e.downcast_ref::<EncryptedTrainError>() {
-            return of_file(f);
+        match e.downcast_ref::<EncryptedTrainError>() {
+            Some(EncryptedTrainError::File(f)) => return of_file(f),
+            // A setting that does not fit the task (a batch without a compact form, say).
+            Some(EncryptedTrainError::Config { .. }) => return BAD_INPUT,
+            _ => {}
         }
         if let Some(p) = e.downcast_ref::<ProtocolError>() {
             match p {
                 ProtocolError::File(f) | ProtocolError::Train(EncryptedTrainError::File(f)) => return of_file(f),
+                ProtocolError::Train(EncryptedTrainError::Config { .. }) => return BAD_INPUT,
                 ProtocolError::Mismatch { .. } => return MISMATCH,
                 ProtocolError::Data(_) | ProtocolError::Usage { .. } | ProtocolError::Plain(_) => return BAD_INPUT,
                 _ => {}
@@ -94,6 +98,9 @@ mod tests {
         assert_eq!(code(&ProtocolError::from(ckpt)), CORRUPT, "a checkpoint's file error under two wrappers");
         assert_eq!(code(&ProtocolError::usage("out of order")), BAD_INPUT);
         assert_eq!(code(&BadInput("--out x.json".into())), BAD_INPUT);
+        let misfit = EncryptedTrainError::config("the compact softmax does not fit batch 16 with 10 classes");
+        assert_eq!(code(&misfit), BAD_INPUT);
+        assert_eq!(code(&ProtocolError::from(misfit)), BAD_INPUT, "a setting that does not fit, wrapped");
         let boxed: Box<dyn Error> = "plain message".into();
         assert_eq!(code(boxed.as_ref()), 1);
     }
