@@ -7,7 +7,9 @@
 //! panic or a silently wrong object. The payload is bincode (serde).
 //!
 //! Uniform parts are stored as 32-byte seeds where possible (public key `a`, switching-key
-//! `a_j`, the `c_1` of a fresh secret-key ciphertext), which halves those objects.
+//! `a_j`, the `c_1` of a fresh secret-key ciphertext), which halves those objects. The other
+//! residues are packed at their primes' widths (a residue of a 40-bit prime takes 40 bits, not
+//! 64): at `BootstrapN16` a key takes 0.80x the bytes, a ciphertext at the data level 0.64x.
 //!
 //! The secret key has its own kind ([`Kind::SecretKey`]) and is written only by
 //! [`SecretKey::to_bytes`]; nothing a server receives contains it.
@@ -25,10 +27,14 @@ use std::collections::BTreeMap;
 
 /// The magic bytes at the start of every blob.
 pub const MAGIC: [u8; 8] = *b"HETALCKS";
-/// The current format version; loading refuses other versions. Version 2: switching keys have
-/// one digit per [`Parameters::digits`] range (grouped by bits) instead of one per `alpha`
-/// primes.
-pub const FORMAT_VERSION: u16 = 2;
+/// The format version written. Version 2: switching keys have one digit per
+/// [`Parameters::digits`] range (grouped by bits) instead of one per `alpha` primes. Version 3:
+/// residues packed at their primes' widths ([`PACKED_SINCE`]).
+pub const FORMAT_VERSION: u16 = 3;
+/// The oldest version read: version 2 blobs (residues in whole words) load as before.
+pub const OLDEST_READ_VERSION: u16 = 2;
+/// The first version whose residues are packed at their primes' widths.
+const PACKED_SINCE: u16 = 3;
 /// Upper bound on a blob's size written by the encoder. Decoding is bounded by the input
 /// instead (see `decode_options`).
 const MAX_BLOB: u64 = 1 << 40;
@@ -104,6 +110,18 @@ fn header(params: &Parameters, kind: Kind) -> Header {
     }
 }
 
+/// The version whose blobs name an object for good ([`Parameters::identity_bytes`],
+/// [`PublicKey::identity_bytes`]): fingerprints hash them, so a file bound to a key stays bound
+/// to it whatever format later versions write.
+const IDENTITY_VERSION: u16 = 2;
+
+/// [`encode`] in [`IDENTITY_VERSION`]; `body` must be in that version's layout (whole words).
+fn encode_identity<T: Serialize>(params: &Parameters, kind: Kind, body: &T) -> Result<Vec<u8>, SchemeError> {
+    use bincode::Options;
+    let header = Header { version: IDENTITY_VERSION, ..header(params, kind) };
+    options().serialize(&(header, body)).map_err(|e| format_err(format!("cannot encode {kind:?}: {e}")))
+}
+
 fn encode<T: Serialize>(params: &Parameters, kind: Kind, body: &T) -> Result<Vec<u8>, SchemeError> {
     use bincode::Options;
     options().serialize(&(header(params, kind), body)).map_err(|e| format_err(format!("cannot encode {kind:?}: {e}")))
@@ -140,9 +158,9 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, SchemeError> {
         .allow_trailing_bytes()
         .deserialize(bytes)
         .map_err(|e| format_err(format!("corrupt header: {e}")))?;
-    if header.version != FORMAT_VERSION {
+    if !(OLDEST_READ_VERSION..=FORMAT_VERSION).contains(&header.version) {
         return Err(format_err(format!(
-            "format version {} is not supported (this build reads version {FORMAT_VERSION})",
+            "format version {} is not supported (this build reads versions {OLDEST_READ_VERSION} to {FORMAT_VERSION})",
             header.version
         )));
     }
@@ -182,38 +200,148 @@ fn params_from_header(h: &Header) -> Result<Parameters, SchemeError> {
     }
 }
 
-/// A polynomial over the parameters' `Q` (first `limbs` primes) or `P`, NTT form.
-fn poly(params: &Parameters, over_p: bool, limbs: usize, data: Vec<u64>) -> Result<RnsPoly, SchemeError> {
-    let basis = if over_p { params.p_basis() } else { params.q_basis() };
-    Ok(RnsPoly::from_data(basis, limbs, Representation::Ntt, data)?)
+/// Bits a residue of the prime `q` takes (every residue is below `q`).
+fn width(q: u64) -> u32 {
+    u64::BITS - q.leading_zeros()
 }
 
-fn limbs_of(params: &Parameters, words: usize) -> Result<usize, SchemeError> {
-    let n = params.degree();
-    if words == 0 || !words.is_multiple_of(n) || words / n > params.max_level() + 1 {
-        return Err(format_err(format!("{words} words is not a whole number of limbs of degree {n}")));
+/// Serializes `residues` (limb-major, `n` a limb, limb `i` below a prime of `widths[i]` bits)
+/// as a sequence of words packed at those widths, low bits first: limb `i` takes
+/// `n widths[i] / 64` words (`n` is a multiple of 64, so every limb ends on a word).
+fn serialize_packed<S: serde::Serializer>(
+    serializer: S,
+    widths: &[u32],
+    n: usize,
+    mut residues: impl Iterator<Item = u64>,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::{Error, SerializeSeq};
+    let len = widths.iter().map(|&w| n * w as usize / 64).sum();
+    let mut seq = serializer.serialize_seq(Some(len))?;
+    for &w in widths {
+        // `acc` holds `bits < 64` bits not yet written.
+        let (mut acc, mut bits) = (0u64, 0u32);
+        for _ in 0..n {
+            let r = residues.next().ok_or_else(|| S::Error::custom("fewer residues than the limbs hold"))?;
+            acc |= r << bits;
+            if bits + w >= 64 {
+                seq.serialize_element(&acc)?;
+                // 64 - bits of r's bits went out; the rest (fewer than w < 64) waits.
+                acc = r.checked_shr(64 - bits).unwrap_or(0);
+                bits = bits + w - 64;
+            } else {
+                bits += w;
+            }
+        }
     }
-    Ok(words / n)
+    seq.end()
+}
+
+/// The residues of [`serialize_packed`]'s `words`, limb by limb at `widths`; `words` must hold
+/// exactly those limbs (checked by [`Residues::limbs`]).
+fn unpack(words: &[u64], widths: &[u32], n: usize) -> Vec<u64> {
+    let mut out = Vec::with_capacity(n * widths.len());
+    let mut words = words.iter().copied();
+    for &w in widths {
+        let mask = (1u64 << w) - 1;
+        // `acc` holds `bits` bits not yet read.
+        let (mut acc, mut bits) = (0u64, 0u32);
+        for _ in 0..n {
+            if bits >= w {
+                out.push(acc & mask);
+                acc >>= w;
+                bits -= w;
+            } else {
+                let next = words.next().unwrap_or(0);
+                out.push((acc | next << bits) & mask);
+                let used = w - bits;
+                acc = next >> used;
+                bits = 64 - used;
+            }
+        }
+    }
+    out
+}
+
+/// How a blob's residues read back: its parameters, and whether its version packs them.
+#[derive(Clone, Copy)]
+struct Residues<'a> {
+    params: &'a Parameters,
+    packed: bool,
+}
+
+impl<'a> Residues<'a> {
+    fn of(params: &'a Parameters, header: &Header) -> Self {
+        Self { params, packed: header.version >= PACKED_SINCE }
+    }
+
+    fn basis(&self, over_p: bool) -> &'a std::sync::Arc<ckks_math::rns::RnsBasis> {
+        if over_p {
+            self.params.p_basis()
+        } else {
+            self.params.q_basis()
+        }
+    }
+
+    /// The number of leading limbs of `Q` (or of `P`) whose words make `words` exactly.
+    fn limbs(&self, over_p: bool, words: usize) -> Result<usize, SchemeError> {
+        let (basis, n) = (self.basis(over_p), self.params.degree());
+        let mut total = 0;
+        for limbs in 1..=basis.len() {
+            total += if self.packed { n * width(basis.modulus(limbs - 1).value()) as usize / 64 } else { n };
+            if total == words {
+                return Ok(limbs);
+            }
+        }
+        Err(format_err(format!(
+            "{words} words are not a whole number of limbs of degree {n} (at most {} over {})",
+            basis.len(),
+            if over_p { "P" } else { "Q" }
+        )))
+    }
+
+    /// A polynomial in NTT form over the leading limbs of `Q` (or `P`) that `words` hold.
+    fn poly(&self, over_p: bool, words: Vec<u64>) -> Result<RnsPoly, SchemeError> {
+        let limbs = self.limbs(over_p, words.len())?;
+        let basis = self.basis(over_p);
+        let data = if self.packed {
+            let widths: Vec<u32> = (0..limbs).map(|i| width(basis.modulus(i).value())).collect();
+            unpack(&words, &widths, self.params.degree())
+        } else {
+            words
+        };
+        Ok(RnsPoly::from_data(basis, limbs, Representation::Ntt, data)?)
+    }
+}
+
+/// The residues of a polynomial in NTT form, written packed ([`serialize_packed`]).
+struct PolyWords<'a>(&'a RnsPoly);
+
+impl Serialize for PolyWords<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let p = self.0;
+        let widths: Vec<u32> = (0..p.limbs()).map(|i| width(p.basis().modulus(i).value())).collect();
+        serialize_packed(serializer, &widths, p.degree(), p.data().iter().copied())
+    }
 }
 
 // ----- bodies -------------------------------------------------------------------------------
 
 #[derive(Serialize, Deserialize)]
-struct CiphertextBody {
+struct CiphertextBody<V = Vec<u64>> {
     scale: Scale,
-    components: Vec<Vec<u64>>,
+    components: Vec<V>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct PlaintextBody {
+struct PlaintextBody<V = Vec<u64>> {
     scale: f64,
-    poly: Vec<u64>,
+    poly: V,
 }
 
 #[derive(Serialize, Deserialize)]
-struct SeededCiphertextBody {
+struct SeededCiphertextBody<V = Vec<u64>> {
     scale: f64,
-    c0: Vec<u64>,
+    c0: V,
     seed: [u8; 32],
 }
 
@@ -236,27 +364,27 @@ struct EvaluationKeysBody<V = Vec<u64>, K = Vec<u64>> {
     galois: BTreeMap<usize, SwitchingKeyBody<K>>,
 }
 
-// The bodies are written from borrowed residues (`V = &[u64]`, and for switching keys
-// `KeyWords`, which bincode encodes exactly as `Vec<u64>`) and read into owned ones: writing
-// the server's keys at N = 2^16 (9 GB in memory) must not copy them first.
+// The bodies are written from borrowed residues, packed on the fly (`PolyWords`, and for
+// switching keys `KeyWords`; bincode encodes both exactly as a `Vec<u64>` of the packed words)
+// and read into owned words, then unpacked: writing the server's keys at N = 2^16 (9 GB in
+// memory) must not copy them first.
 
-fn public_body(pk: &PublicKey) -> PublicKeyBody<&[u64]> {
-    PublicKeyBody { b: pk.b.data(), a_seed: pk.a_seed }
+fn public_body(pk: &PublicKey) -> PublicKeyBody<PolyWords<'_>> {
+    PublicKeyBody { b: PolyWords(&pk.b), a_seed: pk.a_seed }
 }
 
-fn public_from(params: &Parameters, body: PublicKeyBody) -> Result<PublicKey, SchemeError> {
-    let q = params.q_basis();
-    if body.b.len() != q.len() * params.degree() {
-        return Err(format_err("public key has the wrong number of limbs"));
+fn public_from(r: Residues, body: PublicKeyBody) -> Result<PublicKey, SchemeError> {
+    let q = r.params.q_basis();
+    let b = r.poly(false, body.b)?;
+    if b.limbs() != q.len() {
+        return Err(format_err(format!("public key has {} limbs, not {}", b.limbs(), q.len())));
     }
-    let b = poly(params, false, q.len(), body.b)?;
     let a = expand_seeded(body.a_seed, &[q])?.remove(0);
-    Ok(PublicKey { params: params.clone(), b, a, a_seed: body.a_seed })
+    Ok(PublicKey { params: r.params.clone(), b, a, a_seed: body.a_seed })
 }
 
-/// One digit's `b_j` over `Q` or `P`, gathered from the packed key while it is written: it
-/// serialises exactly as the `&[u64]` of the digit-major layout would (a length, then the
-/// words), without a copy of the key.
+/// One digit's `b_j` over `Q` or `P`, gathered from the key's interleaved layout and packed
+/// ([`serialize_packed`]) while it is written, without a copy of the key.
 struct KeyWords<'a> {
     key: &'a SwitchingKey,
     digit: usize,
@@ -265,13 +393,12 @@ struct KeyWords<'a> {
 
 impl Serialize for KeyWords<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
+        let params = self.key.params();
+        let n = params.degree();
+        let basis = if self.over_p { params.p_basis() } else { params.q_basis() };
         let (len, words) = self.key.b_words(self.digit, self.over_p);
-        let mut seq = serializer.serialize_seq(Some(len))?;
-        for w in words {
-            seq.serialize_element(&w)?;
-        }
-        seq.end()
+        let widths: Vec<u32> = (0..len / n).map(|i| width(basis.modulus(i).value())).collect();
+        serialize_packed(serializer, &widths, n, words)
     }
 }
 
@@ -280,13 +407,16 @@ fn switching_body(k: &SwitchingKey) -> SwitchingKeyBody<KeyWords<'_>> {
     SwitchingKeyBody { digits: (0..k.dnum()).map(|j| (words(j, false), words(j, true), k.seed(j))).collect() }
 }
 
-fn switching_from(params: &Parameters, body: SwitchingKeyBody) -> Result<SwitchingKey, SchemeError> {
+fn switching_from(r: Residues, body: SwitchingKeyBody) -> Result<SwitchingKey, SchemeError> {
+    let params = r.params;
     let (q, p) = (params.q_basis(), params.p_basis());
-    let n = params.degree();
     // A key may be truncated to a lower level (SwitchingKey::truncate): its digits then cover
     // the first `limbs` primes of Q.
-    let limbs = body.digits.first().map_or(0, |d| d.0.len() / n);
-    if limbs == 0 || limbs > q.len() || body.digits.len() != params.digits_at(limbs - 1) {
+    let limbs = match body.digits.first() {
+        Some(d) => r.limbs(false, d.0.len())?,
+        None => 0,
+    };
+    if limbs == 0 || body.digits.len() != params.digits_at(limbs - 1) {
         return Err(format_err(format!(
             "switching key has {} digits over {limbs} primes, expected {} digits over {} (or a truncation)",
             body.digits.len(),
@@ -298,19 +428,14 @@ fn switching_from(params: &Parameters, body: SwitchingKeyBody) -> Result<Switchi
         .digits
         .into_iter()
         .map(|(b_q, b_p, a_seed)| {
-            if b_q.len() != limbs * n || b_p.len() != p.len() * n {
+            let (b_q, b_p) = (r.poly(false, b_q)?, r.poly(true, b_p)?);
+            if b_q.limbs() != limbs || b_p.limbs() != p.len() {
                 return Err(format_err("switching key digit has the wrong number of limbs"));
             }
             let mut a = expand_seeded(a_seed, &[q, p])?;
             let mut a_q = a.remove(0);
             a_q.drop_to_limbs(limbs)?;
-            Ok(KeyDigit {
-                b_q: poly(params, false, limbs, b_q)?,
-                b_p: poly(params, true, p.len(), b_p)?,
-                a_q,
-                a_p: a.remove(0),
-                a_seed,
-            })
+            Ok(KeyDigit { b_q, b_p, a_q, a_p: a.remove(0), a_seed })
         })
         .collect::<Result<Vec<_>, SchemeError>>()?;
     SwitchingKey::from_digits(params.clone(), digits).map_err(|e| format_err(e.to_string()))
@@ -344,10 +469,12 @@ impl crate::circuits::bootstrap::BootstrapKeys {
     /// Loads bootstrapping keys made under `params`; the encapsulation parameters are rebuilt
     /// from them (and checked against the sparse-key bound for secure parameters).
     pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
-        let (_, body) = decode::<BootstrapKeysBody>(bytes, Kind::BootstrapKeys, Some(params))?;
-        let to_sparse =
-            body.to_sparse.map(|(h, k)| switching_from(&params.encapsulation_parameters(h)?, k)).transpose()?;
-        let to_dense = body.to_dense.map(|k| switching_from(params, k)).transpose()?;
+        let (header, body) = decode::<BootstrapKeysBody>(bytes, Kind::BootstrapKeys, Some(params))?;
+        let to_sparse = body
+            .to_sparse
+            .map(|(h, k)| switching_from(Residues::of(&params.encapsulation_parameters(h)?, &header), k))
+            .transpose()?;
+        let to_dense = body.to_dense.map(|k| switching_from(Residues::of(params, &header), k)).transpose()?;
         Ok(Self { to_sparse, to_dense })
     }
 }
@@ -356,6 +483,12 @@ impl Parameters {
     /// Serializes the parameter literal (the primes are regenerated, deterministically, on load).
     pub fn to_bytes(&self) -> Result<Vec<u8>, SchemeError> {
         encode(self, Kind::Parameters, &())
+    }
+
+    /// The parameters' lasting name, for fingerprints: their blob in format version 2 (the
+    /// literal and the security level), which no later format version changes.
+    pub fn identity_bytes(&self) -> Result<Vec<u8>, SchemeError> {
+        encode_identity(self, Kind::Parameters, &())
     }
 
     /// Rebuilds parameters from [`Parameters::to_bytes`] (re-running the security check of the
@@ -369,18 +502,15 @@ impl Parameters {
 impl Ciphertext {
     /// Serializes the ciphertext (all components, level, scale).
     pub fn to_bytes(&self) -> Result<Vec<u8>, SchemeError> {
-        let body = CiphertextBody { scale: self.scale, components: self.c.iter().map(|p| p.data().to_vec()).collect() };
+        let body = CiphertextBody { scale: self.scale, components: self.c.iter().map(PolyWords).collect() };
         encode(&self.params, Kind::Ciphertext, &body)
     }
 
     /// Loads a ciphertext made under `params`.
     pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
-        let (_, body) = decode::<CiphertextBody>(bytes, Kind::Ciphertext, Some(params))?;
-        let mut c = Vec::with_capacity(body.components.len());
-        for data in body.components {
-            let limbs = limbs_of(params, data.len())?;
-            c.push(poly(params, false, limbs, data)?);
-        }
+        let (header, body) = decode::<CiphertextBody>(bytes, Kind::Ciphertext, Some(params))?;
+        let r = Residues::of(params, &header);
+        let c = body.components.into_iter().map(|words| r.poly(false, words)).collect::<Result<Vec<_>, _>>()?;
         crate::ciphertext::check_scale("Ciphertext::from_bytes", body.scale.value())?;
         if !body.scale.is_canonical() {
             return Err(format_err(format!("ciphertext scale {:?} is not a normalized double-double", body.scale)));
@@ -394,17 +524,16 @@ impl Ciphertext {
 impl Plaintext {
     /// Serializes the plaintext.
     pub fn to_bytes(&self) -> Result<Vec<u8>, SchemeError> {
-        let body = PlaintextBody { scale: self.scale, poly: self.poly.data().to_vec() };
+        let body = PlaintextBody { scale: self.scale, poly: PolyWords(&self.poly) };
         encode(&self.params, Kind::Plaintext, &body)
     }
 
     /// Loads a plaintext made under `params`.
     pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
-        let (_, body) = decode::<PlaintextBody>(bytes, Kind::Plaintext, Some(params))?;
-        let data = body.poly;
-        let limbs = limbs_of(params, data.len())?;
+        let (header, body) = decode::<PlaintextBody>(bytes, Kind::Plaintext, Some(params))?;
+        let poly = Residues::of(params, &header).poly(false, body.poly)?;
         crate::ciphertext::check_scale("Plaintext::from_bytes", body.scale)?;
-        Ok(Plaintext { params: params.clone(), poly: poly(params, false, limbs, data)?, scale: body.scale })
+        Ok(Plaintext { params: params.clone(), poly, scale: body.scale })
     }
 }
 
@@ -414,10 +543,16 @@ impl PublicKey {
         encode(&self.params, Kind::PublicKey, &public_body(self))
     }
 
+    /// The key's lasting name, for fingerprints: its blob in format version 2 (`b` in whole
+    /// words, `a` as its seed, the parameters), which no later format version changes.
+    pub fn identity_bytes(&self) -> Result<Vec<u8>, SchemeError> {
+        encode_identity(&self.params, Kind::PublicKey, &PublicKeyBody { b: self.b.data(), a_seed: self.a_seed })
+    }
+
     /// Loads a public key made under `params`.
     pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
-        let (_, body) = decode::<PublicKeyBody>(bytes, Kind::PublicKey, Some(params))?;
-        public_from(params, body)
+        let (header, body) = decode::<PublicKeyBody>(bytes, Kind::PublicKey, Some(params))?;
+        public_from(Residues::of(params, &header), body)
     }
 }
 
@@ -429,8 +564,8 @@ impl RelinearizationKey {
 
     /// Loads a relinearization key made under `params`.
     pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
-        let (_, body) = decode::<SwitchingKeyBody>(bytes, Kind::RelinearizationKey, Some(params))?;
-        Ok(RelinearizationKey(switching_from(params, body)?))
+        let (header, body) = decode::<SwitchingKeyBody>(bytes, Kind::RelinearizationKey, Some(params))?;
+        Ok(RelinearizationKey(switching_from(Residues::of(params, &header), body)?))
     }
 }
 
@@ -444,18 +579,18 @@ impl GaloisKeys {
 
     /// Loads Galois keys made under `params`.
     pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
-        let (_, body) = decode::<BTreeMap<usize, SwitchingKeyBody>>(bytes, Kind::GaloisKeys, Some(params))?;
-        galois_from(params, body)
+        let (header, body) = decode::<BTreeMap<usize, SwitchingKeyBody>>(bytes, Kind::GaloisKeys, Some(params))?;
+        galois_from(Residues::of(params, &header), body)
     }
 }
 
-fn galois_from(params: &Parameters, body: BTreeMap<usize, SwitchingKeyBody>) -> Result<GaloisKeys, SchemeError> {
+fn galois_from(r: Residues, body: BTreeMap<usize, SwitchingKeyBody>) -> Result<GaloisKeys, SchemeError> {
     let mut keys = BTreeMap::new();
     for (k, v) in body {
-        if k % 2 == 0 || k >= 2 * params.degree() {
-            return Err(format_err(format!("invalid Galois element {k} for N = {}", params.degree())));
+        if k % 2 == 0 || k >= 2 * r.params.degree() {
+            return Err(format_err(format!("invalid Galois element {k} for N = {}", r.params.degree())));
         }
-        keys.insert(k, switching_from(params, v)?);
+        keys.insert(k, switching_from(r, v)?);
     }
     Ok(GaloisKeys { keys })
 }
@@ -478,7 +613,7 @@ impl EvaluationKeys {
     }
 
     /// What is serialized: the words of the keys, borrowed.
-    fn body(&self) -> EvaluationKeysBody<&[u64], KeyWords<'_>> {
+    fn body(&self) -> EvaluationKeysBody<PolyWords<'_>, KeyWords<'_>> {
         EvaluationKeysBody {
             public: public_body(&self.public),
             relinearization: self.relinearization.as_ref().map(|r| switching_body(&r.0)),
@@ -496,15 +631,13 @@ impl EvaluationKeys {
 
     /// Loads a bundle made under `params`.
     pub fn from_bytes_with(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
-        let (_, body) = decode::<EvaluationKeysBody>(bytes, Kind::EvaluationKeys, Some(params))?;
+        let (header, body) = decode::<EvaluationKeysBody>(bytes, Kind::EvaluationKeys, Some(params))?;
+        let r = Residues::of(params, &header);
         Ok(EvaluationKeys {
             params: params.clone(),
-            public: public_from(params, body.public)?,
-            relinearization: body
-                .relinearization
-                .map(|r| switching_from(params, r).map(RelinearizationKey))
-                .transpose()?,
-            galois: galois_from(params, body.galois)?,
+            public: public_from(r, body.public)?,
+            relinearization: body.relinearization.map(|k| switching_from(r, k).map(RelinearizationKey)).transpose()?,
+            galois: galois_from(r, body.galois)?,
         })
     }
 }
@@ -551,21 +684,16 @@ impl SeededCiphertext {
 
     /// Serializes `c_0` and the seed.
     pub fn to_bytes(&self) -> Result<Vec<u8>, SchemeError> {
-        let body = SeededCiphertextBody { scale: self.scale, c0: self.c0.data().to_vec(), seed: self.seed };
+        let body = SeededCiphertextBody { scale: self.scale, c0: PolyWords(&self.c0), seed: self.seed };
         encode(&self.params, Kind::SeededCiphertext, &body)
     }
 
     /// Loads a seeded ciphertext made under `params`.
     pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self, SchemeError> {
-        let (_, body) = decode::<SeededCiphertextBody>(bytes, Kind::SeededCiphertext, Some(params))?;
-        let limbs = limbs_of(params, body.c0.len())?;
+        let (header, body) = decode::<SeededCiphertextBody>(bytes, Kind::SeededCiphertext, Some(params))?;
+        let c0 = Residues::of(params, &header).poly(false, body.c0)?;
         crate::ciphertext::check_scale("SeededCiphertext::from_bytes", body.scale)?;
-        Ok(Self {
-            params: params.clone(),
-            c0: poly(params, false, limbs, body.c0)?,
-            seed: body.seed,
-            scale: body.scale,
-        })
+        Ok(Self { params: params.clone(), c0, seed: body.seed, scale: body.scale })
     }
 }
 
@@ -630,6 +758,85 @@ mod tests {
         assert!(out.iter().zip(z.iter().chain(std::iter::repeat(&0.0))).all(|(a, b)| (a - b).abs() < 1e-8));
     }
 
+    /// Residues at given widths, written by [`serialize_packed`].
+    struct Raw<'a>(&'a [u32], usize, &'a [u64]);
+
+    impl Serialize for Raw<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serialize_packed(serializer, self.0, self.1, self.2.iter().copied())
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Packing then unpacking gives the residues back, for any widths the parameters allow
+        /// (12 to 61 bits) and any residues below them, in `n w / 64` words a limb.
+        #[test]
+        fn packed_residues_round_trip(
+            widths in proptest::collection::vec(12u32..=61, 1..6),
+            log_n in 6u32..11,
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            use bincode::Options;
+            let n = 1usize << log_n;
+            let mut state = seed | 1;
+            let residues: Vec<u64> = widths
+                .iter()
+                .flat_map(|&w| std::iter::repeat_n(w, n))
+                .map(|w| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state >> (64 - w)
+                })
+                .collect();
+            let bytes = options().serialize(&Raw(&widths, n, &residues)).unwrap();
+            let words: Vec<u64> = decode_options(&bytes).deserialize(&bytes).unwrap();
+            let expected: usize = widths.iter().map(|&w| n * w as usize / 64).sum();
+            proptest::prop_assert_eq!(words.len(), expected);
+            proptest::prop_assert_eq!(unpack(&words, &widths, n), residues);
+        }
+    }
+
+    /// Residues take their primes' widths on disk, and a blob of version 2 (whole words) still
+    /// loads, to the same ciphertext.
+    #[test]
+    fn residues_are_packed_and_version_2_still_reads() {
+        use bincode::Options;
+        let params = Preset::InsecureTestN11.build().unwrap();
+        let mut kg = KeyGenerator::from_seed(&params, [1; 32]);
+        let sk = kg.secret_key().unwrap();
+        let pk = kg.public_key(&sk).unwrap();
+        let enc = Encoder::new(&params);
+        let pt = enc.encode_real(&[0.5, -0.25], params.max_level(), params.default_scale()).unwrap();
+        let ct = Encryptor::from_seed(&pk, [2; 32]).encrypt(&pt).unwrap();
+        let bytes = ct.to_bytes().unwrap();
+        let n = params.degree();
+        let bits: usize = params.q_basis().moduli().iter().map(|q| width(q.value()) as usize).sum();
+        let packed = 2 * n * bits / 8;
+        assert!(bytes.len() >= packed && bytes.len() < packed + 1024, "{} bytes for {packed} of residues", bytes.len());
+        assert!(bits < 64 * (params.max_level() + 1), "the test parameters have primes below 64 bits");
+
+        let mut header = header(&params, Kind::Ciphertext);
+        header.version = 2;
+        let body = CiphertextBody { scale: ct.scale, components: ct.c.iter().map(|p| p.data().to_vec()).collect() };
+        let old = options().serialize(&(header.clone(), body)).unwrap();
+        assert!(old.len() > bytes.len());
+        let loaded = Ciphertext::from_bytes(&params, &old).unwrap();
+        assert_eq!(loaded.c, ct.c);
+        // Packed words read as version 2 are refused (the wrong number of words, or words above
+        // their primes), never read as another ciphertext.
+        let mut relabelled = bytes.clone();
+        header.version = 2;
+        let head = options().serialize(&header).unwrap();
+        relabelled[..head.len()].copy_from_slice(&head);
+        assert!(Ciphertext::from_bytes(&params, &relabelled).is_err());
+        header.version = FORMAT_VERSION + 1;
+        let newer = [options().serialize(&header).unwrap(), bytes[head.len()..].to_vec()].concat();
+        let err = Ciphertext::from_bytes(&params, &newer).unwrap_err();
+        assert!(err.to_string().contains("versions 2 to 3"), "{err}");
+    }
+
     #[test]
     fn corrupt_or_mismatched_input_is_an_error_not_a_panic() {
         let params = Preset::InsecureTestN11.build().unwrap();
@@ -655,15 +862,18 @@ mod tests {
         assert!(err.to_string().contains("expected a PublicKey, found a Ciphertext"), "{err}");
         let err = Ciphertext::from_bytes(&other, &bytes).unwrap_err();
         assert!(matches!(err, SchemeError::ParameterMismatch { .. }), "{err}");
-        // A residue pushed out of range in the payload (the last word of the last limb).
+        // A residue pushed out of range in the payload: the last word of the last limb all
+        // ones, so its last residue is `2^w - 1`, at least its `w`-bit prime.
         let mut bad = bytes.clone();
         let len = bad.len();
-        bad[len - 1] = 0xff;
-        bad[len - 2] = 0xff;
+        bad[len - 8..].fill(0xff);
         let err = Ciphertext::from_bytes(&params, &bad).unwrap_err();
         assert!(matches!(err, SchemeError::Math(_)), "{err}");
         // Random garbage after a valid header.
-        let header_len = bytes.len() - (8 + 8 + 3 * 8 * params.degree() * 2);
+        let header_len = {
+            use bincode::Options;
+            options().serialized_size(&header(&params, Kind::Ciphertext)).unwrap() as usize
+        };
         let mut junk = bytes[..header_len].to_vec();
         junk.extend((0..5000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
         assert!(Ciphertext::from_bytes(&params, &junk).is_err());

@@ -281,11 +281,13 @@ fn ciphertext_blob() -> (Parameters, Vec<u8>) {
 fn declared_lengths_beyond_the_input_allocate_nothing_large() {
     let (params, bytes) = ciphertext_blob();
     let header_len = format().serialized_size(&read_header(&bytes).unwrap()).unwrap() as usize;
-    // Body: scale (hi, lo), the number of components, then each component's length and words.
+    // Body: scale (hi, lo), the number of components, then each component's length and words
+    // (two limbs, each residue at its prime's width).
     let components = header_len + 16;
     let first_len = components + 8;
     assert_eq!(u64::from_le_bytes(bytes[components..first_len].try_into().unwrap()), 2);
-    assert_eq!(u64::from_le_bytes(bytes[first_len..first_len + 8].try_into().unwrap()), 2 * 2048);
+    let bits: u64 = params.q_basis().moduli()[..2].iter().map(|q| u64::from(64 - q.value().leading_zeros())).sum();
+    assert_eq!(u64::from_le_bytes(bytes[first_len..first_len + 8].try_into().unwrap()), 2048 * bits / 64);
     for (at, claim) in [(components, u64::MAX), (components, 1 << 40), (first_len, 1 << 40), (first_len, u64::MAX >> 3)]
     {
         let mut bad = bytes.clone();

@@ -30,16 +30,17 @@ impl Fingerprint {
         Self(out)
     }
 
-    /// The fingerprint of a key pair, from its public half (serialized, so the parameters are
-    /// part of it).
+    /// The fingerprint of a key pair, from its public half ([`PublicKey::identity_bytes`]: the
+    /// parameters are part of it, the file format version is not).
     pub fn of_public_key(pk: &PublicKey) -> Result<Self, SchemeError> {
-        Ok(Self::of_bytes(&pk.to_bytes()?))
+        Ok(Self::of_bytes(&pk.identity_bytes()?))
     }
 
     /// The fingerprint of a parameter set: of its serialized literal (chain, special primes,
-    /// scale, slots, secret distribution, name) and its security level.
+    /// scale, slots, secret distribution, name) and its security level
+    /// ([`ckks_scheme::Parameters::identity_bytes`]).
     pub fn of_parameters(params: &ckks_scheme::Parameters) -> Result<Self, SchemeError> {
-        Ok(Self::of_bytes(&params.to_bytes()?))
+        Ok(Self::of_bytes(&params.identity_bytes()?))
     }
 
     /// A fresh random fingerprint (a job's).
@@ -116,6 +117,27 @@ impl Binding {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Fingerprints of fixed parameters and keys, as the format version 2 build (9219826)
+    /// computed them from `to_bytes`: format version 3 packs residues, and every file bound to
+    /// a key or parameters before it must still match.
+    #[test]
+    fn fingerprints_outlive_the_format_version() {
+        use ckks_scheme::{KeyGenerator, Preset};
+        for (preset, params_fp, key_fp) in [
+            (Preset::InsecureTestN11, "166aa5447a795146445325e99675f511", "0d2df06c9a98ceb37ae909bb6b358e43"),
+            (Preset::InsecureTrainN12, "edbbc7de668216f80c3192b53b1d9844", "904f554ba6c44de75c68654fd6eef7b0"),
+        ] {
+            let params = preset.build().unwrap();
+            let mut kg = KeyGenerator::from_seed(&params, [1; 32]);
+            let sk = kg.secret_key().unwrap();
+            let pk = kg.public_key(&sk).unwrap();
+            assert_eq!(Fingerprint::of_parameters(&params).unwrap().to_string(), params_fp, "{preset:?}");
+            assert_eq!(Fingerprint::of_public_key(&pk).unwrap().to_string(), key_fp, "{preset:?}");
+            // The key as written now is smaller, and is not what the fingerprint hashes.
+            assert!(pk.to_bytes().unwrap().len() < pk.identity_bytes().unwrap().len());
+        }
+    }
 
     proptest! {
         #[test]
