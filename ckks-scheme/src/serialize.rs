@@ -205,9 +205,20 @@ fn width(q: u64) -> u32 {
     u64::BITS - q.leading_zeros()
 }
 
+/// The widths of the first `limbs` primes of `basis`.
+fn widths(basis: &ckks_math::rns::RnsBasis, limbs: usize) -> Vec<u32> {
+    (0..limbs).map(|i| width(basis.modulus(i).value())).collect()
+}
+
+/// Words a limb of `n` residues of `w` bits takes packed: `ceil(n w / 64)` (exactly `n w / 64`
+/// from `N = 64` on; below, the limb's last word is padded with zeros).
+fn limb_words(n: usize, w: u32) -> usize {
+    (n * w as usize).div_ceil(64)
+}
+
 /// Serializes `residues` (limb-major, `n` a limb, limb `i` below a prime of `widths[i]` bits)
-/// as a sequence of words packed at those widths, low bits first: limb `i` takes
-/// `n widths[i] / 64` words (`n` is a multiple of 64, so every limb ends on a word).
+/// as a sequence of words packed at those widths, low bits first, each limb starting on a new
+/// word ([`limb_words`] each).
 fn serialize_packed<S: serde::Serializer>(
     serializer: S,
     widths: &[u32],
@@ -215,7 +226,7 @@ fn serialize_packed<S: serde::Serializer>(
     mut residues: impl Iterator<Item = u64>,
 ) -> Result<S::Ok, S::Error> {
     use serde::ser::{Error, SerializeSeq};
-    let len = widths.iter().map(|&w| n * w as usize / 64).sum();
+    let len = widths.iter().map(|&w| limb_words(n, w)).sum();
     let mut seq = serializer.serialize_seq(Some(len))?;
     for &w in widths {
         // `acc` holds `bits < 64` bits not yet written.
@@ -232,12 +243,15 @@ fn serialize_packed<S: serde::Serializer>(
                 bits += w;
             }
         }
+        if bits > 0 {
+            seq.serialize_element(&acc)?;
+        }
     }
     seq.end()
 }
 
-/// The residues of [`serialize_packed`]'s `words`, limb by limb at `widths`; `words` must hold
-/// exactly those limbs (checked by [`Residues::limbs`]).
+/// The residues of [`serialize_packed`]'s `words`, limb by limb at `widths` (each limb from a
+/// new word); `words` must hold exactly those limbs (checked by [`Residues::limbs`]).
 fn unpack(words: &[u64], widths: &[u32], n: usize) -> Vec<u64> {
     let mut out = Vec::with_capacity(n * widths.len());
     let mut words = words.iter().copied();
@@ -287,7 +301,7 @@ impl<'a> Residues<'a> {
         let (basis, n) = (self.basis(over_p), self.params.degree());
         let mut total = 0;
         for limbs in 1..=basis.len() {
-            total += if self.packed { n * width(basis.modulus(limbs - 1).value()) as usize / 64 } else { n };
+            total += if self.packed { limb_words(n, width(basis.modulus(limbs - 1).value())) } else { n };
             if total == words {
                 return Ok(limbs);
             }
@@ -303,12 +317,7 @@ impl<'a> Residues<'a> {
     fn poly(&self, over_p: bool, words: Vec<u64>) -> Result<RnsPoly, SchemeError> {
         let limbs = self.limbs(over_p, words.len())?;
         let basis = self.basis(over_p);
-        let data = if self.packed {
-            let widths: Vec<u32> = (0..limbs).map(|i| width(basis.modulus(i).value())).collect();
-            unpack(&words, &widths, self.params.degree())
-        } else {
-            words
-        };
+        let data = if self.packed { unpack(&words, &widths(basis, limbs), self.params.degree()) } else { words };
         Ok(RnsPoly::from_data(basis, limbs, Representation::Ntt, data)?)
     }
 }
@@ -319,8 +328,7 @@ struct PolyWords<'a>(&'a RnsPoly);
 impl Serialize for PolyWords<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let p = self.0;
-        let widths: Vec<u32> = (0..p.limbs()).map(|i| width(p.basis().modulus(i).value())).collect();
-        serialize_packed(serializer, &widths, p.degree(), p.data().iter().copied())
+        serialize_packed(serializer, &widths(p.basis(), p.limbs()), p.degree(), p.data().iter().copied())
     }
 }
 
@@ -397,8 +405,7 @@ impl Serialize for KeyWords<'_> {
         let n = params.degree();
         let basis = if self.over_p { params.p_basis() } else { params.q_basis() };
         let (len, words) = self.key.b_words(self.digit, self.over_p);
-        let widths: Vec<u32> = (0..len / n).map(|i| width(basis.modulus(i).value())).collect();
-        serialize_packed(serializer, &widths, n, words)
+        serialize_packed(serializer, &widths(basis, len / n), n, words)
     }
 }
 
@@ -770,11 +777,12 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
         /// Packing then unpacking gives the residues back, for any widths the parameters allow
-        /// (12 to 61 bits) and any residues below them, in `n w / 64` words a limb.
+        /// (12 to 61 bits), any residues below them and any `n` from 2, in `ceil(n w / 64)`
+        /// words a limb.
         #[test]
         fn packed_residues_round_trip(
             widths in proptest::collection::vec(12u32..=61, 1..6),
-            log_n in 6u32..11,
+            log_n in 1u32..11,
             seed in proptest::prelude::any::<u64>(),
         ) {
             use bincode::Options;
@@ -792,7 +800,7 @@ mod tests {
                 .collect();
             let bytes = options().serialize(&Raw(&widths, n, &residues)).unwrap();
             let words: Vec<u64> = decode_options(&bytes).deserialize(&bytes).unwrap();
-            let expected: usize = widths.iter().map(|&w| n * w as usize / 64).sum();
+            let expected: usize = widths.iter().map(|&w| (n * w as usize).div_ceil(64)).sum();
             proptest::prop_assert_eq!(words.len(), expected);
             proptest::prop_assert_eq!(unpack(&words, &widths, n), residues);
         }
