@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 
 /// Baby steps of the unfold. The default for its `2 f - 1` diagonals at stride `c` (16 at Face
 /// Mask) needs 15 baby-step keys; 8 need 7 and one more giant step per 8 diagonals: at Face Mask
-/// 5 Galois keys beside a training step's instead of 12 (0.2 GB less in the bundle at
+/// 5 Galois keys beside a training step's instead of 12 (0.14 GB less in the bundle at
 /// `N = 2^16`), for 4 more key switches a step.
 const UNFOLD_BABY_STEPS: usize = 8;
 
