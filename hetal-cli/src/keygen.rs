@@ -108,6 +108,9 @@ pub fn run(args: &KeygenArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
             plan.rotations.len()
         )?;
     }
+    if let Some(w) = plan.compact_warning() {
+        tracing::warn!("{w}");
+    }
     drop(plan);
     let spin = Progress::spinner(g, "generating keys");
     let (secret, bundle) = generate(args.preset, &task, g.seed, &mut |phase| spin.message(phase.into()))?;

@@ -81,6 +81,12 @@ impl CompactRows {
         Ok(Self { unit, c, copies, group: unit.s0 / copies, unfold: Arc::default() })
     }
 
+    /// `f = s1 / c`: the copies of a row in a full block, which the fold keeps one of. The
+    /// compact form holds `1 / f` of a block's slots, so its bootstraps save little when `f = 2`.
+    pub fn copies(&self) -> usize {
+        self.copies
+    }
+
     /// `n = s0 c`: the slots of the compact form (a power of two).
     pub fn slots(&self) -> usize {
         self.unit.s0 * self.c

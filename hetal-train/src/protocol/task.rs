@@ -217,6 +217,31 @@ pub struct KeyPlan {
     pub data_level: usize,
     /// Bootstrapping's keys.
     pub bootstrap: BootstrapKeyPlan,
+    /// With the compact softmax, the copies of a row it folds away ([`hetal_linalg::CompactRows::copies`]).
+    pub compact_copies: Option<usize>,
+}
+
+/// Fewest copies of a row at which the compact softmax is expected to pay: with 2, its sparse
+/// bootstraps refresh half of the slots and the unfold costs more than they save (a MNIST-shaped
+/// step, `c = 16`, took 1.13x as long with it; Face Mask, 32 copies, 0.75x; the embedded digits,
+/// 4 copies, 0.80x; docs/BENCHMARKS.md).
+pub const COMPACT_SOFTMAX_MIN_COPIES: usize = 4;
+
+impl KeyPlan {
+    /// A warning for the user when the compact softmax was asked for at a shape where it is
+    /// expected to be slower ([`COMPACT_SOFTMAX_MIN_COPIES`]); `None` otherwise.
+    pub fn compact_warning(&self) -> Option<String> {
+        let copies = self.compact_copies.filter(|&f| f < COMPACT_SOFTMAX_MIN_COPIES)?;
+        Some(format!(
+            "the compact softmax keeps 1 of {copies} copies of a row at this shape (unit {} x {}): its bootstraps \
+             refresh {} of the {} slots and save less than the unfold costs, so steps are expected to be slower than \
+             without --compact-softmax (a MNIST-shaped step took 1.13x as long), and the bundle is larger",
+            self.unit.s0,
+            self.unit.s1,
+            self.unit.s0 * self.unit.s1 / copies,
+            self.unit.s0 * self.unit.s1,
+        ))
+    }
 }
 
 impl TaskShape {
@@ -228,7 +253,9 @@ impl TaskShape {
         let setup = TrainingSetup::for_shape(self.classes, self.features, self.batch, params, boot.output_level())?;
         let mut rotations = setup.rotation_steps()?;
         let mut bootstrap = boot.key_plan();
+        let mut compact_copies = None;
         if self.compact_softmax {
+            compact_copies = Some(setup.compact_rows()?.copies());
             rotations.extend(setup.compact_rotation_steps(params)?);
             rotations.sort_unstable();
             rotations.dedup();
@@ -238,7 +265,7 @@ impl TaskShape {
         // The circuit's encoded DFT matrices take GBs at N = 2^16 and key generation needs only
         // its list of keys: `boot` is dropped here, before any key is made (peak 19.5 -> 15.7 GB
         // at the Face Mask shape).
-        Ok(KeyPlan { unit: setup.unit()?, rotations, data_level: boot.output_level(), bootstrap })
+        Ok(KeyPlan { unit: setup.unit()?, rotations, data_level: boot.output_level(), bootstrap, compact_copies })
     }
 
     /// Checks the shape read from a file before anything is sized by it: `2..=MAX_CLASSES`
@@ -273,6 +300,7 @@ impl TaskShape {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     /// The compact preset runs the same circuit on 8 baby steps, in both orders, at the same
     /// levels: a job of it gets that circuit. (Its 27 keys against 43 are a property of
@@ -291,6 +319,34 @@ mod tests {
             assert_eq!(fast.config().dft_baby_steps, None);
             assert_ne!(boot.galois_elements(), fast.galois_elements());
         }
+    }
+
+    /// The key plan tells a shape with 2 copies of a row apart from one with more: only the
+    /// first gets the compact softmax's warning, and only when it was asked for.
+    #[test]
+    fn the_compact_softmax_warns_at_two_copies() {
+        let preset = TrainPreset::InsecureTrainN12;
+        let p = preset.build().unwrap();
+        let plan = |batch, compact_softmax| {
+            TaskShape { classes: 3, features: 7, batch, compact_softmax }.key_plan(preset, &p).unwrap()
+        };
+        let mut seen = BTreeSet::new();
+        for batch in [16, 32, 64, 128, 256, 512] {
+            assert_eq!(plan(batch, false).compact_warning(), None);
+            let Ok(compact) = TaskShape { classes: 3, features: 7, batch, compact_softmax: true }.key_plan(preset, &p)
+            else {
+                continue;
+            };
+            let copies = compact.compact_copies.unwrap();
+            assert_eq!(copies, compact.unit.s1 / 4, "batch {batch}");
+            let warning = compact.compact_warning();
+            assert_eq!(warning.is_some(), copies < COMPACT_SOFTMAX_MIN_COPIES, "batch {batch}: {warning:?}");
+            if let Some(w) = warning {
+                assert!(w.contains(&format!("1 of {copies} copies")), "{w}");
+            }
+            seen.insert(copies < COMPACT_SOFTMAX_MIN_COPIES);
+        }
+        assert_eq!(seen.len(), 2, "the batches above give both kinds of shape");
     }
 
     #[test]
