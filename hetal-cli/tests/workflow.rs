@@ -440,7 +440,9 @@ fn head_split(from: &Path, to: &Path, split: &str, rows: usize) {
 /// lowest level of `D` that the update needs (issue 18: other primes, so other rescale noise),
 /// and when CoeffToSlot took its constant factor in its last matrix and its longer runs of
 /// layers last (issue 18: other diagonals and rotations in bootstrapping, so other noise and
-/// keys); it was recorded before that
+/// keys), and when a cost model came to choose the DFTs' run lengths (issue 18: other runs at
+/// the insecure preset's slot counts, so other diagonals, rotations, noise and keys); it was
+/// recorded before that
 /// when the protocol moved into `hetal-train` (issue "one house"). And the demo runs that same
 /// protocol: on the same rows, seed and settings it ends with the file workflow's model
 /// exactly. (The demo's own fingerprint moved once, on purpose, when it stopped using a second

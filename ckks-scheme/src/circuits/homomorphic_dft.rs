@@ -41,8 +41,11 @@
 //! i.e. a window of `[-(2^g - 1) h, (2^g - 1) h]` in steps of `h`), which BSGS evaluates with
 //! about `2 sqrt(2^(g+1))` rotations: depth `d` for `log2 n` layers costs `d` levels and about
 //! `sum_groups 2^(g/2 + 1.5)` rotations, against `2 log2 n` rotations for `d = log2 n`.
+//! Where `log2 n` does not split evenly into `d` runs, a cost model picks which runs are the
+//! longer (`cheapest_runs`: the rotations each matrix would run, weighed at its level; see
+//! docs/BOOTSTRAPPING.md).
 
-use super::linear_transform::{window, LinearTransform};
+use super::linear_transform::{window, LinearTransform, GIANT_STEP_COST};
 use crate::encoding::SpecialFft;
 use crate::{Ciphertext, Complex, Evaluator, Parameters, SchemeError};
 use ckks_math::automorphism::rotation_galois_element;
@@ -180,33 +183,112 @@ pub fn compose(a: &Diagonals, b: &Diagonals, n: usize) -> Diagonals {
 }
 
 /// Groups the `layers` (in order of application, `n` = the length of their diagonals) into
-/// `depth` runs of consecutive layers and multiplies each run: the result, again in order of
-/// application, has the same product. The runs have `ceil` or `floor` of `layers / depth`
-/// layers, the longer ones first, or last with `longer_last`. CoeffToSlot takes them last:
-/// its first matrices run at the top of the chain, where a key switch is dearest, and a
-/// shorter run has fewer diagonals and so fewer rotations (at `N = 2^16` and 2^10 slots the
-/// runs 3, 3, 4 take 22 key switches, 4 of them at the top, where 4, 3, 3 take 24 and 8).
-/// Errors unless `1 <= depth <= layers.len()`.
-pub fn merge_layers(layers: &[Diagonals], depth: usize, longer_last: bool) -> Result<Vec<Diagonals>, SchemeError> {
+/// runs of `runs[t]` consecutive layers and multiplies each run: the result, again in order of
+/// application, has the same product. Errors unless the runs are positive and add up to
+/// `layers.len()`.
+pub fn merge_layers(layers: &[Diagonals], runs: &[usize]) -> Result<Vec<Diagonals>, SchemeError> {
     let count = layers.len();
-    if depth == 0 || depth > count {
+    if runs.is_empty() || runs.contains(&0) || runs.iter().sum::<usize>() != count {
         return Err(SchemeError::InvalidParameters {
-            reason: format!("merge_layers: depth {depth} is not in 1..={count} (the number of layers)"),
+            reason: format!("merge_layers: runs {runs:?} are not positive lengths adding up to the {count} layers"),
         });
     }
     let n = layers[0].values().next().map_or(0, Vec::len);
-    let (base, extra) = (count / depth, count % depth);
-    let mut out = Vec::with_capacity(depth);
     let mut rest = layers;
-    for g in 0..depth {
-        let longer = if longer_last { g >= depth - extra } else { g < extra };
-        let size = base + usize::from(longer);
-        let (run, tail) = rest.split_at(size);
-        rest = tail;
-        let product = run[1..].iter().fold(run[0].clone(), |acc, next| compose(&acc, next, n));
-        out.push(product);
+    Ok(runs
+        .iter()
+        .map(|&size| {
+            let (run, tail) = rest.split_at(size);
+            rest = tail;
+            run[1..].iter().fold(run[0].clone(), |acc, next| compose(&acc, next, n))
+        })
+        .collect())
+}
+
+/// The diagonal indices of the product of layers with these indices, `{i + j mod n}` over
+/// the pairs: [`compose`]'s, where no diagonal cancels (as for the DFT's layers).
+fn compose_indices(a: &BTreeSet<usize>, b: &BTreeSet<usize>, n: usize) -> BTreeSet<usize> {
+    a.iter().flat_map(|&i| b.iter().map(move |&j| (i + j) % n)).collect()
+}
+
+/// Where and how a merged DFT is evaluated, for [`cheapest_runs`].
+struct RunCost<'a> {
+    params: &'a Parameters,
+    /// Slots of the view.
+    n: usize,
+    /// Level of the first matrix; matrix `t` runs at `level - t`.
+    level: usize,
+    baby_steps: Option<usize>,
+    /// The matrix lifted to the `2n`-slot view of packed halves, if any.
+    boundary: Option<usize>,
+}
+
+impl RunCost<'_> {
+    /// Modelled cost of matrix `t` with diagonals at `indices`, in inner products at the top
+    /// level, and its rotations (keys): `(baby + GIANT_STEP_COST giant) (l + 1 + alpha)
+    /// digits(l)` at its level `l` (a key switch's inner product and decomposition grow with
+    /// the primes and the digits).
+    fn matrix(&self, t: usize, indices: &BTreeSet<usize>) -> (usize, usize) {
+        let (indices, slots) = if self.boundary == Some(t) {
+            let (start, _) = window(indices.iter().copied(), self.n);
+            let lifted = indices.iter().map(|&k| start + (k + self.n - start) % self.n).collect();
+            (lifted, 2 * self.n)
+        } else {
+            (indices.clone(), self.n)
+        };
+        let (baby, giant) = LinearTransform::rotation_plan(&indices, slots, self.baby_steps);
+        let l = self.level - t;
+        let weight = (l + 1 + self.params.alpha()) * self.params.digits_at(l);
+        ((baby + GIANT_STEP_COST * giant) * weight, baby + giant)
     }
-    Ok(out)
+}
+
+/// The run lengths of least modelled cost ([`RunCost::matrix`] summed over the matrices),
+/// then of fewest rotations, then with the longer runs first, among the balanced splits:
+/// `depth` runs of `floor` or `ceil` of `layers / depth` layers, in every order. Each layer has
+/// 2 or 3 diagonals, so only index sets are composed (milliseconds even for the 15 layers of
+/// `2^15` slots).
+///
+/// Why a model and not a rule: where the layers do not split evenly, which runs should be the
+/// longer depends on the level of each matrix, its baby steps and the packed halves' boundary.
+/// At `BootstrapN16` with 2^10 slots the model picks CoeffToSlot 4, 3, 3 and SlotToCoeff 3, 3,
+/// 4, where the rule before it took 3, 3, 4 and 4, 3, 3: 0.91x and 0.90x their time on one
+/// thread (docs/BENCHMARKS.md). Unbalanced splits are left out: they can be a little faster
+/// but need many more keys (SlotToCoeff 4, 5, 6 at full slots: 0.96x its time, 59 Galois keys
+/// instead of 43).
+fn cheapest_runs(layers: &[BTreeSet<usize>], depth: usize, cost: &RunCost) -> Vec<usize> {
+    let count = layers.len();
+    let (base, extra) = (count / depth, count % depth);
+    // The indices of every run `i..j` of layers, composed once.
+    let mut run_indices: BTreeMap<(usize, usize), BTreeSet<usize>> = BTreeMap::new();
+    for i in 0..count {
+        let mut acc = layers[i].clone();
+        run_indices.insert((i, i + 1), acc.clone());
+        for (j, layer) in layers.iter().enumerate().skip(i + 1).take(base) {
+            acc = compose_indices(&acc, layer, cost.n);
+            run_indices.insert((i, j + 1), acc.clone());
+        }
+    }
+    let mut best: Option<((usize, usize), Vec<usize>)> = None;
+    // The positions of the `extra` longer runs: every `extra`-subset of `0..depth`, in
+    // lexicographic order of the runs they give.
+    let splits = (0u32..1 << depth)
+        .rev()
+        .filter(|m| m.count_ones() as usize == extra)
+        .map(|m| (0..depth).map(|g| base + usize::from(m & (1 << (depth - 1 - g)) != 0)).collect::<Vec<usize>>());
+    for runs in splits {
+        let mut first = 0;
+        let mut total = (0, 0);
+        for (t, &size) in runs.iter().enumerate() {
+            let (c, keys) = cost.matrix(t, &run_indices[&(first, first + size)]);
+            total = (total.0 + c, total.1 + keys);
+            first += size;
+        }
+        if best.as_ref().is_none_or(|(b, _)| total < *b) {
+            best = Some((total, runs));
+        }
+    }
+    best.expect("1 <= depth <= count").1
 }
 
 /// CoeffToSlot or SlotToCoeff as `depth` pre-encoded [`LinearTransform`]s (merged layers, see
@@ -386,15 +468,23 @@ impl HomomorphicDft {
                 ),
             });
         }
-        let mut groups = merge_layers(&dft_layers(n, direction), depth, direction == DftDirection::CoeffToSlot)?;
-        // The matrix at the boundary with the 2n-slot view, if packed, and the one `factor` is
-        // folded into: CoeffToSlot's last, so that the values before it keep their size (the
-        // trace of sparse slots runs there, and its key-switching noise is small against
-        // them); SlotToCoeff's first.
+        let layers = dft_layers(n, direction);
+        if depth == 0 || depth > layers.len() {
+            return Err(SchemeError::InvalidParameters {
+                reason: format!("HomomorphicDft: depth {depth} is not in 1..={} (log2 of {n} slots)", layers.len()),
+            });
+        }
         let boundary = match direction {
-            DftDirection::CoeffToSlot => groups.len() - 1,
+            DftDirection::CoeffToSlot => depth - 1,
             DftDirection::SlotToCoeff => 0,
         };
+        let indices: Vec<BTreeSet<usize>> = layers.iter().map(|l| l.keys().copied().collect()).collect();
+        let cost = RunCost { params, n, level, baby_steps, boundary: halves.then_some(boundary) };
+        let mut groups = merge_layers(&layers, &cheapest_runs(&indices, depth, &cost))?;
+        // `boundary`: the matrix at the boundary with the 2n-slot view, if packed, and the one
+        // `factor` is folded into: CoeffToSlot's last, so that the values before it keep their
+        // size (the trace of sparse slots runs there, and its key-switching noise is small
+        // against them); SlotToCoeff's first.
         if factor != 1.0 {
             for diagonal in groups[boundary].values_mut() {
                 diagonal.iter_mut().for_each(|c| *c = c.scale(factor));
@@ -608,6 +698,12 @@ mod tests {
         assert!(fft_layers(1).is_empty());
     }
 
+    /// Balanced splits into runs, the longer ones first or last.
+    fn balanced(count: usize, depth: usize, longer_last: bool) -> Vec<usize> {
+        let (base, extra) = (count / depth, count % depth);
+        (0..depth).map(|g| base + usize::from(if longer_last { g >= depth - extra } else { g < extra })).collect()
+    }
+
     #[test]
     fn merged_layers_have_the_same_product() {
         for n in [4usize, 64, 256] {
@@ -616,25 +712,88 @@ mod tests {
                 let layers = dft_layers(n, direction);
                 let z = random_vec(n, 99 + n as u64);
                 let want = apply_all(&layers, &z);
-                for (depth, longer_last) in (1..=log_n).flat_map(|d| [(d, false), (d, true)]) {
-                    let merged = merge_layers(&layers, depth, longer_last).unwrap();
-                    assert_eq!(merged.len(), depth);
-                    // The longer runs (more diagonals) come first, or last.
-                    let (first, last) = (merged[0].len(), merged[depth - 1].len());
-                    if !log_n.is_multiple_of(depth) {
-                        assert!(if longer_last { first < last } else { first > last }, "n {n}, depth {depth}");
-                    }
+                let mut splits: Vec<Vec<usize>> =
+                    (1..=log_n).flat_map(|d| [balanced(log_n, d, false), balanced(log_n, d, true)]).collect();
+                if log_n >= 3 {
+                    splits.push(vec![1, log_n - 2, 1]);
+                }
+                for runs in splits {
+                    let merged = merge_layers(&layers, &runs).unwrap();
+                    assert_eq!(merged.len(), runs.len());
                     let err = max_err(&apply_all(&merged, &z), &want);
-                    assert!(err < 1e-9, "n {n}, {direction:?}, depth {depth}: error {err:e}");
+                    assert!(err < 1e-9, "n {n}, {direction:?}, runs {runs:?}: error {err:e}");
                     // A run of g layers has at most 2^(g+1) - 1 diagonals.
-                    let g = log_n.div_ceil(depth);
-                    for m in &merged {
-                        assert!(m.len() < 1 << (g + 1), "n {n}, depth {depth}: {} diagonals", m.len());
+                    for (m, &g) in merged.iter().zip(&runs) {
+                        assert!(m.len() < 1 << (g + 1), "n {n}, runs {runs:?}: {} diagonals", m.len());
                     }
                 }
-                assert!(merge_layers(&layers, 0, false).is_err());
-                assert!(merge_layers(&layers, log_n + 1, true).is_err());
+                for bad in [vec![], vec![0, log_n], vec![log_n + 1], vec![1; log_n + 1]] {
+                    assert!(merge_layers(&layers, &bad).is_err(), "runs {bad:?}");
+                }
             }
+        }
+    }
+
+    /// The cost model composes index sets only: no diagonal of a run of DFT layers cancels, so
+    /// they are the merged matrices' own.
+    #[test]
+    fn composed_indices_are_the_merged_diagonals() {
+        for n in [4usize, 64, 256] {
+            for direction in [DftDirection::SlotToCoeff, DftDirection::CoeffToSlot] {
+                let layers = dft_layers(n, direction);
+                for i in 0..layers.len() {
+                    for j in i + 1..=layers.len() {
+                        let merged = merge_layers(&layers[i..j], &[j - i]).unwrap().remove(0);
+                        let composed = layers[i + 1..j].iter().fold(layers[i].keys().copied().collect(), |acc, l| {
+                            compose_indices(&acc, &l.keys().copied().collect(), n)
+                        });
+                        assert_eq!(merged.keys().copied().collect::<BTreeSet<_>>(), composed, "n {n}, layers {i}..{j}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The run lengths the model picks at `BootstrapN16` (no keys: only the parameters): at 2^10
+    /// slots CoeffToSlot's longer run first and SlotToCoeff's last, the splits measured fastest
+    /// (docs/BENCHMARKS.md); at full slots the even 5, 5, 5. Every pick is a split of the
+    /// layers into `depth` positive runs, and none costs more than the balanced splits with the
+    /// longer runs first or last.
+    #[test]
+    fn the_cost_model_picks_the_measured_runs() {
+        let params = Preset::BootstrapN16.builder().build().unwrap();
+        let pick = |n: usize, direction, level, baby_steps, halves: bool| {
+            let layers = dft_layers(n, direction);
+            let indices: Vec<BTreeSet<usize>> = layers.iter().map(|l| l.keys().copied().collect()).collect();
+            let boundary = if direction == DftDirection::CoeffToSlot { 2 } else { 0 };
+            let cost = RunCost { params: &params, n, level, baby_steps, boundary: halves.then_some(boundary) };
+            let runs = cheapest_runs(&indices, 3, &cost);
+            assert_eq!((runs.len(), runs.iter().sum::<usize>()), (3, layers.len()));
+            assert!(runs.iter().all(|&r| r > 0));
+            let total = |runs: &[usize]| {
+                let mut first = 0;
+                runs.iter()
+                    .enumerate()
+                    .map(|(t, &size)| {
+                        let set = indices[first..first + size]
+                            .iter()
+                            .skip(1)
+                            .fold(indices[first].clone(), |acc, l| compose_indices(&acc, l, n));
+                        first += size;
+                        cost.matrix(t, &set).0
+                    })
+                    .sum::<usize>()
+            };
+            for longer_last in [false, true] {
+                assert!(total(&runs) <= total(&balanced(layers.len(), 3, longer_last)));
+            }
+            runs
+        };
+        for baby_steps in [None, Some(8)] {
+            assert_eq!(pick(1024, DftDirection::CoeffToSlot, 27, baby_steps, true), [4, 3, 3]);
+            assert_eq!(pick(1024, DftDirection::SlotToCoeff, 15, baby_steps, true), [3, 3, 4]);
+            assert_eq!(pick(32768, DftDirection::CoeffToSlot, 27, baby_steps, false), [5, 5, 5]);
+            assert_eq!(pick(32768, DftDirection::SlotToCoeff, 15, baby_steps, false), [5, 5, 5]);
         }
     }
 
@@ -798,18 +957,23 @@ mod tests {
         let params = Preset::InsecureTestN11.build().unwrap();
         let (n, top, words) = (params.slots(), params.max_level(), params.degree());
         assert_eq!(n, 1024);
-        // 10 layers: CoeffToSlot's in runs of 3, 3, 4 (half-sizes 512..128, 64..16, 8..1),
-        // SlotToCoeff's in runs of 4, 3, 3 (1..8, 16..64, 128..512).
-        for (direction, periods) in
-            [(DftDirection::CoeffToSlot, [1024, 128, 16]), (DftDirection::SlotToCoeff, [16, 128, 1024])]
-        {
+        // A run of the layers of half-sizes h, 2h, ..., H has the diagonals sum e_i h_i
+        // (|k| up to 2H - h) and repeats every 2H slots (n for the run with H = n/2). The model
+        // picks the run lengths ([`cheapest_runs`]), so they are read back from the diagonals.
+        for direction in [DftDirection::CoeffToSlot, DftDirection::SlotToCoeff] {
             let dft = HomomorphicDft::new(&params, direction, 3, top, None).unwrap();
-            for (t, (lt, period)) in dft.transforms().iter().zip(periods).enumerate() {
+            let mut covered = 0;
+            for (t, lt) in dft.transforms().iter().enumerate() {
+                let distances = lt.diagonals().keys().map(|&k| k.min(n - k)).filter(|&d| d > 0);
+                let (h, widest) = (distances.clone().min().unwrap(), distances.max().unwrap());
+                let period = (widest + h).next_power_of_two().min(n);
                 assert_eq!(lt.period(), period, "{direction:?} matrix {t}");
+                covered += (period / h).trailing_zeros();
                 let per_limb = if period < n { 2 * period } else { words };
                 let limbs = top - t + 1 + params.p_basis().len();
                 assert_eq!(lt.size_bytes(), lt.diagonals().len() * limbs * per_limb * 8, "{direction:?} matrix {t}");
             }
+            assert_eq!(covered, 10, "{direction:?}: the runs cover the 10 layers");
         }
     }
 

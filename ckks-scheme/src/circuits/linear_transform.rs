@@ -220,11 +220,8 @@ impl LinearTransform {
         if level > params.max_level() {
             return Err(SchemeError::OutOfLevels { op: OP, level, needed: params.max_level() });
         }
-        let (base, stride, reduced) = reduce_by_stride(kept.keys().copied(), n);
-        let m = n / stride;
-        let (start_r, span) = window(reduced.iter().copied(), m);
+        let Bsgs { base, stride, start: start_r, n1, .. } = Bsgs::of(kept.keys().copied(), n, n1);
         let start = (base + start_r * stride) % n;
-        let n1 = n1.unwrap_or_else(|| default_n1(reduced.iter().copied(), start_r, span, m)).min(span);
         let period = periodic::period(kept.values(), n).unwrap_or(n);
         let periodic = if period < n { Orbits::of_period(params, period)?.map(Arc::new) } else { None };
         let items: Vec<(usize, usize, &Vec<Complex>)> = kept
@@ -257,9 +254,24 @@ impl LinearTransform {
     /// least cost `baby + 4 giant` rotations (a baby step is far cheaper than a giant step
     /// under double hoisting), then of fewest rotations (keys).
     pub fn default_baby_steps(indices: &[usize], slots: usize) -> usize {
-        let (_, stride, reduced) = reduce_by_stride(indices.iter().copied(), slots);
-        let (start, span) = window(reduced.iter().copied(), slots / stride);
-        default_n1(reduced.iter().copied(), start, span, slots / stride)
+        Bsgs::of(indices.iter().copied(), slots, None).n1
+    }
+
+    /// The rotations a transform with diagonals at `indices` (each below `slots`) and `n1`
+    /// baby steps (`None`: [`LinearTransform::default_baby_steps`]) would run, known without
+    /// encoding anything: `(baby, giant)`, the non-trivial baby steps (one hoisted inner
+    /// product each) and giant steps (one whole key switch each, in sequence). Their cost is
+    /// about `baby + GIANT_STEP_COST giant` inner products ([`GIANT_STEP_COST`]), which
+    /// [`super::homomorphic_dft`] weighs to choose its run lengths.
+    pub fn rotation_plan(indices: &BTreeSet<usize>, slots: usize, n1: Option<usize>) -> (usize, usize) {
+        let Bsgs { base, stride, reduced, start, n1 } = Bsgs::of(indices.iter().copied(), slots, n1);
+        let m = slots / stride;
+        let offsets = reduced.iter().map(|&k| (k + m - start) % m);
+        let babies: BTreeSet<usize> = offsets.clone().map(|o| o % n1).filter(|&b| b != 0).collect();
+        let giants: BTreeSet<usize> = offsets.map(|o| o / n1).collect();
+        // Horner's rule: a gap between consecutive giant steps, then the first one's rotation.
+        let first = giants.first().map_or(0, |&g| (base + (start + g * n1) * stride) % slots);
+        (babies.len(), giants.len() - 1 + usize::from(first != 0))
     }
 
     /// The parameters.
@@ -626,6 +638,30 @@ pub(super) fn window(indices: impl Iterator<Item = usize>, n: usize) -> (usize, 
     (start, n - best_gap + 1)
 }
 
+/// The baby-step giant-step shape of a set of diagonal indices on `n` slots.
+struct Bsgs {
+    /// The first index.
+    base: usize,
+    /// The gcd of the indices' distances from `base`.
+    stride: usize,
+    /// `(k - base) / stride` for each index `k`, on `n / stride` slots.
+    reduced: Vec<usize>,
+    /// The start of the smallest cyclic window holding `reduced`.
+    start: usize,
+    /// Baby steps: the given ones or the default, at most the window's span.
+    n1: usize,
+}
+
+impl Bsgs {
+    fn of(indices: impl Iterator<Item = usize>, n: usize, n1: Option<usize>) -> Self {
+        let (base, stride, reduced) = reduce_by_stride(indices, n);
+        let m = n / stride;
+        let (start, span) = window(reduced.iter().copied(), m);
+        let n1 = n1.unwrap_or_else(|| default_n1(reduced.iter().copied(), start, span, m)).min(span);
+        Self { base, stride, reduced, start, n1 }
+    }
+}
+
 /// The distinct non-trivial baby-step and giant-step rotations for `n1` baby steps.
 fn rotation_counts(indices: &[usize], start: usize, n1: usize, n: usize) -> (usize, usize) {
     let mut baby = BTreeSet::new();
@@ -644,7 +680,7 @@ fn rotation_counts(indices: &[usize], start: usize, n1: usize, n: usize) -> (usi
 /// inner product with a key (no ModDown), a giant step adds a ModDown and a whole
 /// decomposition. At `N = 2^15` (bootstrapping's CoeffToSlot, one thread) weights 3 and 8 ran
 /// equally fast and 3-4 need fewer keys (`docs/BOOTSTRAPPING.md`), so the default takes 4.
-const GIANT_STEP_COST: usize = 4;
+pub(super) const GIANT_STEP_COST: usize = 4;
 
 fn default_n1(indices: impl Iterator<Item = usize>, start: usize, span: usize, n: usize) -> usize {
     let indices: Vec<usize> = indices.collect();
@@ -959,6 +995,30 @@ mod tests {
         assert!(lt.rotations().len() <= 5, "{:?}", lt.rotations());
         assert!(lt.rotations().iter().all(|r| r % 8 == 0), "{:?}", lt.rotations());
         assert_eq!(lt.baby_steps() * lt.giant_steps(), 8);
+    }
+
+    /// The plan known without encoding is the transform's: its non-zero baby steps in use,
+    /// and its Horner rotations (the gaps and a non-zero last one).
+    #[test]
+    fn rotation_plan_matches_the_built_transform() {
+        let ctx = sparse_ctx(64);
+        let cases: [(&[usize], Option<usize>); 5] = [
+            (&[62, 63, 0, 1, 2], Some(2)),
+            (&[0, 8, 16, 24, 32, 40, 48, 56], None),
+            (&[3, 5, 7, 30, 31, 33], None),
+            (&[10, 20, 30, 40, 50, 60, 1], Some(4)),
+            (&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], Some(8)),
+        ];
+        for (indices, n1) in cases {
+            let diags: BTreeMap<usize, Vec<Complex>> =
+                indices.iter().map(|&k| (k, vec![Complex::new(0.01, 0.0); 64])).collect();
+            let lt = LinearTransform::with_slots(&ctx.params, 64, diags, 1, ctx.scale(1), n1).unwrap();
+            let set: BTreeSet<usize> = indices.iter().copied().collect();
+            let (baby, giant) = LinearTransform::rotation_plan(&set, 64, n1);
+            assert_eq!(baby, lt.baby_indices().into_iter().filter(|&b| b != 0).count(), "{indices:?}");
+            let (gaps, last) = lt.horner_rotations();
+            assert_eq!(giant, gaps.len() + usize::from(last != 0), "{indices:?}");
+        }
     }
 
     /// Timing of one banded 1024 x 1024 product at `N = 2^11` (`cargo test --release -- --ignored --nocapture`).

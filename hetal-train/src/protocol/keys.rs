@@ -265,15 +265,18 @@ mod tests {
     use super::*;
 
     /// A bundle has every key of its own preset's circuit, and is refused, naming what it
-    /// lacks, by another circuit's (the compact preset's, built here at `N = 2^12`).
+    /// lacks, by another circuit's: the same one for 64 sparse slots, whose trace and DFTs
+    /// rotate by other amounts. (The compact preset's 8 baby steps give other keys at
+    /// `N = 2^16` only: at the `N = 2^12` used here they are the small matrices' default.)
     #[test]
     fn bundles_are_checked_against_the_circuit_that_uses_them() {
         use super::super::task::job_bootstrapper;
+        use ckks_scheme::circuits::bootstrap::Bootstrapper;
         let task = TaskShape { classes: 3, features: 7, batch: 16, compact_softmax: false };
         let (secret, bundle) = generate(TrainPreset::InsecureTrainN12, &task, Some(5), &mut |_| {}).unwrap();
         let own = job_bootstrapper(TrainPreset::InsecureTrainN12, &secret.params, 12).unwrap().unwrap();
         bundle.check_bootstrap_keys(&own).unwrap();
-        let other = job_bootstrapper(TrainPreset::BootstrapN16Compact, &secret.params, 12).unwrap().unwrap();
+        let other = Bootstrapper::with_slots(&secret.params, own.config().clone(), 64).unwrap();
         let e = bundle.check_bootstrap_keys(&other).unwrap_err().to_string();
         assert!(e.contains("lacks") && e.contains("another bootstrapping circuit"), "{e}");
     }

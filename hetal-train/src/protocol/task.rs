@@ -305,7 +305,8 @@ mod tests {
     /// The compact preset runs the same circuit on 8 baby steps, in both orders, at the same
     /// levels: a job of it gets that circuit. (Its 27 keys against 43 are a property of
     /// `N = 2^16`, measured in docs/BENCHMARKS.md; at `N = 2^12`, used here because building the
-    /// secure circuit is slow, 8 baby steps exceed the small matrices' default.)
+    /// secure circuit is slow, 8 baby steps are the small matrices' default, so both circuits
+    /// need the same keys.)
     #[test]
     fn a_compact_job_gets_the_compact_circuit() {
         let compact = TrainPreset::BootstrapN16Compact;
@@ -317,7 +318,6 @@ mod tests {
             assert_eq!((boot.output_level(), boot.config().dft_baby_steps), (level, Some(COMPACT_BABY_STEPS)));
             let fast = job_bootstrapper(TrainPreset::InsecureTrainN12, &p, level).unwrap().unwrap();
             assert_eq!(fast.config().dft_baby_steps, None);
-            assert_ne!(boot.galois_elements(), fast.galois_elements());
         }
     }
 
