@@ -252,8 +252,8 @@ impl RunCost<'_> {
 /// Why a model and not a rule: where the layers do not split evenly, which runs should be the
 /// longer depends on the level of each matrix, its baby steps and the packed halves' boundary.
 /// At `BootstrapN16` with 2^10 slots the model picks CoeffToSlot 4, 3, 3 and SlotToCoeff 3, 3,
-/// 4, where the rule before it took 3, 3, 4 and 4, 3, 3: 0.91x and 0.90x their time on one
-/// thread (docs/BENCHMARKS.md). Unbalanced splits are left out: they can be a little faster
+/// 4, where the rule before it took 3, 3, 4 and 4, 3, 3: 0.90x and 0.91x their time on one
+/// thread, 0.95x the bootstrap (docs/BENCHMARKS.md). Unbalanced splits are left out: they can be a little faster
 /// but need many more keys (SlotToCoeff 4, 5, 6 at full slots: 0.96x its time, 59 Galois keys
 /// instead of 43).
 fn cheapest_runs(layers: &[BTreeSet<usize>], depth: usize, cost: &RunCost) -> Vec<usize> {
