@@ -267,7 +267,8 @@ mod tests {
     /// A bundle has every key of its own preset's circuit, and is refused, naming what it
     /// lacks, by another circuit's: the same one for 64 sparse slots, whose trace and DFTs
     /// rotate by other amounts. (The compact preset's 8 baby steps give other keys at
-    /// `N = 2^16` only: at the `N = 2^12` used here they are the small matrices' default.)
+    /// `N = 2^16` only: at the `N = 2^12` used here, with the runs the DFTs' cost model picks,
+    /// both circuits need the same keys.)
     #[test]
     fn bundles_are_checked_against_the_circuit_that_uses_them() {
         use super::super::task::job_bootstrapper;

@@ -305,8 +305,8 @@ mod tests {
     /// The compact preset runs the same circuit on 8 baby steps, in both orders, at the same
     /// levels: a job of it gets that circuit. (Its 27 keys against 43 are a property of
     /// `N = 2^16`, measured in docs/BENCHMARKS.md; at `N = 2^12`, used here because building the
-    /// secure circuit is slow, 8 baby steps are the small matrices' default, so both circuits
-    /// need the same keys.)
+    /// secure circuit is slow, both circuits need the same keys with the runs the DFTs' cost
+    /// model picks at that size.)
     #[test]
     fn a_compact_job_gets_the_compact_circuit() {
         let compact = TrainPreset::BootstrapN16Compact;
