@@ -276,6 +276,15 @@ fn unpack(words: &[u64], widths: &[u32], n: usize) -> Vec<u64> {
     out
 }
 
+/// The parameters' `Q` basis, or `P` with `over_p`.
+fn basis(params: &Parameters, over_p: bool) -> &std::sync::Arc<ckks_math::rns::RnsBasis> {
+    if over_p {
+        params.p_basis()
+    } else {
+        params.q_basis()
+    }
+}
+
 /// How a blob's residues read back: its parameters, and whether its version packs them.
 #[derive(Clone, Copy)]
 struct Residues<'a> {
@@ -289,11 +298,7 @@ impl<'a> Residues<'a> {
     }
 
     fn basis(&self, over_p: bool) -> &'a std::sync::Arc<ckks_math::rns::RnsBasis> {
-        if over_p {
-            self.params.p_basis()
-        } else {
-            self.params.q_basis()
-        }
+        basis(self.params, over_p)
     }
 
     /// The number of leading limbs of `Q` (or of `P`) whose words make `words` exactly.
@@ -403,9 +408,8 @@ impl Serialize for KeyWords<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let params = self.key.params();
         let n = params.degree();
-        let basis = if self.over_p { params.p_basis() } else { params.q_basis() };
         let (len, words) = self.key.b_words(self.digit, self.over_p);
-        serialize_packed(serializer, &widths(basis, len / n), n, words)
+        serialize_packed(serializer, &widths(basis(params, self.over_p), len / n), n, words)
     }
 }
 

@@ -229,17 +229,49 @@ impl RunCost<'_> {
     /// digits(l)` at its level `l` (a key switch's inner product and decomposition grow with
     /// the primes and the digits).
     fn matrix(&self, t: usize, indices: &BTreeSet<usize>) -> (usize, usize) {
-        let (indices, slots) = if self.boundary == Some(t) {
-            let (start, _) = window(indices.iter().copied(), self.n);
-            let lifted = indices.iter().map(|&k| start + (k + self.n - start) % self.n).collect();
-            (lifted, 2 * self.n)
+        let (baby, giant) = if self.boundary == Some(t) {
+            let at = Lifted::of(indices.iter().copied(), self.n);
+            LinearTransform::rotation_plan(&indices.iter().map(|&k| at.index(k)).collect(), 2 * self.n, self.baby_steps)
         } else {
-            (indices.clone(), self.n)
+            LinearTransform::rotation_plan(indices, self.n, self.baby_steps)
         };
-        let (baby, giant) = LinearTransform::rotation_plan(&indices, slots, self.baby_steps);
         let l = self.level - t;
         let weight = (l + 1 + self.params.alpha()) * self.params.digits_at(l);
         ((baby + GIANT_STEP_COST * giant) * weight, baby + giant)
+    }
+
+    /// [`RunCost::matrix`] summed over the matrices of the split `runs`: (cost, rotations).
+    fn split(&self, runs: &[usize], indices: &RunIndices) -> (usize, usize) {
+        let mut first = 0;
+        runs.iter().enumerate().fold((0, 0), |(cost, keys), (t, &size)| {
+            let (c, k) = self.matrix(t, indices.get(first, first + size));
+            first += size;
+            (cost + c, keys + k)
+        })
+    }
+}
+
+/// The diagonal indices of every run `i..j` of at most `longest` layers, composed once
+/// ([`compose_indices`]).
+struct RunIndices(BTreeMap<(usize, usize), BTreeSet<usize>>);
+
+impl RunIndices {
+    fn new(layers: &[BTreeSet<usize>], n: usize, longest: usize) -> Self {
+        let mut runs = BTreeMap::new();
+        for i in 0..layers.len() {
+            let mut acc = layers[i].clone();
+            runs.insert((i, i + 1), acc.clone());
+            for (j, layer) in layers.iter().enumerate().skip(i + 1).take(longest - 1) {
+                acc = compose_indices(&acc, layer, n);
+                runs.insert((i, j + 1), acc.clone());
+            }
+        }
+        Self(runs)
+    }
+
+    /// The indices of the product of layers `i..j`.
+    fn get(&self, i: usize, j: usize) -> &BTreeSet<usize> {
+        &self.0[&(i, j)]
     }
 }
 
@@ -259,31 +291,16 @@ impl RunCost<'_> {
 fn cheapest_runs(layers: &[BTreeSet<usize>], depth: usize, cost: &RunCost) -> Vec<usize> {
     let count = layers.len();
     let (base, extra) = (count / depth, count % depth);
-    // The indices of every run `i..j` of layers, composed once.
-    let mut run_indices: BTreeMap<(usize, usize), BTreeSet<usize>> = BTreeMap::new();
-    for i in 0..count {
-        let mut acc = layers[i].clone();
-        run_indices.insert((i, i + 1), acc.clone());
-        for (j, layer) in layers.iter().enumerate().skip(i + 1).take(base) {
-            acc = compose_indices(&acc, layer, cost.n);
-            run_indices.insert((i, j + 1), acc.clone());
-        }
-    }
-    let mut best: Option<((usize, usize), Vec<usize>)> = None;
+    let indices = RunIndices::new(layers, cost.n, base + 1);
     // The positions of the `extra` longer runs: every `extra`-subset of `0..depth`, in
     // lexicographic order of the runs they give.
     let splits = (0u32..1 << depth)
         .rev()
         .filter(|m| m.count_ones() as usize == extra)
         .map(|m| (0..depth).map(|g| base + usize::from(m & (1 << (depth - 1 - g)) != 0)).collect::<Vec<usize>>());
+    let mut best: Option<((usize, usize), Vec<usize>)> = None;
     for runs in splits {
-        let mut first = 0;
-        let mut total = (0, 0);
-        for (t, &size) in runs.iter().enumerate() {
-            let (c, keys) = cost.matrix(t, &run_indices[&(first, first + size)]);
-            total = (total.0 + c, total.1 + keys);
-            first += size;
-        }
+        let total = cost.split(&runs, &indices);
         if best.as_ref().is_none_or(|(b, _)| total < *b) {
             best = Some((total, runs));
         }
@@ -345,14 +362,31 @@ struct Shape {
 /// window of `m`'s indices, so that BSGS needs the same rotations as in `n` slots), with the
 /// values `values(K, diag_k)` (`2n` of them).
 fn lift(m: Diagonals, n: usize, values: impl Fn(usize, &[Complex]) -> Vec<Complex>) -> Diagonals {
-    let (start, _) = window(m.keys().copied(), n);
+    let at = Lifted::of(m.keys().copied(), n);
     m.into_iter()
         .map(|(k, d)| {
-            let lifted = start + (k + n - start) % n;
-            let v = values(lifted, &d);
-            (lifted, v)
+            let lifted = at.index(k);
+            (lifted, values(lifted, &d))
         })
         .collect()
+}
+
+/// Where the diagonals of a matrix of `n` slots land in the `2n`-slot view ([`lift`]).
+struct Lifted {
+    /// The start of the indices' smallest cyclic window.
+    start: usize,
+    n: usize,
+}
+
+impl Lifted {
+    fn of(indices: impl Iterator<Item = usize>, n: usize) -> Self {
+        Self { start: window(indices, n).0, n }
+    }
+
+    /// Diagonal `k`'s index in the `2n`-slot view: `start + ((k - start) mod n)`.
+    fn index(&self, k: usize) -> usize {
+        self.start + (k + self.n - self.start) % self.n
+    }
 }
 
 impl HomomorphicDft {
@@ -770,22 +804,10 @@ mod tests {
             let runs = cheapest_runs(&indices, 3, &cost);
             assert_eq!((runs.len(), runs.iter().sum::<usize>()), (3, layers.len()));
             assert!(runs.iter().all(|&r| r > 0));
-            let total = |runs: &[usize]| {
-                let mut first = 0;
-                runs.iter()
-                    .enumerate()
-                    .map(|(t, &size)| {
-                        let set = indices[first..first + size]
-                            .iter()
-                            .skip(1)
-                            .fold(indices[first].clone(), |acc, l| compose_indices(&acc, l, n));
-                        first += size;
-                        cost.matrix(t, &set).0
-                    })
-                    .sum::<usize>()
-            };
+            let all = RunIndices::new(&indices, n, layers.len());
             for longer_last in [false, true] {
-                assert!(total(&runs) <= total(&balanced(layers.len(), 3, longer_last)));
+                let other = balanced(layers.len(), 3, longer_last);
+                assert!(cost.split(&runs, &all).0 <= cost.split(&other, &all).0, "{runs:?} against {other:?}");
             }
             runs
         };

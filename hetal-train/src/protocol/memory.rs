@@ -35,12 +35,16 @@ pub fn server_memory_estimate(preset: TrainPreset, compact_softmax: bool, bundle
     let b = preset.builder();
     let at_n16 = WORKING_AT_N16 + if compact_softmax { COMPACT_SOFTMAX_AT_N16 } else { 0 };
     let working = at_n16 >> 16u32.saturating_sub(b.log_n).min(63);
-    let all: Vec<u32> = b.q_bits.iter().chain(&b.p_bits).copied().collect();
     let data_level = training_bootstrap().output_level(b.q_bits.len().saturating_sub(1)).unwrap_or(0);
     let data = &b.q_bits[..(data_level + 1).min(b.q_bits.len())];
-    let keys = bundle_bytes as f64 * 2.0 * widening(&all);
+    let keys = bundle_bytes as f64 * 2.0 * key_widening(&b);
     let ciphertexts = init_bytes as f64 * 24.0 * widening(data);
     (keys + ciphertexts) as u64 + working
+}
+
+/// [`widening`] over every prime of `Q` and `P`: what a key's residues grow by when loaded.
+fn key_widening(b: &ckks_scheme::ParametersBuilder) -> f64 {
+    widening(&b.q_bits.iter().chain(&b.p_bits).copied().collect::<Vec<u32>>())
 }
 
 /// How much larger residues of primes of `bits` bits are in memory (64-bit words) than packed
@@ -80,10 +84,9 @@ mod tests {
             let e = server_memory_estimate(preset, compact, bundle, init);
             assert!(e >= peak && e <= peak + peak / 5, "estimate {e} for a peak of {peak}");
         }
-        let b = TrainPreset::InsecureTrainN12.builder();
-        let all: Vec<u32> = b.q_bits.iter().chain(&b.p_bits).copied().collect();
         let small = server_memory_estimate(TrainPreset::InsecureTrainN12, false, 100_000_000, 0);
-        assert_eq!(small, (200_000_000.0 * widening(&all)) as u64 + WORKING_AT_N16 / 16);
+        let widened = key_widening(&TrainPreset::InsecureTrainN12.builder());
+        assert_eq!(small, (200_000_000.0 * widened) as u64 + WORKING_AT_N16 / 16);
     }
 
     /// Primes of 40 bits widen by 1.6, of 64 by 1; the secure preset's keys by about 1.25.
@@ -91,9 +94,7 @@ mod tests {
     fn widening_is_words_over_bits() {
         assert_eq!(widening(&[40, 40]), 1.6);
         assert_eq!(widening(&[64]), 1.0);
-        let b = TrainPreset::BootstrapN16.builder();
-        let all: Vec<u32> = b.q_bits.iter().chain(&b.p_bits).copied().collect();
-        let w = widening(&all);
+        let w = key_widening(&TrainPreset::BootstrapN16.builder());
         assert!((1.2..1.3).contains(&w), "{w}");
     }
 }

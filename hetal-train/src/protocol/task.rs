@@ -255,8 +255,9 @@ impl TaskShape {
         let mut bootstrap = boot.key_plan();
         let mut compact_copies = None;
         if self.compact_softmax {
-            compact_copies = Some(setup.compact_rows()?.copies());
-            rotations.extend(setup.compact_rotation_steps(params)?);
+            let rows = setup.compact_rows()?;
+            compact_copies = Some(rows.copies());
+            rotations.extend(rows.rotation_steps(params)?);
             rotations.sort_unstable();
             rotations.dedup();
             let sparse = sparse_bootstrapper(params, &boot, &setup)?;
