@@ -10,8 +10,10 @@
 # steps) and GNU time's peak-memory files. Resumable: run it again with
 # the same arguments after any interruption; the server goes on with `--resume` from its last
 # checkpointed step (run.log says so). Preset bootstrap-n16 (128-bit, real bootstrapping;
-# PRESET=bootstrap-n16-compact in the environment for the compact key set),
-# patience 3, the default softmax (normalize-and-square). Keys are seeded (SEED, default 19)
+# PRESET=bootstrap-n16-compact in the environment for the compact key set, and
+# KEYGEN_ARGS=--compact-softmax for the compact softmax's keys), patience 3, the default softmax
+# (logistic for 2 classes, normalize-and-square otherwise; ENCRYPT_ARGS="--softmax NAME" for
+# another). Keys are seeded (SEED, default 19)
 # so that a run can be repeated: never do that with real data.
 set -o pipefail
 RUN=$1; DATA=$2; LR=$3; BATCH=$4; MAX=$5; SEED=${6:-19}
@@ -26,12 +28,12 @@ log() { echo "=== $* $(date -u +%FT%TZ)"; }
 if [ ! -f keys/public.hbundle ]; then
   # The preset of the runs in docs/RESULTS.md, named: keygen's default is now the compact key set.
   log keygen; $T $H --seed "$SEED" keygen --preset "${PRESET:-bootstrap-n16}" --data "$DATA" --batch "$BATCH" \
-    --out keys 2> keygen.time || exit 1
+    --out keys $KEYGEN_ARGS 2> keygen.time || exit 1
 fi
 if [ ! -f job/job.json ]; then
   log encrypt
   $T $H --seed "$SEED" encrypt --secret-key keys/secret.hkey --data "$DATA" --lr "$LR" --patience 3 \
-    --max-epochs "$MAX" --job job 2> encrypt.time || exit 1
+    --max-epochs "$MAX" --job job $ENCRYPT_ARGS 2> encrypt.time || exit 1
 fi
 if [ ! -f job/server/model.hmat ]; then
   if [ -f job/server/state.hckpt ]; then R=--resume; else R=; fi

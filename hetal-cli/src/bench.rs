@@ -113,9 +113,9 @@ pub struct BenchArgs {
     /// EvalMod once. The bootstrap suite only.
     #[arg(long, value_name = "N")]
     pub slots: Option<usize>,
-    /// Softmax approximation of the `train` suite.
-    #[arg(long, value_parser = crate::preset::softmax(), default_value = "normalize-and-square")]
-    pub softmax: hetal_train::softmax::SoftmaxId,
+    /// Softmax approximation of the `train` suite; by default `logistic` for 2 classes and `normalize-and-square` otherwise.
+    #[arg(long, value_parser = crate::preset::softmax())]
+    pub softmax: Option<hetal_train::softmax::SoftmaxId>,
 }
 
 /// What can make the bench fail.

@@ -69,9 +69,9 @@ pub struct DemoArgs {
     /// Use only the first N validation rows (0: all).
     #[arg(long, default_value_t = 0)]
     pub val_rows: usize,
-    /// Softmax approximation.
-    #[arg(long, value_parser = crate::preset::softmax(), default_value = "normalize-and-square")]
-    pub softmax: hetal_train::softmax::SoftmaxId,
+    /// Softmax approximation; by default `logistic` for 2 classes and `normalize-and-square` otherwise.
+    #[arg(long, value_parser = crate::preset::softmax())]
+    pub softmax: Option<hetal_train::softmax::SoftmaxId>,
     /// Folder for the JSON report and the SVG plot.
     #[arg(long, default_value = "demo-output")]
     pub out: PathBuf,

@@ -50,9 +50,9 @@ pub struct EncryptArgs {
     /// Replace an existing job directory's files.
     #[arg(long)]
     pub force: bool,
-    /// Softmax approximation the server trains with (recorded in job.json).
-    #[arg(long, value_parser = crate::preset::softmax(), default_value = "normalize-and-square")]
-    pub softmax: hetal_train::softmax::SoftmaxId,
+    /// Softmax approximation the server trains with (recorded in job.json); by default `logistic` for 2 classes and `normalize-and-square` otherwise.
+    #[arg(long, value_parser = crate::preset::softmax())]
+    pub softmax: Option<hetal_train::softmax::SoftmaxId>,
 }
 
 /// Runs `hetal encrypt`.

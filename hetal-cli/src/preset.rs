@@ -83,6 +83,9 @@ pub fn softmax() -> impl clap::builder::TypedValueParser<Value = hetal_train::so
             SoftmaxId::NormalizeAndSquare => {
                 "Cho et al. 2024: exp(x/128) squared 7 times with normalisations (30 levels up to 3 classes, 37 up to 10)"
             }
+            SoftmaxId::Logistic => {
+                "2 classes only: the logistic function of the logits' difference, one polynomial of degree 1023 (11 levels)"
+            }
         };
         (id, id.as_str(), help)
     }))

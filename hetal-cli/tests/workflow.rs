@@ -8,7 +8,37 @@ use std::process::Command;
 
 mod common;
 
-use common::{copy_dir, fails, golden_keys_and_job, hetal, model_fingerprint, ok, temp, write_csv, GOLDEN_MODEL};
+use common::{
+    copy_dir, fails, golden_keys_and_job, hetal, model_fingerprint, ok, temp, write_csv, write_csv_classes,
+    GOLDEN_MODEL,
+};
+
+/// Two classes get the logistic softmax when `--softmax` is not given (three get
+/// normalize-and-square, `workflow_end_to_end_resume_and_errors`), and train an epoch with real
+/// bootstrapping to a validation accuracy above chance; another approximation can be named.
+#[test]
+fn two_classes_train_with_the_logistic_softmax_by_default() {
+    let d = temp("logistic");
+    write_csv_classes(&d.join("train.csv"), 32, 0, 2);
+    write_csv_classes(&d.join("val.csv"), 16, 100, 2);
+    let seed = ["--seed", "7"];
+    let keygen = ["keygen", "--preset", "insecure-train-n12", "--classes", "2", "--features", "7", "--batch", "16"];
+    ok(&d, &[&seed[..], &keygen[..]].concat());
+    let encrypt = ["encrypt", "--train-csv", "train.csv", "--val-csv", "val.csv", "--max-epochs", "1"];
+    ok(&d, &[&seed[..], &encrypt[..], &["--job", "job"]].concat());
+    ok(&d, &[&seed[..], &encrypt[..], &["--job", "job-ns", "--softmax", "normalize-and-square"]].concat());
+    let softmax = |job: &str| {
+        let j: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join(job).join("job.json")).unwrap()).unwrap();
+        j["softmax"].as_str().unwrap().to_string()
+    };
+    assert_eq!((softmax("job"), softmax("job-ns")), ("logistic".into(), "normalize-and-square".into()));
+    let s = ok(&d, &["train", "--job", "job", "--keys", "keys/public.hbundle"]);
+    assert!(s.contains("epoch 1: 2 steps"), "{s}");
+    let v = ok(&d, &["--json", "decrypt", "validation", "--job", "job"]);
+    let v: serde_json::Value = serde_json::from_str(v.trim()).unwrap();
+    assert!(v["accuracy"].as_f64().unwrap() > 0.5, "{v}");
+}
 
 #[test]
 fn workflow_end_to_end_resume_and_errors() {

@@ -67,7 +67,9 @@ fn start_as(
     floor: usize,
     compact: bool,
 ) -> Run {
-    let params = params_with(9 + floor);
+    // The logistic softmax's sigmoid takes 10 levels in one stage.
+    let deepest = softmax.build(Default::default()).unwrap().stages(ds.classes).iter().map(|s| s.levels).max();
+    let params = params_with(deepest.unwrap_or(0).max(9) + floor);
     let mut setup = setup(&ds, &params, lr, batch, optimizer, params.max_level());
     setup.softmax_id = softmax;
     let mut kg = ckks_scheme::KeyGenerator::from_seed(&params, [9; 32]);
@@ -183,6 +185,14 @@ fn nesterov_steps_match_the_plaintext_reference() {
 fn normalize_and_square_steps_match_the_plaintext_reference() {
     steps_agree_with(Optimizer::Nesterov, SoftmaxId::NormalizeAndSquare, 10, 1e-4);
     steps_agree_with(Optimizer::Nesterov, SoftmaxId::NormalizeAndSquare, 3, 1e-4);
+}
+
+/// The logistic softmax of 2 classes (a window of 10 levels, since its sigmoid takes 10 in one
+/// stage), in the tiled layout and compact, above a refresh floor.
+#[test]
+fn logistic_steps_match_the_plaintext_reference() {
+    steps_agree_as(Optimizer::Nesterov, SoftmaxId::Logistic, 2, STEP_TOLERANCE, 3, false);
+    steps_agree_as(Optimizer::Nesterov, SoftmaxId::Logistic, 2, STEP_TOLERANCE, 3, true);
 }
 
 /// The plans above a floor (SlotToCoeff-first bootstrapping refreshes nothing below level 3):

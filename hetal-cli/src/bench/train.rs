@@ -16,7 +16,9 @@ const MAX_WEIGHT_ERROR: f64 = 1e-3;
 
 /// Runs the suite at the training preset matching `preset` (`bootstrap-n16`, or
 /// `insecure-bootstrap-n12` for the insecure test preset of the same shape).
-pub fn run(ctx: &mut Ctx<'_, '_>, preset: PresetArg, softmax: SoftmaxId) -> Result<(), BenchError> {
+pub fn run(ctx: &mut Ctx<'_, '_>, preset: PresetArg, softmax: Option<SoftmaxId>) -> Result<(), BenchError> {
+    // The demo's data: the embedded set, whose class count picks the default approximation.
+    let softmax = softmax.unwrap_or(SoftmaxId::for_classes(crate::embedded::class_names().len()));
     let train_preset = match preset {
         PresetArg::BootstrapN16 => TrainPreset::BootstrapN16,
         PresetArg::InsecureBootstrapN12 => TrainPreset::InsecureTrainN12,
@@ -37,7 +39,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, preset: PresetArg, softmax: SoftmaxId) -> Resu
         val_rows: 16,
         out: out.clone(),
         export_data: None,
-        softmax,
+        softmax: Some(softmax),
     };
     let g = Global { threads: None, seed: Some(ctx.seed), quiet: true, verbose: false, json: true };
     let mut sink = Vec::new();

@@ -32,15 +32,21 @@ pub fn temp(tag: &str) -> PathBuf {
 
 /// Three Gaussian blobs in 7 dimensions (deterministic), as CSV with a header.
 pub fn write_csv(path: &Path, rows: usize, offset: usize) {
+    write_csv_classes(path, rows, offset, 3);
+}
+
+/// [`write_csv`] with `classes` blobs (at most 7).
+#[allow(dead_code)] // Not every test binary that includes this module calls it.
+pub fn write_csv_classes(path: &Path, rows: usize, offset: usize, classes: usize) {
     let mut s = String::from("f0,f1,f2,f3,f4,f5,f6,label\n");
     for i in 0..rows {
-        let label = (i + offset) % 3;
+        let label = (i + offset) % classes;
         let mut vals = Vec::new();
         for j in 0..7 {
             // A cheap deterministic pseudo-noise in [-0.5, 0.5].
             let h = ((i + offset) * 7919 + j * 104_729) % 1000;
             let noise = h as f64 / 1000.0 - 0.5;
-            let centre = if j % 3 == label { 2.0 } else { 0.0 };
+            let centre = if j % classes == label { 2.0 } else { 0.0 };
             vals.push(format!("{:.4}", centre + noise));
         }
         s += &format!("{},{label}\n", vals.join(","));

@@ -47,6 +47,26 @@ pub fn check_softmax(softmax: &dyn SoftmaxApproximation, classes: usize) -> Resu
     Ok(())
 }
 
+/// Checks that every stage of `softmax` for `classes` fits the `window` of levels a refresh
+/// gives (its output level less its input level): the stages refresh between them, never
+/// inside. The logistic softmax's sigmoid needs 10.
+pub fn check_softmax_window(
+    softmax: &dyn SoftmaxApproximation,
+    classes: usize,
+    window: usize,
+) -> Result<(), EncryptedTrainError> {
+    match softmax.stages(classes).into_iter().find(|s| s.levels > window) {
+        Some(stage) => Err(EncryptedTrainError::config(format!(
+            "softmax {}: its stage {} needs {} levels between refreshes, the refresh gives {window}; choose another \
+             approximation (--softmax) or parameters with more levels",
+            softmax.id(),
+            stage.name,
+            stage.levels
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Levels `D` needs: DiagATB (3, PRotUp) and the update (1).
 pub const DIFFERENCE_LEVEL: usize = 4;
 
@@ -124,7 +144,10 @@ pub fn plan_backward(l: BackwardLevels) -> Option<BackwardPlan> {
     // Levels above the floor: the thresholds and DiagATB's level arithmetic are the same there.
     let f = l.floor;
     let plan = plan_relative(BackwardLevels {
-        difference: l.difference.checked_sub(f)?,
+        // A compact `D` is counted a level lower for its unfold, which follows its refresh: at
+        // the floor itself (the logistic softmax's output) it is below the floor here, yet
+        // refreshable. Counted as 0 above the floor, it can only be refreshed.
+        difference: l.difference.saturating_sub(f),
         features: l.features.checked_sub(f)?,
         weights: l.weights.checked_sub(f)?,
         refreshed: l.refreshed.checked_sub(f)?,
@@ -178,15 +201,19 @@ mod tests {
         }
     }
 
-    /// Both approximations' first stage (the normalisation) fits the levels the logits arrive
-    /// with, for the class counts each supports; normalize-and-square is refused above 16.
+    /// Every approximation's first stage (the normalisation, the logistic's difference) fits
+    /// the levels the logits arrive with, for the class counts each supports;
+    /// normalize-and-square is refused above 16 and the logistic softmax at 3.
     #[test]
     fn softmaxes_fit_the_entry_level() {
         use crate::softmax::SoftmaxId;
-        for (id, class_counts) in [(SoftmaxId::Hetal, [2, 4, 16, 64]), (SoftmaxId::NormalizeAndSquare, [2, 3, 10, 16])]
-        {
+        for (id, class_counts) in [
+            (SoftmaxId::Hetal, &[2, 4, 16, 64][..]),
+            (SoftmaxId::NormalizeAndSquare, &[2, 3, 10, 16]),
+            (SoftmaxId::Logistic, &[2]),
+        ] {
             let softmax = id.build(Default::default()).unwrap();
-            for classes in class_counts {
+            for &classes in class_counts {
                 assert_eq!(softmax.stages(classes)[0].levels, SOFTMAX_ENTRY_LEVELS);
                 check_softmax(softmax.as_ref(), classes).unwrap();
             }
@@ -194,6 +221,22 @@ mod tests {
         let ns = SoftmaxId::NormalizeAndSquare.build(Default::default()).unwrap();
         let err = check_softmax(ns.as_ref(), 17).unwrap_err().to_string();
         assert!(err.contains("normalize-and-square") && err.contains("17"), "{err}");
+        let logistic = SoftmaxId::Logistic.build(Default::default()).unwrap();
+        let err = check_softmax(logistic.as_ref(), 3).unwrap_err().to_string();
+        assert!(err.contains("logistic") && err.contains("not 3"), "{err}");
+    }
+
+    /// A stage deeper than the refresh's window is refused with its name and levels.
+    #[test]
+    fn refuses_a_stage_deeper_than_the_window() {
+        use crate::softmax::SoftmaxId;
+        let logistic = SoftmaxId::Logistic.build(Default::default()).unwrap();
+        check_softmax_window(logistic.as_ref(), 2, 10).unwrap();
+        let err = check_softmax_window(logistic.as_ref(), 2, 9).unwrap_err().to_string();
+        assert!(err.contains("logistic") && err.contains("sigmoid needs 10") && err.contains("gives 9"), "{err}");
+        let ns = SoftmaxId::NormalizeAndSquare.build(Default::default()).unwrap();
+        check_softmax_window(ns.as_ref(), 3, 5).unwrap();
+        assert!(check_softmax_window(ns.as_ref(), 3, 4).is_err());
     }
 
     /// An approximation whose first stage needs 2 levels of the logits is refused.
@@ -265,14 +308,16 @@ mod tests {
         assert!(plan.refresh_difference && !plan.refresh_weights, "{plan:?}");
     }
 
-    /// With SlotToCoeff first the plan is the standard order's shifted up by the floor, and
-    /// levels below the floor have no plan.
+    /// With SlotToCoeff first the plan is the standard order's shifted up by the floor; `D`
+    /// below the floor (a compact `D` at the floor, counted a level lower for its unfold) is
+    /// refreshed, and weights below it have no plan.
     #[test]
     fn plans_above_the_floor() {
         for (d, w, x) in (0..=15).flat_map(|d| (0..=15).flat_map(move |w| [(d, w, 15), (d, w, 9)])) {
             let above = plan_backward(BackwardLevels { features: x, floor: 3, ..levels(d, w, 15, 2, 1) });
-            let shifted = (d >= 3 && w >= 3)
-                .then(|| plan_backward(BackwardLevels { features: x - 3, ..levels(d - 3, w - 3, 12, 2, 1) }))
+            // `D` below the floor can only be refreshed, as `D` at the floor itself.
+            let shifted = (w >= 3)
+                .then(|| plan_backward(BackwardLevels { features: x - 3, ..levels(d.max(3) - 3, w - 3, 12, 2, 1) }))
                 .flatten()
                 .map(|p| BackwardPlan {
                     update_level: p.update_level + 3,

@@ -5,7 +5,7 @@
 use super::messages::{
     ClientAnswer, EncryptedBatch, EncryptedModel, EncryptedValidation, InitialModel, ValidationOutputs,
 };
-use super::plan::{check_softmax, plan_backward, BackwardLevels, MIN_LEVEL, WEIGHT_ENTRY_LEVEL};
+use super::plan::{check_softmax, check_softmax_window, plan_backward, BackwardLevels, MIN_LEVEL, WEIGHT_ENTRY_LEVEL};
 use super::report::{RefreshCounts, StepLevels, StepReport, StepTimings};
 use super::scale::linear_combination;
 use super::timed_refresh::TimedRefresh;
@@ -169,6 +169,7 @@ impl<R: Refresh> TrainingServer<R> {
         }
         let approximation = setup.softmax_approximation()?;
         check_softmax(approximation.as_ref(), setup.classes)?;
+        check_softmax_window(approximation.as_ref(), setup.classes, refresh.output_level() - floor)?;
         let softmax = EncryptedSoftmax::with_approximation(approximation, setup.softmax_layout()?, eval.params())?;
         let server = Self { eval, refresh, compact: None, setup, softmax, validation, state };
         let wl = server.setup.weight_layout()?;

@@ -105,7 +105,8 @@ fn extra(pairs: &[(&str, serde_json::Value)]) -> serde_json::Map<String, serde_j
 }
 
 /// Encrypts `data` into a new job at `dir` under `key`, to be trained with the softmax
-/// approximation `softmax` (recorded in the manifest): scales the features by the largest
+/// approximation `softmax` (recorded in the manifest; `None`: [`SoftmaxId::for_classes`] of
+/// the task): scales the features by the largest
 /// training-row norm, appends the bias column, cuts the training rows into the fixed batches
 /// of the schedule, and writes the encrypted batches, validation features and initial weights,
 /// the manifest (for the server) and the client's private state. An existing job is replaced
@@ -117,7 +118,7 @@ pub fn encrypt_job(
     key: &SecretKeyFile,
     data: JobData,
     hyper: Hyper,
-    softmax: SoftmaxId,
+    softmax: Option<SoftmaxId>,
     seeds: &JobSeeds,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<EncryptSummary, ProtocolError> {
@@ -162,7 +163,7 @@ pub fn encrypt_job(
         .output_level(params.max_level())
         .ok_or_else(|| ProtocolError::usage(format!("parameters of {} levels cannot bootstrap", params.max_level())))?;
     let mut setup = task.setup(params, data_level, &hyper)?;
-    setup.softmax_id = softmax;
+    setup.softmax_id = softmax.unwrap_or(SoftmaxId::for_classes(task.classes));
     check_softmax(setup.softmax_approximation()?.as_ref(), task.classes)?;
     let unit = setup.unit()?;
     let c = setup.padded_classes();

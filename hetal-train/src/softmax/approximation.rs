@@ -16,7 +16,9 @@
 //!
 //! The paper's pipeline ([`HetalSoftmax`], id [`SoftmaxId::Hetal`], serde name `"hetal"`) is
 //! the first implementation; normalize-and-square ([`super::NormalizeSquareSoftmax`], id
-//! [`SoftmaxId::NormalizeAndSquare`], `"normalize-and-square"`) the second.
+//! [`SoftmaxId::NormalizeAndSquare`], `"normalize-and-square"`) the second, and the logistic
+//! function of two classes ([`super::LogisticSoftmax`], [`SoftmaxId::Logistic`], `"logistic"`)
+//! the third.
 //!
 //! # Adding a second approximation
 //!
@@ -31,7 +33,8 @@
 //!      as the circuit, so that the encrypted output equals it up to encryption noise;
 //!    * `stages`: one [`Stage`] per refresh unit, with the levels measured on ciphertexts, for a
 //!      number of real classes (`supports` refuses the counts it cannot run);
-//!    * `rotations`: every rotation step `evaluate` performs on `layout`;
+//!    * `rotations`: every rotation step `evaluate` performs on `layout`, if other than the
+//!      default (HETAL's `+-2^t`, which all three use);
 //!    * `evaluate`: the circuit. Its first stage works on the raw logits (up to the input bound
 //!      in magnitude, never refreshed: bootstrapping needs `[-1, 1]`), so it must fit the
 //!      levels the logits arrive with (`crate::encrypted::plan::SOFTMAX_ENTRY_LEVELS`, checked
@@ -51,7 +54,8 @@
 //!    with the plaintext trainer through the same trait object.
 
 use super::{
-    HetalSoftmax, NormalizeSquareSoftmax, Refresh, SoftmaxConfig, SoftmaxError, SoftmaxRun, Stage, TiledLayout,
+    HetalSoftmax, LogisticSoftmax, NormalizeSquareSoftmax, Refresh, SoftmaxConfig, SoftmaxError, SoftmaxRun, Stage,
+    TiledLayout,
 };
 use crate::matrix::Matrix;
 use ckks_scheme::{Ciphertext, Evaluator};
@@ -93,11 +97,15 @@ pub enum SoftmaxId {
     /// (docs/TRAINING.md).
     #[default]
     NormalizeAndSquare,
+    /// The logistic function of the logits' difference, for 2 classes only:
+    /// [`super::LogisticSoftmax`], 11 levels, one polynomial of degree 1023 within 2.2e-6 of
+    /// the exact softmax on `[-128, 128]`.
+    Logistic,
 }
 
 impl SoftmaxId {
     /// Every approximation, in the order a help text lists them.
-    pub const ALL: [SoftmaxId; 2] = [SoftmaxId::Hetal, SoftmaxId::NormalizeAndSquare];
+    pub const ALL: [SoftmaxId; 3] = [SoftmaxId::Hetal, SoftmaxId::NormalizeAndSquare, SoftmaxId::Logistic];
 
     /// What a job manifest written before the field existed trained with: HETAL's (the only
     /// one then). Not the default, so that an old job is never resumed with another softmax.
@@ -105,11 +113,24 @@ impl SoftmaxId {
         SoftmaxId::Hetal
     }
 
+    /// The approximation a job gets when none is named: [`SoftmaxId::Logistic`] for 2 classes
+    /// (11 levels against 30, and 2.2e-6 against 2e-5 from the exact softmax: at Face Mask an
+    /// epoch takes 0.72x the time, docs/BENCHMARKS.md), [`SoftmaxId::NormalizeAndSquare`]
+    /// (the [`Default`]) for any other count.
+    pub fn for_classes(classes: usize) -> Self {
+        if classes == super::logistic::CLASSES {
+            SoftmaxId::Logistic
+        } else {
+            SoftmaxId::default()
+        }
+    }
+
     /// The name, as serde writes it and [`FromStr`] reads it.
     pub fn as_str(self) -> &'static str {
         match self {
             SoftmaxId::Hetal => "hetal",
             SoftmaxId::NormalizeAndSquare => "normalize-and-square",
+            SoftmaxId::Logistic => "logistic",
         }
     }
 
@@ -119,6 +140,7 @@ impl SoftmaxId {
         match self {
             SoftmaxId::Hetal => Ok(Box::new(HetalSoftmax::new(config)?)),
             SoftmaxId::NormalizeAndSquare => Ok(Box::new(NormalizeSquareSoftmax::new(&config)?)),
+            SoftmaxId::Logistic => Ok(Box::new(LogisticSoftmax::new(&config)?)),
         }
     }
 }
@@ -189,8 +211,12 @@ pub trait SoftmaxApproximation: SoftmaxApproximationClone + fmt::Debug + Send + 
     }
 
     /// The rotation steps [`Self::evaluate`] performs on `layout` (the client generates a
-    /// Galois key for each), in any order, possibly with repeats.
-    fn rotations(&self, layout: &TiledLayout) -> Vec<i64>;
+    /// Galois key for each), in any order, possibly with repeats. By default HETAL's,
+    /// [`TiledLayout::rotations`] (`+-2^t` for `t < log2 c`), which every approximation here
+    /// uses, so that one key set (`hetal keygen` names no softmax) serves them all.
+    fn rotations(&self, layout: &TiledLayout) -> Vec<i64> {
+        layout.rotations()
+    }
 
     /// The circuit: the approximate softmax of every row of `x` (logits tiled in `layout`,
     /// whose slot count is the parameters'), in the same layout with padded classes 0.
@@ -238,6 +264,10 @@ mod tests {
         // The manifest's name of the paper's pipeline is fixed.
         assert_eq!(serde_json::to_string(&SoftmaxId::Hetal).unwrap(), "\"hetal\"");
         assert_eq!(SoftmaxId::default(), SoftmaxId::NormalizeAndSquare);
+        assert_eq!(SoftmaxId::for_classes(2), SoftmaxId::Logistic);
+        for classes in [1, 3, 10, 16] {
+            assert_eq!(SoftmaxId::for_classes(classes), SoftmaxId::NormalizeAndSquare);
+        }
         assert_eq!(SoftmaxId::legacy(), SoftmaxId::Hetal);
         assert!(serde_json::from_str::<SoftmaxId>("\"Hetal\"").is_err());
         assert!(matches!("cho".parse::<SoftmaxId>(), Err(SoftmaxError::Config { .. })));

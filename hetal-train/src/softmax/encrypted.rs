@@ -110,6 +110,21 @@ impl EncryptedSoftmax {
     }
 }
 
+/// Errors unless `refresh` gives at least `needed` levels (its output level less its input
+/// level): every stage refreshes before it, never inside, so the deepest must fit.
+pub(super) fn check_refresh_window(refresh: &dyn Refresh, needed: usize) -> Result<(), SoftmaxError> {
+    if refresh.output_level() - refresh.input_level() < needed {
+        return Err(SoftmaxError::Config {
+            reason: format!(
+                "refresh gives levels {} down to {}, a stage needs {needed}",
+                refresh.output_level(),
+                refresh.input_level()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// HETAL's circuit (the [`SoftmaxApproximation::evaluate`] of [`HetalSoftmax`]).
 impl HetalSoftmax {
     /// The circuit on `x` tiled in `layout`: the stages of [`SoftmaxConfig::stages`], masks
@@ -121,16 +136,7 @@ impl HetalSoftmax {
         layout.check_slots(eval.params().slots())?;
         let deepest = self.config.stages(layout.c).iter().map(|s| s.levels).max().unwrap_or(0);
         // A stage needs its own levels; the inverse steps and the max selection need two.
-        if refresh.output_level() - refresh.input_level() < deepest.max(2) {
-            return Err(SoftmaxError::Config {
-                reason: format!(
-                    "refresh gives levels {} down to {}, a stage needs {}",
-                    refresh.output_level(),
-                    refresh.input_level(),
-                    deepest.max(2)
-                ),
-            });
-        }
+        check_refresh_window(refresh, deepest.max(2))?;
         let before = refresh.count();
         let encoder = Encoder::new(eval.params());
         let mut ctx = Ctx::new(eval, refresh, &encoder, layout).with_fold(fold);

@@ -22,7 +22,11 @@ const TOLERANCE: f64 = 1e-5;
 /// 40-bit scale; still 25 times below the approximation's own error against the exact softmax.
 const NS_TOLERANCE: f64 = 1e-4;
 
-/// `N = 2^11` (1024 slots), eight 40-bit levels: insecure, for tests only.
+/// The logistic softmax: one polynomial of degree 1023 whose slope reaches 64 (`sigma'` times
+/// `2R`), so the noise of `u` arrives 64 times larger.
+const LOGISTIC_TOLERANCE: f64 = 1e-5;
+
+/// `N = 2^11` (1024 slots), eight 40-bit levels (or [`DEEP_LEVELS`]): insecure, for tests only.
 struct Fixture {
     params: Parameters,
     sk: SecretKey,
@@ -33,9 +37,31 @@ struct Fixture {
 
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
+    F.get_or_init(|| build_fixture(8))
+}
+
+/// Levels of [`deep_fixture`]: the logistic softmax's sigmoid takes 10 in one stage.
+const DEEP_LEVELS: usize = 10;
+
+/// [`fixture`] with [`DEEP_LEVELS`] levels.
+fn deep_fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| build_fixture(DEEP_LEVELS))
+}
+
+/// The fixture whose levels hold every stage of `approx` for `classes`.
+fn fixture_for(approx: &dyn SoftmaxApproximation, classes: usize) -> &'static Fixture {
+    if approx.stages(classes).iter().all(|s| s.levels <= 8) {
+        fixture()
+    } else {
+        deep_fixture()
+    }
+}
+
+fn build_fixture(levels: usize) -> Fixture {
+    {
         let params = ParametersBuilder::new(11)
-            .q_bits(std::iter::once(60).chain(std::iter::repeat_n(40, 8)).collect())
+            .q_bits(std::iter::once(60).chain(std::iter::repeat_n(40, levels)).collect())
             .p_bits(vec![60, 60])
             .log_scale(40)
             .name("softmax-test-insecure")
@@ -49,7 +75,7 @@ fn fixture() -> &'static Fixture {
         let keys = Arc::new(keygen.evaluation_keys(&sk, &rotations, false).unwrap());
         let encryptor = std::sync::Mutex::new(Encryptor::from_seed(&keys.public, [6; 32]));
         Fixture { public: keys.public.clone(), eval: Evaluator::new(keys), params, sk, encryptor }
-    })
+    }
 }
 
 /// HETAL's pipeline with the default constants, as the trait object the training code holds.
@@ -72,7 +98,7 @@ struct Case {
 /// its mirror, the run, the largest refreshed magnitude).
 fn run(approx: &dyn SoftmaxApproximation, case: Case, seed: u64) -> (f64, SoftmaxRun, f64) {
     let Case { s0, s1, classes, rows, range } = case;
-    let f = fixture();
+    let f = fixture_for(approx, classes);
     let layout = TiledLayout::new(s0, s1, classes).unwrap();
     let softmax = EncryptedSoftmax::with_approximation(approx.clone_box(), layout, &f.params).unwrap();
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
@@ -109,7 +135,11 @@ fn check(s0: usize, s1: usize, classes: usize, rows: usize, range: f64, refreshe
 /// (what the refresh plan and the step report read).
 fn check_approximation(approx: &dyn SoftmaxApproximation, case: Case) -> SoftmaxRun {
     let Case { s0, s1, classes, range, .. } = case;
-    let tolerance = if approx.id() == SoftmaxId::Hetal { TOLERANCE } else { NS_TOLERANCE };
+    let tolerance = match approx.id() {
+        SoftmaxId::Hetal => TOLERANCE,
+        SoftmaxId::NormalizeAndSquare => NS_TOLERANCE,
+        SoftmaxId::Logistic => LOGISTIC_TOLERANCE,
+    };
     let c = padded_classes(classes);
     let (err, report, largest) = run(approx, case, classes as u64);
     eprintln!(
@@ -143,6 +173,30 @@ fn normalize_and_square_ten_classes_two_copies_matches_the_mirror() {
 #[test]
 fn normalize_and_square_sixteen_classes_one_copy_per_row_matches_the_mirror() {
     check_approximation(normalize_and_square().as_ref(), Case { s0: 64, s1: 16, classes: 16, rows: 64, range: 128.0 });
+}
+
+/// The logistic softmax of 2 classes, 16 copies of a row and one copy of a row (the
+/// difference's rotations then cross from one row to the next at class 1, where the mask
+/// drops them): one refresh before the sigmoid, from the logits' 7 levels.
+#[test]
+fn logistic_matches_the_mirror() {
+    let logistic = SoftmaxId::Logistic.build(SoftmaxConfig::default()).unwrap();
+    for (s0, s1) in [(32, 32), (512, 2)] {
+        let run = check_approximation(logistic.as_ref(), Case { s0, s1, classes: 2, rows: s0, range: 128.0 });
+        assert_eq!(run.refreshes, 1);
+    }
+    // Fewer levels than the sigmoid's 10 between refreshes: a typed error, no refresh.
+    let f = fixture();
+    let layout = TiledLayout::new(32, 32, 2).unwrap();
+    let pt = Encoder::new(&f.params).encode_real(&[0.0], f.params.max_level(), f.params.default_scale()).unwrap();
+    let ct = f.encryptor.lock().unwrap().encrypt(&pt).unwrap();
+    let refresh = InsecureDecryptReencryptRefresh::new(&f.sk, &f.public, [7; 32], 1.0).unwrap();
+    let err = logistic
+        .evaluate(SoftmaxInput { eval: &f.eval, refresh: &refresh, layout: &layout, x: &ct, fold: None })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("a stage needs 10"), "{err}");
+    assert_eq!(refresh.count(), 0);
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use super::{
     padded_classes, Polynomials, SoftmaxApproximation, SoftmaxConfig, SoftmaxError, SoftmaxId, SoftmaxInput,
-    SoftmaxRun, Stage, TiledLayout,
+    SoftmaxRun, Stage,
 };
 use ckks_scheme::Ciphertext;
 
@@ -60,12 +60,6 @@ impl SoftmaxApproximation for HetalSoftmax {
     /// for `c = 16`, 62 for `c = 4` with the defaults.
     fn stages(&self, classes: usize) -> Vec<Stage> {
         self.config.stages(padded_classes(classes))
-    }
-
-    /// [`TiledLayout::rotations`]: `±2^t` for `t < log2 c` (left for the max tree and the row
-    /// sum, right for the broadcasts).
-    fn rotations(&self, layout: &TiledLayout) -> Vec<i64> {
-        layout.rotations()
     }
 
     /// The circuit of `encrypted.rs`; refuses a refresh whose output level is below the

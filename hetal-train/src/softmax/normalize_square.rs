@@ -37,12 +37,12 @@
 //! HETAL's 62 (`c = 4`) and 82 (`c = 16`). Every value is in `[0, 1]` at every stage boundary
 //! (bootstrapping's range), with no headroom constant.
 
-use super::encrypted::Ctx;
+use super::encrypted::{check_refresh_window, Ctx};
 use super::product_tree::{self, Operand};
 use super::root_form::{fit_relative, Leaf, RootForm};
 use super::{
     padded_classes, Refresh, SoftmaxApproximation, SoftmaxConfig, SoftmaxError, SoftmaxId, SoftmaxInput, SoftmaxRun,
-    Stage, TiledLayout,
+    Stage,
 };
 use ckks_scheme::{Chebyshev, Ciphertext, Encoder};
 use std::collections::BTreeMap;
@@ -355,12 +355,6 @@ impl SoftmaxApproximation for NormalizeSquareSoftmax {
         out
     }
 
-    /// HETAL's: `+-2^t` for `t < log2 c` (the window sums left, the replications right), so one
-    /// set of keys serves both approximations.
-    fn rotations(&self, layout: &TiledLayout) -> Vec<i64> {
-        layout.rotations()
-    }
-
     fn evaluate(
         &self,
         SoftmaxInput { eval, refresh, layout, x, fold }: SoftmaxInput<'_>,
@@ -369,15 +363,7 @@ impl SoftmaxApproximation for NormalizeSquareSoftmax {
         debug_assert_eq!(layout.c, padded_classes(layout.classes));
         let plan = self.plan(layout.classes)?;
         let deepest = self.stages(layout.classes).iter().map(|s| s.levels).max().unwrap_or(0);
-        if refresh.output_level() - refresh.input_level() < deepest {
-            return Err(SoftmaxError::Config {
-                reason: format!(
-                    "refresh gives levels {} down to {}, a stage needs {deepest}",
-                    refresh.output_level(),
-                    refresh.input_level()
-                ),
-            });
-        }
+        check_refresh_window(refresh, deepest)?;
         let before = refresh.count();
         let encoder = Encoder::new(eval.params());
         let mut ctx = Ctx::new(eval, refresh as &dyn Refresh, &encoder, layout).with_fold(fold);
@@ -400,7 +386,7 @@ impl SoftmaxApproximation for NormalizeSquareSoftmax {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::softmax::exact_softmax_row;
+    use crate::softmax::{exact_softmax_row, TiledLayout};
 
     #[test]
     fn depth_and_degrees_per_class_count() {
