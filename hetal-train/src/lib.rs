@@ -4,9 +4,9 @@
 //!
 //! * [`data`]: loading the feature sets (`.npy` folders, CSV) and preparing them (scaling by the
 //!   largest training-row norm, bias column, one-hot labels, padded class count).
-//! * [`softmax`]: the row-wise softmax approximation of the paper (normalisation, approximate
-//!   max, domain extension, `exp`, Goldschmidt inverse), as an `f64` mirror and on ciphertexts in
-//!   the horizontally tiled layout, with a [`softmax::Refresh`] hook between stages.
+//! * [`softmax`]: row-wise softmax approximations (the paper's, normalize-and-square, and the
+//!   logistic function of two classes), each as an `f64` mirror and on ciphertexts in the
+//!   horizontally tiled layout, with a [`softmax::Refresh`] hook between stages.
 //! * [`plain`]: the plaintext reference trainer (Nesterov or GD, exact or approximate softmax)
 //!   and the client-side [`plain::EarlyStopping`].
 //!

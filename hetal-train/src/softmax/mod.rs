@@ -1,14 +1,20 @@
-//! The row-wise softmax approximation of HETAL (spec section 5): normalisation, approximate row
-//! max by the Cheon-Kim-Kim comparison, domain extension (Cheon-Kim-Park), `exp` as
-//! `p(y/8)^8`, row sum and the Goldschmidt inverse.
+//! Row-wise softmax approximations, as an `f64` mirror and as circuits on ciphertexts in the
+//! horizontally tiled layout, with a [`Refresh`] hook between stages:
 //!
 //! * [`SoftmaxApproximation`]: the seam the training code goes through (the `f64` mirror, the
 //!   circuit, the stage table and the rotations of one approximation), named by a stable
-//!   [`SoftmaxId`] (serde `"hetal"`) and built by [`SoftmaxId::build`]. Its module documentation
-//!   ([`approximation`](mod@approximation)) says how to add a second approximation.
-//! * [`HetalSoftmax`]: the paper's pipeline, the first (and so far only) implementation.
-//! * [`SoftmaxConfig`]: every constant, and the levels of each stage.
-//! * The `f64` mirror ([`HetalSoftmax::row`]), stage for stage; [`reference`](mod@reference)
+//!   [`SoftmaxId`] (serde `"hetal"`, `"normalize-and-square"`, `"logistic"`) and built by
+//!   [`SoftmaxId::build`]; [`SoftmaxId::for_classes`] is a job's default. Its module
+//!   documentation ([`approximation`](mod@approximation)) says how to add another.
+//! * [`HetalSoftmax`]: the paper's pipeline (spec section 5): normalisation, approximate row max
+//!   by the Cheon-Kim-Kim comparison, domain extension (Cheon-Kim-Park), `exp` as `p(y/8)^8`,
+//!   row sum and the Goldschmidt inverse; 62-82 levels.
+//! * [`NormalizeSquareSoftmax`]: normalize-and-square (Cho et al., CCS 2024), 30-52 levels, the
+//!   default above 2 classes.
+//! * [`LogisticSoftmax`]: `sigma(x_0 - x_1)` for 2 classes, one polynomial of degree 1023, 11
+//!   levels, their default.
+//! * [`SoftmaxConfig`]: every constant, and the levels of each of HETAL's stages.
+//! * HETAL's `f64` mirror ([`HetalSoftmax::row`]), stage for stage; [`reference`](mod@reference)
 //!   the same pipeline as the authors' numpy model writes it (with or without its spurious
 //!   `x^9` term).
 //! * [`EncryptedSoftmax`]: an approximation's circuit on ciphertexts in the tiled layout
