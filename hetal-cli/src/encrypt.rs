@@ -96,18 +96,25 @@ pub fn run(args: &EncryptArgs, g: &Global, out: &mut dyn Write) -> Result<(), Bo
     }
     if g.json {
         let v = serde_json::json!({ "job": args.job, "batches": m.batches, "bytes": s.bytes,
-            "unit": [s.unit.s0, s.unit.s1], "seconds": start.elapsed().as_secs_f64() });
+            "unit": [s.unit.s0, s.unit.s1], "softmax": m.softmax, "seconds": start.elapsed().as_secs_f64() });
         writeln!(out, "{v}")?;
     } else if !g.quiet {
         writeln!(
             out,
-            "job {}: {} batches of <= {} rows (unit {} x {}), validation, W_0: {:.1} MB encrypted in {:.1} s\n\
+            "job {}: {} batches of <= {} rows (unit {} x {}), softmax {}{}, validation, W_0: {:.1} MB encrypted in \
+             {:.1} s\n\
              send {} to the server without its client/ folder (that one is yours)",
             args.job.display(),
             m.batches,
             m.task.batch,
             s.unit.s0,
             s.unit.s1,
+            m.softmax,
+            if args.softmax.is_none() {
+                format!(" (the default for {} classes)", m.task.classes)
+            } else {
+                String::new()
+            },
             s.bytes as f64 / 1e6,
             start.elapsed().as_secs_f64(),
             args.job.display()

@@ -25,7 +25,8 @@ fn two_classes_train_with_the_logistic_softmax_by_default() {
     let keygen = ["keygen", "--preset", "insecure-train-n12", "--classes", "2", "--features", "7", "--batch", "16"];
     ok(&d, &[&seed[..], &keygen[..]].concat());
     let encrypt = ["encrypt", "--train-csv", "train.csv", "--val-csv", "val.csv", "--max-epochs", "1"];
-    ok(&d, &[&seed[..], &encrypt[..], &["--job", "job"]].concat());
+    let s = ok(&d, &[&seed[..], &encrypt[..], &["--job", "job"]].concat());
+    assert!(s.contains("softmax logistic (the default for 2 classes)"), "{s}");
     ok(&d, &[&seed[..], &encrypt[..], &["--job", "job-ns", "--softmax", "normalize-and-square"]].concat());
     let softmax = |job: &str| {
         let j: serde_json::Value =
