@@ -21,10 +21,10 @@
 //! `[0, 1]` (bootstrapping's range for `D = P - Y` after it).
 
 use super::encrypted::{check_refresh_window, Ctx};
+use super::memo::{memoized, Memo};
 use super::{Refresh, SoftmaxApproximation, SoftmaxConfig, SoftmaxError, SoftmaxId, SoftmaxInput, SoftmaxRun, Stage};
 use ckks_scheme::{Chebyshev, Ciphertext, Encoder};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 /// The degree of the sigmoid's interpolant: 10 levels.
 pub const DEGREE: usize = 1023;
@@ -33,8 +33,7 @@ pub const CLASSES: usize = 2;
 
 /// Interpolants by the bits of `R`, shared by every instance (an interpolation of degree 1023
 /// takes about a million cosines).
-type SigmoidCache = Mutex<BTreeMap<u64, Arc<Chebyshev>>>;
-static SIGMOIDS: OnceLock<SigmoidCache> = OnceLock::new();
+static SIGMOIDS: Memo<u64, Chebyshev> = OnceLock::new();
 
 /// The logistic softmax of two classes ([`SoftmaxId::Logistic`]).
 #[derive(Clone, Debug)]
@@ -52,17 +51,7 @@ impl LogisticSoftmax {
         if !(r_max.is_finite() && r_max > 0.0) {
             return Err(SoftmaxError::Config { reason: format!("input bound {r_max} must be finite and positive") });
         }
-        let cache = SIGMOIDS.get_or_init(Default::default);
-        let poisoned = || SoftmaxError::Config { reason: "the sigmoid cache is poisoned".into() };
-        let cached = cache.lock().map_err(|_| poisoned())?.get(&r_max.to_bits()).cloned();
-        let sigmoid = match cached {
-            Some(p) => p,
-            None => {
-                // Fitted outside the lock; a concurrent fit gives the same polynomial.
-                let p = Arc::new(Self::fit(r_max)?);
-                cache.lock().map_err(|_| poisoned())?.entry(r_max.to_bits()).or_insert(p).clone()
-            }
-        };
+        let sigmoid = memoized(&SIGMOIDS, r_max.to_bits(), || Self::fit(r_max))?;
         Ok(Self { r_max, sigmoid })
     }
 

@@ -30,6 +30,7 @@ mod error;
 mod hetal;
 mod layout;
 pub mod logistic;
+mod memo;
 mod mirror;
 pub mod normalize_square;
 mod polys;

@@ -38,6 +38,7 @@
 //! (bootstrapping's range), with no headroom constant.
 
 use super::encrypted::{check_refresh_window, Ctx};
+use super::memo::{memoized, Memo};
 use super::product_tree::{self, Operand};
 use super::root_form::{fit_relative, Leaf, RootForm};
 use super::{
@@ -45,12 +46,7 @@ use super::{
     Stage,
 };
 use ckks_scheme::{Chebyshev, Ciphertext, Encoder};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, OnceLock};
-
-fn poisoned() -> SoftmaxError {
-    SoftmaxError::Config { reason: "the plan cache is poisoned".into() }
-}
+use std::sync::{Arc, OnceLock};
 
 /// Squarings `k`: `exp` is evaluated on `(x - R) / 2^k`, in `[-2, 0]` for `R = 128`.
 pub const SQUARINGS: u32 = 7;
@@ -216,8 +212,7 @@ pub struct NormalizeSquareSoftmax {
 }
 
 /// Plans by (classes, bits of `R`), shared by every instance.
-type PlanCache = Mutex<BTreeMap<(usize, u64), Arc<NormalizeSquarePlan>>>;
-static PLANS: OnceLock<PlanCache> = OnceLock::new();
+static PLANS: Memo<(usize, u64), NormalizeSquarePlan> = OnceLock::new();
 
 impl NormalizeSquareSoftmax {
     /// The approximation for inputs in `[-R, R]`, `R = config.r_max()` (128 by default; the
@@ -234,14 +229,7 @@ impl NormalizeSquareSoftmax {
     /// The plan of `classes` real classes (fitted once). Errors for 0 or more than
     /// [`MAX_CLASSES`] classes.
     pub fn plan(&self, classes: usize) -> Result<Arc<NormalizeSquarePlan>, SoftmaxError> {
-        let key = (classes, self.r_max.to_bits());
-        let cache = PLANS.get_or_init(Default::default);
-        if let Some(p) = cache.lock().map_err(|_| poisoned())?.get(&key) {
-            return Ok(p.clone());
-        }
-        // Fitted outside the lock; a concurrent fit of the same plan gives the same plan.
-        let plan = Arc::new(NormalizeSquarePlan::new(classes, self.r_max)?);
-        Ok(cache.lock().map_err(|_| poisoned())?.entry(key).or_insert(plan).clone())
+        memoized(&PLANS, (classes, self.r_max.to_bits()), || NormalizeSquarePlan::new(classes, self.r_max))
     }
 
     /// `w = scale x + 1/2`, `scale = 1/(2R)`: the normalise stage's map of `[-R, R]` onto
