@@ -68,8 +68,8 @@ fn start_as(
     compact: bool,
 ) -> Run {
     // The logistic softmax's sigmoid takes 10 levels in one stage.
-    let deepest = softmax.build(Default::default()).unwrap().stages(ds.classes).iter().map(|s| s.levels).max();
-    let params = params_with(deepest.unwrap_or(0).max(9) + floor);
+    let window = softmax.build(Default::default()).unwrap().refresh_window(ds.classes);
+    let params = params_with(window.max(9) + floor);
     let mut setup = setup(&ds, &params, lr, batch, optimizer, params.max_level());
     setup.softmax_id = softmax;
     let mut kg = ckks_scheme::KeyGenerator::from_seed(&params, [9; 32]);

@@ -47,24 +47,24 @@ pub fn check_softmax(softmax: &dyn SoftmaxApproximation, classes: usize) -> Resu
     Ok(())
 }
 
-/// Checks that every stage of `softmax` for `classes` fits the `window` of levels a refresh
-/// gives (its output level less its input level): the stages refresh between them, never
-/// inside. The logistic softmax's sigmoid needs 10.
+/// Checks that `softmax` for `classes` runs within the `window` of levels a refresh gives (its
+/// output level less its input level; [`SoftmaxApproximation::refresh_window`]), before any
+/// step: the logistic softmax's sigmoid needs 10. The error names the deepest stage.
 pub fn check_softmax_window(
     softmax: &dyn SoftmaxApproximation,
     classes: usize,
     window: usize,
 ) -> Result<(), EncryptedTrainError> {
-    match softmax.stages(classes).into_iter().find(|s| s.levels > window) {
-        Some(stage) => Err(EncryptedTrainError::config(format!(
-            "softmax {}: its stage {} needs {} levels between refreshes, the refresh gives {window}; choose another \
-             approximation (--softmax) or parameters with more levels",
-            softmax.id(),
-            stage.name,
-            stage.levels
-        ))),
-        None => Ok(()),
+    let needed = softmax.refresh_window(classes);
+    if needed <= window {
+        return Ok(());
     }
+    let deepest = softmax.stages(classes).into_iter().max_by_key(|s| s.levels).map_or("none", |s| s.name);
+    Err(EncryptedTrainError::config(format!(
+        "softmax {}: its stage {deepest} needs {needed} levels between refreshes, the refresh gives {window}; choose \
+         another approximation (--softmax) or parameters with more levels",
+        softmax.id()
+    )))
 }
 
 /// Levels `D` needs: DiagATB (3, PRotUp) and the update (1).

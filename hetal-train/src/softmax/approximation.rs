@@ -203,6 +203,14 @@ pub trait SoftmaxApproximation: SoftmaxApproximationClone + fmt::Debug + Send + 
         self.stages(classes).iter().map(|s| s.levels).sum()
     }
 
+    /// The levels a refresh must give (its output level less its input level) for
+    /// [`Self::evaluate`] on `classes` real classes: stages refresh before them, never inside,
+    /// so by default the deepest stage's. The refresh window the server checks when it starts
+    /// (`crate::encrypted::plan::check_softmax_window`) and every circuit checks when it runs.
+    fn refresh_window(&self, classes: usize) -> usize {
+        self.stages(classes).iter().map(|s| s.levels).max().unwrap_or(0)
+    }
+
     /// Errors if the approximation cannot run on `classes` real classes (then [`Self::row`]
     /// gives NaN and [`Self::stages`] a stage no chain holds). Every class count by default.
     fn supports(&self, classes: usize) -> Result<(), SoftmaxError> {

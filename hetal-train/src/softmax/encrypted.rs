@@ -111,7 +111,7 @@ impl EncryptedSoftmax {
 }
 
 /// Errors unless `refresh` gives at least `needed` levels (its output level less its input
-/// level): every stage refreshes before it, never inside, so the deepest must fit.
+/// level; [`SoftmaxApproximation::refresh_window`] of the circuit that runs).
 pub(super) fn check_refresh_window(refresh: &dyn Refresh, needed: usize) -> Result<(), SoftmaxError> {
     if refresh.output_level() - refresh.input_level() < needed {
         return Err(SoftmaxError::Config {
@@ -134,9 +134,7 @@ impl HetalSoftmax {
         SoftmaxInput { eval, refresh, layout, x, fold }: SoftmaxInput<'_>,
     ) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError> {
         layout.check_slots(eval.params().slots())?;
-        let deepest = self.config.stages(layout.c).iter().map(|s| s.levels).max().unwrap_or(0);
-        // A stage needs its own levels; the inverse steps and the max selection need two.
-        check_refresh_window(refresh, deepest.max(2))?;
+        check_refresh_window(refresh, self.refresh_window(layout.c))?;
         let before = refresh.count();
         let encoder = Encoder::new(eval.params());
         let mut ctx = Ctx::new(eval, refresh, &encoder, layout).with_fold(fold);

@@ -51,7 +51,7 @@ fn deep_fixture() -> &'static Fixture {
 
 /// The fixture whose levels hold every stage of `approx` for `classes`.
 fn fixture_for(approx: &dyn SoftmaxApproximation, classes: usize) -> &'static Fixture {
-    if approx.stages(classes).iter().all(|s| s.levels <= 8) {
+    if approx.refresh_window(classes) <= 8 {
         fixture()
     } else {
         deep_fixture()
@@ -59,23 +59,21 @@ fn fixture_for(approx: &dyn SoftmaxApproximation, classes: usize) -> &'static Fi
 }
 
 fn build_fixture(levels: usize) -> Fixture {
-    {
-        let params = ParametersBuilder::new(11)
-            .q_bits(std::iter::once(60).chain(std::iter::repeat_n(40, levels)).collect())
-            .p_bits(vec![60, 60])
-            .log_scale(40)
-            .name("softmax-test-insecure")
-            .build_insecure()
-            .unwrap();
-        let mut keygen = KeyGenerator::from_seed(&params, [5; 32]);
-        let sk = keygen.secret_key().unwrap();
-        // Every step below 16 either way: HETAL's powers of two and the window sums of
-        // normalize-and-square for any class count up to 16.
-        let rotations: Vec<i64> = (1..16).flat_map(|t| [t, -t]).collect();
-        let keys = Arc::new(keygen.evaluation_keys(&sk, &rotations, false).unwrap());
-        let encryptor = std::sync::Mutex::new(Encryptor::from_seed(&keys.public, [6; 32]));
-        Fixture { public: keys.public.clone(), eval: Evaluator::new(keys), params, sk, encryptor }
-    }
+    let params = ParametersBuilder::new(11)
+        .q_bits(std::iter::once(60).chain(std::iter::repeat_n(40, levels)).collect())
+        .p_bits(vec![60, 60])
+        .log_scale(40)
+        .name("softmax-test-insecure")
+        .build_insecure()
+        .unwrap();
+    let mut keygen = KeyGenerator::from_seed(&params, [5; 32]);
+    let sk = keygen.secret_key().unwrap();
+    // Every step below 16 either way: HETAL's powers of two and the window sums of
+    // normalize-and-square for any class count up to 16.
+    let rotations: Vec<i64> = (1..16).flat_map(|t| [t, -t]).collect();
+    let keys = Arc::new(keygen.evaluation_keys(&sk, &rotations, false).unwrap());
+    let encryptor = std::sync::Mutex::new(Encryptor::from_seed(&keys.public, [6; 32]));
+    Fixture { public: keys.public.clone(), eval: Evaluator::new(keys), params, sk, encryptor }
 }
 
 /// HETAL's pipeline with the default constants, as the trait object the training code holds.

@@ -62,8 +62,14 @@ impl SoftmaxApproximation for HetalSoftmax {
         self.config.stages(padded_classes(classes))
     }
 
-    /// The circuit of `encrypted.rs`; refuses a refresh whose output level is below the
-    /// deepest stage (or 2, what the max selection and the inverse steps need).
+    /// The deepest stage, or 2: the max selection and the inverse steps refresh pairs whose
+    /// operands need two levels.
+    fn refresh_window(&self, classes: usize) -> usize {
+        self.stages(classes).iter().map(|s| s.levels).max().unwrap_or(0).max(2)
+    }
+
+    /// The circuit of `encrypted.rs`; refuses a refresh narrower than
+    /// [`SoftmaxApproximation::refresh_window`].
     fn evaluate(&self, input: SoftmaxInput<'_>) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError> {
         self.evaluate_encrypted(input)
     }

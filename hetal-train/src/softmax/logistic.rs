@@ -144,7 +144,7 @@ impl SoftmaxApproximation for LogisticSoftmax {
     ) -> Result<(Ciphertext, SoftmaxRun), SoftmaxError> {
         layout.check_slots(eval.params().slots())?;
         self.supports(layout.classes)?;
-        check_refresh_window(refresh, self.sigmoid.depth())?;
+        check_refresh_window(refresh, self.refresh_window(layout.classes))?;
         let before = refresh.count();
         let encoder = Encoder::new(eval.params());
         let mut ctx = Ctx::new(eval, refresh as &dyn Refresh, &encoder, layout).with_fold(fold);

@@ -350,8 +350,7 @@ impl SoftmaxApproximation for NormalizeSquareSoftmax {
         layout.check_slots(eval.params().slots())?;
         debug_assert_eq!(layout.c, padded_classes(layout.classes));
         let plan = self.plan(layout.classes)?;
-        let deepest = self.stages(layout.classes).iter().map(|s| s.levels).max().unwrap_or(0);
-        check_refresh_window(refresh, deepest)?;
+        check_refresh_window(refresh, self.refresh_window(layout.classes))?;
         let before = refresh.count();
         let encoder = Encoder::new(eval.params());
         let mut ctx = Ctx::new(eval, refresh as &dyn Refresh, &encoder, layout).with_fold(fold);
