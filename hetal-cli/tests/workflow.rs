@@ -472,8 +472,10 @@ fn head_split(from: &Path, to: &Path, split: &str, rows: usize) {
 /// and when CoeffToSlot took its constant factor in its last matrix and its longer runs of
 /// layers last (issue 18: other diagonals and rotations in bootstrapping, so other noise and
 /// keys), and when a cost model came to choose the DFTs' run lengths (issue 18: other runs at
-/// the insecure preset's slot counts, so other diagonals, rotations, noise and keys); it was
-/// recorded before that
+/// the insecure preset's slot counts, so other diagonals, rotations, noise and keys), and when
+/// each DFT matrix came to leave its final rotation to the next (issue 18: one rotation for a
+/// chain of matrices, so other diagonals, key switches, noise and keys); it was recorded before
+/// that
 /// when the protocol moved into `hetal-train` (issue "one house"). And the demo runs that same
 /// protocol: on the same rows, seed and settings it ends with the file workflow's model
 /// exactly. (The demo's own fingerprint moved once, on purpose, when it stopped using a second

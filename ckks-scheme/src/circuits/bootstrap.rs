@@ -466,6 +466,10 @@ impl Bootstrapper {
                 baby_steps: n1,
                 halves: packed,
                 slots: Some(slots),
+                // In the standard order SlotToCoeff absorbs CoeffToSlot's last rotation: all
+                // between them works slot by slot. SlotToCoeff first, the result is the output.
+                input_lag: 0,
+                lagging_output: !config.slots_to_coeff_first,
             },
         )?;
         let slot_to_coeff = if config.slots_to_coeff_first {
@@ -482,6 +486,9 @@ impl Bootstrapper {
                     baby_steps: n1,
                     halves: false,
                     slots: Some(slots),
+                    // ModRaise reads coefficients: aligned.
+                    input_lag: 0,
+                    lagging_output: false,
                 },
             )?
         } else {
@@ -498,6 +505,8 @@ impl Bootstrapper {
                     baby_steps: n1,
                     halves: packed,
                     slots: Some(slots),
+                    input_lag: coeff_to_slot.output_lag(),
+                    lagging_output: false,
                 },
             )?
         };

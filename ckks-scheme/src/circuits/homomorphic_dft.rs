@@ -341,6 +341,16 @@ pub struct DftSpec {
     /// The slot count `n` of the view it works in: the parameters' (`None`), or fewer, for
     /// ciphertexts of the parameters whose slots repeat every `n` ([`crate::Encoder::with_slots`]).
     pub slots: Option<usize>,
+    /// The rotation by which the input lags its true value, in the first matrix's view: the
+    /// true input is `rot(ct, input_lag)`, and the first matrix absorbs it (its diagonal
+    /// `k + input_lag` is the DFT's diagonal `k`), at no cost. Bootstrapping's SlotToCoeff
+    /// takes CoeffToSlot's [`HomomorphicDft::output_lag`] here: EvalMod between them works
+    /// slot by slot, so it commutes with the rotation.
+    pub input_lag: i64,
+    /// Whether the last matrix also leaves out its final rotation, so that the result lags
+    /// by [`HomomorphicDft::output_lag`]. The matrices before it always do
+    /// ([`LinearTransform::lagging`]): each absorbs the lag of the one before.
+    pub lagging_output: bool,
 }
 
 /// What `HomomorphicDft::build` makes of the merged matrices: the scale of each (`None`:
@@ -355,6 +365,14 @@ struct Shape {
     scale_ratio: f64,
     baby_steps: Option<usize>,
     halves: bool,
+    input_lag: i64,
+    lagging_output: bool,
+}
+
+/// `m rot(z, r)` as a matrix on `n` slots: diagonal `k` moves to `k + r (mod n)`.
+fn shift(m: Diagonals, r: i64, n: usize) -> Diagonals {
+    let r = r.rem_euclid(n as i64) as usize;
+    m.into_iter().map(|(k, d)| ((k + r) % n, d)).collect()
 }
 
 /// The `n x n` matrix `m` as a matrix on `2n` slots whose input is `n` slots read twice
@@ -418,7 +436,16 @@ impl HomomorphicDft {
         scale: Option<f64>,
         factor: f64,
     ) -> Result<Self, SchemeError> {
-        let shape = Shape { slots: params.slots(), scale, factor, scale_ratio: 1.0, baby_steps: None, halves: false };
+        let shape = Shape {
+            slots: params.slots(),
+            scale,
+            factor,
+            scale_ratio: 1.0,
+            baby_steps: None,
+            halves: false,
+            input_lag: 0,
+            lagging_output: false,
+        };
         Self::build(params, direction, depth, level, shape)
     }
 
@@ -456,6 +483,8 @@ impl HomomorphicDft {
             baby_steps,
             halves,
             slots,
+            input_lag,
+            lagging_output,
         } = spec;
         let slots = slots.unwrap_or(params.slots());
         if !slots.is_power_of_two() || slots > params.slots() {
@@ -473,7 +502,7 @@ impl HomomorphicDft {
             });
         }
         let scale_ratio = ratio.powf(1.0 / depth.max(1) as f64);
-        let shape = Shape { slots, scale: None, factor, scale_ratio, baby_steps, halves };
+        let shape = Shape { slots, scale: None, factor, scale_ratio, baby_steps, halves, input_lag, lagging_output };
         Self::build(params, direction, depth, level, shape)
     }
 
@@ -484,7 +513,7 @@ impl HomomorphicDft {
         level: usize,
         shape: Shape,
     ) -> Result<Self, SchemeError> {
-        let Shape { slots: n, scale, factor, scale_ratio, baby_steps, halves } = shape;
+        let Shape { slots: n, scale, factor, scale_ratio, baby_steps, halves, input_lag, lagging_output } = shape;
         if !(factor.is_finite() && factor != 0.0) {
             return Err(SchemeError::InvalidParameters { reason: format!("HomomorphicDft factor {factor}") });
         }
@@ -525,29 +554,46 @@ impl HomomorphicDft {
             }
         }
         let i = Complex::new(0.0, 1.0);
-        let transforms = groups
-            .into_iter()
-            .enumerate()
-            .map(|(t, m)| {
-                let l = level - t;
-                let s = scale.unwrap_or_else(|| params.q_basis().modulus(l).value() as f64);
-                let s = s * scale_ratio;
-                if !(halves && t == boundary) {
-                    return LinearTransform::with_slots(params, n, m, l, s, baby_steps);
-                }
-                let lifted = match direction {
-                    // [u, -i u]
-                    DftDirection::CoeffToSlot => {
-                        lift(m, n, |_, d| d.iter().copied().chain(d.iter().map(|&c| -(i * c))).collect())
+        let count = groups.len();
+        let mut transforms = Vec::with_capacity(count);
+        // The lag the next matrix absorbs (see `DftSpec::input_lag`). Between views it is read
+        // modulo the next one: a vector of `n` slots read as `2n` repeats every `n`, and one of
+        // `2n` read as `n` (SlotToCoeff after its first matrix) is projected onto `n` slots at
+        // the end, which forgets rotations by `n`.
+        let mut lag = input_lag;
+        for (t, m) in groups.into_iter().enumerate() {
+            let l = level - t;
+            let s = scale.unwrap_or_else(|| params.q_basis().modulus(l).value() as f64);
+            let s = s * scale_ratio;
+            let (view, m) = if !(halves && t == boundary) {
+                (n, shift(m, lag, n))
+            } else {
+                match direction {
+                    // [u, -i u]. Its input repeats every n: shifted before the lift, which
+                    // then picks the window's indices as without packing (the same keys).
+                    DftDirection::CoeffToSlot => (
+                        2 * n,
+                        lift(shift(m, lag, n), n, |_, d| {
+                            d.iter().copied().chain(d.iter().map(|&c| -(i * c))).collect()
+                        }),
+                    ),
+                    // Reads [x, y] as x + i y: D[(j + K) mod 2n] is i on the upper half. Its
+                    // input has 2n slots, and so has its lag.
+                    DftDirection::SlotToCoeff => {
+                        let lifted = lift(m, n, |big_k, d| {
+                            (0..2 * n)
+                                .map(|j| if (j + big_k) % (2 * n) < n { d[j % n] } else { i * d[j % n] })
+                                .collect()
+                        });
+                        (2 * n, shift(lifted, lag, 2 * n))
                     }
-                    // Reads [x, y] as x + i y: D[(j + K) mod 2n] is i on the upper half.
-                    DftDirection::SlotToCoeff => lift(m, n, |big_k, d| {
-                        (0..2 * n).map(|j| if (j + big_k) % (2 * n) < n { d[j % n] } else { i * d[j % n] }).collect()
-                    }),
-                };
-                LinearTransform::with_slots(params, 2 * n, lifted, l, s, baby_steps)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+                }
+            };
+            let lt = LinearTransform::with_slots(params, view, m, l, s, baby_steps)?;
+            let lt = if t + 1 < count || lagging_output { lt.lagging() } else { lt };
+            lag = lt.lag();
+            transforms.push(lt);
+        }
         let halves = (halves && direction == DftDirection::SlotToCoeff)
             .then(|| rotation_galois_element(n as i64, params.degree()));
         Ok(Self { direction, transforms, halves })
@@ -566,6 +612,13 @@ impl HomomorphicDft {
     /// The transforms, in order of application.
     pub fn transforms(&self) -> &[LinearTransform] {
         &self.transforms
+    }
+
+    /// The rotation, in the last matrix's view, by which [`HomomorphicDft::apply`]'s result lags
+    /// the product (`rot(product, -output_lag)`): 0 unless built with
+    /// [`DftSpec::lagging_output`]. A next DFT takes it as its [`DftSpec::input_lag`].
+    pub fn output_lag(&self) -> i64 {
+        self.transforms.last().map_or(0, LinearTransform::lag)
     }
 
     /// The union of the [`LinearTransform::rotations`] of the transforms (sorted), each in its
@@ -596,7 +649,9 @@ impl HomomorphicDft {
     /// The transforms of `range` (in order of application, each followed by a rescale; the
     /// projection of packed halves after the last transform), so that a caller can run an
     /// operation between two of them: `apply_part(0..t)` then `apply_part(t..depth)` is
-    /// [`HomomorphicDft::apply`]. Bootstrapping runs the trace of sparse slots before
+    /// [`HomomorphicDft::apply`]. A part that ends before the last transform returns its
+    /// product lagging by the lag of its last transform ([`LinearTransform::lag`]), which the
+    /// next part absorbs: what runs between must commute with rotations, as the trace does. Bootstrapping runs the trace of sparse slots before
     /// CoeffToSlot's last transform, one level per transform lower than at the top.
     /// `ct` must be at the level of the range's first transform for the scales of
     /// [`HomomorphicDft::apply`]. Errors as `apply`, and if `range` is not within the depth.
@@ -627,7 +682,9 @@ impl HomomorphicDft {
         Ok(ct)
     }
 
-    /// The same product in double precision (from the stored diagonals). Packed halves: a
+    /// The same product in double precision (from the stored diagonals), lagging as
+    /// [`HomomorphicDft::apply`]'s does ([`HomomorphicDft::output_lag`]); `z` is the input as
+    /// given, lagging by [`DftSpec::input_lag`]. Packed halves: a
     /// transform on `2n` slots reads `n` values twice, and SlotToCoeff's `2n` values after its
     /// first matrix are folded (`v[j] + v[j + n]`), which the later matrices commute with.
     pub fn apply_plain(&self, z: &[Complex]) -> Result<Vec<Complex>, SchemeError> {
@@ -666,6 +723,7 @@ pub fn reference_dft(fft: &SpecialFft, v: &[Complex], direction: DftDirection) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::circuits::linear_transform::rotate_plain;
     use crate::encoding::MIN_DEGREE;
     use crate::{Decryptor, Encoder, Encryptor, KeyGenerator, Preset};
     use std::sync::Arc;
@@ -898,7 +956,18 @@ mod tests {
         let (n, top) = (params.slots(), params.max_level());
         let scales = (1.0, 1.0);
         let dft = |direction, depth, level, halves| {
-            let spec = DftSpec { direction, depth, level, factor: 1.0, scales, baby_steps: None, halves, slots: None };
+            let spec = DftSpec {
+                direction,
+                depth,
+                level,
+                factor: 1.0,
+                scales,
+                baby_steps: None,
+                halves,
+                slots: None,
+                input_lag: 0,
+                lagging_output: false,
+            };
             HomomorphicDft::retargeted(&params, &spec).unwrap()
         };
         let (cts, stc) =
@@ -962,8 +1031,77 @@ mod tests {
             baby_steps: None,
             halves: true,
             slots: None,
+            input_lag: 0,
+            lagging_output: false,
         };
         assert!(HomomorphicDft::retargeted(&full, &spec).is_err());
+    }
+
+    /// CoeffToSlot may end lagging ([`DftSpec::lagging_output`]): its result is the product
+    /// rotated by `-output_lag`, homomorphically and in double precision, and SlotToCoeff built
+    /// with that [`DftSpec::input_lag`] absorbs it, so the round trip is whole again, one key
+    /// switch and (here) one key fewer. Full slots, and sparse slots packed in halves.
+    #[test]
+    fn a_lagging_coeff_to_slot_is_absorbed_by_slot_to_coeff() {
+        for halves in [false, true] {
+            let params = if halves {
+                Preset::InsecureTestN11.builder().slots(64).build_insecure().unwrap()
+            } else {
+                Preset::InsecureTestN11.build().unwrap()
+            };
+            let (n, top) = (params.slots(), params.max_level());
+            let spec = |direction, level, input_lag, lagging_output| DftSpec {
+                direction,
+                depth: 2,
+                level,
+                factor: 1.0,
+                scales: (1.0, 1.0),
+                baby_steps: None,
+                halves,
+                slots: None,
+                input_lag,
+                lagging_output,
+            };
+            let build = |s: DftSpec| HomomorphicDft::retargeted(&params, &s).unwrap();
+            let aligned = build(spec(DftDirection::CoeffToSlot, top, 0, false));
+            let cts = build(spec(DftDirection::CoeffToSlot, top, 0, true));
+            let lag = cts.output_lag();
+            assert_ne!(lag, 0, "halves {halves}");
+            let stc = build(spec(DftDirection::SlotToCoeff, top - 2, lag, false));
+            let (mine, theirs): (BTreeSet<usize>, BTreeSet<usize>) =
+                (cts.galois_elements().into_iter().collect(), aligned.galois_elements().into_iter().collect());
+            assert!(mine.is_subset(&theirs) && mine.len() < theirs.len(), "{mine:?} against {theirs:?}");
+
+            let z = random_vec(n, 5);
+            let aligned_plain = aligned.apply_plain(&z).unwrap();
+            let want = rotate_plain(&aligned_plain, -lag);
+            assert!(max_err(&cts.apply_plain(&z).unwrap(), &want) < 1e-12);
+
+            let elements: Vec<usize> = mine.into_iter().chain(stc.galois_elements()).collect();
+            let mut keygen = KeyGenerator::from_seed(&params, [13; 32]);
+            let sk = keygen.secret_key().unwrap();
+            let mut keys = keygen.evaluation_keys(&sk, &[], true).unwrap();
+            keygen.extend_galois_keys(&sk, &mut keys.galois, &elements).unwrap();
+            let keys = Arc::new(keys);
+            let eval = Evaluator::new(keys.clone());
+            let pt = Encoder::new(&params).encode(&z, top, params.default_scale()).unwrap();
+            let ct = Encryptor::from_seed(&keys.public, [14; 32]).encrypt(&pt).unwrap();
+            let dec = Decryptor::new(&sk);
+            let view = Encoder::with_slots(&params, want.len()).unwrap();
+            let w = cts.apply(&eval, &ct).unwrap();
+            let bits = -(max_err(&view.decode(&dec.decrypt(&w).unwrap()).unwrap(), &want) / max_norm(&want)).log2();
+            assert!(bits >= 15.0, "halves {halves}: lagging CoeffToSlot {bits:.1} bits");
+            // Packed halves go through v + conj(v) (slot by slot, so the lag passes) and come
+            // back doubled.
+            let (v, factor) =
+                if halves { (eval.add(&w, &eval.conjugate(&w).unwrap()).unwrap(), 2.0) } else { (w, 1.0) };
+            let back = stc.apply(&eval, &v).unwrap();
+            let twice: Vec<Complex> = z.iter().map(|c| c.scale(factor)).collect();
+            let got = Encoder::new(&params).decode(&dec.decrypt(&back).unwrap()).unwrap();
+            let bits = -(max_err(&got, &twice) / factor).log2();
+            eprintln!("n {n}, halves {halves}, lag {lag}: round trip {bits:.1} bits");
+            assert!(bits >= 15.0, "halves {halves}: round trip {bits:.1} bits");
+        }
     }
 
     #[test]
@@ -985,8 +1123,12 @@ mod tests {
         for direction in [DftDirection::CoeffToSlot, DftDirection::SlotToCoeff] {
             let dft = HomomorphicDft::new(&params, direction, 3, top, None).unwrap();
             let mut covered = 0;
+            let mut lag = 0;
             for (t, lt) in dft.transforms().iter().enumerate() {
-                let distances = lt.diagonals().keys().map(|&k| k.min(n - k)).filter(|&d| d > 0);
+                // Each matrix absorbs the lag of the one before: its diagonals moved by it.
+                let before = std::mem::replace(&mut lag, lt.lag());
+                let unshifted = lt.diagonals().keys().map(|&k| (k as i64 - before).rem_euclid(n as i64) as usize);
+                let distances = unshifted.map(|k| k.min(n - k)).filter(|&d| d > 0);
                 let (h, widest) = (distances.clone().min().unwrap(), distances.max().unwrap());
                 let period = (widest + h).next_power_of_two().min(n);
                 assert_eq!(lt.period(), period, "{direction:?} matrix {t}");
@@ -1009,6 +1151,14 @@ mod tests {
         assert!(HomomorphicDft::new(&params, DftDirection::CoeffToSlot, 2, top + 1, None).is_err());
         let dft = HomomorphicDft::new(&params, DftDirection::SlotToCoeff, 4, top, None).unwrap();
         // One layer per level: 2 rotations per layer (+-h), one for h = n/2; h = 1..8 -> {+-1, +-2, +-4, 8}.
-        assert_eq!(dft.rotations(), vec![-4, -2, -1, 1, 2, 4, 8]);
+        // One layer per level (diagonals 0 and +-h, one for h = n/2), each leaving its final
+        // rotation to the next one (its lag, the start of its window): h = 1 needs {1} and lags
+        // by -1; h = 2 then has diagonals {-3, -1, 1}, needs {2, 4} and lags by -3; h = 4 needs
+        // {4, 8} and lags by -7; h = 8 ends aligned with {8, 1}. 4 keys, where 7 (+-h) served
+        // the layers each aligned.
+        let lags: Vec<i64> = dft.transforms().iter().map(LinearTransform::lag).collect();
+        assert_eq!(lags, vec![-1, -3, -7, 0]);
+        assert_eq!(dft.output_lag(), 0);
+        assert_eq!(dft.rotations(), vec![1, 2, 4, 8]);
     }
 }

@@ -66,6 +66,9 @@ pub struct LinearTransform {
     n1: usize,
     /// Giant step `g` -> baby step `b` -> `diag'_{s + g n1 + b}` encoded over `Q_level * P`.
     groups: BTreeMap<usize, BTreeMap<usize, DiagonalPlaintext>>,
+    /// Whether [`LinearTransform::apply`] leaves out Horner's last rotation
+    /// ([`LinearTransform::lagging`]).
+    lagging: bool,
 }
 
 /// A diagonal encoded over `Q_l * P`: the products with baby steps run before their ModDown.
@@ -246,7 +249,41 @@ impl LinearTransform {
         }
         // The plain reference keeps one period of each diagonal.
         kept.values_mut().for_each(|d| d.truncate(period));
-        Ok(Self { params: params.clone(), slots: n, level, scale, diagonals: kept, period, start, stride, n1, groups })
+        Ok(Self {
+            params: params.clone(),
+            slots: n,
+            level,
+            scale,
+            diagonals: kept,
+            period,
+            start,
+            stride,
+            n1,
+            groups,
+            lagging: false,
+        })
+    }
+
+    /// The same transform, leaving out Horner's last rotation (by `s + g_0 n1 t`, see
+    /// [`LinearTransform::rotations`]): [`LinearTransform::apply`] then returns
+    /// `rot(M z, -lag)` with `lag =` [`LinearTransform::lag`], one key switch fewer, and that
+    /// rotation's key is no longer needed. The next matrix of a product absorbs the lag at no
+    /// cost: `M' rot(z, lag)` is the matrix whose diagonal `k + lag` is `M'`'s diagonal `k`.
+    /// That is how the matrices of a homomorphic DFT pay one such rotation between them instead
+    /// of one each ([`super::homomorphic_dft::DftSpec`]).
+    pub fn lagging(mut self) -> Self {
+        self.lagging = true;
+        self
+    }
+
+    /// The rotation `lag` in `(-n/2, n/2]` of the view by which [`LinearTransform::apply`]'s
+    /// result lags `M z` (`rot(M z, -lag)`): 0 unless [`LinearTransform::lagging`].
+    pub fn lag(&self) -> i64 {
+        if self.lagging {
+            self.horner_rotations().1
+        } else {
+            0
+        }
     }
 
     /// The default number of baby steps for these diagonal indices: of the powers of two
@@ -366,6 +403,7 @@ impl LinearTransform {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         let (gaps, last) = self.horner_rotations();
+        let last = if self.lagging { 0 } else { last };
         let all = self.baby_rotations().into_iter().chain(gaps).chain([last]);
         for r in all {
             let r = signed(r.rem_euclid(n as i64) as usize, n);
@@ -432,7 +470,7 @@ impl LinearTransform {
             .collect::<Result<Vec<_>, SchemeError>>()?;
         let (gaps, last) = self.horner_rotations();
         let gap_keys = gaps.into_iter().map(key_of).collect::<Result<Vec<_>, SchemeError>>()?;
-        let last_key = key_of(last)?;
+        let last_key = key_of(if self.lagging { 0 } else { last })?;
 
         let decomposition = Decomposition::new(params, &ct.c[1])?;
         // Baby step b -> the giant steps that use it, with their diagonals.
@@ -472,7 +510,8 @@ impl LinearTransform {
         Ok(Ciphertext { params: params.clone(), c: vec![d0, d1], scale })
     }
 
-    /// The reference product `M z` in double precision: `out[j] = sum_k diag_k[j] z[(j + k) mod n]`.
+    /// The reference product `M z` in double precision: `out[j] = sum_k diag_k[j] z[(j + k) mod n]`,
+    /// rotated by `-lag` as [`LinearTransform::apply`]'s ([`LinearTransform::lag`]).
     /// Errors if `z` does not have `slots` values.
     pub fn apply_plain(&self, z: &[Complex]) -> Result<Vec<Complex>, SchemeError> {
         let n = self.slots;
@@ -485,8 +524,15 @@ impl LinearTransform {
                 *o += d[j % self.period] * z[(j + k) % n];
             }
         }
-        Ok(out)
+        Ok(rotate_plain(&out, -self.lag()))
     }
+}
+
+/// `rot(z, r)[j] = z[(j + r) mod n]` on a plain slot vector: the reference of a rotation.
+pub(crate) fn rotate_plain(z: &[Complex], r: i64) -> Vec<Complex> {
+    let n = z.len();
+    let r = r.rem_euclid(n.max(1) as i64) as usize;
+    (0..n).map(|j| z[(j + r) % n]).collect()
 }
 
 /// A rotation's key and its NTT-domain permutation table.
