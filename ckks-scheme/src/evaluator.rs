@@ -10,6 +10,7 @@ use ckks_math::automorphism::conjugation_galois_element;
 use ckks_math::rns::product_sums::{add_product_sums, Factor, Term};
 use ckks_math::RnsPoly;
 use rayon::prelude::*;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Largest relative difference `|s_1 / s_2 - 1|` between scales that additions accept: only
@@ -636,28 +637,37 @@ impl Evaluator {
             .collect()
     }
 
-    /// `a + sum_k sigma_k(a)` over the Galois `elements` (each needs its key), hoisted and lazy:
-    /// one decomposition of `c_1`, one inner product per element read through its
-    /// automorphism, summed over `Q_l * P`, and one ModDown pair. Against `m` automorphisms in
-    /// sequence this saves `m - 1` decompositions and ModDowns for nothing: at `N = 2^16` and the
-    /// top of `BootstrapN16` a decomposition costs about 1.4x an inner product and a ModDown pair
-    /// 0.9x, so a sum over 3 elements (a radix-4 step of a trace) costs about 0.8x the two
-    /// sequential steps of `(1 + sigma)(1 + sigma^2)`. No level consumed; same scale. Errors:
-    /// a missing key (before any work), size other than 2, element 1 or even (not an
-    /// automorphism of the slots, or the identity, which the caller adds itself).
+    /// `sum_k sigma_k(a)` over the Galois `elements`, where `1` stands for `a` itself (no key
+    /// switch), hoisted and lazy: one decomposition of `c_1`, one inner product per other
+    /// element read through its automorphism, summed over `Q_l * P`, and one ModDown pair.
+    /// Against `m` automorphisms in sequence this saves `m - 1` decompositions and ModDowns for
+    /// nothing: at `N = 2^16` and the top of `BootstrapN16` a decomposition costs about 1.4x an
+    /// inner product and a ModDown pair 0.9x, so a sum over `1` and 3 elements (a radix-4 step
+    /// of a trace) costs about 0.8x the two sequential steps of `(1 + sigma)(1 + sigma^2)`.
+    /// Bootstrapping also sums two rotations `r` and `r + n` this way (without `1`): a lagging
+    /// rotation and the projection onto `n` slots in one step. No level consumed; same scale.
+    /// Errors: a missing key (before any work), size other than 2, an element that is even or
+    /// not below `2N` (not an automorphism of the slots), repeated, or no element at all.
     pub fn galois_sum_hoisted(&self, a: &Ciphertext, elements: &[usize]) -> Result<Ciphertext, SchemeError> {
         const OP: &str = "galois_sum_hoisted";
         self.check_ct(OP, a)?;
         if a.size() != 2 {
             return Err(SchemeError::Degree { op: OP, expected: 2, found: a.size() });
         }
+        let distinct: BTreeSet<usize> = elements.iter().copied().collect();
+        if elements.is_empty() || distinct.len() != elements.len() {
+            return Err(SchemeError::InvalidParameters {
+                reason: format!("{OP}: {elements:?} is not a non-empty list of distinct Galois elements"),
+            });
+        }
         let keys = elements
             .iter()
+            .filter(|&&k| k != 1)
             .map(|&k| {
-                if k == 1 || k.is_multiple_of(2) || k >= 2 * self.params.degree() {
+                if k.is_multiple_of(2) || k >= 2 * self.params.degree() {
                     return Err(SchemeError::InvalidParameters {
                         reason: format!(
-                            "{OP}: {k} is not a Galois element other than 1 (odd, below 2N = {})",
+                            "{OP}: {k} is not a Galois element (odd, below 2N = {})",
                             2 * self.params.degree()
                         ),
                     });
@@ -665,21 +675,25 @@ impl Evaluator {
                 Ok((self.galois_key(OP, k, None)?, self.params.galois_table(k)?))
             })
             .collect::<Result<Vec<_>, SchemeError>>()?;
-        let mut out = a.clone();
-        let Some(((first_key, first_table), rest)) = keys.split_first() else { return Ok(out) };
+        let with_identity = distinct.contains(&1);
+        let Some(((first_key, first_table), rest)) = keys.split_first() else { return Ok(a.clone()) };
         let decomposition = Decomposition::new(&self.params, &a.c[1])?;
         let (mut acc0, mut acc1) = first_key.switch_lazy(&decomposition, Some(first_table))?;
-        out.c[0].add_automorphism_ntt_assign(&a.c[0], first_table)?;
         for (key, table) in rest {
             let (e0, e1) = key.switch_lazy(&decomposition, Some(table))?;
             acc0.add_assign(&e0, None)?;
             acc1.add_assign(&e1, None)?;
-            out.c[0].add_automorphism_ntt_assign(&a.c[0], table)?;
         }
         drop(decomposition);
-        out.c[0].add_assign(&acc0.mod_down()?)?;
-        out.c[1].add_assign(&acc1.mod_down()?)?;
-        Ok(out)
+        let (mut c0, mut c1) = (acc0.mod_down()?, acc1.mod_down()?);
+        for (_, table) in &keys {
+            c0.add_automorphism_ntt_assign(&a.c[0], table)?;
+        }
+        if with_identity {
+            c0.add_assign(&a.c[0])?;
+            c1.add_assign(&a.c[1])?;
+        }
+        Ok(Ciphertext { params: a.params.clone(), c: vec![c0, c1], scale: a.scale })
     }
 
     /// Sum of all slots, replicated in every slot: `log2(slots)` rotations by `1, 2, 4, ...`
@@ -905,8 +919,9 @@ mod tests {
         assert!(matches!(missing, SchemeError::MissingGaloisKey { rotation: Some(7), .. }), "{missing}");
     }
 
-    /// The hoisted sum of automorphisms against the plaintext sum of the rotated slots, and
-    /// against the same automorphisms applied one by one (with conjugation among them).
+    /// The hoisted sum of automorphisms against the plaintext sum of the rotated slots (with
+    /// and without `1`, the ciphertext itself), and against the same automorphisms applied one
+    /// by one (with conjugation among them).
     #[test]
     fn hoisted_galois_sum_equals_the_sum_of_rotations() {
         let rots = [1i64, 2, 5, 100];
@@ -916,25 +931,29 @@ mod tests {
         let z = values(f.params.slots(), 3);
         let ct = encrypt(&f, &z);
         let elements: Vec<usize> = rots.iter().map(|&r| rotation_element(&f.params, r)).collect();
-        let got = decrypt(&f, &f.eval.galois_sum_hoisted(&ct, &elements).unwrap());
-        let want: Vec<Complex> = (0..slots)
-            .map(|j| rots.iter().fold(z[j as usize], |s, &r| s + z[(j + r).rem_euclid(slots) as usize]))
-            .collect();
+        let rotated_sum =
+            |start: Complex, j: i64| rots.iter().fold(start, |s, &r| s + z[(j + r).rem_euclid(slots) as usize]);
+        let with_identity: Vec<usize> = std::iter::once(1).chain(elements.iter().copied()).collect();
+        let got = decrypt(&f, &f.eval.galois_sum_hoisted(&ct, &with_identity).unwrap());
+        let want: Vec<Complex> = (0..slots).map(|j| rotated_sum(z[j as usize], j)).collect();
         assert!(max_err(&got, &want) < 1e-5, "{}", max_err(&got, &want));
+        let got = decrypt(&f, &f.eval.galois_sum_hoisted(&ct, &elements).unwrap());
+        let want: Vec<Complex> = (0..slots).map(|j| rotated_sum(Complex::ZERO, j)).collect();
+        assert!(max_err(&got, &want) < 1e-5, "without the identity: {}", max_err(&got, &want));
         // With conjugation: the same as sequential automorphisms.
-        let with_conj = [elements[0], conj];
+        let with_conj = [1, elements[0], conj];
         let got = decrypt(&f, &f.eval.galois_sum_hoisted(&ct, &with_conj).unwrap());
         let mut seq = ct.clone();
-        for &k in &with_conj {
+        for &k in &with_conj[1..] {
             f.eval.add_assign(&mut seq, &f.eval.apply_galois(&ct, k).unwrap()).unwrap();
         }
         assert!(max_err(&got, &decrypt(&f, &seq)) < 1e-5);
-        assert_eq!(decrypt(&f, &f.eval.galois_sum_hoisted(&ct, &[]).unwrap()), decrypt(&f, &ct));
-        let missing = f.eval.galois_sum_hoisted(&ct, &[rotation_element(&f.params, 7)]).unwrap_err();
+        assert_eq!(decrypt(&f, &f.eval.galois_sum_hoisted(&ct, &[1]).unwrap()), decrypt(&f, &ct));
+        let missing = f.eval.galois_sum_hoisted(&ct, &[1, rotation_element(&f.params, 7)]).unwrap_err();
         assert!(matches!(missing, SchemeError::MissingGaloisKey { .. }), "{missing}");
-        for bad in [1, 2] {
-            let err = f.eval.galois_sum_hoisted(&ct, &[bad]).unwrap_err();
-            assert!(matches!(err, SchemeError::InvalidParameters { .. }), "{err}");
+        for bad in [&[][..], &[2], &[1, 1], &[elements[0], elements[0]]] {
+            let err = f.eval.galois_sum_hoisted(&ct, bad).unwrap_err();
+            assert!(matches!(err, SchemeError::InvalidParameters { .. }), "{bad:?}: {err}");
         }
     }
 

@@ -38,6 +38,7 @@
 
 use super::eval_mod::EvalMod;
 use super::homomorphic_dft::{DftDirection, DftSpec, HomomorphicDft};
+use super::linear_transform::rotate_plain;
 use super::mod_raise::mod_raise;
 use crate::ciphertext::Plaintext;
 use crate::keys::GaloisKeys;
@@ -305,8 +306,11 @@ pub struct Bootstrapper {
     packed: bool,
     /// With SlotToCoeff first and packed halves, the mask `[1, i]` (on `2n` slots, at EvalMod's
     /// output level, scale its prime) that turns `[x, y]` into `x + i y` once summed with its
-    /// rotation by `n`.
+    /// rotation by `n`, rotated by CoeffToSlot's lag `p` to meet the lagging `[x, y]`.
     merge_mask: Option<Plaintext>,
+    /// The Galois elements of the merge's rotations by `p` and `p + n` (the lag taken with
+    /// the merge, in one hoisted step); empty without a merge.
+    merge_elements: Vec<usize>,
 }
 
 /// The keys a [`Bootstrapper`] needs, as a list (from [`Bootstrapper::key_plan`]): Galois
@@ -467,9 +471,10 @@ impl Bootstrapper {
                 halves: packed,
                 slots: Some(slots),
                 // In the standard order SlotToCoeff absorbs CoeffToSlot's last rotation: all
-                // between them works slot by slot. SlotToCoeff first, the result is the output.
+                // between them works slot by slot. SlotToCoeff first, the merge of packed
+                // halves takes it; without packing the result is the output.
                 input_lag: 0,
-                lagging_output: !config.slots_to_coeff_first,
+                lagging_output: !config.slots_to_coeff_first || packed,
             },
         )?;
         let slot_to_coeff = if config.slots_to_coeff_first {
@@ -510,14 +515,19 @@ impl Bootstrapper {
                 },
             )?
         };
-        let merge_mask = if packed && config.slots_to_coeff_first {
+        let (merge_mask, merge_elements) = if packed && config.slots_to_coeff_first {
             let n = slots;
             let mask: Vec<Complex> =
                 (0..2 * n).map(|j| if j < n { Complex::ONE } else { Complex::new(0.0, 1.0) }).collect();
+            // rot(w, p) ⊙ mask = rot(w ⊙ rot(mask, -p), p), and the merge sums that with its
+            // rotation by n: rot(., p) + rot(., p + n) of the lagging w times the rotated mask.
+            let lag = coeff_to_slot.output_lag();
+            let mask = rotate_plain(&mask, -lag);
             let level = eval_mod_level - eval_mod.depth();
-            Some(Encoder::with_slots(params, 2 * n)?.encode(&mask, level, q.modulus(level).value() as f64)?)
+            let elements = [lag, lag + n as i64].iter().map(|&r| rotation_galois_element(r, params.degree())).collect();
+            (Some(Encoder::with_slots(params, 2 * n)?.encode(&mask, level, q.modulus(level).value() as f64)?), elements)
         } else {
-            None
+            (None, Vec::new())
         };
         Ok(Self {
             params: params.clone(),
@@ -529,6 +539,7 @@ impl Bootstrapper {
             slot_to_coeff,
             packed,
             merge_mask,
+            merge_elements,
         })
     }
 
@@ -646,6 +657,7 @@ impl Bootstrapper {
             self.coeff_to_slot.galois_elements().into_iter().chain(self.slot_to_coeff.galois_elements()).collect();
         set.insert(conjugation_galois_element(n));
         set.extend(self.trace_elements());
+        set.extend(self.merge_elements.iter().copied());
         set.remove(&1);
         set.into_iter().collect()
     }
@@ -668,10 +680,15 @@ impl Bootstrapper {
     /// What key generation needs of the circuit, without its encoded DFT matrices (GBs at
     /// `N = 2^16`): a client can drop the `Bootstrapper` before making the keys.
     pub fn key_plan(&self) -> BootstrapKeyPlan {
-        // Used above SlotToCoeff's level: CoeffToSlot, the trace (whose first element also merges
-        // packed halves) and the conjugation.
-        let high: BTreeSet<usize> =
-            self.coeff_to_slot.galois_elements().into_iter().chain(self.trace_elements()).collect();
+        // Used above SlotToCoeff's level: CoeffToSlot, the trace, the merge of packed halves and
+        // the conjugation.
+        let high: BTreeSet<usize> = self
+            .coeff_to_slot
+            .galois_elements()
+            .into_iter()
+            .chain(self.trace_elements())
+            .chain(self.merge_elements.iter().copied())
+            .collect();
         let stc = self.stc_elements();
         let (full, truncated) = self.galois_elements().into_iter().partition(|k| high.contains(k) || !stc.contains(k));
         BootstrapKeyPlan {
@@ -857,11 +874,11 @@ impl Bootstrapper {
         lap(&mut timings.eval_mod);
         if slim {
             if let Some(mask) = &self.merge_mask {
-                // [x, i y] + rot([x, i y], n) = [x + i y, x + i y]: n slots again.
+                // [x, i y] + rot([x, i y], n) = [x + i y, x + i y]: n slots again. With
+                // CoeffToSlot's lag p taken here: rot(m, p) + rot(m, p + n), one hoisted step.
                 let mut masked = eval.mul_plain(&w, mask)?;
                 eval.rescale_assign(&mut masked)?;
-                let k = rotation_galois_element(self.slots as i64, params.degree());
-                w = eval.add(&masked, &eval.apply_galois(&masked, k)?)?;
+                w = eval.galois_sum_hoisted(&masked, &self.merge_elements)?;
                 lap(&mut timings.slot_to_coeff);
             }
             w.set_scale(w.scale() * 2.0 * PI * delta_raised / q0);

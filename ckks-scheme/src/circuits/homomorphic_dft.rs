@@ -45,7 +45,7 @@
 //! longer (`cheapest_runs`: the rotations each matrix would run, weighed at its level; see
 //! docs/BOOTSTRAPPING.md).
 
-use super::linear_transform::{window, LinearTransform, GIANT_STEP_COST};
+use super::linear_transform::{rotate_plain, window, LinearTransform, GIANT_STEP_COST};
 use crate::encoding::SpecialFft;
 use crate::{Ciphertext, Complex, Evaluator, Parameters, SchemeError};
 use ckks_math::automorphism::rotation_galois_element;
@@ -315,10 +315,11 @@ pub struct HomomorphicDft {
     direction: DftDirection,
     /// In order of application; transform `t` is encoded at `level - t`.
     transforms: Vec<LinearTransform>,
-    /// The halves packing of sparse slots ([`HomomorphicDft::retargeted`]): the Galois element
-    /// `5^n` of the rotation by `n` in the `2n`-slot view, which SlotToCoeff's result is
-    /// summed with (the projection back onto `n` slots).
-    halves: Option<usize>,
+    /// The halves packing of sparse slots ([`HomomorphicDft::retargeted`]): SlotToCoeff's
+    /// projection back onto `n` slots, which also absorbs its last matrix's lag `p`: the
+    /// Galois elements of the rotations by `p` and `p + n` (`1` for `p = 0`), whose sum is the
+    /// result. Empty without packing.
+    projection: Vec<usize>,
 }
 
 /// A homomorphic DFT as bootstrapping builds it ([`HomomorphicDft::retargeted`]).
@@ -590,13 +591,18 @@ impl HomomorphicDft {
                 }
             };
             let lt = LinearTransform::with_slots(params, view, m, l, s, baby_steps)?;
-            let lt = if t + 1 < count || lagging_output { lt.lagging() } else { lt };
+            // SlotToCoeff's projection of packed halves takes its last matrix's lag.
+            let projects = halves && direction == DftDirection::SlotToCoeff;
+            let lt = if t + 1 < count || lagging_output || projects { lt.lagging() } else { lt };
             lag = lt.lag();
             transforms.push(lt);
         }
-        let halves = (halves && direction == DftDirection::SlotToCoeff)
-            .then(|| rotation_galois_element(n as i64, params.degree()));
-        Ok(Self { direction, transforms, halves })
+        let projection = if halves && direction == DftDirection::SlotToCoeff {
+            [lag, lag + n as i64].iter().map(|&r| rotation_galois_element(r, params.degree())).collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Self { direction, transforms, projection })
     }
 
     /// The direction.
@@ -618,7 +624,11 @@ impl HomomorphicDft {
     /// the product (`rot(product, -output_lag)`): 0 unless built with
     /// [`DftSpec::lagging_output`]. A next DFT takes it as its [`DftSpec::input_lag`].
     pub fn output_lag(&self) -> i64 {
-        self.transforms.last().map_or(0, LinearTransform::lag)
+        if self.projection.is_empty() {
+            self.transforms.last().map_or(0, LinearTransform::lag)
+        } else {
+            0
+        }
     }
 
     /// The union of the [`LinearTransform::rotations`] of the transforms (sorted), each in its
@@ -632,8 +642,9 @@ impl HomomorphicDft {
     /// The Galois elements [`HomomorphicDft::apply`] needs (sorted): the transforms' and the
     /// projection of packed halves.
     pub fn galois_elements(&self) -> Vec<usize> {
-        let set: BTreeSet<usize> =
-            self.transforms.iter().flat_map(|t| t.galois_elements()).chain(self.halves).collect();
+        let mut set: BTreeSet<usize> =
+            self.transforms.iter().flat_map(|t| t.galois_elements()).chain(self.projection.iter().copied()).collect();
+        set.remove(&1);
         set.into_iter().collect()
     }
 
@@ -675,9 +686,9 @@ impl HomomorphicDft {
         if range.end < depth || range.is_empty() {
             return Ok(ct);
         }
-        if let Some(k) = self.halves {
-            let rotated = eval.apply_galois(&ct, k)?;
-            eval.add_assign(&mut ct, &rotated)?;
+        if !self.projection.is_empty() {
+            // rot(ct, p) + rot(ct, p + n): the lag and the projection in one hoisted step.
+            ct = eval.galois_sum_hoisted(&ct, &self.projection)?;
         }
         Ok(ct)
     }
@@ -694,10 +705,14 @@ impl HomomorphicDft {
                 v = v.iter().chain(&v).copied().collect();
             }
             v = lt.apply_plain(&v)?;
-            if t == 0 && self.halves.is_some() {
+            if t == 0 && !self.projection.is_empty() {
                 let n = v.len() / 2;
                 v = (0..n).map(|j| v[j] + v[j + n]).collect();
             }
+        }
+        if !self.projection.is_empty() {
+            let lag = self.transforms.last().map_or(0, LinearTransform::lag);
+            v = rotate_plain(&v, lag);
         }
         Ok(v)
     }
@@ -723,7 +738,6 @@ pub fn reference_dft(fft: &SpecialFft, v: &[Complex], direction: DftDirection) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::circuits::linear_transform::rotate_plain;
     use crate::encoding::MIN_DEGREE;
     use crate::{Decryptor, Encoder, Encryptor, KeyGenerator, Preset};
     use std::sync::Arc;
@@ -975,9 +989,12 @@ mod tests {
         let (cts_plain, stc_plain) =
             (dft(DftDirection::CoeffToSlot, 2, top, false), dft(DftDirection::SlotToCoeff, 2, top - 2, false));
         assert_eq!(cts.galois_elements(), cts_plain.galois_elements());
-        let fold = rotation_galois_element(n as i64, params.degree());
+        // The projection rot(., p) + rot(., p + n) takes the last matrix's final rotation p:
+        // one element more than without packing, p + n.
+        let lag = stc.transforms().last().unwrap().lag();
+        assert_eq!(stc.output_lag(), 0);
         let mut with_fold = stc_plain.galois_elements();
-        with_fold.push(fold);
+        with_fold.push(rotation_galois_element(lag + n as i64, params.degree()));
         with_fold.sort_unstable();
         assert_eq!(stc.galois_elements(), with_fold);
 

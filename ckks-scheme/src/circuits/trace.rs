@@ -54,7 +54,8 @@ pub fn trace(eval: &Evaluator, ct: Ciphertext, slots: usize) -> Result<Ciphertex
     }
     let mut out = ct;
     for stage in trace_stages(eval.params().degree(), slots) {
-        out = eval.galois_sum_hoisted(&out, &stage)?;
+        let terms: Vec<usize> = std::iter::once(1).chain(stage).collect();
+        out = eval.galois_sum_hoisted(&out, &terms)?;
     }
     Ok(out)
 }
