@@ -643,10 +643,28 @@ impl Bootstrapper {
         self.slot_to_coeff.galois_elements().into_iter().collect()
     }
 
-    /// Galois elements of the trace for sparse slots ([`super::trace::trace_elements`]); the
-    /// first is the rotation by `n`.
+    /// Galois elements of the trace for sparse slots ([`super::trace::trace_elements`]), and
+    /// with packed halves whose trace ends with a stage of radix 2, `conj sigma` of the step
+    /// `(1 + conj)(1 + sigma)` that takes that stage ([`Bootstrapper::trace_plan`]).
     fn trace_elements(&self) -> Vec<usize> {
-        super::trace::trace_elements(self.params.degree(), self.slots)
+        let mut elements = super::trace::trace_elements(self.params.degree(), self.slots);
+        if let (_, Some(sigma)) = self.trace_plan() {
+            let two_n = 2 * self.params.degree();
+            elements.push(conjugation_galois_element(self.params.degree()) * sigma % two_n);
+        }
+        elements
+    }
+
+    /// The trace's stages that run before CoeffToSlot's last matrix, and the element `sigma` of
+    /// a last stage of radix 2 that runs after it, with the conjugation, when the halves are
+    /// packed ([`super::trace::trace_stages_but_radix2`]).
+    fn trace_plan(&self) -> (Vec<Vec<usize>>, Option<usize>) {
+        let degree = self.params.degree();
+        if self.packed {
+            super::trace::trace_stages_but_radix2(degree, self.slots)
+        } else {
+            (super::trace::trace_stages(degree, self.slots), None)
+        }
     }
 
     /// Every Galois element bootstrapping needs: the rotations, conjugation, and the trace of
@@ -842,14 +860,26 @@ impl Bootstrapper {
         let last = self.coeff_to_slot.depth() - 1;
         let traced = self.coeff_to_slot.apply_part(eval, &raised, 0..last)?;
         lap(&mut timings.coeff_to_slot);
-        let traced = super::trace::trace(eval, traced, self.slots)?;
+        let (stages, fold) = self.trace_plan();
+        let traced = super::trace::apply_stages(eval, traced, &stages)?;
         lap(&mut timings.trace);
         let w = self.coeff_to_slot.apply_part(eval, &traced, last..last + 1)?;
-        let w_conj = eval.conjugate(&w)?;
         // Full slots: x = Re(w) / (K + 1) and y = Im(w) / (K + 1), two ciphertexts. Packed
-        // halves: w is [u, -i u] on 2n slots and w + conj(w) = [x, y], one ciphertext.
-        let x = eval.add(&w, &w_conj)?;
-        let y = if self.packed { None } else { Some(eval.neg(&eval.mul_by_i(&eval.sub(&w, &w_conj)?)?)?) };
+        // halves: w is [u, -i u] on 2n slots and w + conj(w) = [x, y], one ciphertext; a
+        // trace's last factor 1 + sigma (a rotation by a multiple of 2n, which commutes with
+        // the last matrix) joins that sum: (1 + conj)(1 + sigma) in one hoisted step.
+        let (x, y) = match fold {
+            Some(sigma) => {
+                let conj = conjugation_galois_element(params.degree());
+                let both = (conj * sigma) % (2 * params.degree());
+                (eval.galois_sum_hoisted(&w, &[1, conj, sigma, both])?, None)
+            }
+            None => {
+                let w_conj = eval.conjugate(&w)?;
+                let y = if self.packed { None } else { Some(eval.neg(&eval.mul_by_i(&eval.sub(&w, &w_conj)?)?)?) };
+                (eval.add(&w, &w_conj)?, y)
+            }
+        };
         lap(&mut timings.coeff_to_slot);
         // With SlotToCoeff first, sin(2 pi x) ~ 2 pi delta_raised m / q_0: EvalMod ends at the
         // scale that reads as m at the input's scale, so no product is left after it. In the

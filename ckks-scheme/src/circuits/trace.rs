@@ -41,6 +41,24 @@ pub fn trace_elements(degree: usize, slots: usize) -> Vec<usize> {
     trace_stages(degree, slots).concat()
 }
 
+/// [`trace_stages`] with a last stage of radix 2 split off when a stage comes before it: the
+/// stages before it, and that stage's one element `sigma`, a rotation by `4^k n` with `k >= 1`,
+/// so by a multiple of `2n` (`None`, with every stage, when the last stage has radix 4 or is
+/// the only one). Sparse bootstrapping runs `1 + sigma` later, after CoeffToSlot's last matrix
+/// (whose diagonals repeat every `2n`, so it commutes with `sigma`), with the conjugation:
+/// `(1 + conj)(1 + sigma)` as one hoisted sum of four automorphisms costs one decomposition
+/// and one ModDown pair fewer, for one inner product more, than the two steps.
+pub fn trace_stages_but_radix2(degree: usize, slots: usize) -> (Vec<Vec<usize>>, Option<usize>) {
+    let mut stages = trace_stages(degree, slots);
+    match stages.last().map(Vec::as_slice) {
+        Some(&[sigma]) if stages.len() >= 2 => {
+            stages.pop();
+            (stages, Some(sigma))
+        }
+        _ => (stages, None),
+    }
+}
+
 /// `sum_{k < N/2n} rot(ct, k n)`, `n = slots`: [`trace_stages`] in hoisted steps (`ct` itself
 /// when `slots` is the parameters' slot count). No level;
 /// needs the Galois keys of [`trace_elements`]. Errors unless `slots` is a power of two at most
@@ -52,9 +70,15 @@ pub fn trace(eval: &Evaluator, ct: Ciphertext, slots: usize) -> Result<Ciphertex
             reason: format!("trace onto {slots} slots: a power of two at most the parameters' {full} is needed"),
         });
     }
+    apply_stages(eval, ct, &trace_stages(eval.params().degree(), slots))
+}
+
+/// The product of the hoisted steps `1 + sum_{k in stage} sigma_k` over `stages` (part of a
+/// trace, see [`trace_stages_but_radix2`]). No level; needs the stages' keys.
+pub fn apply_stages(eval: &Evaluator, ct: Ciphertext, stages: &[Vec<usize>]) -> Result<Ciphertext, SchemeError> {
     let mut out = ct;
-    for stage in trace_stages(eval.params().degree(), slots) {
-        let terms: Vec<usize> = std::iter::once(1).chain(stage).collect();
+    for stage in stages {
+        let terms: Vec<usize> = std::iter::once(1).chain(stage.iter().copied()).collect();
         out = eval.galois_sum_hoisted(&out, &terms)?;
     }
     Ok(out)
@@ -65,6 +89,22 @@ mod tests {
     use super::*;
     use crate::{Complex, Decryptor, Encoder, Encryptor, KeyGenerator, Preset};
     use std::sync::Arc;
+
+    /// A last stage of radix 2 is split off only after another stage, so that its rotation is
+    /// by a multiple of `2n`; the stages before it are the trace's.
+    #[test]
+    fn a_last_radix_2_stage_splits_off_after_another() {
+        let degree = 1 << 16;
+        for (slots, split) in
+            [(1024, Some(16 * 1024)), (4096, Some(4 * 4096)), (2048, None), (8192, None), (16384, None)]
+        {
+            let (stages, sigma) = trace_stages_but_radix2(degree, slots);
+            let all = trace_stages(degree, slots);
+            assert_eq!(sigma, split.map(|r: i64| rotation_galois_element(r, degree)), "{slots} slots");
+            assert_eq!(stages, all[..all.len() - usize::from(split.is_some())], "{slots} slots");
+        }
+        assert_eq!(trace_stages_but_radix2(degree, degree / 2), (Vec::new(), None));
+    }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4))]
