@@ -47,7 +47,7 @@ use crate::{
     Ciphertext, Complex, Encoder, Evaluator, KeyGenerator, Parameters, ParametersBuilder, SchemeError, SecretKey,
     SwitchingKey,
 };
-use ckks_math::automorphism::{conjugation_galois_element, rotation_galois_element};
+use ckks_math::automorphism::conjugation_galois_element;
 use ckks_math::{Representation, RnsPoly};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -524,7 +524,7 @@ impl Bootstrapper {
             let lag = coeff_to_slot.output_lag();
             let mask = rotate_plain(&mask, -lag);
             let level = eval_mod_level - eval_mod.depth();
-            let elements = [lag, lag + n as i64].iter().map(|&r| rotation_galois_element(r, params.degree())).collect();
+            let elements = super::trace::fold_elements(params.degree(), n, lag);
             (Some(Encoder::with_slots(params, 2 * n)?.encode(&mask, level, q.modulus(level).value() as f64)?), elements)
         } else {
             (None, Vec::new())
@@ -648,23 +648,24 @@ impl Bootstrapper {
     /// `(1 + conj)(1 + sigma)` that takes that stage ([`Bootstrapper::trace_plan`]).
     fn trace_elements(&self) -> Vec<usize> {
         let mut elements = super::trace::trace_elements(self.params.degree(), self.slots);
-        if let (_, Some(sigma)) = self.trace_plan() {
-            let two_n = 2 * self.params.degree();
-            elements.push(conjugation_galois_element(self.params.degree()) * sigma % two_n);
+        if let (_, Some([.., conj_sigma])) = self.trace_plan() {
+            elements.push(conj_sigma);
         }
         elements
     }
 
-    /// The trace's stages that run before CoeffToSlot's last matrix, and the element `sigma` of
-    /// a last stage of radix 2 that runs after it, with the conjugation, when the halves are
-    /// packed ([`super::trace::trace_stages_but_radix2`]).
-    fn trace_plan(&self) -> (Vec<Vec<usize>>, Option<usize>) {
+    /// The trace's stages that run before CoeffToSlot's last matrix, and when the halves are
+    /// packed and the trace ends with a stage `1 + sigma` of radix 2
+    /// ([`super::trace::trace_stages_but_radix2`]), the terms `[1, conj, sigma, conj sigma]` of
+    /// the step `(1 + conj)(1 + sigma)` that takes it after that matrix.
+    fn trace_plan(&self) -> (Vec<Vec<usize>>, Option<[usize; 4]>) {
         let degree = self.params.degree();
-        if self.packed {
-            super::trace::trace_stages_but_radix2(degree, self.slots)
-        } else {
-            (super::trace::trace_stages(degree, self.slots), None)
+        if !self.packed {
+            return (super::trace::trace_stages(degree, self.slots), None);
         }
+        let (stages, sigma) = super::trace::trace_stages_but_radix2(degree, self.slots);
+        let conj = conjugation_galois_element(degree);
+        (stages, sigma.map(|sigma| [1, conj, sigma, conj * sigma % (2 * degree)]))
     }
 
     /// Every Galois element bootstrapping needs: the rotations, conjugation, and the trace of
@@ -869,11 +870,7 @@ impl Bootstrapper {
         // trace's last factor 1 + sigma (a rotation by a multiple of 2n, which commutes with
         // the last matrix) joins that sum: (1 + conj)(1 + sigma) in one hoisted step.
         let (x, y) = match fold {
-            Some(sigma) => {
-                let conj = conjugation_galois_element(params.degree());
-                let both = (conj * sigma) % (2 * params.degree());
-                (eval.galois_sum_hoisted(&w, &[1, conj, sigma, both])?, None)
-            }
+            Some(terms) => (eval.galois_sum_hoisted(&w, &terms)?, None),
             None => {
                 let w_conj = eval.conjugate(&w)?;
                 let y = if self.packed { None } else { Some(eval.neg(&eval.mul_by_i(&eval.sub(&w, &w_conj)?)?)?) };

@@ -48,7 +48,6 @@
 use super::linear_transform::{rotate_plain, window, LinearTransform, GIANT_STEP_COST};
 use crate::encoding::SpecialFft;
 use crate::{Ciphertext, Complex, Evaluator, Parameters, SchemeError};
-use ckks_math::automorphism::rotation_galois_element;
 use ckks_math::ntt::bit_reverse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -598,7 +597,7 @@ impl HomomorphicDft {
             transforms.push(lt);
         }
         let projection = if halves && direction == DftDirection::SlotToCoeff {
-            [lag, lag + n as i64].iter().map(|&r| rotation_galois_element(r, params.degree())).collect()
+            super::trace::fold_elements(params.degree(), n, lag)
         } else {
             Vec::new()
         };
@@ -740,6 +739,7 @@ mod tests {
     use super::*;
     use crate::encoding::MIN_DEGREE;
     use crate::{Decryptor, Encoder, Encryptor, KeyGenerator, Preset};
+    use ckks_math::automorphism::rotation_galois_element;
     use std::sync::Arc;
 
     /// Deterministic pseudo-random points of the unit disk (splitmix64).

@@ -286,6 +286,15 @@ impl LinearTransform {
         }
     }
 
+    /// Horner's last rotation as [`LinearTransform::apply`] runs it: 0 (none) when lagging.
+    fn final_rotation(&self) -> i64 {
+        if self.lagging {
+            0
+        } else {
+            self.horner_rotations().1
+        }
+    }
+
     /// The default number of baby steps for these diagonal indices: of the powers of two
     /// near `sqrt(span)` (`span` = the smallest cyclic window holding every index), the one of
     /// least cost `baby + 4 giant` rotations (a baby step is far cheaper than a giant step
@@ -402,9 +411,8 @@ impl LinearTransform {
         let n = self.slots;
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
-        let (gaps, last) = self.horner_rotations();
-        let last = if self.lagging { 0 } else { last };
-        let all = self.baby_rotations().into_iter().chain(gaps).chain([last]);
+        let (gaps, _) = self.horner_rotations();
+        let all = self.baby_rotations().into_iter().chain(gaps).chain([self.final_rotation()]);
         for r in all {
             let r = signed(r.rem_euclid(n as i64) as usize, n);
             if r != 0 && seen.insert(r) {
@@ -468,9 +476,9 @@ impl LinearTransform {
             .into_iter()
             .map(|b| Ok((b, key_of((b * self.stride) as i64)?)))
             .collect::<Result<Vec<_>, SchemeError>>()?;
-        let (gaps, last) = self.horner_rotations();
+        let (gaps, _) = self.horner_rotations();
         let gap_keys = gaps.into_iter().map(key_of).collect::<Result<Vec<_>, SchemeError>>()?;
-        let last_key = key_of(if self.lagging { 0 } else { last })?;
+        let last_key = key_of(self.final_rotation())?;
 
         let decomposition = Decomposition::new(params, &ct.c[1])?;
         // Baby step b -> the giant steps that use it, with their diagonals.

@@ -59,6 +59,13 @@ pub fn trace_stages_but_radix2(degree: usize, slots: usize) -> (Vec<Vec<usize>>,
     }
 }
 
+/// The Galois elements of `rot(., lag) + rot(., lag + n)` on a vector of `2n` slots (ring degree
+/// `degree`): the fold onto `n` slots with a lag taken in the same hoisted step (`1` where
+/// `lag = 0`). SlotToCoeff's projection of packed halves and bootstrapping's merge use it.
+pub fn fold_elements(degree: usize, slots: usize, lag: i64) -> Vec<usize> {
+    [lag, lag + slots as i64].iter().map(|&r| rotation_galois_element(r, degree)).collect()
+}
+
 /// `sum_{k < N/2n} rot(ct, k n)`, `n = slots`: [`trace_stages`] in hoisted steps (`ct` itself
 /// when `slots` is the parameters' slot count). No level;
 /// needs the Galois keys of [`trace_elements`]. Errors unless `slots` is a power of two at most
