@@ -220,19 +220,25 @@ struct RunCost<'a> {
     baby_steps: Option<usize>,
     /// The matrix lifted to the `2n`-slot view of packed halves, if any.
     boundary: Option<usize>,
+    /// Whether the last matrix lags too ([`DftSpec::lagging_output`]): then no matrix pays a
+    /// final rotation, otherwise only the last (the others are [`LinearTransform::lagging`]).
+    lagging_output: bool,
 }
 
 impl RunCost<'_> {
     /// Modelled cost of matrix `t` with diagonals at `indices`, in inner products at the top
     /// level, and its rotations (keys): `(baby + GIANT_STEP_COST giant) (l + 1 + alpha)
     /// digits(l)` at its level `l` (a key switch's inner product and decomposition grow with
-    /// the primes and the digits).
-    fn matrix(&self, t: usize, indices: &BTreeSet<usize>) -> (usize, usize) {
+    /// the primes and the digits). Only the `last` matrix may pay a final rotation. Its
+    /// diagonals move by the lags before it, a cyclic shift that leaves the counts alone.
+    fn matrix(&self, t: usize, last: bool, indices: &BTreeSet<usize>) -> (usize, usize) {
+        let lagging = !last || self.lagging_output;
         let (baby, giant) = if self.boundary == Some(t) {
             let at = Lifted::of(indices.iter().copied(), self.n);
-            LinearTransform::rotation_plan(&indices.iter().map(|&k| at.index(k)).collect(), 2 * self.n, self.baby_steps)
+            let lifted = indices.iter().map(|&k| at.index(k)).collect();
+            LinearTransform::rotation_plan(&lifted, 2 * self.n, self.baby_steps, lagging)
         } else {
-            LinearTransform::rotation_plan(indices, self.n, self.baby_steps)
+            LinearTransform::rotation_plan(indices, self.n, self.baby_steps, lagging)
         };
         let l = self.level - t;
         let weight = (l + 1 + self.params.alpha()) * self.params.digits_at(l);
@@ -243,7 +249,7 @@ impl RunCost<'_> {
     fn split(&self, runs: &[usize], indices: &RunIndices) -> (usize, usize) {
         let mut first = 0;
         runs.iter().enumerate().fold((0, 0), |(cost, keys), (t, &size)| {
-            let (c, k) = self.matrix(t, indices.get(first, first + size));
+            let (c, k) = self.matrix(t, t + 1 == runs.len(), indices.get(first, first + size));
             first += size;
             (cost + c, keys + k)
         })
@@ -542,7 +548,16 @@ impl HomomorphicDft {
             DftDirection::SlotToCoeff => 0,
         };
         let indices: Vec<BTreeSet<usize>> = layers.iter().map(|l| l.keys().copied().collect()).collect();
-        let cost = RunCost { params, n, level, baby_steps, boundary: halves.then_some(boundary) };
+        // SlotToCoeff's projection of packed halves takes its last matrix's lag (see below).
+        let projects = halves && direction == DftDirection::SlotToCoeff;
+        let cost = RunCost {
+            params,
+            n,
+            level,
+            baby_steps,
+            boundary: halves.then_some(boundary),
+            lagging_output: lagging_output || projects,
+        };
         let mut groups = merge_layers(&layers, &cheapest_runs(&indices, depth, &cost))?;
         // `boundary`: the matrix at the boundary with the 2n-slot view, if packed, and the one
         // `factor` is folded into: CoeffToSlot's last, so that the values before it keep their
@@ -590,8 +605,6 @@ impl HomomorphicDft {
                 }
             };
             let lt = LinearTransform::with_slots(params, view, m, l, s, baby_steps)?;
-            // SlotToCoeff's projection of packed halves takes its last matrix's lag.
-            let projects = halves && direction == DftDirection::SlotToCoeff;
             let lt = if t + 1 < count || lagging_output || projects { lt.lagging() } else { lt };
             lag = lt.lag();
             transforms.push(lt);
@@ -872,7 +885,11 @@ mod tests {
             let layers = dft_layers(n, direction);
             let indices: Vec<BTreeSet<usize>> = layers.iter().map(|l| l.keys().copied().collect()).collect();
             let boundary = if direction == DftDirection::CoeffToSlot { 2 } else { 0 };
-            let cost = RunCost { params: &params, n, level, baby_steps, boundary: halves.then_some(boundary) };
+            // Bootstrapping's: CoeffToSlot lags into SlotToCoeff, whose packed halves'
+            // projection takes its last lag, and full slots rotate once at the end.
+            let lagging_output = direction == DftDirection::CoeffToSlot || halves;
+            let cost =
+                RunCost { params: &params, n, level, baby_steps, boundary: halves.then_some(boundary), lagging_output };
             let runs = cheapest_runs(&indices, 3, &cost);
             assert_eq!((runs.len(), runs.iter().sum::<usize>()), (3, layers.len()));
             assert!(runs.iter().all(|&r| r > 0));

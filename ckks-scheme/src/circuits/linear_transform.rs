@@ -308,8 +308,9 @@ impl LinearTransform {
     /// encoding anything: `(baby, giant)`, the non-trivial baby steps (one hoisted inner
     /// product each) and giant steps (one whole key switch each, in sequence). Their cost is
     /// about `baby + GIANT_STEP_COST giant` inner products ([`GIANT_STEP_COST`]), which
-    /// [`super::homomorphic_dft`] weighs to choose its run lengths.
-    pub fn rotation_plan(indices: &BTreeSet<usize>, slots: usize, n1: Option<usize>) -> (usize, usize) {
+    /// [`super::homomorphic_dft`] weighs to choose its run lengths. A `lagging` transform
+    /// ([`LinearTransform::lagging`]) leaves out the last giant rotation: the next one absorbs it.
+    pub fn rotation_plan(indices: &BTreeSet<usize>, slots: usize, n1: Option<usize>, lagging: bool) -> (usize, usize) {
         let Bsgs { base, stride, reduced, start, n1 } = Bsgs::of(indices.iter().copied(), slots, n1);
         let m = slots / stride;
         let offsets = reduced.iter().map(|&k| (k + m - start) % m);
@@ -317,7 +318,7 @@ impl LinearTransform {
         let giants: BTreeSet<usize> = offsets.map(|o| o / n1).collect();
         // Horner's rule: a gap between consecutive giant steps, then the first one's rotation.
         let first = giants.first().map_or(0, |&g| (base + (start + g * n1) * stride) % slots);
-        (babies.len(), giants.len() - 1 + usize::from(first != 0))
+        (babies.len(), giants.len() - 1 + usize::from(first != 0 && !lagging))
     }
 
     /// The parameters.
@@ -1068,10 +1069,11 @@ mod tests {
                 indices.iter().map(|&k| (k, vec![Complex::new(0.01, 0.0); 64])).collect();
             let lt = LinearTransform::with_slots(&ctx.params, 64, diags, 1, ctx.scale(1), n1).unwrap();
             let set: BTreeSet<usize> = indices.iter().copied().collect();
-            let (baby, giant) = LinearTransform::rotation_plan(&set, 64, n1);
+            let (baby, giant) = LinearTransform::rotation_plan(&set, 64, n1, false);
             assert_eq!(baby, lt.baby_indices().into_iter().filter(|&b| b != 0).count(), "{indices:?}");
             let (gaps, last) = lt.horner_rotations();
             assert_eq!(giant, gaps.len() + usize::from(last != 0), "{indices:?}");
+            assert_eq!(LinearTransform::rotation_plan(&set, 64, n1, true), (baby, gaps.len()), "{indices:?}");
         }
     }
 
