@@ -48,10 +48,10 @@ pub struct DemoArgs {
     /// Most epochs (early stopping ends sooner: at epoch 8 with the defaults).
     #[arg(long, default_value_t = DEFAULT_MAX_EPOCHS, conflicts_with = "quick")]
     pub max_epochs: usize,
-    /// The compact softmax (see `hetal keygen --compact-softmax`): the logits' rows folded into
-    /// sparse slots, which bootstrap faster.
-    #[arg(long)]
-    pub compact_softmax: bool,
+    /// The compact softmax, as in `hetal keygen` (the embedded data's 4 classes train without
+    /// it unless asked).
+    #[command(flatten)]
+    pub compact: crate::keygen::CompactSoftmaxArgs,
     /// Two epochs only (one step each): the quickest look at the whole protocol.
     #[arg(long)]
     pub quick: bool,
@@ -122,7 +122,7 @@ pub fn run(args: &DemoArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<d
     // Client: keys (in memory: the demo's server reads the bundle from memory, not a file).
     let t = Instant::now();
     let batch = args.batch.unwrap_or(if args.preset.is_insecure() { 32 } else { SECURE_BATCH });
-    let task = TaskShape { classes: ds.classes, features: ds.features(), batch, compact_softmax: args.compact_softmax };
+    let task = TaskShape::new(ds.classes, ds.features(), batch, args.compact.choice(), &args.preset.build()?);
     let max_epochs = if args.quick { 2 } else { args.max_epochs };
     let hyper =
         Hyper { lr: args.lr, optimizer: "nesterov".into(), patience: args.patience, monitor: args.monitor, max_epochs };

@@ -7,6 +7,7 @@ use crate::files::refuse_overwrite;
 use crate::global::Global;
 use crate::progress::Progress;
 use ckks_scheme::security::SecurityLevel;
+use ckks_scheme::Parameters;
 use hetal_train::data::load_npy_dir;
 use hetal_train::protocol::keys::generate;
 use hetal_train::protocol::task::{TaskShape, TrainPreset};
@@ -17,15 +18,15 @@ use std::time::Instant;
 /// Options of `hetal keygen`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  hetal keygen --embedded --batch 512 --out keys\n  hetal keygen --classes 10 --features 768 --batch 1024 --out keys\n  hetal keygen --data ./mnist --batch 1024 --preset bootstrap-n16 --out keys   # 16 more keys, faster bootstraps\n  hetal keygen --data ./face_mask --batch 512 --compact-softmax --out keys   # softmax on sparse slots\n  hetal keygen --embedded --batch 32 --preset insecure-train-n12 --out keys   # INSECURE, tests"
+    after_help = "Examples:\n  hetal keygen --embedded --batch 512 --out keys\n  hetal keygen --classes 10 --features 768 --batch 1024 --out keys\n  hetal keygen --data ./mnist --batch 1024 --preset bootstrap-n16 --out keys   # 16 more keys, faster bootstraps\n  hetal keygen --data ./face_mask --batch 512 --out keys   # 2 classes: the compact softmax, on sparse slots\n  hetal keygen --data ./face_mask --batch 512 --no-compact-softmax --out keys   # 2.5 GB less server memory, slower steps\n  hetal keygen --embedded --batch 512 --compact-softmax --out keys   # opt in at 4 classes\n  hetal keygen --embedded --batch 32 --preset insecure-train-n12 --out keys   # INSECURE, tests"
 )]
 pub struct KeygenArgs {
     /// Folder for `secret.hkey` (keep it) and `public.hbundle` (send it to the server).
     #[arg(long, default_value = "keys")]
     pub out: PathBuf,
     /// Parameter set (`insecure-*` only for tests). The default, `bootstrap-n16-compact`, keeps
-    /// the Face Mask bundle at 2.3 GB and the server under 12 GB; `bootstrap-n16` bootstraps
-    /// faster with 16 more keys (3.4 GB, 14 GB).
+    /// the Face Mask bundle at 2.4 GB and the server under 14 GB with the compact softmax (1.7
+    /// GB and 11 GB without it); `bootstrap-n16` bootstraps faster with 16 more keys.
     #[arg(long, value_parser = crate::preset::train_preset(), default_value = "bootstrap-n16-compact")]
     pub preset: TrainPreset,
     /// Take classes and features from a data folder ({train,val,test}_{x,y}.npy).
@@ -43,19 +44,42 @@ pub struct KeygenArgs {
     /// Mini-batch size (it fixes the packing and so the rotation keys).
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
-    /// Keys for the compact softmax: the server folds each row of the logits into `s0 c`
-    /// sparse slots and bootstraps those (at Face Mask, 1024 of 32768 slots: 0.67x a full
-    /// bootstrap). Needs a batch that fills at least two copies of a row; jobs encrypted under
-    /// these keys train that way.
-    #[arg(long)]
-    pub compact_softmax: bool,
+    #[command(flatten)]
+    pub compact: CompactSoftmaxArgs,
     /// Overwrite existing key files.
     #[arg(long)]
     pub force: bool,
 }
 
+/// The compact softmax's switch, shared by `hetal keygen` and `hetal demo`.
+#[derive(Debug, Default, clap::Args)]
+pub struct CompactSoftmaxArgs {
+    /// Keys for the compact softmax: the server folds each row of the logits into `s0 c`
+    /// sparse slots and bootstraps those (at Face Mask, 1024 of 32768 slots: 0.67x a full
+    /// bootstrap), for a larger bundle and about 2.5 GB more server memory. Needs a batch that
+    /// fills at least two copies of a row; jobs encrypted under these keys train that way. The
+    /// default for 2 classes where a row has at least 4 copies.
+    #[arg(long, conflicts_with = "no_compact_softmax")]
+    pub compact_softmax: bool,
+    /// No compact softmax, even where it is the default (2 classes).
+    #[arg(long)]
+    pub no_compact_softmax: bool,
+}
+
+impl CompactSoftmaxArgs {
+    /// The user's choice, `None` when neither flag was given
+    /// ([`TaskShape::compact_softmax_by_default`] decides).
+    pub fn choice(&self) -> Option<bool> {
+        match (self.compact_softmax, self.no_compact_softmax) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+}
+
 /// The task shape named by the options.
-fn shape(args: &KeygenArgs) -> Result<TaskShape, Box<dyn std::error::Error>> {
+fn shape(args: &KeygenArgs, params: &Parameters) -> Result<TaskShape, Box<dyn std::error::Error>> {
     let (classes, features) = if let Some(dir) = &args.data {
         let ds = load_npy_dir(dir)?;
         (ds.classes, ds.features())
@@ -72,12 +96,11 @@ fn shape(args: &KeygenArgs) -> Result<TaskShape, Box<dyn std::error::Error>> {
             }
         }
     };
-    Ok(TaskShape { classes, features, batch: args.batch, compact_softmax: args.compact_softmax })
+    Ok(TaskShape::new(classes, features, args.batch, args.compact.choice(), params))
 }
 
 /// Runs `hetal keygen`.
 pub fn run(args: &KeygenArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
-    let task = shape(args)?;
     let (sk_path, pk_path) = (args.out.join("secret.hkey"), args.out.join("public.hbundle"));
     for p in [&sk_path, &pk_path] {
         refuse_overwrite(p, args.force)
@@ -85,6 +108,7 @@ pub fn run(args: &KeygenArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
     }
     let start = Instant::now();
     let params = args.preset.build()?;
+    let task = shape(args, &params)?;
     let plan = task.key_plan(args.preset, &params)?;
     if g.text() {
         if params.security() == SecurityLevel::Insecure {
@@ -107,6 +131,17 @@ pub fn run(args: &KeygenArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
             plan.unit.s1,
             plan.rotations.len()
         )?;
+        if let Some(copies) = plan.compact_copies {
+            let how = match args.compact.choice() {
+                Some(_) => "asked for",
+                None => "the default for 2 classes; --no-compact-softmax to leave it out",
+            };
+            writeln!(
+                out,
+                "compact softmax: the logits' rows folded into {} sparse slots, 1 of {copies} copies ({how})",
+                plan.unit.s0 * plan.unit.s1 / copies
+            )?;
+        }
     }
     if let Some(w) = plan.compact_warning() {
         tracing::warn!("{w}");
@@ -127,6 +162,7 @@ pub fn run(args: &KeygenArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box
             "secret_key": sk_path, "secret_key_bytes": sk_size,
             "public_bundle": pk_path, "public_bundle_bytes": pk_size,
             "galois_keys": bundle.keys.galois.elements().count(), "key": key,
+            "compact_softmax": task.compact_softmax,
             "seconds": start.elapsed().as_secs_f64(),
         });
         writeln!(out, "{v}")?;
@@ -168,7 +204,7 @@ mod tests {
     }
 
     /// Keys are made with the compact key set unless asked otherwise, the preset `hetal demo`
-    /// uses too: the Face Mask bundle stays under 3 GB and the server under 12 GB.
+    /// uses too: the Face Mask bundle stays under 3 GB and the server under 14 GB.
     #[test]
     fn the_default_preset_is_the_compact_key_set() {
         let keygen = Keygen::try_parse_from(["keygen", "--embedded", "--batch", "32"]).unwrap().args;

@@ -32,7 +32,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, preset: PresetArg, softmax: Option<SoftmaxId>)
         lr: 4.0,
         max_epochs: 1,
         quick: false,
-        compact_softmax: false,
+        compact: Default::default(),
         patience: 3,
         monitor: hetal_train::plain::Monitor::Loss,
         train_rows: batch,

@@ -224,7 +224,7 @@ pub struct KeyPlan {
 /// Fewest copies of a row at which the compact softmax is expected to pay: with 2, its sparse
 /// bootstraps refresh half of the slots and the unfold costs more than they save (a MNIST-shaped
 /// step, `c = 16`, took 1.13x as long with it; Face Mask, 32 copies, 0.75x; the embedded digits,
-/// 4 copies, 0.80x; docs/BENCHMARKS.md).
+/// 16 copies, 0.80x; docs/BENCHMARKS.md).
 pub const COMPACT_SOFTMAX_MIN_COPIES: usize = 4;
 
 impl KeyPlan {
@@ -245,6 +245,29 @@ impl KeyPlan {
 }
 
 impl TaskShape {
+    /// The shape of `classes` and `features` in batches of `batch`, with the compact softmax as
+    /// `compact` says, or where it is the default when `None`
+    /// ([`TaskShape::compact_softmax_by_default`]).
+    pub fn new(classes: usize, features: usize, batch: usize, compact: Option<bool>, params: &Parameters) -> Self {
+        let compact_softmax =
+            compact.unwrap_or_else(|| Self::compact_softmax_by_default(classes, features, batch, params));
+        Self { classes, features, batch, compact_softmax }
+    }
+
+    /// Whether keys are made for the compact softmax when the user says neither way: for 2
+    /// classes, when the unit shape holds at least [`COMPACT_SOFTMAX_MIN_COPIES`] copies of a
+    /// row. There every bootstrap of a step runs on the folded rows (the logistic softmax's
+    /// and `D`'s), so sparse slots save most: a Face Mask step (32 copies) spent 41 % of its
+    /// time bootstrapping against 55 %, for a bundle of 2.4 GB against 1.8 GB and a server
+    /// peak about 2.5 GB higher (docs/BENCHMARKS.md). With more classes it stays opt-in: the
+    /// softmax's own refreshes dominate and the server's memory is larger to begin with.
+    pub fn compact_softmax_by_default(classes: usize, features: usize, batch: usize, params: &Parameters) -> bool {
+        classes == 2
+            && TrainingSetup::for_shape(classes, features, batch, params, params.max_level())
+                .and_then(|setup| setup.compact_rows())
+                .is_ok_and(|rows| rows.copies() >= COMPACT_SOFTMAX_MIN_COPIES)
+    }
+
     /// The key plan of this shape under `preset` (its circuit, [`TrainPreset::bootstrap_config`])
     /// and its `params`: rotations depend on the shape and the softmax layout only, never on the
     /// hyperparameters.
@@ -346,6 +369,31 @@ mod tests {
                 assert!(w.contains(&format!("1 of {copies} copies")), "{w}");
             }
             seen.insert(copies < COMPACT_SOFTMAX_MIN_COPIES);
+        }
+        assert_eq!(seen.len(), 2, "the batches above give both kinds of shape");
+    }
+
+    /// Without a choice, 2 classes get the compact softmax exactly where its plan holds at
+    /// least [`COMPACT_SOFTMAX_MIN_COPIES`] copies of a row (no warning), other class counts
+    /// never; a choice is kept either way.
+    #[test]
+    fn the_compact_softmax_is_the_default_for_two_classes_with_copies_to_spare() {
+        let preset = TrainPreset::InsecureTrainN12;
+        let p = preset.build().unwrap();
+        let mut seen = BTreeSet::new();
+        for batch in [1, 16, 64, 256, 1024, 2048] {
+            let shape = TaskShape::new(2, 7, batch, None, &p);
+            let copies = TaskShape { compact_softmax: true, ..shape.clone() }
+                .key_plan(preset, &p)
+                .ok()
+                .and_then(|plan| plan.compact_copies);
+            let expected = copies.is_some_and(|c| c >= COMPACT_SOFTMAX_MIN_COPIES);
+            assert_eq!(shape.compact_softmax, expected, "batch {batch}, copies {copies:?}");
+            seen.insert(expected);
+            assert!(!TaskShape::new(3, 7, batch, None, &p).compact_softmax, "batch {batch}");
+            for choice in [false, true] {
+                assert_eq!(TaskShape::new(2, 7, batch, Some(choice), &p).compact_softmax, choice);
+            }
         }
         assert_eq!(seen.len(), 2, "the batches above give both kinds of shape");
     }
