@@ -474,8 +474,10 @@ fn head_split(from: &Path, to: &Path, split: &str, rows: usize) {
 /// keys), and when a cost model came to choose the DFTs' run lengths (issue 18: other runs at
 /// the insecure preset's slot counts, so other diagonals, rotations, noise and keys), and when
 /// each DFT matrix came to leave its final rotation to the next (issue 18: one rotation for a
-/// chain of matrices, so other diagonals, key switches, noise and keys); it was recorded before
-/// that
+/// chain of matrices, so other diagonals, key switches, noise and keys), and when the forward
+/// product came to run at the lowest level that leaves the softmax's refreshes where they are
+/// (issue 18: in the third epoch the logits land at level 1 instead of 3 and 2, with the same 8
+/// bootstraps a step, so other primes and rescale noise); it was recorded before that
 /// when the protocol moved into `hetal-train` (issue "one house"). And the demo runs that same
 /// protocol: on the same rows, seed and settings it ends with the file workflow's model
 /// exactly. (The demo's own fingerprint moved once, on purpose, when it stopped using a second

@@ -67,6 +67,58 @@ pub fn check_softmax_window(
     )))
 }
 
+/// The lowest level, for logits that would arrive at `level`, at which the softmax refreshes
+/// at exactly the same points: its first stage's levels above `floor` when, from `level`, it
+/// would refresh before its second stage anyway (after the first, fewer levels are left than
+/// the second needs; the logistic softmax always does: 1 level, then 10), else `level`. The
+/// forward product then runs there, over fewer primes (at Face Mask from up to 10 levels down
+/// to 1), and the softmax's entry stage with it; what the softmax refreshes does not change,
+/// so neither does the count.
+pub fn logits_level(softmax: &dyn SoftmaxApproximation, classes: usize, level: usize, floor: usize) -> usize {
+    let stages = softmax.stages(classes);
+    let (Some(first), Some(second)) = (stages.first(), stages.get(1)) else { return level };
+    let above = level.saturating_sub(floor);
+    if above >= first.levels && above - first.levels < second.levels {
+        floor + first.levels
+    } else {
+        level
+    }
+}
+
+/// The level refreshed weights need, at most `refreshed` (the refresh's output level): the
+/// forward product's (`DIAG_ABT_DEPTH` above [`logits_level`] of logits from `refreshed`), or
+/// the gradient's from a refreshed `D` (`unfold` levels lower, with features at `features`),
+/// whichever is higher. The update lands one below the lower of `G` and `W`, so `W` above that
+/// `G` buys nothing, and its unpacking's rotations run over fewer primes: at Face Mask with the
+/// logistic softmax level 8 instead of 11.
+pub fn weights_level(
+    softmax: &dyn SoftmaxApproximation,
+    classes: usize,
+    refreshed: usize,
+    LevelsAbove { floor, features, unfold, c }: LevelsAbove,
+) -> usize {
+    let forward = DIAG_ABT_DEPTH + logits_level(softmax, classes, refreshed.saturating_sub(DIAG_ABT_DEPTH), floor);
+    let gradient = refreshed
+        .checked_sub(floor + unfold)
+        .zip(features.checked_sub(floor))
+        .and_then(|(d, x)| atb_output_level(d, x, c))
+        .map_or(refreshed, |g| g + floor);
+    forward.max(gradient).max(floor + WEIGHT_ENTRY_LEVEL).min(refreshed)
+}
+
+/// What [`weights_level`] needs besides the softmax and the refresh's output level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LevelsAbove {
+    /// The refresh's input level.
+    pub floor: usize,
+    /// Level of the batch features `X`.
+    pub features: usize,
+    /// Levels `D` loses between its refresh and DiagATB (the compact softmax's unfold: 1).
+    pub unfold: usize,
+    /// Padded classes.
+    pub c: usize,
+}
+
 /// Levels `D` needs: DiagATB (3, PRotUp) and the update (1).
 pub const DIFFERENCE_LEVEL: usize = 4;
 
@@ -227,6 +279,93 @@ mod tests {
     }
 
     /// A stage deeper than the refresh's window is refused with its name and levels.
+    /// The stages before which a softmax whose input has `above` levels over the floor
+    /// refreshes, for a refresh giving `window` levels: the greedy rule of its circuit
+    /// (`Ctx::ensure` before each stage).
+    fn refresh_points(stages: &[crate::softmax::Stage], mut above: usize, window: usize) -> Vec<usize> {
+        let mut points = Vec::new();
+        for (i, stage) in stages.iter().enumerate() {
+            if above < stage.levels {
+                points.push(i);
+                above = window;
+            }
+            above -= stage.levels;
+        }
+        points
+    }
+
+    /// The logits go down to the softmax's entry level only where every refresh stays where it
+    /// was: for the logistic softmax from every level a step can give them, for the others
+    /// where their second stage refreshes anyway. Never below the entry stage, never up.
+    #[test]
+    fn logits_drop_only_where_the_refreshes_stay() {
+        use crate::softmax::SoftmaxId;
+        let window = 12;
+        for (id, classes) in [
+            (SoftmaxId::Logistic, &[2][..]),
+            (SoftmaxId::NormalizeAndSquare, &[2, 3, 10, 16]),
+            (SoftmaxId::Hetal, &[2, 4, 16]),
+        ] {
+            let softmax = id.build(Default::default()).unwrap();
+            for &classes in classes {
+                let stages = softmax.stages(classes);
+                for floor in [0, 3] {
+                    for above in SOFTMAX_ENTRY_LEVELS..=window - DIAG_ABT_DEPTH {
+                        let at = logits_level(softmax.as_ref(), classes, floor + above, floor);
+                        assert!((floor + SOFTMAX_ENTRY_LEVELS..=floor + above).contains(&at), "{id:?} {classes}");
+                        let (old, new) =
+                            (refresh_points(&stages, above, window), refresh_points(&stages, at - floor, window));
+                        assert_eq!(old, new, "{id:?}, {classes} classes, {above} levels above floor {floor}");
+                        if id == SoftmaxId::Logistic {
+                            assert_eq!(at, floor + 1);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Refreshed weights keep the gradient's level when the forward product needs less: at
+    /// Face Mask with the logistic softmax and the compact softmax's unfold, 8 of 12 (11 of
+    /// 15 from the floor 3), where the update after them lands at 7 either way; never below the
+    /// entry level, never above the refresh.
+    #[test]
+    fn refreshed_weights_keep_what_the_next_update_uses() {
+        use crate::softmax::SoftmaxId;
+        let logistic = SoftmaxId::Logistic.build(Default::default()).unwrap();
+        let at = |floor: usize, unfold| {
+            let above = LevelsAbove { floor, features: floor + 12, unfold, c: 2 };
+            weights_level(logistic.as_ref(), 2, floor + 12, above)
+        };
+        assert_eq!((at(0, 1), at(3, 1), at(0, 0)), (8, 11, 9));
+        // What the update after them reaches (the plan with D refreshed) is the same as from
+        // weights at the refresh's level.
+        for w in [at(0, 1), 12] {
+            let plan = plan_backward(BackwardLevels {
+                c: 2,
+                features: 12,
+                refreshed: 11,
+                sparse_difference: true,
+                ..levels(1, w, 11, 1, 1)
+            })
+            .unwrap();
+            assert_eq!((plan.refresh_difference, plan.update_level), (true, 7), "weights at {w}");
+        }
+        let ns = SoftmaxId::NormalizeAndSquare.build(Default::default()).unwrap();
+        for classes in [3, 10] {
+            let c = crate::data::padded_classes(classes);
+            for refreshed in [WEIGHT_ENTRY_LEVEL, 6, 12] {
+                let level = weights_level(
+                    ns.as_ref(),
+                    classes,
+                    refreshed,
+                    LevelsAbove { floor: 0, features: refreshed, unfold: 0, c },
+                );
+                assert!((WEIGHT_ENTRY_LEVEL..=refreshed).contains(&level), "{classes} classes: {level}");
+            }
+        }
+    }
+
     #[test]
     fn refuses_a_stage_deeper_than_the_window() {
         use crate::softmax::SoftmaxId;

@@ -5,7 +5,10 @@
 use super::messages::{
     ClientAnswer, EncryptedBatch, EncryptedModel, EncryptedValidation, InitialModel, ValidationOutputs,
 };
-use super::plan::{check_softmax, check_softmax_window, plan_backward, BackwardLevels, MIN_LEVEL, WEIGHT_ENTRY_LEVEL};
+use super::plan::{
+    check_softmax, check_softmax_window, logits_level, plan_backward, weights_level, BackwardLevels, LevelsAbove,
+    MIN_LEVEL, WEIGHT_ENTRY_LEVEL,
+};
 use super::report::{RefreshCounts, StepLevels, StepReport, StepTimings};
 use super::scale::linear_combination;
 use super::timed_refresh::TimedRefresh;
@@ -14,8 +17,9 @@ use crate::plain::{Decision, NesterovSchedule, Optimizer};
 use crate::softmax::{EncryptedSoftmax, InsecureDecryptReencryptRefresh, PublicRefresh, Refresh};
 use ckks_scheme::{Ciphertext, Evaluator};
 use hetal_linalg::{
-    diag_abt, diag_atb, pack_copies, packed_count, unpack_copies, CompactRows, EncryptedMatrix, Tiling,
+    diag_abt, diag_atb, pack_copies, packed_count, unpack_copies, CompactRows, EncryptedMatrix, Tiling, DIAG_ABT_DEPTH,
 };
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 /// The training state the server carries from step to step (and checkpoints): encrypted
@@ -314,9 +318,18 @@ impl<R: Refresh> TrainingServer<R> {
         let mut levels =
             StepLevels { weights_in: self.state.w.level(), features: batch.x.level(), ..Default::default() };
 
-        // 1. Forward.
+        // 1. Forward, at the lowest level that leaves the softmax's refreshes where they are.
         let t = Instant::now();
-        let (logits, forward_ops) = diag_abt(eval, &batch.x, &self.state.w)?;
+        let weights_in = self.state.w.level();
+        let logits_at = logits_level(
+            self.softmax.approximation(),
+            self.setup.classes,
+            weights_in.saturating_sub(DIAG_ABT_DEPTH),
+            rows_refresh.input_level(),
+        );
+        let forward_weights = drop_matrix(eval, &self.state.w, logits_at + DIAG_ABT_DEPTH)?;
+        let (logits, forward_ops) = diag_abt(eval, &batch.x, &forward_weights)?;
+        drop(forward_weights);
         timings.matmul += t.elapsed();
         levels.logits = logits.level();
 
@@ -417,7 +430,18 @@ impl<R: Refresh> TrainingServer<R> {
         let mut v_new = if nesterov { EncryptedMatrix::from_blocks(layout, v_new)? } else { w_new.clone() };
         if plan.refresh_weights {
             let mats: Vec<&EncryptedMatrix> = if nesterov { vec![&w_new, &v_new] } else { vec![&w_new] };
-            let mut refreshed = refresh_weights(eval, &timed, &mats, self.setup.weight_bound_log2)?.into_iter();
+            let level = weights_level(
+                self.softmax.approximation(),
+                self.setup.classes,
+                self.refresh.output_level(),
+                LevelsAbove {
+                    floor: self.refresh.input_level(),
+                    features: batch.x.level(),
+                    unfold,
+                    c: self.setup.padded_classes(),
+                },
+            );
+            let mut refreshed = refresh_weights(eval, &timed, &mats, self.setup.weight_bound_log2, level)?.into_iter();
             w_new = refreshed.next().expect("the weights");
             v_new = refreshed.next().unwrap_or_else(|| w_new.clone());
         }
@@ -448,10 +472,12 @@ impl<R: Refresh> TrainingServer<R> {
         })
     }
 
-    /// Ends the epoch: the validation logits `X_val W^T` (DiagABT, 3 levels on `W`), for the
-    /// client to decrypt.
+    /// Ends the epoch: the validation logits `X_val W^T` (DiagABT, [`DIAG_ABT_DEPTH`] levels on
+    /// `W`), for the client to decrypt. They run at the bottom, level 0: the client only
+    /// decrypts them, and the file carries one prime.
     pub fn validation_outputs(&self) -> Result<ValidationOutputs, EncryptedTrainError> {
-        let (logits, _) = diag_abt(&self.eval, &self.validation.x, &self.state.w)?;
+        let w = drop_matrix(&self.eval, &self.state.w, DIAG_ABT_DEPTH)?;
+        let (logits, _) = diag_abt(&self.eval, &self.validation.x, &w)?;
         Ok(ValidationOutputs { epoch: self.state.epoch + 1, logits })
     }
 
@@ -483,19 +509,26 @@ impl<R: Refresh> TrainingServer<R> {
 /// multiplied back by `2^k` (an integer product, exact): packed one copy per block
 /// ([`hetal_linalg::pack_copies`], one bootstrap per `s0 / c` blocks, one level before it and
 /// one after) when they have a level to spare, else block by block, two ciphertexts to a
-/// refresh ([`Refresh::refresh_all`]). Returns the matrices.
+/// refresh ([`Refresh::refresh_all`]). Packed, they are unpacked at `level` (dropped first, so
+/// that the rotations run over no more primes than the next step uses,
+/// [`super::plan::weights_level`]). Returns the matrices.
 fn refresh_weights(
     eval: &Evaluator,
     refresh: &dyn Refresh,
     mats: &[&EncryptedMatrix],
     k: u32,
+    level: usize,
 ) -> Result<Vec<EncryptedMatrix>, EncryptedTrainError> {
     let times = |ct: &Ciphertext| -> Result<Ciphertext, EncryptedTrainError> { Ok(eval.mul_int(ct, 1i64 << k)?) };
     let layout = *mats[0].layout();
     // The compact refresh's mask takes a level above the refresh's input level.
     if mats[0].level() > refresh.input_level() {
         let packed = pack_copies(eval, mats)?;
-        let refreshed = refresh.refresh_all(&packed)?;
+        let refreshed = refresh
+            .refresh_all(&packed)?
+            .iter()
+            .map(|ct| Ok(eval.drop_to_level(ct, ct.level().min(level + 1))?))
+            .collect::<Result<Vec<_>, EncryptedTrainError>>()?;
         let out = unpack_copies(eval, &refreshed, &layout, mats.len())?
             .into_iter()
             .map(|m| {
@@ -515,6 +548,20 @@ fn refresh_weights(
             Ok(EncryptedMatrix::from_blocks(layout, blocks)?)
         })
         .collect()
+}
+
+/// `m` with its blocks dropped to `level`, borrowed as it is when it sits there or below: a
+/// product on it then runs over fewer primes.
+fn drop_matrix<'a>(
+    eval: &Evaluator,
+    m: &'a EncryptedMatrix,
+    level: usize,
+) -> Result<Cow<'a, EncryptedMatrix>, EncryptedTrainError> {
+    if m.level() <= level {
+        return Ok(Cow::Borrowed(m));
+    }
+    let blocks = m.blocks().iter().map(|b| eval.drop_to_level(b, level)).collect::<Result<Vec<_>, _>>()?;
+    Ok(Cow::Owned(EncryptedMatrix::from_blocks(*m.layout(), blocks)?))
 }
 
 /// `D = P - Y` in compact form: `y` (a full tiled block of labels) folded like the logits
