@@ -10,8 +10,9 @@
 # steps) and GNU time's peak-memory files. Resumable: run it again with
 # the same arguments after any interruption; the server goes on with `--resume` from its last
 # checkpointed step (run.log says so). Preset bootstrap-n16 (128-bit, real bootstrapping;
-# PRESET=bootstrap-n16-compact in the environment for the compact key set, and
-# KEYGEN_ARGS=--compact-softmax for the compact softmax's keys), patience 3, the default softmax
+# PRESET=bootstrap-n16-compact in the environment for the compact key set; the compact softmax
+# is keygen's default for 2 classes, KEYGEN_ARGS=--no-compact-softmax leaves it out and
+# KEYGEN_ARGS=--compact-softmax asks for it above 2), patience 3, the default softmax
 # (logistic for 2 classes, normalize-and-square otherwise; ENCRYPT_ARGS="--softmax NAME" for
 # another). Keys are seeded (SEED, default 19)
 # so that a run can be repeated: never do that with real data.

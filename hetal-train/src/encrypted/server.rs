@@ -289,7 +289,9 @@ impl<R: Refresh> TrainingServer<R> {
 
     /// One training step on `batch` (spec section 6):
     ///
-    /// 1. `Z = DiagABT(X, W)` (3 levels), `Z` tiled horizontally.
+    /// 1. `Z = DiagABT(X, W)` ([`DIAG_ABT_DEPTH`] levels), `Z` tiled horizontally, on `W`
+    ///    dropped to the lowest level at which the softmax refreshes at the same points
+    ///    ([`super::plan::logits_level`]).
     /// 2. `P = softmax(Z)` block by block, padded classes masked (the softmax's depth, with
     ///    refreshes inside).
     /// 3. `D = P - Y`, `Y` brought to the level and scale of `P` (no level of `P`).
@@ -320,11 +322,10 @@ impl<R: Refresh> TrainingServer<R> {
 
         // 1. Forward, at the lowest level that leaves the softmax's refreshes where they are.
         let t = Instant::now();
-        let weights_in = self.state.w.level();
         let logits_at = logits_level(
             self.softmax.approximation(),
             self.setup.classes,
-            weights_in.saturating_sub(DIAG_ABT_DEPTH),
+            levels.weights_in.saturating_sub(DIAG_ABT_DEPTH),
             rows_refresh.input_level(),
         );
         let forward_weights = drop_matrix(eval, &self.state.w, logits_at + DIAG_ABT_DEPTH)?;
