@@ -220,8 +220,9 @@ struct RunCost<'a> {
     baby_steps: Option<usize>,
     /// The matrix lifted to the `2n`-slot view of packed halves, if any.
     boundary: Option<usize>,
-    /// Whether the last matrix lags too ([`DftSpec::lagging_output`]): then no matrix pays a
-    /// final rotation, otherwise only the last (the others are [`LinearTransform::lagging`]).
+    /// Whether the last matrix lags too ([`DftSpec::lagging_output`], or packed halves'
+    /// projection takes its lag): then no matrix pays a final rotation, otherwise only the
+    /// last (the others are [`LinearTransform::lagging`]).
     lagging_output: bool,
 }
 
@@ -548,16 +549,12 @@ impl HomomorphicDft {
             DftDirection::SlotToCoeff => 0,
         };
         let indices: Vec<BTreeSet<usize>> = layers.iter().map(|l| l.keys().copied().collect()).collect();
-        // SlotToCoeff's projection of packed halves takes its last matrix's lag (see below).
+        // SlotToCoeff's projection of packed halves takes its last matrix's lag, so that matrix
+        // lags as when the output does.
         let projects = halves && direction == DftDirection::SlotToCoeff;
-        let cost = RunCost {
-            params,
-            n,
-            level,
-            baby_steps,
-            boundary: halves.then_some(boundary),
-            lagging_output: lagging_output || projects,
-        };
+        let last_lags = lagging_output || projects;
+        let cost =
+            RunCost { params, n, level, baby_steps, boundary: halves.then_some(boundary), lagging_output: last_lags };
         let mut groups = merge_layers(&layers, &cheapest_runs(&indices, depth, &cost))?;
         // `boundary`: the matrix at the boundary with the 2n-slot view, if packed, and the one
         // `factor` is folded into: CoeffToSlot's last, so that the values before it keep their
@@ -605,15 +602,11 @@ impl HomomorphicDft {
                 }
             };
             let lt = LinearTransform::with_slots(params, view, m, l, s, baby_steps)?;
-            let lt = if t + 1 < count || lagging_output || projects { lt.lagging() } else { lt };
+            let lt = if t + 1 < count || last_lags { lt.lagging() } else { lt };
             lag = lt.lag();
             transforms.push(lt);
         }
-        let projection = if halves && direction == DftDirection::SlotToCoeff {
-            super::trace::fold_elements(params.degree(), n, lag)
-        } else {
-            Vec::new()
-        };
+        let projection = if projects { super::trace::fold_elements(params.degree(), n, lag) } else { Vec::new() };
         Ok(Self { direction, transforms, projection })
     }
 

@@ -85,38 +85,22 @@ pub fn logits_level(softmax: &dyn SoftmaxApproximation, classes: usize, level: u
     }
 }
 
-/// The level refreshed weights need, at most `refreshed` (the refresh's output level): the
-/// forward product's (`DIAG_ABT_DEPTH` above [`logits_level`] of logits from `refreshed`), or
-/// the gradient's from a refreshed `D` (`unfold` levels lower, with features at `features`),
-/// whichever is higher. The update lands one below the lower of `G` and `W`, so `W` above that
-/// `G` buys nothing, and its unpacking's rotations run over fewer primes: at Face Mask with the
-/// logistic softmax level 8 instead of 11.
-pub fn weights_level(
-    softmax: &dyn SoftmaxApproximation,
-    classes: usize,
-    refreshed: usize,
-    LevelsAbove { floor, features, unfold, c }: LevelsAbove,
-) -> usize {
-    let forward = DIAG_ABT_DEPTH + logits_level(softmax, classes, refreshed.saturating_sub(DIAG_ABT_DEPTH), floor);
-    let gradient = refreshed
-        .checked_sub(floor + unfold)
-        .zip(features.checked_sub(floor))
-        .and_then(|(d, x)| atb_output_level(d, x, c))
-        .map_or(refreshed, |g| g + floor);
-    forward.max(gradient).max(floor + WEIGHT_ENTRY_LEVEL).min(refreshed)
-}
-
-/// What [`weights_level`] needs besides the softmax and the refresh's output level.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LevelsAbove {
-    /// The refresh's input level.
-    pub floor: usize,
-    /// Level of the batch features `X`.
-    pub features: usize,
-    /// Levels `D` loses between its refresh and DiagATB (the compact softmax's unfold: 1).
-    pub unfold: usize,
-    /// Padded classes.
-    pub c: usize,
+/// The level refreshed weights need, at most `output` (the refresh's output level): the
+/// forward product's (`DIAG_ABT_DEPTH` above [`logits_level`] of logits from `output`), or the
+/// gradient's from a refreshed `D` (at `l.refreshed`, with the features, classes and floor of
+/// the step's [`BackwardLevels`]), whichever is higher. The update lands one below the lower of
+/// `G` and `W`, so `W` above that `G` buys nothing, and its unpacking's rotations run over
+/// fewer primes: at Face Mask with the logistic softmax level 8 instead of 11.
+pub fn weights_level(softmax: &dyn SoftmaxApproximation, classes: usize, output: usize, l: &BackwardLevels) -> usize {
+    let f = l.floor;
+    let forward = DIAG_ABT_DEPTH + logits_level(softmax, classes, output.saturating_sub(DIAG_ABT_DEPTH), f);
+    let gradient = l
+        .refreshed
+        .checked_sub(f)
+        .zip(l.features.checked_sub(f))
+        .and_then(|(d, x)| atb_output_level(d, x, l.c))
+        .map_or(output, |g| g + f);
+    forward.max(gradient).max(f + WEIGHT_ENTRY_LEVEL).min(output)
 }
 
 /// Levels `D` needs: DiagATB (3, PRotUp) and the update (1).
@@ -333,34 +317,28 @@ mod tests {
     fn refreshed_weights_keep_what_the_next_update_uses() {
         use crate::softmax::SoftmaxId;
         let logistic = SoftmaxId::Logistic.build(Default::default()).unwrap();
-        let at = |floor: usize, unfold| {
-            let above = LevelsAbove { floor, features: floor + 12, unfold, c: 2 };
-            weights_level(logistic.as_ref(), 2, floor + 12, above)
+        // A step's levels at Face Mask: D refreshed at `floor + 12`, `unfold` levels lower.
+        let step = |floor: usize, unfold: usize, weights: usize| BackwardLevels {
+            c: 2,
+            features: floor + 12,
+            floor,
+            sparse_difference: unfold == 1,
+            ..levels(floor + 1, weights, floor + 12 - unfold, 1, 1)
         };
+        let at = |floor: usize, unfold| weights_level(logistic.as_ref(), 2, floor + 12, &step(floor, unfold, 3));
         assert_eq!((at(0, 1), at(3, 1), at(0, 0)), (8, 11, 9));
         // What the update after them reaches (the plan with D refreshed) is the same as from
         // weights at the refresh's level.
         for w in [at(0, 1), 12] {
-            let plan = plan_backward(BackwardLevels {
-                c: 2,
-                features: 12,
-                refreshed: 11,
-                sparse_difference: true,
-                ..levels(1, w, 11, 1, 1)
-            })
-            .unwrap();
+            let plan = plan_backward(step(0, 1, w)).unwrap();
             assert_eq!((plan.refresh_difference, plan.update_level), (true, 7), "weights at {w}");
         }
         let ns = SoftmaxId::NormalizeAndSquare.build(Default::default()).unwrap();
         for classes in [3, 10] {
             let c = crate::data::padded_classes(classes);
             for refreshed in [WEIGHT_ENTRY_LEVEL, 6, 12] {
-                let level = weights_level(
-                    ns.as_ref(),
-                    classes,
-                    refreshed,
-                    LevelsAbove { floor: 0, features: refreshed, unfold: 0, c },
-                );
+                let l = BackwardLevels { c, ..levels(1, refreshed, refreshed, 1, 1) };
+                let level = weights_level(ns.as_ref(), classes, refreshed, &l);
                 assert!((WEIGHT_ENTRY_LEVEL..=refreshed).contains(&level), "{classes} classes: {level}");
             }
         }

@@ -6,8 +6,8 @@ use super::messages::{
     ClientAnswer, EncryptedBatch, EncryptedModel, EncryptedValidation, InitialModel, ValidationOutputs,
 };
 use super::plan::{
-    check_softmax, check_softmax_window, logits_level, plan_backward, weights_level, BackwardLevels, LevelsAbove,
-    MIN_LEVEL, WEIGHT_ENTRY_LEVEL,
+    check_softmax, check_softmax_window, logits_level, plan_backward, weights_level, BackwardLevels, MIN_LEVEL,
+    WEIGHT_ENTRY_LEVEL,
 };
 use super::report::{RefreshCounts, StepLevels, StepReport, StepTimings};
 use super::scale::linear_combination;
@@ -364,7 +364,7 @@ impl<R: Refresh> TrainingServer<R> {
         // Refresh plan for the backward half.
         let nesterov = self.setup.optimizer == Optimizer::Nesterov;
         let weight_level = if nesterov { self.state.w.level().min(self.state.v.level()) } else { self.state.w.level() };
-        let plan = plan_backward(BackwardLevels {
+        let backward_levels = BackwardLevels {
             difference: d_blocks.iter().map(Ciphertext::level).min().unwrap_or(0).saturating_sub(unfold),
             features: batch.x.level(),
             weights: weight_level,
@@ -376,8 +376,9 @@ impl<R: Refresh> TrainingServer<R> {
             weight_blocks: packed_count(self.state.w.layout(), if nesterov { 2 } else { 1 })?,
             weight_blocks_unpacked: self.state.w.blocks().len() * if nesterov { 2 } else { 1 },
             sparse_difference: compact.is_some(),
-        })
-        .ok_or_else(|| EncryptedTrainError::config("no refresh plan reaches the levels of a step"))?;
+        };
+        let plan = plan_backward(backward_levels)
+            .ok_or_else(|| EncryptedTrainError::config("no refresh plan reaches the levels of a step"))?;
         let d_blocks = if plan.refresh_difference { rows_refresh.refresh_all(&d_blocks)? } else { d_blocks };
         let difference_refreshes = refreshed() - softmax_refreshes;
         levels.difference = d_blocks.iter().map(Ciphertext::level).min().unwrap_or(0);
@@ -435,12 +436,7 @@ impl<R: Refresh> TrainingServer<R> {
                 self.softmax.approximation(),
                 self.setup.classes,
                 self.refresh.output_level(),
-                LevelsAbove {
-                    floor: self.refresh.input_level(),
-                    features: batch.x.level(),
-                    unfold,
-                    c: self.setup.padded_classes(),
-                },
+                &backward_levels,
             );
             let mut refreshed = refresh_weights(eval, &timed, &mats, self.setup.weight_bound_log2, level)?.into_iter();
             w_new = refreshed.next().expect("the weights");
