@@ -19,7 +19,9 @@
 use crate::global::Global;
 use crate::progress::Progress;
 use ckks_scheme::security::SecurityLevel;
+use hetal_train::protocol::job::{JobManifest, JobPaths};
 use hetal_train::protocol::keys::PublicBundle;
+use hetal_train::protocol::memory::{job_memory_estimate, total_memory};
 use hetal_train::protocol::report::step_line;
 use hetal_train::protocol::server::{Outcome, Progress as Event, ServerSession};
 use hetal_train::protocol::ProtocolError;
@@ -65,6 +67,9 @@ fn positive_seconds(s: &str) -> Result<f64, String> {
 
 /// Runs `hetal train`.
 pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<dyn std::error::Error>> {
+    if g.text() {
+        memory_note(args, g, out)?;
+    }
     let spin = Progress::spinner(g, "loading the public bundle");
     let t_load = Instant::now();
     let bundle = PublicBundle::read(&args.keys)?;
@@ -100,6 +105,38 @@ pub fn run(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> Result<(), Box<
         while !waiting.exists() {
             std::thread::sleep(std::time::Duration::from_secs_f64(args.poll));
         }
+    }
+}
+
+/// Says, before anything large is loaded, what the session will need in memory
+/// ([`job_memory_estimate`], which errs high) where the machine has less (a warning), or always
+/// with `-v`. Silent where the job or the bundle cannot be read: opening the session then says
+/// what is wrong.
+fn memory_note(args: &TrainArgs, g: &Global, out: &mut dyn Write) -> std::io::Result<()> {
+    let Ok(manifest) = JobManifest::read(&args.job) else { return Ok(()) };
+    let Some(need) = job_memory_estimate(&manifest, &args.keys, &JobPaths(args.job.clone()).init()) else {
+        return Ok(());
+    };
+    let have = total_memory();
+    let gb = |b: u64| b as f64 / 1e9;
+    match have {
+        Some(have) if need > have => writeln!(
+            out,
+            "WARNING: this job needs about {:.1} GB of memory at its peak (an estimate that errs high), and this \
+             machine has {:.1} GB: training may be stopped for lack of memory.{}",
+            gb(need),
+            gb(have),
+            if manifest.task.compact_softmax {
+                " Keys made with --no-compact-softmax need about 2.5 GB less (for slower steps)."
+            } else {
+                ""
+            }
+        ),
+        Some(have) if g.verbose => {
+            writeln!(out, "memory: about {:.1} GB at the peak (estimate), of {:.1} GB here", gb(need), gb(have))
+        }
+        None if g.verbose => writeln!(out, "memory: about {:.1} GB at the peak (estimate)", gb(need)),
+        _ => Ok(()),
     }
 }
 

@@ -95,8 +95,10 @@ fn workflow_end_to_end_resume_and_errors() {
     assert!(d.join("evaluation.svg").exists());
 
     // An interrupted run (one step, then --resume) ends with the same model, bit for bit.
-    let s = ok(&d, &["train", "--job", "job2", "--keys", "keys/public.hbundle", "--max-steps", "1"]);
+    let s = ok(&d, &["-v", "train", "--job", "job2", "--keys", "keys/public.hbundle", "--max-steps", "1"]);
     assert!(s.contains("--max-steps"), "{s}");
+    // -v says what the session needs, before the keys are loaded (an estimate, 0.7 GB here).
+    assert!(s.starts_with("memory: about 0."), "{s}");
     assert!(fails(&d, &["train", "--job", "job2", "--keys", "keys/public.hbundle"]).contains("--resume"));
     ok(&d, &["train", "--job", "job2", "--keys", "keys/public.hbundle", "--resume"]);
     ok(&d, &["decrypt", "validation", "--job", "job2"]);

@@ -76,14 +76,6 @@ impl ServeConfig {
     /// The memory budget of training: `memory_limit`, or the machine's memory, or no bound
     /// where neither is known.
     pub fn memory_budget(&self) -> u64 {
-        self.memory_limit.or_else(total_memory).unwrap_or(u64::MAX)
+        self.memory_limit.or_else(hetal_train::protocol::memory::total_memory).unwrap_or(u64::MAX)
     }
-}
-
-/// `MemTotal` of `/proc/meminfo`, in bytes (Linux).
-fn total_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
 }

@@ -4,14 +4,14 @@
 //! the service stopped are queued again when it starts, and resume from their checkpoints.
 //!
 //! With more than one worker, memory bounds them: a job starts only when its estimate
-//! ([`server_memory_estimate`]) fits in the budget beside the estimates of the jobs in
+//! ([`job_memory_estimate`]) fits in the budget beside the estimates of the jobs in
 //! training. A job alone always starts.
 
 use crate::db::{Db, JobState};
 use crate::files::{job_paths, FileName};
 use hetal_train::protocol::job::JobManifest;
 use hetal_train::protocol::keys::PublicBundle;
-use hetal_train::protocol::memory::server_memory_estimate;
+use hetal_train::protocol::memory::job_memory_estimate;
 use hetal_train::protocol::server::{Outcome, ServerSession};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender};
@@ -89,14 +89,12 @@ impl Drop for Reservation<'_> {
     }
 }
 
-/// The memory job folder `dir` will need in training ([`server_memory_estimate`]), from its
+/// The memory job folder `dir` will need in training ([`job_memory_estimate`]), from its
 /// manifest and the sizes of its bundle and initial weights; `None` before they are uploaded.
 pub fn memory_estimate(dir: &Path) -> Option<u64> {
     let paths = job_paths(dir);
     let manifest = JobManifest::read(&paths.0).ok()?;
-    let bundle = std::fs::metadata(FileName::Bundle.path(dir)).ok()?.len();
-    let init = std::fs::metadata(paths.init()).ok()?.len();
-    Some(server_memory_estimate(manifest.preset, manifest.task.compact_softmax, bundle, init))
+    job_memory_estimate(&manifest, &FileName::Bundle.path(dir), &paths.init())
 }
 
 fn gb(bytes: u64) -> String {

@@ -1,7 +1,9 @@
 //! What a server session needs in memory, before it is opened: a service that trains several
 //! jobs at once admits one only when its estimate fits beside the others'.
 
+use super::job::JobManifest;
 use super::task::{training_bootstrap, TrainPreset};
+use std::path::Path;
 
 /// Bytes of working memory a session at ring degree `2^16` holds beyond its keys and its data:
 /// bootstrapping's encoded diagonals (about 0.75 GB over `Q * P` since they are stored by their
@@ -40,6 +42,27 @@ pub fn server_memory_estimate(preset: TrainPreset, compact_softmax: bool, bundle
     let keys = bundle_bytes as f64 * 2.0 * key_widening(&b);
     let ciphertexts = init_bytes as f64 * 24.0 * widening(data);
     (keys + ciphertexts) as u64 + working
+}
+
+/// [`server_memory_estimate`] for the job of `manifest`, from the sizes of its public bundle
+/// file and its initial weights file; `None` where either cannot be read.
+pub fn job_memory_estimate(manifest: &JobManifest, bundle: &Path, init: &Path) -> Option<u64> {
+    let bundle = std::fs::metadata(bundle).ok()?.len();
+    let init = std::fs::metadata(init).ok()?.len();
+    Some(server_memory_estimate(manifest.preset, manifest.task.compact_softmax, bundle, init))
+}
+
+/// The machine's memory, `MemTotal` of `/proc/meminfo` in bytes; `None` where it cannot be
+/// read (not Linux).
+pub fn total_memory() -> Option<u64> {
+    parse_mem_total(&std::fs::read_to_string("/proc/meminfo").ok()?)
+}
+
+/// `MemTotal` (in kB) of a `/proc/meminfo` text, in bytes.
+fn parse_mem_total(info: &str) -> Option<u64> {
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kb.checked_mul(1024)
 }
 
 /// [`widening`] over every prime of `Q` and `P`: what a key's residues grow by when loaded.
@@ -87,6 +110,14 @@ mod tests {
         let small = server_memory_estimate(TrainPreset::InsecureTrainN12, false, 100_000_000, 0);
         let widened = key_widening(&TrainPreset::InsecureTrainN12.builder());
         assert_eq!(small, (200_000_000.0 * widened) as u64 + WORKING_AT_N16 / 16);
+    }
+
+    #[test]
+    fn mem_total_is_read_in_bytes() {
+        let info = "MemFree:  10 kB\nMemTotal:       24522156 kB\nSwapTotal: 0 kB\n";
+        assert_eq!(parse_mem_total(info), Some(24_522_156 * 1024));
+        assert_eq!(parse_mem_total("MemTotal: many kB\n"), None);
+        assert_eq!(parse_mem_total(""), None);
     }
 
     /// Primes of 40 bits widen by 1.6, of 64 by 1; the secure preset's keys by about 1.25.
