@@ -397,6 +397,13 @@ impl Parameters {
         self.inner.digits.iter().take_while(|d| d.start <= level).count()
     }
 
+    /// The relative cost of one key switch at `level`, `(level + 1 + alpha) * digits_at(level)`:
+    /// the NTTs of ModUp and the inner products scale with it (`crate::keyswitch`'s cost). A
+    /// weight for plans that compare rotations at different levels, not a time.
+    pub fn key_switch_weight(&self, level: usize) -> usize {
+        (level + 1 + self.alpha()) * self.digits_at(level)
+    }
+
     /// The builder the set was made from.
     pub fn builder(&self) -> &ParametersBuilder {
         &self.inner.builder

@@ -34,7 +34,7 @@ mod rotations;
 pub mod testing;
 
 pub use ckks_scheme;
-pub use compact::{pack_copies, packed_count, unpack_copies, unpack_rotations};
+pub use compact::{pack_copies, packed_count, unpack_copies, unpack_copies_at_depth, unpack_depth, unpack_rotations};
 pub use compact_rows::CompactRows;
 pub use counts::{predicted_counts, reference_counts, Algorithm, Counter, OpCounts, ProductShape};
 pub use diag_abt::{diag_abt, diag_abt_depth, diag_abt_with, DIAG_ABT_DEPTH};

@@ -1,33 +1,49 @@
 //! The compact form of vertically tiled matrices against the matrices themselves: packing then
-//! unpacking gives the blocks back (every copy), each in one level, at insecure `N = 2^11`.
+//! unpacking gives the blocks back (every copy) at every depth of splits, at insecure `N = 2^11`;
+//! the depth [`unpack_copies`] picks against the key-switching weights at the secure preset.
 
 mod common;
 
 use common::{fixture, random_matrix};
-use hetal_linalg::{pack_copies, packed_count, unpack_copies, unpack_rotations, Tiling, UnitShape};
+use hetal_linalg::{
+    pack_copies, packed_count, unpack_copies, unpack_copies_at_depth, unpack_depth, unpack_rotations, BlockLayout,
+    Tiling, UnitShape,
+};
 use proptest::prelude::*;
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(6))]
-    /// `k` matrices of `c x cols` (vertical period `c`) survive the round trip; the packed
-    /// count is `ceil(k blocks / (s0 / c))`.
+    #![proptest_config(ProptestConfig::with_cases(12))]
+    /// `k` matrices of `c x cols` (vertical period `c`) survive the round trip at every depth
+    /// of splits the levels allow (up to `log2 Q` of the first group, when that is 2 or less;
+    /// deeper asks are refused); the packed count is `ceil(k blocks / (s0 / c))`.
     #[test]
-    fn pack_then_unpack_gives_the_blocks_back(log_c in 1u32..4, cols in 1usize..200, k in 1usize..4, seed in 0u64..1000) {
+    fn pack_then_unpack_gives_the_blocks_back(log_c in 1u32..4, cols in 1usize..200, k in 1usize..4, depth in 0usize..3, seed in 0u64..1000) {
         let f = fixture();
         let c = 1usize << log_c;
         let unit = UnitShape::new(32, f.slots()).unwrap();
-        let eval = f.evaluator_with(unpack_rotations(&hetal_linalg::BlockLayout::new(c, cols, unit, Tiling::Vertical { period: c }).unwrap()).unwrap(), false);
+        let eval = f.evaluator_with(unpack_rotations(&BlockLayout::new(c, cols, unit, Tiling::Vertical { period: c }).unwrap()).unwrap(), false);
         let mut enc = f.encryptor(3);
         let plain: Vec<_> = (0..k).map(|i| random_matrix(c, cols, seed + i as u64)).collect();
-        let mats: Vec<_> = plain.iter().map(|m| f.encrypt(m, unit, Tiling::Vertical { period: c }, 3, &mut enc)).collect();
+        let top = f.top();
+        let mats: Vec<_> = plain.iter().map(|m| f.encrypt(m, unit, Tiling::Vertical { period: c }, top, &mut enc)).collect();
         let layout = *mats[0].layout();
         let refs: Vec<_> = mats.iter().collect();
         let packed = pack_copies(&eval, &refs).unwrap();
         prop_assert_eq!(packed.len(), packed_count(&layout, k).unwrap());
-        prop_assert!(packed.iter().all(|p| p.level() == 2));
-        let back = unpack_copies(&eval, &packed, &layout, k).unwrap();
+        prop_assert!(packed.iter().all(|p| p.level() == top - 1));
+        // Every group has at most s0 / c blocks; the smallest is the last.
+        let copies = 32 / c;
+        let total = k * layout.blocks();
+        let smallest = total - (packed.len() - 1) * copies;
+        let level = top - 2 - depth;
+        let got = unpack_copies_at_depth(&eval, &packed, &layout, k, level, depth);
+        if depth > smallest.next_power_of_two().trailing_zeros() as usize {
+            prop_assert!(got.is_err());
+            return Ok(());
+        }
+        let back = got.unwrap();
         for (m, b) in plain.iter().zip(&back) {
-            prop_assert_eq!(b.level(), 1);
+            prop_assert_eq!(b.level(), level);
             let got = b.decrypt(&f.encoder, &f.decryptor()).unwrap();
             prop_assert!(got.max_abs_diff(m) < 1e-6, "{}", got.max_abs_diff(m));
             // Every copy holds the slice, not only the one the logical view reads.
@@ -55,5 +71,25 @@ fn refuses_other_tilings_and_mixed_levels() {
     assert!(pack_copies(&eval, &[&a, &b]).is_err());
     assert!(pack_copies(&eval, &[]).is_err());
     let packed = pack_copies(&eval, &[&a]).unwrap();
-    assert!(unpack_copies(&eval, &packed, a.layout(), 2).is_err());
+    assert!(unpack_copies(&eval, &packed, a.layout(), 2, 0).is_err());
+    // Blocks at the packed level or above, or splits the levels do not allow.
+    assert!(unpack_copies(&eval, &packed, a.layout(), 1, packed[0].level()).is_err());
+    assert!(unpack_copies_at_depth(&eval, &packed, a.layout(), 1, 1, 1).is_err());
+}
+
+/// At the secure preset, the Face Mask weights and momentum (2 classes, 1280 features and the
+/// bias: `c = 2`, unit `512 x 64`, 21 blocks each, 42 in one group of 256 copies' room, `Q =
+/// 64`) split as deep as the levels allow up to 3: each split takes rotations from level 8,
+/// where they have two digits.
+#[test]
+fn the_split_depth_follows_the_key_switching_weights() {
+    let params = ckks_scheme::Preset::BootstrapN16.build().unwrap();
+    let unit = UnitShape::new(512, params.slots()).unwrap();
+    let layout = BlockLayout::new(2, 1281, unit, Tiling::Vertical { period: 2 }).unwrap();
+    assert_eq!((layout.blocks(), packed_count(&layout, 2).unwrap()), (21, 1));
+    let depth = |from, to| unpack_depth(&params, &layout, 2, from, to).unwrap();
+    assert_eq!(depth(9, 8), 0);
+    assert_eq!(depth(10, 8), 1);
+    assert_eq!(depth(12, 8), 3);
+    assert!(unpack_depth(&params, &layout, 2, 8, 8).is_err());
 }

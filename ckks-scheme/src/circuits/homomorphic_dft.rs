@@ -242,7 +242,7 @@ impl RunCost<'_> {
             LinearTransform::rotation_plan(indices, self.n, self.baby_steps, lagging)
         };
         let l = self.level - t;
-        let weight = (l + 1 + self.params.alpha()) * self.params.digits_at(l);
+        let weight = self.params.key_switch_weight(l);
         ((baby + GIANT_STEP_COST * giant) * weight, baby + giant)
     }
 

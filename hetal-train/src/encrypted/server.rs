@@ -506,9 +506,10 @@ impl<R: Refresh> TrainingServer<R> {
 /// multiplied back by `2^k` (an integer product, exact): packed one copy per block
 /// ([`hetal_linalg::pack_copies`], one bootstrap per `s0 / c` blocks, one level before it and
 /// one after) when they have a level to spare, else block by block, two ciphertexts to a
-/// refresh ([`Refresh::refresh_all`]). Packed, they are unpacked at `level` (dropped first, so
-/// that the rotations run over no more primes than the next step uses,
-/// [`super::plan::weights_level`]). Returns the matrices.
+/// refresh ([`Refresh::refresh_all`]). Packed, they are unpacked to `level`
+/// ([`super::plan::weights_level`]: the rotations run over no more primes than the next step
+/// uses), spending the levels the refresh gives above it on splits where those make the
+/// unpacking cheaper ([`hetal_linalg::unpack_copies`]). Returns the matrices.
 fn refresh_weights(
     eval: &Evaluator,
     refresh: &dyn Refresh,
@@ -521,12 +522,8 @@ fn refresh_weights(
     // The compact refresh's mask takes a level above the refresh's input level.
     if mats[0].level() > refresh.input_level() {
         let packed = pack_copies(eval, mats)?;
-        let refreshed = refresh
-            .refresh_all(&packed)?
-            .iter()
-            .map(|ct| Ok(eval.drop_to_level(ct, ct.level().min(level + 1))?))
-            .collect::<Result<Vec<_>, EncryptedTrainError>>()?;
-        let out = unpack_copies(eval, &refreshed, &layout, mats.len())?
+        let refreshed = refresh.refresh_all(&packed)?;
+        let out = unpack_copies(eval, &refreshed, &layout, mats.len(), level.min(refresh.output_level() - 1))?
             .into_iter()
             .map(|m| {
                 let blocks = m.blocks().iter().map(times).collect::<Result<Vec<_>, _>>()?;
