@@ -116,7 +116,9 @@ pub fn unpack_copies(
     matrices: usize,
     level: usize,
 ) -> Result<Vec<EncryptedMatrix>, LinalgError> {
-    let from = packed.iter().map(Ciphertext::level).min().unwrap_or(0);
+    let Some(from) = packed.iter().map(Ciphertext::level).min() else {
+        return Err(LinalgError::InvalidLayout { op: "unpack_copies", reason: "no packed ciphertext".into() });
+    };
     let depth = unpack_depth(eval.params(), layout, matrices, from, level)?;
     unpack_copies_at_depth(eval, packed, layout, matrices, level, depth)
 }
@@ -138,9 +140,10 @@ pub fn unpack_copies(
 /// Depth 0 is one level and `log2 Q` rotations per block. Each split halves the blocks' share
 /// of rotations at the lowest level for two rotations per ciphertext split a level higher:
 /// at Face Mask (42 blocks, `Q = 64`) depth 3 makes 14 + 126 rotations instead of 252.
+/// A group of fewer than `2^depth` blocks splits `log2 Q` times, from `level + 1 + log2 Q`.
 /// Ciphertexts of one depth, and blocks, are independent and run in parallel (rayon). Errors on
-/// another tiling, a count of packed ciphertexts that does not match, packed ciphertexts below
-/// `level + 1 + depth`, or a `depth` above `log2 Q`.
+/// another tiling, a count of packed ciphertexts that does not match, or packed ciphertexts
+/// below `level + 1 + depth`.
 pub fn unpack_copies_at_depth(
     eval: &Evaluator,
     packed: &[Ciphertext],
@@ -151,6 +154,9 @@ pub fn unpack_copies_at_depth(
 ) -> Result<Vec<EncryptedMatrix>, LinalgError> {
     let op = "unpack_copies";
     let (c, copies) = copies(layout, op)?;
+    if matrices == 0 {
+        return Err(LinalgError::InvalidLayout { op, reason: "no matrix".into() });
+    }
     if packed.len() != packed_count(layout, matrices)? {
         return Err(LinalgError::InvalidLayout {
             op,
@@ -160,10 +166,6 @@ pub fn unpack_copies_at_depth(
                 layout.blocks()
             ),
         });
-    }
-    let top = level + 1 + depth;
-    if let Some(low) = packed.iter().find(|p| p.level() < top) {
-        return Err(LinalgError::LevelTooLow { op, left: low.level(), right: top, needed: 1 + depth });
     }
     let total = matrices * layout.blocks();
     let ops = Ops::new(eval);
@@ -175,9 +177,10 @@ pub fn unpack_copies_at_depth(
             let blocks = (total - g * copies).min(copies);
             let q = blocks.next_power_of_two();
             let split = q.trailing_zeros() as usize;
-            if depth > split {
-                let reason = format!("{depth} splits of a group of {blocks} blocks (at most {split})");
-                return Err(LinalgError::InvalidLayout { op, reason });
+            let depth = depth.min(split);
+            let top = level + 1 + depth;
+            if p.level() < top {
+                return Err(LinalgError::LevelTooLow { op, left: p.level(), right: top, needed: 1 + depth });
             }
             let mut spread = ops.drop_to(p, top)?;
             ops.rot_sum(&mut spread, rotations[split..].iter().copied())?;
@@ -220,11 +223,12 @@ pub fn unpack_depth(
             .iter()
             .map(|&b| {
                 let split = b.next_power_of_two().trailing_zeros() as usize;
+                let depth = depth.min(split);
                 let spread = (log_copies - split) * w(level + 1 + depth);
                 // Nodes of depth t: the residues a < 2^t, holding the blocks m = a (mod 2^t).
                 let mut cost = spread;
                 let held = |a: usize, t: usize| if a < b { (b - a).div_ceil(1 << t) } else { 0 };
-                for t in 0..=depth.min(split) {
+                for t in 0..=depth {
                     // The nodes made at depth t: those whose parent was split.
                     for a in (0..1usize << t).filter(|&a| t == 0 || held(a % (1 << (t - 1)), t - 1) > 1) {
                         cost += match held(a, t) {

@@ -14,8 +14,8 @@ use proptest::prelude::*;
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
     /// `k` matrices of `c x cols` (vertical period `c`) survive the round trip at every depth
-    /// of splits the levels allow (up to `log2 Q` of the first group, when that is 2 or less;
-    /// deeper asks are refused); the packed count is `ceil(k blocks / (s0 / c))`.
+    /// of splits the levels allow (groups too small for it split as often as they can); the
+    /// packed count is `ceil(k blocks / (s0 / c))`.
     #[test]
     fn pack_then_unpack_gives_the_blocks_back(log_c in 1u32..4, cols in 1usize..200, k in 1usize..4, depth in 0usize..3, seed in 0u64..1000) {
         let f = fixture();
@@ -31,17 +31,9 @@ proptest! {
         let packed = pack_copies(&eval, &refs).unwrap();
         prop_assert_eq!(packed.len(), packed_count(&layout, k).unwrap());
         prop_assert!(packed.iter().all(|p| p.level() == top - 1));
-        // Every group has at most s0 / c blocks; the smallest is the last.
-        let copies = 32 / c;
-        let total = k * layout.blocks();
-        let smallest = total - (packed.len() - 1) * copies;
+        // A group with fewer than 2^depth blocks (the last may be) splits as often as it can.
         let level = top - 2 - depth;
-        let got = unpack_copies_at_depth(&eval, &packed, &layout, k, level, depth);
-        if depth > smallest.next_power_of_two().trailing_zeros() as usize {
-            prop_assert!(got.is_err());
-            return Ok(());
-        }
-        let back = got.unwrap();
+        let back = unpack_copies_at_depth(&eval, &packed, &layout, k, level, depth).unwrap();
         for (m, b) in plain.iter().zip(&back) {
             prop_assert_eq!(b.level(), level);
             let got = b.decrypt(&f.encoder, &f.decryptor()).unwrap();
@@ -72,9 +64,16 @@ fn refuses_other_tilings_and_mixed_levels() {
     assert!(pack_copies(&eval, &[]).is_err());
     let packed = pack_copies(&eval, &[&a]).unwrap();
     assert!(unpack_copies(&eval, &packed, a.layout(), 2, 0).is_err());
+    assert!(unpack_copies(&eval, &[], a.layout(), 0, 0).is_err());
     // Blocks at the packed level or above, or splits the levels do not allow.
     assert!(unpack_copies(&eval, &packed, a.layout(), 1, packed[0].level()).is_err());
-    assert!(unpack_copies_at_depth(&eval, &packed, a.layout(), 1, 1, 1).is_err());
+    // One block splits no further; four do, and need the level for it.
+    let eval = f.evaluator_with(unpack_rotations(a.layout()).unwrap(), false);
+    assert_eq!(unpack_copies_at_depth(&eval, &packed, a.layout(), 1, 1, 1).unwrap()[0].level(), 1);
+    let wide = f.encrypt(&random_matrix(4, 100, 2), unit, Tiling::Vertical { period: 4 }, 3, &mut enc);
+    let packed = pack_copies(&eval, &[&wide]).unwrap();
+    assert_eq!(wide.layout().blocks(), 4);
+    assert!(unpack_copies_at_depth(&eval, &packed, wide.layout(), 1, 1, 1).is_err());
 }
 
 /// At the secure preset, the Face Mask weights and momentum (2 classes, 1280 features and the
