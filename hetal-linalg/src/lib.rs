@@ -8,6 +8,10 @@
 //! * [`diag_abt`] (`A * B^T`, 2 levels; the paper's 3 with [`diag_abt_with`]) and [`diag_atb`] / [`diag_atb_with`] (`A^T * B`, plain
 //!   or PRotUp variant, the paper's row sum or [`RowSum::Shared`]), both with two diagonals per
 //!   ciphertext product (complex slots).
+//! * [`pack_copies`] / [`unpack_copies`]: the compact form of vertically tiled matrices (one
+//!   copy per block, `s0 / c` blocks to a ciphertext), so that the weights' refresh bootstraps
+//!   one ciphertext per group; the unpacking splits over the levels it is given
+//!   ([`unpack_depth`]).
 //! * [`CompactRows`]: the compact form of horizontally tiled rows (one copy per row in `s0 c`
 //!   sparse slots), so that the softmax bootstraps sparse slots.
 //! * [`baselines`]: Crockett's ColMajor / RowMajor and Jin et al.'s PrivGD products.
