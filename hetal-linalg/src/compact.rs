@@ -272,17 +272,21 @@ impl Unpacking<'_, '_> {
         let mut nodes = vec![Node { ct: spread, blocks: (0..blocks).collect() }];
         for t in 0..=depth {
             let (alone, many): (Vec<Node>, Vec<Node>) = nodes.into_iter().partition(|n| n.blocks.len() == 1);
+            // Every block that finishes here, one task each: at depth 0 a single ciphertext
+            // holds them all, and its blocks are what runs in parallel.
+            let leaves: Vec<(&Node, usize)> = if t == depth {
+                many.iter().flat_map(|n| n.blocks.iter().map(move |&m| (n, m))).collect()
+            } else {
+                Vec::new()
+            };
             let finished = alone
-                .into_par_iter()
+                .par_iter()
                 .map(|n| Ok((n.blocks[0], self.replicate(self.ops.drop_to(&n.ct, self.level)?, t)?)))
-                .chain(if t == depth {
-                    many.par_iter()
-                        .flat_map_iter(|n| n.blocks.iter().map(move |&m| (n, m)))
-                        .map(|(n, m)| Ok((m, self.replicate(self.keep(&n.ct, |k| self.holds(k, m, t))?, t)?)))
-                        .collect::<Vec<_>>()
-                } else {
-                    Vec::new()
-                })
+                .chain(
+                    leaves
+                        .into_par_iter()
+                        .map(|(n, m)| Ok((m, self.replicate(self.keep(&n.ct, |k| self.holds(k, m, t))?, t)?))),
+                )
                 .collect::<Result<Vec<_>, LinalgError>>()?;
             for (m, ct) in finished {
                 out[m] = Some(ct);

@@ -523,13 +523,14 @@ fn refresh_weights(
     if mats[0].level() > refresh.input_level() {
         let packed = pack_copies(eval, mats)?;
         let refreshed = refresh.refresh_all(&packed)?;
-        let out = unpack_copies(eval, &refreshed, &layout, mats.len(), level.min(refresh.output_level() - 1))?
-            .into_iter()
-            .map(|m| {
-                let blocks = m.blocks().iter().map(times).collect::<Result<Vec<_>, _>>()?;
-                Ok(EncryptedMatrix::from_blocks(layout, blocks)?)
-            })
-            .collect::<Result<Vec<_>, EncryptedTrainError>>()?;
+        let out =
+            unpack_copies(eval, &refreshed, &layout, mats.len(), level.min(refresh.output_level().saturating_sub(1)))?
+                .into_iter()
+                .map(|m| {
+                    let blocks = m.blocks().iter().map(times).collect::<Result<Vec<_>, _>>()?;
+                    Ok(EncryptedMatrix::from_blocks(layout, blocks)?)
+                })
+                .collect::<Result<Vec<_>, EncryptedTrainError>>()?;
         return Ok(out);
     }
     // Every block of every matrix, in pairs across the matrices.
