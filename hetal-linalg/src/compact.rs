@@ -54,6 +54,19 @@ pub fn packed_count(layout: &BlockLayout, matrices: usize) -> Result<usize, Lina
     Ok((matrices * layout.blocks()).div_ceil(copies))
 }
 
+/// The groups of `matrices` matrices of `layout`, in order: each one's block count `B` (`s0 /
+/// c`, the last one what is left) and `log2 Q`, `Q = next_pow2(B)`.
+fn groups(layout: &BlockLayout, matrices: usize, op: &'static str) -> Result<Vec<(usize, usize)>, LinalgError> {
+    let (_, copies) = copies(layout, op)?;
+    let total = matrices * layout.blocks();
+    Ok((0..total.div_ceil(copies))
+        .map(|g| {
+            let blocks = (total - g * copies).min(copies);
+            (blocks, blocks.next_power_of_two().trailing_zeros() as usize)
+        })
+        .collect())
+}
+
 /// The rotations [`unpack_copies`] uses: `L 2^j` for `2^j < s0 / c`, `L = c s1`.
 pub fn unpack_rotations(layout: &BlockLayout) -> Result<Vec<i64>, LinalgError> {
     let (c, copies) = copies(layout, "unpack_rotations")?;
@@ -153,7 +166,7 @@ pub fn unpack_copies_at_depth(
     depth: usize,
 ) -> Result<Vec<EncryptedMatrix>, LinalgError> {
     let op = "unpack_copies";
-    let (c, copies) = copies(layout, op)?;
+    let (c, _) = copies(layout, op)?;
     if matrices == 0 {
         return Err(LinalgError::InvalidLayout { op, reason: "no matrix".into() });
     }
@@ -167,16 +180,13 @@ pub fn unpack_copies_at_depth(
             ),
         });
     }
-    let total = matrices * layout.blocks();
     let ops = Ops::new(eval);
     let rotations = unpack_rotations(layout)?;
     let groups = packed
         .par_iter()
-        .enumerate()
-        .map(|(g, p)| {
-            let blocks = (total - g * copies).min(copies);
-            let q = blocks.next_power_of_two();
-            let split = q.trailing_zeros() as usize;
+        .zip(groups(layout, matrices, op)?)
+        .map(|(p, (blocks, split))| {
+            let q = 1 << split;
             let depth = depth.min(split);
             let top = level + 1 + depth;
             if p.level() < top {
@@ -213,16 +223,14 @@ pub fn unpack_depth(
     if from <= level {
         return Err(LinalgError::LevelTooLow { op, left: from, right: level + 1, needed: 1 });
     }
-    let total = matrices * layout.blocks();
-    let group_sizes: Vec<usize> = (0..total.div_ceil(copies)).map(|g| (total - g * copies).min(copies)).collect();
+    let groups = groups(layout, matrices, op)?;
     let log_copies = copies.trailing_zeros() as usize;
-    let deepest = group_sizes.iter().map(|b| b.next_power_of_two().trailing_zeros() as usize).max().unwrap_or(0);
+    let deepest = groups.iter().map(|&(_, split)| split).max().unwrap_or(0);
     let weight = |depth: usize| -> usize {
         let w = |l: usize| params.key_switch_weight(l);
-        group_sizes
+        groups
             .iter()
-            .map(|&b| {
-                let split = b.next_power_of_two().trailing_zeros() as usize;
+            .map(|&(b, split)| {
                 let depth = depth.min(split);
                 let spread = (log_copies - split) * w(level + 1 + depth);
                 // Nodes of depth t: the residues a < 2^t, holding the blocks m = a (mod 2^t).
