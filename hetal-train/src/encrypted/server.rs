@@ -517,29 +517,23 @@ fn refresh_weights(
     k: u32,
     level: usize,
 ) -> Result<Vec<EncryptedMatrix>, EncryptedTrainError> {
-    let times = |ct: &Ciphertext| -> Result<Ciphertext, EncryptedTrainError> { Ok(eval.mul_int(ct, 1i64 << k)?) };
     let layout = *mats[0].layout();
     // The compact refresh's mask takes a level above the refresh's input level.
-    if mats[0].level() > refresh.input_level() {
-        let packed = pack_copies(eval, mats)?;
-        let refreshed = refresh.refresh_all(&packed)?;
-        let out =
-            unpack_copies(eval, &refreshed, &layout, mats.len(), level.min(refresh.output_level().saturating_sub(1)))?
-                .into_iter()
-                .map(|m| {
-                    let blocks = m.blocks().iter().map(times).collect::<Result<Vec<_>, _>>()?;
-                    Ok(EncryptedMatrix::from_blocks(layout, blocks)?)
-                })
-                .collect::<Result<Vec<_>, EncryptedTrainError>>()?;
-        return Ok(out);
-    }
-    // Every block of every matrix, in pairs across the matrices.
-    let all: Vec<Ciphertext> = mats.iter().flat_map(|m| m.blocks().iter().cloned()).collect();
-    let mut refreshed = refresh.refresh_all(&all)?.into_iter();
-    mats.iter()
+    let refreshed = if mats[0].level() > refresh.input_level() {
+        let packed = refresh.refresh_all(&pack_copies(eval, mats)?)?;
+        unpack_copies(eval, &packed, &layout, mats.len(), level.min(refresh.output_level().saturating_sub(1)))?
+    } else {
+        // Every block of every matrix, in pairs across the matrices.
+        let all: Vec<Ciphertext> = mats.iter().flat_map(|m| m.blocks().iter().cloned()).collect();
+        let mut blocks = refresh.refresh_all(&all)?.into_iter();
+        mats.iter()
+            .map(|m| EncryptedMatrix::from_blocks(layout, blocks.by_ref().take(m.blocks().len()).collect()))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    refreshed
+        .iter()
         .map(|m| {
-            let blocks =
-                refreshed.by_ref().take(m.blocks().len()).map(|ct| times(&ct)).collect::<Result<Vec<_>, _>>()?;
+            let blocks = m.blocks().iter().map(|ct| eval.mul_int(ct, 1i64 << k)).collect::<Result<Vec<_>, _>>()?;
             Ok(EncryptedMatrix::from_blocks(layout, blocks)?)
         })
         .collect()
