@@ -12,6 +12,35 @@ use std::sync::Arc;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 
+/// `a = a b mod m` pointwise (reduced inputs), eight at a time where `kernel` runs AVX-512: the
+/// limb kernel of [`RnsPoly::mul_assign`], the same words on every kernel.
+pub(crate) fn mul_limb_with(kernel: NttKernel, m: &crate::Modulus, a: &mut [u64], b: &[u64]) {
+    #[allow(unused_mut)]
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if kernel.runs_avx512() {
+        // SAFETY: the CPU has AVX-512F and AVX-512DQ (runs_avx512 checks it); the inputs are
+        // reduced limbs of one ring, of one length.
+        done = unsafe { avx512::mul_limb(m, a, b) };
+    }
+    m.mul_vec(&mut a[done..], &b[done..]);
+}
+
+/// `acc = acc + x y mod m` pointwise (reduced inputs): the limb kernel of
+/// [`RnsPoly::add_mul_assign`], as [`mul_limb_with`].
+pub(crate) fn add_mul_limb_with(kernel: NttKernel, m: &crate::Modulus, acc: &mut [u64], x: &[u64], y: &[u64]) {
+    #[allow(unused_mut)]
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if kernel.runs_avx512() {
+        // SAFETY: as in mul_limb_with, for three slices of one length.
+        done = unsafe { avx512::add_mul_limb(m, acc, x, y) };
+    }
+    for ((o, &u), &v) in acc[done..].iter_mut().zip(&x[done..]).zip(&y[done..]) {
+        *o = m.add(*o, m.mul(u, v));
+    }
+}
+
 /// The three output limbs of one tensor-product step.
 type TensorLimbs<'a> = ((&'a mut [u64], &'a mut [u64]), &'a mut [u64]);
 
@@ -322,28 +351,31 @@ impl RnsPoly {
     }
 
     /// `self *= other`, the ring product; both must be in NTT representation (pointwise,
-    /// Barrett). Cost: `limbs * N` modular products.
+    /// Barrett). Cost: `limbs * N` modular products; under [`NttKernel::Avx512`], eight at a
+    /// time (`poly/avx512.rs`), the same words.
     pub fn mul_assign(&mut self, other: &Self) -> Result<(), MathError> {
         self.check_same_ring("RnsPoly::mul_assign", other)?;
         self.expect_repr("RnsPoly::mul_assign", Representation::Ntt)?;
         let m = self.basis.moduli();
-        for_each_limb_zip(&mut self.data, &other.data, self.basis.degree(), |i, a, b| m[i].mul_vec(a, b));
+        let kernel = NttKernel::active();
+        for_each_limb_zip(&mut self.data, &other.data, self.basis.degree(), |i, a, b| {
+            mul_limb_with(kernel, &m[i], a, b)
+        });
         Ok(())
     }
 
-    /// `self += a * b` (NTT representation), without a temporary.
+    /// `self += a * b` (NTT representation), without a temporary. Under
+    /// [`NttKernel::Avx512`], eight coefficients at a time (`poly/avx512.rs`), the same words.
     pub fn add_mul_assign(&mut self, a: &Self, b: &Self) -> Result<(), MathError> {
         self.check_same_ring("RnsPoly::add_mul_assign", a)?;
         self.check_same_ring("RnsPoly::add_mul_assign", b)?;
         self.expect_repr("RnsPoly::add_mul_assign", Representation::Ntt)?;
         let m = self.basis.moduli();
         let n = self.degree();
+        let kernel = NttKernel::active();
         for_each_limb(&mut self.data, n, |i, acc| {
             let (x, y) = (&a.data[i * n..(i + 1) * n], &b.data[i * n..(i + 1) * n]);
-            let mi = m[i];
-            for ((o, &u), &v) in acc.iter_mut().zip(x).zip(y) {
-                *o = mi.add(*o, mi.mul(u, v));
-            }
+            add_mul_limb_with(kernel, &m[i], acc, x, y);
         });
         Ok(())
     }
