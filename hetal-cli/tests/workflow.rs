@@ -479,7 +479,10 @@ fn head_split(from: &Path, to: &Path, split: &str, rows: usize) {
 /// chain of matrices, so other diagonals, key switches, noise and keys), and when the forward
 /// product came to run at the lowest level that leaves the softmax's refreshes where they are
 /// (issue 18: in the third epoch the logits land at level 1 instead of 3 and 2, with the same 8
-/// bootstraps a step, so other primes and rescale noise); it was recorded before that
+/// bootstraps a step, so other primes and rescale noise), and when the weights' unpacking came
+/// to take hoisted baby steps (issue 18: four more rotation keys, so other keys from the seeded
+/// stream, and other masks and key switches, so other noise; the model moved by at most 1.1e-6
+/// of weights up to 1.38); it was recorded before that
 /// when the protocol moved into `hetal-train` (issue "one house"). And the demo runs that same
 /// protocol: on the same rows, seed and settings it ends with the file workflow's model
 /// exactly. (The demo's own fingerprint moved once, on purpose, when it stopped using a second

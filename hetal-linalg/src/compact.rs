@@ -20,17 +20,23 @@
 //!
 //! Where the packed ciphertexts sit levels above the blocks' level (a refresh gives more than
 //! the next step uses), those levels pay for splits ([`unpack_copies_at_depth`]): a mask takes
-//! half of the group's blocks and the difference the other half, each half doubles its copies
-//! with one rotation, and after `d` splits each block is masked out with `2^d` copies and needs
-//! `log2 Q - d` rotations instead of `log2 Q`. The splits' rotations run a level or more
-//! higher, where key switching weighs more ([`ckks_scheme::Parameters::key_switch_weight`]);
-//! [`unpack_depth`] weighs both and picks.
+//! the lower half of a ciphertext's blocks and the difference the upper half, each half doubles
+//! its copies with one rotation, and after `d` splits each block needs `log2 Q - d` doublings
+//! instead of `log2 Q`. The splits' rotations run a level or more higher, where key switching
+//! weighs more ([`ckks_scheme::Parameters::key_switch_weight`]); [`unpack_depth`] weighs both
+//! and picks.
+//!
+//! The ciphertexts left at the last depth then take baby steps: rotated by `j L`, `j < 8`,
+//! hoisted (one decomposition for all seven), each block is a sum of eight masked rotations,
+//! so its first three doublings cost no key switch of its own ([`UNPACK_BABY_LOG2`], four keys
+//! more: `3L, 5L, 6L, 7L`; with the doublings' keys only, two baby steps).
 //!
 //! At the paper's Face Mask shape (unit `512 x 64`, `c = 4`, 13 blocks of weights and 13 of
-//! momentum) the 26 blocks fit one packed ciphertext of 128 copies' room (`Q = 32`: 2 + 26 x 5
-//! = 132 rotations instead of 182); at the 2-class Face Mask set (`c = 2`, 21 + 21 blocks, 256
-//! copies, `Q = 64`) 254 instead of 336, and with 3 splits (from level 12 to 8) 2 + 14 + 42 x 3
-//! = 142, of which 126 at level 8.
+//! momentum) the 26 blocks fit one packed ciphertext of 128 copies' room (`Q = 32`): 2 + 26 x 5
+//! = 132 rotations with doublings only, 2 + 7 hoisted + 26 x 2 = 61 with the baby steps. At the
+//! 2-class Face Mask set (`c = 2`, 21 + 21 blocks, 256 copies, `Q = 64`, from level 12 to 8):
+//! 254 rotations with doublings only, 142 with 3 splits (126 of them at level 8), and 2 + 11 +
+//! 6 x 7 hoisted = 55 with the baby steps (none per block).
 
 use crate::error::LinalgError;
 use crate::layout::{BlockLayout, Tiling};
@@ -67,11 +73,34 @@ fn groups(layout: &BlockLayout, matrices: usize, op: &'static str) -> Result<Vec
         .collect())
 }
 
-/// The rotations [`unpack_copies`] uses: `L 2^j` for `2^j < s0 / c`, `L = c s1`.
+/// The baby steps of the unpacking's leaves: `2^UNPACK_BABY_LOG2` rotations `j L` of one
+/// ciphertext, hoisted, replace the first `UNPACK_BABY_LOG2` doublings of each of its blocks
+/// ([`unpack_copies_at_depth`]). 3: four keys more than the doublings' own (`3L, 5L, 6L, 7L`).
+pub const UNPACK_BABY_LOG2: usize = 3;
+
+/// The rotations [`unpack_copies`] uses: the doublings `L 2^j` for `2^j < s0 / c` and the
+/// baby steps `j L` for `j < 2^min(UNPACK_BABY_LOG2, log2(s0 / c))`, `L = c s1`, sorted.
 pub fn unpack_rotations(layout: &BlockLayout) -> Result<Vec<i64>, LinalgError> {
     let (c, copies) = copies(layout, "unpack_rotations")?;
     let l = (c * layout.unit.s1) as i64;
-    Ok((0..copies.trailing_zeros()).map(|j| l << j).collect())
+    let log = copies.trailing_zeros() as usize;
+    let mut steps: Vec<i64> =
+        (0..log).map(|j| l << j).chain((1..1i64 << UNPACK_BABY_LOG2.min(log)).map(|j| j * l)).collect();
+    steps.sort_unstable();
+    steps.dedup();
+    Ok(steps)
+}
+
+/// How many of the baby steps `eval`'s keys allow: the largest `a <= UNPACK_BABY_LOG2` (and
+/// `<= log2(s0 / c)`) with a key for every `j L`, `0 < j < 2^a`. A bundle made before the
+/// baby steps (only the doublings' keys) gives 1.
+pub fn unpack_baby_log2(eval: &Evaluator, layout: &BlockLayout) -> Result<usize, LinalgError> {
+    let (c, copies) = copies(layout, "unpack_copies")?;
+    let l = (c * layout.unit.s1) as i64;
+    let has =
+        |r: i64| eval.keys().is_some_and(|k| k.galois.get(ckks_scheme::rotation_element(eval.params(), r)).is_some());
+    let most = UNPACK_BABY_LOG2.min(copies.trailing_zeros() as usize);
+    Ok((0..=most).take_while(|&a| (1..1i64 << a).all(|j| has(j * l))).last().unwrap_or(0))
 }
 
 /// The mask of the copies `j` with `keep(j)`: 1 on the slots `[j L, (j + 1) L)` of those copies.
@@ -118,10 +147,10 @@ pub fn pack_copies(eval: &Evaluator, matrices: &[&EncryptedMatrix]) -> Result<Ve
 }
 
 /// The inverse of [`pack_copies`]: `matrices` matrices of `layout` from their packed
-/// ciphertexts (all at one level, above `level`), every block at `level`. Splits each group's
-/// blocks [`unpack_depth`] times before masking them one by one (see
-/// [`unpack_copies_at_depth`]): the split that the key-switching weights of the levels at hand
-/// make cheapest. Errors as [`unpack_copies_at_depth`].
+/// ciphertexts (all at one level, above `level`), every block at `level`. Takes the baby steps
+/// `eval`'s keys allow ([`unpack_baby_log2`]) and splits each group's blocks [`unpack_depth`]
+/// times: the split that the key-switching weights of the levels at hand make cheapest. Errors
+/// as [`unpack_copies_at_depth`].
 pub fn unpack_copies(
     eval: &Evaluator,
     packed: &[Ciphertext],
@@ -132,31 +161,34 @@ pub fn unpack_copies(
     let Some(from) = packed.iter().map(Ciphertext::level).min() else {
         return Err(LinalgError::InvalidLayout { op: "unpack_copies", reason: "no packed ciphertext".into() });
     };
-    let depth = unpack_depth(eval.params(), layout, matrices, from, level)?;
+    let baby = unpack_baby_log2(eval, layout)?;
+    let depth = unpack_depth(eval.params(), layout, matrices, from, level, baby)?;
     unpack_copies_at_depth(eval, packed, layout, matrices, level, depth)
 }
 
 /// The inverse of [`pack_copies`] with `depth` splits: `matrices` matrices of `layout` from
 /// their packed ciphertexts, every block at `level`, the packed ones dropped first to `level +
-/// 1 + depth` (they must sit there or above). For a group of `B` blocks and `Q =
-/// next_pow2(B)`:
+/// 1 + depth` (they must sit there or above). For a group of `B` blocks, `Q = next_pow2(B)`:
 ///
 /// 1. the packed ciphertext is repeated with period `Q` copies (rotations `Q L, ..,
-///    (s0 / (2c)) L`), so that copy `j` holds block `j mod Q`;
-/// 2. `depth` times, every ciphertext holding the blocks `m = a (mod 2^t)` (`2^t` copies of each,
-///    `m - r` for `r < 2^t`) splits by bit `t` of `m`: a mask keeps the half with bit `t`
-///    clear, the other half is the difference (no mask), and each half gains the copies `m - r -
-///    2^t` by one rotation `2^t L` (one level, two rotations per split);
-/// 3. each block left with others is masked out alone (one level) and replicated by the
-///    rotations `2^depth L, .., (Q / 2) L`; a ciphertext left with one block needs no mask.
+///    (s0 / (2c)) L`), so that copy `k` holds block `k mod Q`;
+/// 2. `depth` times, every ciphertext of depth `t` (the blocks `[h P, (h + 1) P)`, `P = Q /
+///    2^t`, block `m` in the copies `k = m (mod P)`) splits in halves of `P / 2` blocks: a mask
+///    keeps the lower half, the upper half is the difference (no mask), and each doubles its
+///    copies with one rotation `(P / 2) L` (one level; an empty upper half costs neither);
+/// 3. each ciphertext left with several blocks is rotated by the baby steps `j L`, `j < 2^a`,
+///    hoisted (`a` as the keys allow, [`unpack_baby_log2`], at most `log2 P`), and block `m` is
+///    `sum_j mask_(m - j) * rot(ct, j L)` (one level; `mask_r` keeps the copies `k = r (mod
+///    P)`), which holds it in `2^a` copies out of every `P`; the rotations `2^a L, .., (P / 2) L`
+///    replicate it. A ciphertext left with one block is replicated at `level` without a mask,
+///    its baby steps summed hoisted.
 ///
-/// Depth 0 is one level and `log2 Q` rotations per block. Each split halves the blocks' share
-/// of rotations at the lowest level for two rotations per ciphertext split a level higher:
-/// at Face Mask (42 blocks, `Q = 64`) depth 3 makes 14 + 126 rotations instead of 252.
-/// A group of fewer than `2^depth` blocks splits `log2 Q` times, from `level + 1 + log2 Q`.
-/// Ciphertexts of one depth, and blocks, are independent and run in parallel (rayon). Errors on
-/// another tiling, a count of packed ciphertexts that does not match, or packed ciphertexts
-/// below `level + 1 + depth`.
+/// So each block's doublings at the bottom are `log2 Q - depth - a` instead of `log2 Q`: at
+/// Face Mask (42 blocks, `Q = 64`) depth 3 makes 11 rotations for the splits and 6 x 7 hoisted
+/// ones at the leaves, against 252 rotations without splits or baby steps. Ciphertexts of one
+/// depth, and blocks, are independent and run in parallel (rayon). Errors on another tiling, a
+/// count of packed ciphertexts that does not match, packed ciphertexts below `level + 1 +
+/// depth`, or a missing key.
 pub fn unpack_copies_at_depth(
     eval: &Evaluator,
     packed: &[Ciphertext],
@@ -166,7 +198,7 @@ pub fn unpack_copies_at_depth(
     depth: usize,
 ) -> Result<Vec<EncryptedMatrix>, LinalgError> {
     let op = "unpack_copies";
-    let (c, _) = copies(layout, op)?;
+    let (c, copies) = copies(layout, op)?;
     if matrices == 0 {
         return Err(LinalgError::InvalidLayout { op, reason: "no matrix".into() });
     }
@@ -181,21 +213,22 @@ pub fn unpack_copies_at_depth(
         });
     }
     let ops = Ops::new(eval);
-    let rotations = unpack_rotations(layout)?;
+    let baby = unpack_baby_log2(eval, layout)?;
+    let l = (c * layout.unit.s1) as i64;
+    let log_copies = copies.trailing_zeros() as usize;
     let groups = packed
         .par_iter()
         .zip(groups(layout, matrices, op)?)
         .map(|(p, (blocks, split))| {
-            let q = 1 << split;
             let depth = depth.min(split);
             let top = level + 1 + depth;
             if p.level() < top {
                 return Err(LinalgError::LevelTooLow { op, left: p.level(), right: top, needed: 1 + depth });
             }
             let mut spread = ops.drop_to(p, top)?;
-            ops.rot_sum(&mut spread, rotations[split..].iter().copied())?;
-            let unpacked = Unpacking { ops: &ops, layout, c, q, rotations: &rotations[..split], level };
-            unpacked.group(spread, blocks, depth)
+            ops.rot_sum(&mut spread, (split..log_copies).map(|j| l << j))?;
+            let unpacking = Unpacking { ops: &ops, layout, c, l, split, baby, level, depth };
+            unpacking.group(spread, blocks)
         })
         .collect::<Result<Vec<_>, LinalgError>>()?;
     let mut blocks = groups.into_iter().flatten();
@@ -204,11 +237,29 @@ pub fn unpack_copies_at_depth(
         .collect()
 }
 
+/// The share of a key switch (in hundredths) that a rotation hoisted after the first costs:
+/// its inner product and ModDown without the decomposition. Measured at `N = 2^16`
+/// (`examples/unpack_bench.rs`): 7 rotations hoisted cost 0.79x as many single ones at level 9
+/// on one thread, 0.90x at level 12 on two. The masks' products are left out: a sum of 8 with
+/// its rescale costs about 0.6 of a key switch at those levels.
+const HOISTED_SHARE: usize = 85;
+
+/// Weight of `2^a - 1` rotations of one ciphertext hoisted, in hundredths of a key switch.
+fn hoisted_weight(a: usize) -> usize {
+    if a == 0 {
+        0
+    } else {
+        100 + HOISTED_SHARE * ((1 << a) - 2)
+    }
+}
+
 /// The splits for [`unpack_copies`] from packed ciphertexts at level `from` to blocks at
-/// `level`: of the depths the levels allow (`from - level - 1`, at most `log2 Q` of the largest
-/// group), the one of least key-switching weight ([`Parameters::key_switch_weight`] summed over
-/// the rotations of [`unpack_copies_at_depth`]; the first of equals). Errors on another tiling
-/// or `from <= level`.
+/// `level`, with `2^baby` baby steps at the leaves ([`unpack_baby_log2`]): of the depths the
+/// levels allow (`from - level - 1`, at most `log2 Q` of the largest group), the one of least
+/// key-switching weight ([`Parameters::key_switch_weight`] summed over the rotations of
+/// [`unpack_copies_at_depth`], hoisted ones at `HOISTED_SHARE` = 0.85 of one; the first of
+/// equals). Errors
+/// on another tiling or `from <= level`.
 ///
 /// [`Parameters::key_switch_weight`]: ckks_scheme::Parameters::key_switch_weight
 pub fn unpack_depth(
@@ -217,6 +268,7 @@ pub fn unpack_depth(
     matrices: usize,
     from: usize,
     level: usize,
+    baby: usize,
 ) -> Result<usize, LinalgError> {
     let op = "unpack_copies";
     let (_, copies) = copies(layout, op)?;
@@ -226,28 +278,27 @@ pub fn unpack_depth(
     let groups = groups(layout, matrices, op)?;
     let log_copies = copies.trailing_zeros() as usize;
     let deepest = groups.iter().map(|&(_, split)| split).max().unwrap_or(0);
+    let w = |l: usize| params.key_switch_weight(l);
     let weight = |depth: usize| -> usize {
-        let w = |l: usize| params.key_switch_weight(l);
         groups
             .iter()
-            .map(|&(b, split)| {
+            .map(|&(blocks, split)| {
                 let depth = depth.min(split);
-                let spread = (log_copies - split) * w(level + 1 + depth);
-                // Nodes of depth t: the residues a < 2^t, holding the blocks m = a (mod 2^t).
-                let mut cost = spread;
-                let held = |a: usize, t: usize| if a < b { (b - a).div_ceil(1 << t) } else { 0 };
+                let top = level + 1 + depth;
+                let mut cost = (log_copies - split) * 100 * w(top);
+                let mut spans = vec![Span::root(blocks)];
                 for t in 0..=depth {
-                    // The nodes made at depth t: those whose parent was split.
-                    for a in (0..1usize << t).filter(|&a| t == 0 || held(a % (1 << (t - 1)), t - 1) > 1) {
-                        cost += match held(a, t) {
-                            0 => 0,
-                            // Alone: replicated at the bottom, no mask.
-                            1 => (split - t) * w(level),
-                            // Split at level + depth - t, or masked block by block at the bottom.
-                            _ if t < depth => 2 * w(level + depth - t),
-                            k => k * (split - t) * w(level),
+                    let a = baby.min(split - t);
+                    let doublings = (split - t - a) * 100 * w(level);
+                    for s in &spans {
+                        cost += match s.role(depth) {
+                            Role::Alone => hoisted_weight(a) * w(level) + doublings,
+                            Role::Leaf => hoisted_weight(a) * w(level + 1) + s.len() * doublings,
+                            Role::Split => s.halves(split).len() * 100 * w(top - t - 1),
                         };
                     }
+                    spans =
+                        spans.iter().filter(|s| s.role(depth) == Role::Split).flat_map(|s| s.halves(split)).collect();
                 }
                 cost
             })
@@ -257,54 +308,124 @@ pub fn unpack_depth(
     Ok((0..=most).min_by_key(|&d| (weight(d), d)).unwrap_or(0))
 }
 
-/// One group's unpacking: its `Q`, the rotations `L, .., (Q / 2) L`, and the output level.
+/// The blocks a ciphertext of the unpacking holds: `[lo, hi)` at depth `t`, block `m` in the
+/// copies `k = m (mod Q / 2^t)` (`lo` a multiple of `Q / 2^t`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    lo: usize,
+    hi: usize,
+    t: usize,
+}
+
+/// What becomes of a ciphertext of the unpacking at its depth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// One block: replicated without a mask.
+    Alone,
+    /// Several blocks at the last depth: masked out one by one after the baby steps.
+    Leaf,
+    /// Several blocks above the last depth: split in halves.
+    Split,
+}
+
+impl Span {
+    /// A whole group of `blocks` blocks.
+    fn root(blocks: usize) -> Self {
+        Self { lo: 0, hi: blocks, t: 0 }
+    }
+
+    fn len(&self) -> usize {
+        self.hi - self.lo
+    }
+
+    fn role(&self, depth: usize) -> Role {
+        match (self.len(), self.t == depth) {
+            (1, _) => Role::Alone,
+            (_, true) => Role::Leaf,
+            _ => Role::Split,
+        }
+    }
+
+    /// The halves of `P / 2` blocks, `P = Q / 2^t`, `Q = 2^split`, the upper one left out
+    /// where empty.
+    fn halves(&self, split: usize) -> Vec<Span> {
+        let mid = self.lo + ((1 << split) >> (self.t + 1));
+        let low = Span { lo: self.lo, hi: self.hi.min(mid), t: self.t + 1 };
+        let high = Span { lo: mid, hi: self.hi, t: self.t + 1 };
+        if mid < self.hi {
+            vec![low, high]
+        } else {
+            vec![low]
+        }
+    }
+}
+
+/// One group's unpacking: `L`, `log2 Q`, the baby steps' `log2`, the output level and depth.
 struct Unpacking<'a, 'e> {
     ops: &'a Ops<'e>,
     layout: &'a BlockLayout,
     c: usize,
-    q: usize,
-    rotations: &'a [i64],
+    l: i64,
+    split: usize,
+    baby: usize,
     level: usize,
+    depth: usize,
 }
 
-/// A ciphertext of an unpacking: the blocks it holds (`m = a (mod 2^t)` at depth `t`).
+/// A ciphertext of an unpacking and the blocks it holds.
 struct Node {
     ct: Ciphertext,
-    blocks: Vec<usize>,
+    span: Span,
 }
 
 impl Unpacking<'_, '_> {
     /// The blocks `0..blocks` of the spread group `spread`, in order, at `self.level`.
-    fn group(&self, spread: Ciphertext, blocks: usize, depth: usize) -> Result<Vec<Ciphertext>, LinalgError> {
+    fn group(&self, spread: Ciphertext, blocks: usize) -> Result<Vec<Ciphertext>, LinalgError> {
         let mut out: Vec<Option<Ciphertext>> = (0..blocks).map(|_| None).collect();
-        let mut nodes = vec![Node { ct: spread, blocks: (0..blocks).collect() }];
-        for t in 0..=depth {
-            let (alone, many): (Vec<Node>, Vec<Node>) = nodes.into_iter().partition(|n| n.blocks.len() == 1);
-            // Every block that finishes here, one task each: at depth 0 a single ciphertext
-            // holds them all, and its blocks are what runs in parallel.
-            let leaves: Vec<(&Node, usize)> = if t == depth {
-                many.iter().flat_map(|n| n.blocks.iter().map(move |&m| (n, m))).collect()
-            } else {
-                Vec::new()
-            };
+        let mut nodes = vec![Node { ct: spread, span: Span::root(blocks) }];
+        for t in 0..=self.depth {
+            let a = self.baby.min(self.split - t);
+            let role = |n: &Node| n.span.role(self.depth);
+            let alone: Vec<&Node> = nodes.iter().filter(|n| role(n) == Role::Alone).collect();
+            let leaves: Vec<&Node> = nodes.iter().filter(|n| role(n) == Role::Leaf).collect();
+            let steps: Vec<i64> = (0..1i64 << a).map(|j| j * self.l).collect();
+            // Each leaf's baby steps, then every block on its own task: at depth 0 a single
+            // ciphertext holds them all, and its blocks are what runs in parallel.
+            let rotated = leaves
+                .par_iter()
+                .map(|n| Ok((self.ops.rot_hoisted(&n.ct, &steps)?, n.span)))
+                .collect::<Result<Vec<_>, LinalgError>>()?;
+            let masks = if rotated.is_empty() { Vec::new() } else { self.residue_masks(t)? };
+            let blocks: Vec<(&Vec<Ciphertext>, usize)> =
+                rotated.iter().flat_map(|(r, s)| (s.lo..s.hi).map(move |m| (r, m))).collect();
+            let period = self.period(t);
             let finished = alone
                 .par_iter()
-                .map(|n| Ok((n.blocks[0], self.replicate(self.ops.drop_to(&n.ct, self.level)?, t)?)))
-                .chain(
-                    leaves
-                        .into_par_iter()
-                        .map(|(n, m)| Ok((m, self.replicate(self.keep(&n.ct, |k| self.holds(k, m, t))?, t)?))),
-                )
+                .map(|n| {
+                    let ct = self.ops.rot_sum_hoisted(&self.ops.drop_to(&n.ct, self.level)?, &steps)?;
+                    Ok((n.span.lo, self.replicate(ct, t, a)?))
+                })
+                .chain(blocks.into_par_iter().map(|(r, m)| {
+                    let terms: Vec<&_> = (0..steps.len()).map(|j| &masks[(m + period - j % period) % period]).collect();
+                    Ok((m, self.replicate(self.ops.mul_masks_sum(r, &terms)?, t, a)?))
+                }))
                 .collect::<Result<Vec<_>, LinalgError>>()?;
             for (m, ct) in finished {
                 out[m] = Some(ct);
             }
-            if t == depth {
+            if t == self.depth {
                 break;
             }
-            nodes = many
+            let splitting: Vec<Node> = nodes.into_iter().filter(|n| role(n) == Role::Split).collect();
+            if splitting.is_empty() {
+                break;
+            }
+            let mask = self
+                .ops
+                .real_mask(&copy_mask(self.layout, self.c, |k| k % period < period / 2), splitting[0].ct.level())?;
+            nodes = splitting
                 .into_par_iter()
-                .map(|n| self.split(n, t))
+                .map(|n| self.split(n, &mask))
                 .collect::<Result<Vec<_>, LinalgError>>()?
                 .into_iter()
                 .flatten()
@@ -317,36 +438,45 @@ impl Unpacking<'_, '_> {
             .collect()
     }
 
-    /// Whether copy `k` of a ciphertext at depth `t` holds block `m`: `m - k mod Q < 2^t`.
-    fn holds(&self, k: usize, m: usize, t: usize) -> bool {
-        (m + self.q - k % self.q) % self.q < 1 << t
+    /// `P = Q / 2^t`: a block of a ciphertext of depth `t` sits in every `P`-th copy.
+    fn period(&self, t: usize) -> usize {
+        (1 << self.split) >> t
     }
 
-    /// `ct` masked to the copies `k` with `keep(k)`: one level.
-    fn keep(&self, ct: &Ciphertext, keep: impl Fn(usize) -> bool) -> Result<Ciphertext, LinalgError> {
-        let mask = self.ops.real_mask(&copy_mask(self.layout, self.c, keep), ct.level())?;
-        self.ops.mul_mask(ct, &mask)
+    /// `mask_r` for `r < P` at the leaves' level: the copies `k = r (mod P)`.
+    fn residue_masks(&self, t: usize) -> Result<Vec<ckks_scheme::Plaintext>, LinalgError> {
+        let period = self.period(t);
+        (0..period)
+            .into_par_iter()
+            .map(|r| self.ops.real_mask(&copy_mask(self.layout, self.c, |k| k % period == r), self.level + 1))
+            .collect()
     }
 
-    /// A block held at depth `t` (copies `m - r`, `r < 2^t`), replicated over every copy by the
-    /// rotations `2^t L, .., (Q / 2) L`.
-    fn replicate(&self, mut ct: Ciphertext, t: usize) -> Result<Ciphertext, LinalgError> {
-        self.ops.rot_sum(&mut ct, self.rotations[t..].iter().copied())?;
+    /// A block of depth `t` held in the copies `m - j (mod P)`, `j < 2^a`, replicated over every
+    /// copy by the rotations `2^a L, .., (P / 2) L`.
+    fn replicate(&self, mut ct: Ciphertext, t: usize, a: usize) -> Result<Ciphertext, LinalgError> {
+        self.ops.rot_sum(&mut ct, (a..self.split - t).map(|j| self.l << j))?;
         Ok(ct)
     }
 
-    /// Node `n` of depth `t` split by bit `t` of its blocks, each half gaining the copies `2^t`
-    /// below its own (one rotation `2^t L`): one level.
-    fn split(&self, n: Node, t: usize) -> Result<Vec<Node>, LinalgError> {
-        let clear: Vec<usize> = n.blocks.iter().copied().filter(|m| m >> t & 1 == 0).collect();
-        let set: Vec<usize> = n.blocks.iter().copied().filter(|m| m >> t & 1 == 1).collect();
-        let low = self.keep(&n.ct, |k| clear.iter().any(|&m| self.holds(k, m, t)))?;
-        let high = self.ops.eval.sub(&self.ops.drop_to(&n.ct, low.level())?, &low)?;
-        [(low, clear), (high, set)]
+    /// Node `n` split in halves ([`Span::halves`]) by `mask` (the lower half's copies), each
+    /// half doubling its copies with one rotation `(P / 2) L`: one level.
+    fn split(&self, n: Node, mask: &ckks_scheme::Plaintext) -> Result<Vec<Node>, LinalgError> {
+        let halves = n.span.halves(self.split);
+        let stride = self.l * (self.period(n.span.t) / 2) as i64;
+        let parts = if let [low, high] = halves[..] {
+            let lower = self.ops.mul_mask(&n.ct, mask)?;
+            let upper = self.ops.eval.sub(&self.ops.drop_to(&n.ct, lower.level())?, &lower)?;
+            vec![(lower, low), (upper, high)]
+        } else {
+            // The upper half is empty: the node is its lower half, with no mask.
+            vec![(self.ops.drop_to(&n.ct, n.ct.level() - 1)?, halves[0])]
+        };
+        parts
             .into_par_iter()
-            .map(|(mut ct, blocks)| {
-                self.ops.rot_sum(&mut ct, [self.rotations[t]])?;
-                Ok(Node { ct, blocks })
+            .map(|(mut ct, span)| {
+                self.ops.rot_sum(&mut ct, [stride])?;
+                Ok(Node { ct, span })
             })
             .collect()
     }

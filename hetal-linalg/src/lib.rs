@@ -11,7 +11,7 @@
 //! * [`pack_copies`] / [`unpack_copies`]: the compact form of vertically tiled matrices (one
 //!   copy per block, `s0 / c` blocks to a ciphertext), so that the weights' refresh bootstraps
 //!   one ciphertext per group; the unpacking splits over the levels it is given
-//!   ([`unpack_depth`]).
+//!   ([`unpack_depth`]) and finishes with hoisted baby steps ([`unpack_baby_log2`]).
 //! * [`CompactRows`]: the compact form of horizontally tiled rows (one copy per row in `s0 c`
 //!   sparse slots), so that the softmax bootstraps sparse slots.
 //! * [`baselines`]: Crockett's ColMajor / RowMajor and Jin et al.'s PrivGD products.
@@ -38,7 +38,10 @@ mod rotations;
 pub mod testing;
 
 pub use ckks_scheme;
-pub use compact::{pack_copies, packed_count, unpack_copies, unpack_copies_at_depth, unpack_depth, unpack_rotations};
+pub use compact::{
+    pack_copies, packed_count, unpack_baby_log2, unpack_copies, unpack_copies_at_depth, unpack_depth, unpack_rotations,
+    UNPACK_BABY_LOG2,
+};
 pub use compact_rows::CompactRows;
 pub use counts::{predicted_counts, reference_counts, Algorithm, Counter, OpCounts, ProductShape};
 pub use diag_abt::{diag_abt, diag_abt_depth, diag_abt_with, DIAG_ABT_DEPTH};

@@ -5,6 +5,7 @@ use crate::counts::{Counter, OpCounts};
 use crate::error::LinalgError;
 use ckks_scheme::{Ciphertext, Complex, Encoder, Evaluator, Plaintext};
 use rayon::prelude::*;
+use std::borrow::Borrow;
 
 /// An evaluator with an operation counter and an encoder for masks. Public keys only.
 pub(crate) struct Ops<'a> {
@@ -42,6 +43,16 @@ impl<'a> Ops<'a> {
     pub fn rot_hoisted(&self, a: &Ciphertext, steps: &[i64]) -> Res<Vec<Ciphertext>> {
         self.counter.add_rot(steps.iter().filter(|&&r| !self.is_identity(r)).count());
         Ok(self.eval.rotate_hoisted(a, steps)?)
+    }
+
+    /// `sum_r rot(a, r)` over the distinct `steps` (`0` is `a` itself), hoisted and lazy
+    /// ([`Evaluator::galois_sum_hoisted`]: one decomposition and one ModDown pair for all of
+    /// them). No level.
+    pub fn rot_sum_hoisted(&self, a: &Ciphertext, steps: &[i64]) -> Res<Ciphertext> {
+        self.counter.add_rot(steps.iter().filter(|&&r| !self.is_identity(r)).count());
+        let elements: Vec<usize> =
+            steps.iter().map(|&r| ckks_scheme::rotation_element(self.eval.params(), r)).collect();
+        Ok(self.eval.galois_sum_hoisted(a, &elements)?)
     }
 
     /// `a += rot(a, r)` for every `r` of `steps` in turn (a rotate-and-sum ladder).
@@ -116,15 +127,15 @@ impl<'a> Ops<'a> {
     /// `rescale(sum_i a_i * masks_i)`: one constant product per term and one rescale (one
     /// level). The terms must share level and scale, and the masks come from [`Ops::mask`]
     /// at that level.
-    pub fn mul_masks_sum(&self, a: &[Ciphertext], masks: &[Plaintext]) -> Res<Ciphertext> {
+    pub fn mul_masks_sum<P: Borrow<Plaintext>>(&self, a: &[Ciphertext], masks: &[P]) -> Res<Ciphertext> {
         if a.is_empty() || a.len() != masks.len() {
             let reason = format!("{} terms for {} masks", a.len(), masks.len());
             return Err(LinalgError::InvalidLayout { op: "mul_masks_sum", reason });
         }
         self.counter.add_cmult(a.len());
-        let mut acc = self.eval.mul_plain(&a[0], &masks[0])?;
+        let mut acc = self.eval.mul_plain(&a[0], masks[0].borrow())?;
         for (x, m) in a[1..].iter().zip(&masks[1..]) {
-            self.eval.add_mul_plain_assign(&mut acc, x, m)?;
+            self.eval.add_mul_plain_assign(&mut acc, x, m.borrow())?;
         }
         Ok(self.eval.rescale(&acc)?)
     }

@@ -520,8 +520,22 @@ fn refresh_weights(
     let layout = *mats[0].layout();
     // The compact refresh's mask takes a level above the refresh's input level.
     let refreshed = if mats[0].level() > refresh.input_level() {
-        let packed = refresh.refresh_all(&pack_copies(eval, mats)?)?;
-        unpack_copies(eval, &packed, &layout, mats.len(), level.min(refresh.output_level().saturating_sub(1)))?
+        let start = std::time::Instant::now();
+        let packed = pack_copies(eval, mats)?;
+        let pack_s = start.elapsed().as_secs_f64();
+        let packed = refresh.refresh_all(&packed)?;
+        let unpacking = std::time::Instant::now();
+        let level = level.min(refresh.output_level().saturating_sub(1));
+        let unpacked = unpack_copies(eval, &packed, &layout, mats.len(), level)?;
+        tracing::info!(
+            packed = packed.len(),
+            level,
+            pack_s,
+            bootstrap_s = (unpacking - start).as_secs_f64() - pack_s,
+            unpack_s = unpacking.elapsed().as_secs_f64(),
+            "weights refreshed in compact form"
+        );
+        unpacked
     } else {
         // Every block of every matrix, in pairs across the matrices.
         let all: Vec<Ciphertext> = mats.iter().flat_map(|m| m.blocks().iter().cloned()).collect();
