@@ -389,27 +389,26 @@ impl Unpacking<'_, '_> {
             let alone: Vec<&Node> = nodes.iter().filter(|n| role(n) == Role::Alone).collect();
             let leaves: Vec<&Node> = nodes.iter().filter(|n| role(n) == Role::Leaf).collect();
             let steps: Vec<i64> = (0..1i64 << a).map(|j| j * self.l).collect();
-            // Each leaf's baby steps, then every block on its own task: at depth 0 a single
-            // ciphertext holds them all, and its blocks are what runs in parallel.
-            let rotated = leaves
-                .par_iter()
-                .map(|n| Ok((self.ops.rot_hoisted(&n.ct, &steps)?, n.span)))
-                .collect::<Result<Vec<_>, LinalgError>>()?;
-            let masks = if rotated.is_empty() { Vec::new() } else { self.residue_masks(t)? };
-            let blocks: Vec<(&Vec<Ciphertext>, usize)> =
-                rotated.iter().flat_map(|(r, s)| (s.lo..s.hi).map(move |m| (r, m))).collect();
-            let period = self.period(t);
-            let finished = alone
+            let mut finished = alone
                 .par_iter()
                 .map(|n| {
                     let ct = self.ops.rot_sum_hoisted(&self.ops.drop_to(&n.ct, self.level)?, &steps)?;
                     Ok((n.span.lo, self.replicate(ct, t, a)?))
                 })
-                .chain(blocks.into_par_iter().map(|(r, m)| {
-                    let terms: Vec<&_> = (0..steps.len()).map(|j| &masks[(m + period - j % period) % period]).collect();
-                    Ok((m, self.replicate(self.ops.mul_masks_sum(r, &terms)?, t, a)?))
-                }))
                 .collect::<Result<Vec<_>, LinalgError>>()?;
+            let masks = if leaves.is_empty() { Vec::new() } else { self.residue_masks(t)? };
+            let period = self.period(t);
+            // One leaf at a time, its blocks in parallel: a leaf's 2^a rotations are the
+            // unpacking's largest transient (at Face Mask 6 leaves of 8 ciphertexts, 0.5 GB if
+            // all were held at once), and at depth 0 a single leaf holds every block.
+            for n in &leaves {
+                let rotated = self.ops.rot_hoisted(&n.ct, &steps)?;
+                let blocks = (n.span.lo..n.span.hi).into_par_iter().map(|m| {
+                    let terms: Vec<&_> = (0..steps.len()).map(|j| &masks[(m + period - j % period) % period]).collect();
+                    Ok((m, self.replicate(self.ops.mul_masks_sum(&rotated, &terms)?, t, a)?))
+                });
+                finished.extend(blocks.collect::<Result<Vec<_>, LinalgError>>()?);
+            }
             for (m, ct) in finished {
                 out[m] = Some(ct);
             }
