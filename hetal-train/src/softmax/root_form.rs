@@ -176,7 +176,10 @@ pub struct RootForm {
 impl RootForm {
     /// The root form of `p` (degree at least 1), checked on `p`'s interval: errors if the
     /// roots cannot be found to `1e-9` relative accuracy there (the polynomial must not vanish
-    /// on its interval).
+    /// on its interval). Where the first form misses that, `lambda` is taken again from the
+    /// centre of the range of `form / p` on the interval (a cluster of distant roots, found only
+    /// roughly, errs mostly by a constant factor) before the check is repeated; a form that
+    /// passes the first time is kept as it is.
     pub fn from_chebyshev(p: &Chebyshev) -> Result<Self, SoftmaxError> {
         let (a, b) = (p.a, p.b);
         let mono = chebyshev_to_monomial(&p.coeffs);
@@ -221,13 +224,26 @@ impl RootForm {
             quadratic.push(Factor::Quadratic { re, im2: im * im });
         }
         linear.extend(quadratic);
-        let form = Self { lambda, factors: linear, interval: (a, b) };
-        let worst = dense(a, b)
-            .map(|s| {
-                let exact = p.eval_plain(s);
-                (form.eval(s) - exact).abs() / exact.abs().max(1e-300)
-            })
-            .fold(0.0, f64::max);
+        let mut form = Self { lambda, factors: linear, interval: (a, b) };
+        let worst_of = |form: &Self| {
+            dense(a, b)
+                .map(|s| {
+                    let exact = p.eval_plain(s);
+                    (form.eval(s) - exact).abs() / exact.abs().max(1e-300)
+                })
+                .fold(0.0, f64::max)
+        };
+        let mut worst = worst_of(&form);
+        if worst >= 1e-9 {
+            // A cluster of roots far from the interval is found only roughly (the interval's
+            // values hardly depend on where they lie), and the form then errs mostly by a
+            // constant factor there: take lambda from the centre of form / p's range.
+            let (lo, hi) = dense(a, b)
+                .map(|s| form.eval(s) / p.eval_plain(s))
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| (lo.min(r), hi.max(r)));
+            form.lambda /= (lo + hi) / 2.0;
+            worst = worst_of(&form);
+        }
         if worst.is_nan() || worst >= 1e-9 {
             return Err(SoftmaxError::Config {
                 reason: format!("root form differs from the polynomial by {worst:.1e} (relative) on [{a}, {b}]"),
