@@ -45,10 +45,11 @@ use crate::ops::Ops;
 use ckks_scheme::{Ciphertext, Evaluator};
 use rayon::prelude::*;
 
-/// `(c, copies)`: the period and the copies per block of a vertically tiled layout.
+/// `(copies, L)`: the copies per block of a vertically tiled layout (`s0 / c`) and the slots of
+/// one copy (`L = c s1`), the unit of every rotation and mask of the compact form.
 fn copies(layout: &BlockLayout, op: &'static str) -> Result<(usize, usize), LinalgError> {
     match layout.tiling {
-        Tiling::Vertical { period } => Ok((period, layout.unit.s0 / period)),
+        Tiling::Vertical { period } => Ok((layout.unit.s0 / period, period * layout.unit.s1)),
         t => Err(LinalgError::InvalidLayout { op, reason: format!("needs a vertically tiled matrix, not {t:?}") }),
     }
 }
@@ -56,14 +57,14 @@ fn copies(layout: &BlockLayout, op: &'static str) -> Result<(usize, usize), Lina
 /// The number of packed ciphertexts for `matrices` matrices of `layout`:
 /// `ceil(matrices * blocks / (s0 / c))`.
 pub fn packed_count(layout: &BlockLayout, matrices: usize) -> Result<usize, LinalgError> {
-    let (_, copies) = copies(layout, "packed_count")?;
+    let (copies, _) = copies(layout, "packed_count")?;
     Ok((matrices * layout.blocks()).div_ceil(copies))
 }
 
 /// The groups of `matrices` matrices of `layout`, in order: each one's block count `B` (`s0 /
 /// c`, the last one what is left) and `log2 Q`, `Q = next_pow2(B)`.
 fn groups(layout: &BlockLayout, matrices: usize, op: &'static str) -> Result<Vec<(usize, usize)>, LinalgError> {
-    let (_, copies) = copies(layout, op)?;
+    let (copies, _) = copies(layout, op)?;
     let total = matrices * layout.blocks();
     Ok((0..total.div_ceil(copies))
         .map(|g| {
@@ -81,8 +82,8 @@ pub const UNPACK_BABY_LOG2: usize = 3;
 /// The rotations [`unpack_copies`] uses: the doublings `L 2^j` for `2^j < s0 / c` and the
 /// baby steps `j L` for `j < 2^min(UNPACK_BABY_LOG2, log2(s0 / c))`, `L = c s1`, sorted.
 pub fn unpack_rotations(layout: &BlockLayout) -> Result<Vec<i64>, LinalgError> {
-    let (c, copies) = copies(layout, "unpack_rotations")?;
-    let l = (c * layout.unit.s1) as i64;
+    let (copies, l) = copies(layout, "unpack_rotations")?;
+    let l = l as i64;
     let log = copies.trailing_zeros() as usize;
     let mut steps: Vec<i64> =
         (0..log).map(|j| l << j).chain((1..1i64 << UNPACK_BABY_LOG2.min(log)).map(|j| j * l)).collect();
@@ -95,8 +96,8 @@ pub fn unpack_rotations(layout: &BlockLayout) -> Result<Vec<i64>, LinalgError> {
 /// `<= log2(s0 / c)`) with a key for every `j L`, `0 < j < 2^a`. A bundle made before the
 /// baby steps (only the doublings' keys) gives 1.
 pub fn unpack_baby_log2(eval: &Evaluator, layout: &BlockLayout) -> Result<usize, LinalgError> {
-    let (c, copies) = copies(layout, "unpack_copies")?;
-    let l = (c * layout.unit.s1) as i64;
+    let (copies, l) = copies(layout, "unpack_copies")?;
+    let l = l as i64;
     let has =
         |r: i64| eval.keys().is_some_and(|k| k.galois.get(ckks_scheme::rotation_element(eval.params(), r)).is_some());
     let most = UNPACK_BABY_LOG2.min(copies.trailing_zeros() as usize);
@@ -104,8 +105,7 @@ pub fn unpack_baby_log2(eval: &Evaluator, layout: &BlockLayout) -> Result<usize,
 }
 
 /// The mask of the copies `j` with `keep(j)`: 1 on the slots `[j L, (j + 1) L)` of those copies.
-fn copy_mask(layout: &BlockLayout, c: usize, keep: impl Fn(usize) -> bool) -> Vec<f64> {
-    let l = c * layout.unit.s1;
+fn copy_mask(layout: &BlockLayout, l: usize, keep: impl Fn(usize) -> bool) -> Vec<f64> {
     (0..layout.unit.slots()).map(|k| if keep(k / l) { 1.0 } else { 0.0 }).collect()
 }
 
@@ -117,7 +117,7 @@ pub fn pack_copies(eval: &Evaluator, matrices: &[&EncryptedMatrix]) -> Result<Ve
     let op = "pack_copies";
     let first = matrices.first().ok_or_else(|| LinalgError::InvalidLayout { op, reason: "no matrix".into() })?;
     let layout = *first.layout();
-    let (c, copies) = copies(&layout, op)?;
+    let (copies, l) = copies(&layout, op)?;
     if matrices.iter().any(|m| *m.layout() != layout) {
         return Err(LinalgError::InvalidLayout { op, reason: "the matrices have different layouts".into() });
     }
@@ -128,7 +128,7 @@ pub fn pack_copies(eval: &Evaluator, matrices: &[&EncryptedMatrix]) -> Result<Ve
     }
     let ops = Ops::new(eval);
     let masks = (0..copies.min(blocks.len()))
-        .map(|m| ops.real_mask(&copy_mask(&layout, c, |j| j == m), level))
+        .map(|m| ops.real_mask(&copy_mask(&layout, l, |j| j == m), level))
         .collect::<Result<Vec<_>, _>>()?;
     blocks
         .chunks(copies)
@@ -198,7 +198,7 @@ pub fn unpack_copies_at_depth(
     depth: usize,
 ) -> Result<Vec<EncryptedMatrix>, LinalgError> {
     let op = "unpack_copies";
-    let (c, copies) = copies(layout, op)?;
+    let (copies, l) = copies(layout, op)?;
     if matrices == 0 {
         return Err(LinalgError::InvalidLayout { op, reason: "no matrix".into() });
     }
@@ -214,7 +214,6 @@ pub fn unpack_copies_at_depth(
     }
     let ops = Ops::new(eval);
     let baby = unpack_baby_log2(eval, layout)?;
-    let l = (c * layout.unit.s1) as i64;
     let log_copies = copies.trailing_zeros() as usize;
     let groups = packed
         .par_iter()
@@ -226,8 +225,8 @@ pub fn unpack_copies_at_depth(
                 return Err(LinalgError::LevelTooLow { op, left: p.level(), right: top, needed: 1 + depth });
             }
             let mut spread = ops.drop_to(p, top)?;
-            ops.rot_sum(&mut spread, (split..log_copies).map(|j| l << j))?;
-            let unpacking = Unpacking { ops: &ops, layout, c, l, split, baby, level, depth };
+            ops.rot_sum(&mut spread, (split..log_copies).map(|j| (l << j) as i64))?;
+            let unpacking = Unpacking { ops: &ops, layout, l, split, baby, level, depth };
             unpacking.group(spread, blocks)
         })
         .collect::<Result<Vec<_>, LinalgError>>()?;
@@ -258,8 +257,7 @@ fn hoisted_weight(a: usize) -> usize {
 /// levels allow (`from - level - 1`, at most `log2 Q` of the largest group), the one of least
 /// key-switching weight ([`Parameters::key_switch_weight`] summed over the rotations of
 /// [`unpack_copies_at_depth`], hoisted ones at `HOISTED_SHARE` = 0.85 of one; the first of
-/// equals). Errors
-/// on another tiling or `from <= level`.
+/// equals). Errors on another tiling or `from <= level`.
 ///
 /// [`Parameters::key_switch_weight`]: ckks_scheme::Parameters::key_switch_weight
 pub fn unpack_depth(
@@ -271,7 +269,7 @@ pub fn unpack_depth(
     baby: usize,
 ) -> Result<usize, LinalgError> {
     let op = "unpack_copies";
-    let (_, copies) = copies(layout, op)?;
+    let (copies, _) = copies(layout, op)?;
     if from <= level {
         return Err(LinalgError::LevelTooLow { op, left: from, right: level + 1, needed: 1 });
     }
@@ -364,8 +362,7 @@ impl Span {
 struct Unpacking<'a, 'e> {
     ops: &'a Ops<'e>,
     layout: &'a BlockLayout,
-    c: usize,
-    l: i64,
+    l: usize,
     split: usize,
     baby: usize,
     level: usize,
@@ -388,7 +385,7 @@ impl Unpacking<'_, '_> {
             let role = |n: &Node| n.span.role(self.depth);
             let alone: Vec<&Node> = nodes.iter().filter(|n| role(n) == Role::Alone).collect();
             let leaves: Vec<&Node> = nodes.iter().filter(|n| role(n) == Role::Leaf).collect();
-            let steps: Vec<i64> = (0..1i64 << a).map(|j| j * self.l).collect();
+            let steps: Vec<i64> = (0..1usize << a).map(|j| (j * self.l) as i64).collect();
             let mut finished = alone
                 .par_iter()
                 .map(|n| {
@@ -421,7 +418,7 @@ impl Unpacking<'_, '_> {
             }
             let mask = self
                 .ops
-                .real_mask(&copy_mask(self.layout, self.c, |k| k % period < period / 2), splitting[0].ct.level())?;
+                .real_mask(&copy_mask(self.layout, self.l, |k| k % period < period / 2), splitting[0].ct.level())?;
             nodes = splitting
                 .into_par_iter()
                 .map(|n| self.split(n, &mask))
@@ -447,14 +444,14 @@ impl Unpacking<'_, '_> {
         let period = self.period(t);
         (0..period)
             .into_par_iter()
-            .map(|r| self.ops.real_mask(&copy_mask(self.layout, self.c, |k| k % period == r), self.level + 1))
+            .map(|r| self.ops.real_mask(&copy_mask(self.layout, self.l, |k| k % period == r), self.level + 1))
             .collect()
     }
 
     /// A block of depth `t` held in the copies `m - j (mod P)`, `j < 2^a`, replicated over every
     /// copy by the rotations `2^a L, .., (P / 2) L`.
     fn replicate(&self, mut ct: Ciphertext, t: usize, a: usize) -> Result<Ciphertext, LinalgError> {
-        self.ops.rot_sum(&mut ct, (a..self.split - t).map(|j| self.l << j))?;
+        self.ops.rot_sum(&mut ct, (a..self.split - t).map(|j| (self.l << j) as i64))?;
         Ok(ct)
     }
 
@@ -462,7 +459,7 @@ impl Unpacking<'_, '_> {
     /// half doubling its copies with one rotation `(P / 2) L`: one level.
     fn split(&self, n: Node, mask: &ckks_scheme::Plaintext) -> Result<Vec<Node>, LinalgError> {
         let halves = n.span.halves(self.split);
-        let stride = self.l * (self.period(n.span.t) / 2) as i64;
+        let stride = (self.l * self.period(n.span.t) / 2) as i64;
         let parts = if let [low, high] = halves[..] {
             let lower = self.ops.mul_mask(&n.ct, mask)?;
             let upper = self.ops.eval.sub(&self.ops.drop_to(&n.ct, lower.level())?, &lower)?;
