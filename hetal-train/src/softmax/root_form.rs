@@ -160,6 +160,9 @@ impl Factor {
     }
 }
 
+/// The largest relative error of a [`RootForm`] against its polynomial on the interval.
+const FORM_TOLERANCE: f64 = 1e-9;
+
 /// `p(s) = lambda prod factors(s)`: a real polynomial as the product of its linear (real
 /// roots) and quadratic (complex pairs) factors. Built from a [`Chebyshev`] and checked against
 /// it to `1e-9` relative on its interval.
@@ -234,7 +237,7 @@ impl RootForm {
                 .fold(0.0, f64::max)
         };
         let mut worst = worst_of(&form);
-        if worst >= 1e-9 {
+        if worst >= FORM_TOLERANCE {
             // A cluster of roots far from the interval is found only roughly (the interval's
             // values hardly depend on where they lie), and the form then errs mostly by a
             // constant factor there: take lambda from the centre of form / p's range.
@@ -244,7 +247,7 @@ impl RootForm {
             form.lambda /= (lo + hi) / 2.0;
             worst = worst_of(&form);
         }
-        if worst.is_nan() || worst >= 1e-9 {
+        if worst.is_nan() || worst >= FORM_TOLERANCE {
             return Err(SoftmaxError::Config {
                 reason: format!("root form differs from the polynomial by {worst:.1e} (relative) on [{a}, {b}]"),
             });
